@@ -1,0 +1,87 @@
+"""Engine factory: SQLite by default (WAL, foreign keys, busy timeout), any SQLAlchemy URL otherwise.
+
+Schema changes go through Alembic migrations (:func:`migrate`), so a user's
+database survives an upgrade.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import create_engine
+
+DB_ENV = "CODEFRAME_DB"
+HOME_ENV = "CODEFRAME_HOME"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def data_dir() -> Path:
+    """Where the embedded database lives: ``$CODEFRAME_HOME`` or ``$XDG_DATA_HOME/codeframe``."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "codeframe"
+
+
+def default_url() -> str:
+    """``$CODEFRAME_DB`` if set, else the embedded SQLite file in :func:`data_dir`."""
+    if os.environ.get(DB_ENV):
+        return os.environ[DB_ENV]
+    return f"sqlite:///{data_dir() / 'codeframe.sqlite'}"
+
+
+def _on_sqlite_connect(dbapi_connection, _record) -> None:
+    """Every SQLite connection: foreign keys on, WAL journal, wait instead of 'database is locked'."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    """Take the write lock at BEGIN, so concurrent writers queue instead of failing mid-transaction."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | None = None, *, migrate_schema: bool = True, echo: bool = False) -> Engine:
+    """Create an engine for ``url`` (default :func:`default_url`) and bring its schema up to date."""
+    url = url or default_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                          "isolation_level": None},
+        )
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+    if migrate_schema:
+        migrate(engine)
+    return engine
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Apply Alembic migrations up to ``revision`` on ``engine``."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,197 @@
+"""The tables: Project → Document → Segment ← Coding → Code, and their companions.
+
+Everything a coder does is a row in ``coding`` (current state) and an appended row in
+``coding_event`` (history). Codes are never deleted while codings point at them: a
+code that leaves the codebook is marked ``active = False`` and reported.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, Index
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Project(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)
+    language: str = "en"  # spaCy language for segmentation: en, ru, kk (via xx)
+    segmentation_unit: str = "sentence"  # sentence | turn
+    blind_mode: bool = True
+    team_mode: bool = False
+    embedding_model: str = "all-MiniLM-L6-v2"
+    codebook_source: Optional[str] = None  # YAML text last applied, for diffs
+    created: datetime = Field(default_factory=utcnow)
+
+
+class CodeFrame(SQLModel, table=True):
+    __tablename__ = "code_frame"
+    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    key: str
+    label: str
+    description: str = ""
+    mutually_exclusive: bool = False
+    position: int = 0
+    active: bool = True
+
+
+class Code(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    frame_id: int = Field(foreign_key="code_frame.id", index=True)
+    key: str  # the codebook's stable id, e.g. "rd_systemic_approach"
+    label: str
+    parent_key: Optional[str] = None
+    definition: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    inclusion: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    exclusion: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    examples: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    position: int = 0
+    active: bool = True  # False once the code left the codebook but codings still use it
+
+
+class Coder(SQLModel, table=True):
+    """A person (or the consensus) who codes. In team mode also a sign-in user."""
+
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str
+    role: str = "coder"  # coder | supervisor | admin
+    is_consensus: bool = False
+    password_hash: Optional[str] = None
+    created: datetime = Field(default_factory=utcnow)
+
+
+class Document(SQLModel, table=True):
+    """One transcript; ``respondent`` groups documents for respondent-level counts."""
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        UniqueConstraint("project_id", "sha256"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str
+    respondent: str
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))  # the stored original text
+    format: str = "txt"
+    encoding: str = "utf-8"
+    language: str = "en"
+    sha256: str
+    imported: datetime = Field(default_factory=utcnow)
+
+
+class Segment(SQLModel, table=True):
+    """A span of a document's text: a sentence or a speaker turn."""
+
+    __table_args__ = (UniqueConstraint("document_id", "position"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    position: int  # 0-based order in the document, interviewer turns included
+    turn_index: int = 0
+    speaker: Optional[str] = None
+    role: str = "respondent"  # interviewer | respondent | unknown
+    is_unit: bool = True  # a unit of coding (respondent talk by default)
+    start: int  # character offsets into Document.text; text == document.text[start:end]
+    end: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    time_start: Optional[float] = None  # seconds, for .vtt/.srt
+    time_end: Optional[float] = None
+
+
+class Coding(SQLModel, table=True):
+    """One code applied to one segment by one coder: the current state."""
+
+    __table_args__ = (
+        UniqueConstraint("segment_id", "code_id", "coder_id"),
+        Index("ix_coding_coder_code", "coder_id", "code_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    segment_id: int = Field(foreign_key="segment.id", index=True)
+    code_id: int = Field(foreign_key="code.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    source: str = "hand"  # hand | suggestion | adjudication | import
+    score: Optional[float] = None
+    model_id: Optional[str] = None
+    memo: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    created: datetime = Field(default_factory=utcnow)
+    updated: datetime = Field(default_factory=utcnow)
+
+
+class CodingEvent(SQLModel, table=True):
+    """Append-only history of coding changes: who, when, before, after, how."""
+
+    __tablename__ = "coding_event"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    segment_id: int = Field(foreign_key="segment.id", index=True)
+    code_id: int = Field(foreign_key="code.id")
+    coder_id: int = Field(foreign_key="coder.id", index=True)  # whose coding changed
+    actor_id: Optional[int] = Field(default=None, foreign_key="coder.id")  # who changed it
+    action: str  # add | remove | memo | restore
+    source: str = "hand"
+    before: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class DocumentProgress(SQLModel, table=True):
+    """A coder marks a transcript as done."""
+
+    __tablename__ = "document_progress"
+    __table_args__ = (UniqueConstraint("document_id", "coder_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    done: bool = False
+    updated: datetime = Field(default_factory=utcnow)
+
+
+class Assignment(SQLModel, table=True):
+    """A document in the blind double-coding sample, assigned to a coder."""
+
+    __table_args__ = (UniqueConstraint("document_id", "coder_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    released: bool = False  # once released, coders may see each other's codings here
+    created: datetime = Field(default_factory=utcnow)
+
+
+class SuggestionFeedback(SQLModel, table=True):
+    """A coder's accept or reject of a suggestion: the few-shot model's labels."""
+
+    __tablename__ = "suggestion_feedback"
+    __table_args__ = (UniqueConstraint("segment_id", "code_id", "coder_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    segment_id: int = Field(foreign_key="segment.id", index=True)
+    code_id: int = Field(foreign_key="code.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id")
+    decision: str  # accept | reject
+    score: Optional[float] = None
+    model_id: Optional[str] = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class EmbeddingCache(SQLModel, table=True):
+    """Embeddings keyed by model id and text hash, so unchanged text is never re-embedded."""
+
+    __tablename__ = "embedding_cache"
+    __table_args__ = (UniqueConstraint("model_id", "text_hash"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: str = Field(index=True)
+    text_hash: str
+    dim: int
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32, little-endian
