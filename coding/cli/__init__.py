@@ -1,0 +1,54 @@
+"""The ``codeframe`` command line: ``codeframe [--db URL] [--project NAME] COMMAND ...``.
+
+Each command group lives in its own module with a ``register(subparsers)`` function;
+handlers call :mod:`coding.service` (or pure modules, for commands that work on files
+alone) and return an exit code. User errors print to stderr with exit status 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from coding.errors import CodeframeError
+
+COMMAND_MODULES = ("project", "codebook", "agreement", "shares", "suggest", "users")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codeframe",
+        description="Code qualitative interview transcripts against a codebook.",
+    )
+    parser.add_argument("--db", help="SQLAlchemy URL of the project database (default: $CODEFRAME_DB or the "
+                                     "embedded SQLite file under $CODEFRAME_HOME / ~/.local/share/codeframe)")
+    parser.add_argument("--project", default="default", help="project name (default: %(default)s)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"coding.cli.{name}")
+        except ModuleNotFoundError as exc:  # a command group still being written
+            if exc.name != f"coding.cli.{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CodeframeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,50 @@
+"""What command handlers share: the engine from ``--db``, and plain-text tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+
+def engine_from_args(args: argparse.Namespace) -> Engine:
+    """The project database named by ``--db`` (or the default), migrated to the current schema."""
+    from coding.database.engine import make_engine
+
+    return make_engine(getattr(args, "db", None))
+
+
+def print_frame(df, fmt: str = "table", *, out=None, floatfmt: str = "{:.3f}") -> None:
+    """Print a DataFrame as an aligned table, CSV or JSON records."""
+    out = out or sys.stdout
+    if fmt == "csv":
+        df.to_csv(out, index=False)
+    elif fmt == "json":
+        out.write(df.to_json(orient="records", force_ascii=False, date_format="iso", indent=2) + "\n")
+    else:
+        out.write(format_table(df, floatfmt=floatfmt) + "\n")
+
+
+def format_table(df, *, floatfmt: str = "{:.3f}") -> str:
+    """A plain aligned text table; floats to 3 decimals, NaN shown as 'NaN'."""
+    import math
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "NaN" if math.isnan(value) else floatfmt.format(value)
+        return "" if value is None else str(value)
+
+    header = [str(c) for c in df.columns]
+    rows = [[cell(v) for v in row] for row in df.itertuples(index=False)]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(lines)
+
+
+def print_json(data: Any, *, out=None) -> None:
+    (out or sys.stdout).write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

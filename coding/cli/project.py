@@ -1,0 +1,134 @@
+"""Project commands: init, import (transcripts, attributes, codings), status, codebook apply, history."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from coding import service
+from coding.cli.common import engine_from_args, print_frame
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("init", help="create the project database with the codebook (and the sample corpus)")
+    p.add_argument("--sample", action="store_true", help="also load the sample corpus of 24 synthetic interviews")
+    p.add_argument("--codebook", help="codebook YAML (default: the shipped codebook.yaml)")
+    p.add_argument("--language", default="en", choices=service.SUPPORTED_LANGUAGES)
+    p.set_defaults(func=cmd_init)
+
+    imp = subparsers.add_parser("import", help="import transcripts, attributes, codings or REFI-QDA files")
+    imp_sub = imp.add_subparsers(dest="what", metavar="WHAT", required=True)
+    t = imp_sub.add_parser("transcripts", help="import .txt .md .docx .vtt .srt transcripts (all or nothing)")
+    t.add_argument("paths", nargs="+", metavar="PATH")
+    t.add_argument("--attributes", metavar="CSV", help="respondent attributes: id column, then any columns")
+    t.add_argument("--language", choices=service.SUPPORTED_LANGUAGES, help="default: the project's language")
+    t.add_argument("--unit", choices=("sentence", "turn"), help="segmentation unit (default: the project's)")
+    t.set_defaults(func=cmd_import_transcripts)
+    a = imp_sub.add_parser("attributes", help="set respondent attributes on imported documents")
+    a.add_argument("path", metavar="CSV")
+    a.set_defaults(func=cmd_import_attributes)
+    c = imp_sub.add_parser("codings", help="import codings from a long CSV (document,coder,code + locator)")
+    c.add_argument("path", metavar="CSV")
+    c.add_argument("--create-coders", action="store_true", help="add coders named in the file that do not exist")
+    c.set_defaults(func=cmd_import_codings)
+    try:
+        import coding.cli.exchange as exchange
+    except ModuleNotFoundError as exc:  # REFI-QDA commands still being written
+        if exc.name != "coding.cli.exchange":
+            raise
+        exchange = None
+    if exchange is not None:
+        exchange.add_import_commands(imp_sub)
+        exp = subparsers.add_parser("export", help="export codings, codebook or project (CSV, REFI-QDA)")
+        exchange.add_export_commands(exp.add_subparsers(dest="what", metavar="WHAT", required=True))
+
+    s = subparsers.add_parser("status", help="documents, segments and codings per coder")
+    s.set_defaults(func=cmd_status)
+
+    cb = subparsers.add_parser("apply-codebook", help="replace the project's codebook, keeping every coding")
+    cb.add_argument("path", metavar="FILE")
+    cb.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+                    help="move codings of code OLD to NEW (repeatable)")
+    cb.set_defaults(func=cmd_apply_codebook)
+
+    h = subparsers.add_parser("history", help="the append-only history of coding changes")
+    h.add_argument("--coder")
+    h.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    h.set_defaults(func=cmd_history)
+
+
+def cmd_init(args) -> int:
+    engine = engine_from_args(args)
+    existed = service.project_exists(engine, args.project)
+    report = service.initialize(engine, args.project, sample=args.sample, codebook_path=args.codebook,
+                                language=args.language)
+    print(f"project {args.project!r} {'already existed' if existed else 'created'} in {engine.url.render_as_string()}")
+    _print_import(report)
+    return 0
+
+
+def cmd_import_transcripts(args) -> int:
+    engine = engine_from_args(args)
+    report = service.import_transcripts(engine, args.project, args.paths, attributes=args.attributes,
+                                        language=args.language, unit=args.unit)
+    _print_import(report)
+    return 0
+
+
+def cmd_import_attributes(args) -> int:
+    report = service.import_attributes(engine_from_args(args), args.project, args.path)
+    print(f"attributes set on {report.attributes_applied} document(s)")
+    return 0
+
+
+def cmd_import_codings(args) -> int:
+    report = service.import_codings(engine_from_args(args), args.project, args.path, create_coders=args.create_coders)
+    _print_import(report)
+    return 0
+
+
+def _print_import(report: service.ImportReport) -> None:
+    if report.documents:
+        print(f"imported {len(report.documents)} document(s): {report.segments} segments, "
+              f"{report.units} units of coding")
+    if report.codings:
+        print(f"imported {report.codings} coding(s)")
+    if report.attributes_applied:
+        print(f"attributes set on {report.attributes_applied} document(s)")
+    for note in report.notes:
+        print(f"note: {note}")
+
+
+def cmd_status(args) -> int:
+    st = service.status(engine_from_args(args), args.project)
+    p = st.project
+    print(f"project {p.name!r}: language {p.language}, unit {p.segmentation_unit}, "
+          f"blind mode {'on' if p.blind_mode else 'off'}, model {p.embedding_model}")
+    print(f"documents: {st.documents} ({st.respondents} respondents)")
+    print(f"segments: {st.segments} ({st.units} units of coding)")
+    print("codebook: " + (", ".join(f"{k} ({v} codes)" for k, v in st.frames.items()) or "empty"))
+    print("codings per coder:")
+    if not st.codings_by_coder:
+        print("  (no coders yet)")
+    for name, count in sorted(st.codings_by_coder.items()):
+        print(f"  {name:<20} {count}")
+    return 0
+
+
+def cmd_apply_codebook(args) -> int:
+    renames = {}
+    for item in args.rename:
+        old, sep, new = item.partition("=")
+        if not sep or not old or not new:
+            print(f"error: --rename wants OLD=NEW, got {item!r}", file=sys.stderr)
+            return 2
+        renames[old] = new
+    report = service.apply_codebook(engine_from_args(args), args.project, path=args.path, renames=renames)
+    lines = report.lines()
+    print("\n".join(lines) if lines else "codebook unchanged")
+    return 0
+
+
+def cmd_history(args) -> int:
+    print_frame(service.history(engine_from_args(args), args.project, coder=args.coder), args.format)
+    return 0

@@ -1,0 +1,169 @@
+"""Queries shared by the facade: lookups by name, and the bulk reads behind reports.
+
+Every function takes an open Session and neither commits nor opens one: the unit of
+work belongs to :mod:`coding.service`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from coding.database.tables import (
+    Code,
+    CodeFrame,
+    Coder,
+    Coding,
+    Document,
+    Project,
+    Segment,
+)
+from coding.errors import NotFound
+
+
+def project_by_name(session: Session, name: str) -> Project:
+    project = session.exec(select(Project).where(Project.name == name)).first()
+    if project is None:
+        raise NotFound(f"no project named {name!r}; create it with `codeframe init`")
+    return project
+
+
+def coder_by_name(session: Session, project_id: int, name: str) -> Coder:
+    coder = session.exec(
+        select(Coder).where(Coder.project_id == project_id, Coder.name == name)
+    ).first()
+    if coder is None:
+        raise NotFound(f"no coder named {name!r} in this project")
+    return coder
+
+
+def codes_by_key(session: Session, project_id: int) -> dict[str, Code]:
+    return {c.key: c for c in session.exec(select(Code).where(Code.project_id == project_id))}
+
+
+def frames_by_key(session: Session, project_id: int) -> dict[str, CodeFrame]:
+    rows = session.exec(select(CodeFrame).where(CodeFrame.project_id == project_id))
+    return {f.key: f for f in rows}
+
+
+def coders_by_name(session: Session, project_id: int) -> dict[str, Coder]:
+    return {c.name: c for c in session.exec(select(Coder).where(Coder.project_id == project_id))}
+
+
+def documents(session: Session, project_id: int) -> list[Document]:
+    return list(
+        session.exec(select(Document).where(Document.project_id == project_id).order_by(Document.name))
+    )
+
+
+def document_in_project(session: Session, project_id: int, document_id: int) -> Document:
+    document = session.get(Document, document_id)
+    if document is None or document.project_id != project_id:
+        raise NotFound(f"no document with id {document_id} in this project")
+    return document
+
+
+def segment_in_project(session: Session, project_id: int, segment_id: int) -> tuple[Segment, Document]:
+    row = session.exec(
+        select(Segment, Document)
+        .join(Document, Segment.document_id == Document.id)
+        .where(Segment.id == segment_id, Document.project_id == project_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no segment with id {segment_id} in this project")
+    return row
+
+
+def segments_of(session: Session, document_id: int) -> list[Segment]:
+    return list(
+        session.exec(select(Segment).where(Segment.document_id == document_id).order_by(Segment.position))
+    )
+
+
+def unit_counts_by_document(session: Session, project_id: int) -> dict[int, int]:
+    rows = session.exec(
+        select(Segment.document_id, func.count(Segment.id))
+        .join(Document, Segment.document_id == Document.id)
+        .where(Document.project_id == project_id, Segment.is_unit == True)  # noqa: E712
+        .group_by(Segment.document_id)
+    )
+    return dict(rows.all())
+
+
+def codings_frame(
+    session: Session,
+    project_id: int,
+    *,
+    frame: str | None = None,
+    coders: Iterable[str] | None = None,
+    document_ids: Iterable[int] | None = None,
+) -> pd.DataFrame:
+    """All codings as a long table: one row per (segment, code, coder) with document context."""
+    stmt = (
+        select(
+            Coding.id.label("coding_id"),
+            Segment.id.label("segment_id"),
+            Segment.position,
+            Segment.start,
+            Segment.end,
+            Segment.text,
+            Document.id.label("document_id"),
+            Document.name.label("document"),
+            Document.respondent,
+            Code.key.label("code"),
+            Code.label.label("code_label"),
+            CodeFrame.key.label("frame"),
+            Coder.name.label("coder"),
+            Coding.source,
+            Coding.score,
+            Coding.model_id,
+            Coding.memo,
+            Coding.created,
+        )
+        .join(Segment, Coding.segment_id == Segment.id)
+        .join(Document, Segment.document_id == Document.id)
+        .join(Code, Coding.code_id == Code.id)
+        .join(CodeFrame, Code.frame_id == CodeFrame.id)
+        .join(Coder, Coding.coder_id == Coder.id)
+        .where(Document.project_id == project_id)
+    )
+    if frame is not None:
+        stmt = stmt.where(CodeFrame.key == frame)
+    if coders is not None:
+        stmt = stmt.where(Coder.name.in_(list(coders)))
+    if document_ids is not None:
+        stmt = stmt.where(Document.id.in_(list(document_ids)))
+    rows = session.exec(stmt.order_by(Document.name, Segment.position, Code.key, Coder.name)).all()
+    columns = [
+        "coding_id", "segment_id", "position", "start", "end", "text", "document_id", "document",
+        "respondent", "code", "code_label", "frame", "coder", "source", "score", "model_id", "memo",
+        "created",
+    ]
+    return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+
+
+def units_frame(session: Session, project_id: int, *, document_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """Every unit of coding (segment with is_unit) with its document and respondent."""
+    stmt = (
+        select(
+            Segment.id.label("segment_id"),
+            Segment.position,
+            Segment.text,
+            Segment.speaker,
+            Document.id.label("document_id"),
+            Document.name.label("document"),
+            Document.respondent,
+        )
+        .join(Document, Segment.document_id == Document.id)
+        .where(Document.project_id == project_id, Segment.is_unit == True)  # noqa: E712
+    )
+    if document_ids is not None:
+        stmt = stmt.where(Document.id.in_(list(document_ids)))
+    rows = session.exec(stmt.order_by(Document.name, Segment.position)).all()
+    return pd.DataFrame(
+        [tuple(r) for r in rows],
+        columns=["segment_id", "position", "text", "speaker", "document_id", "document", "respondent"],
+    )

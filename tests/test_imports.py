@@ -1,0 +1,32 @@
+"""`import coding` stays light: no Streamlit, and no heavy model or NLP stacks at import time."""
+
+import subprocess
+import sys
+
+HEAVY = ("streamlit", "torch", "sentence_transformers", "spacy", "transformers")
+
+
+def _modules_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_import_coding_does_not_import_streamlit_or_models():
+    loaded = _modules_after("import coding")
+    assert not [m for m in HEAVY if m in loaded]
+
+
+def test_library_modules_do_not_import_streamlit():
+    statement = (
+        "import coding.service, coding.cli, coding.database.tables, coding.database.engine, "
+        "coding.alignment, coding.bundle"
+    )
+    loaded = _modules_after(statement)
+    assert "streamlit" not in loaded
+    assert not [m for m in ("torch", "sentence_transformers", "spacy") if m in loaded]
+
+
+def test_the_check_detects_a_heavy_import():
+    # guard against a vacuous test: importing streamlit directly must show up
+    assert "streamlit" in _modules_after("import streamlit")
