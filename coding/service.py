@@ -9,6 +9,7 @@ frames), never ORM objects bound to a session.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
 import os
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from coding.database import queries
@@ -64,17 +65,36 @@ def _retry_locked(fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         delay = 0.05
+        races = 0
         for attempt in range(8):
             try:
                 return fn(*args, **kwargs)
             except OperationalError as exc:
-                if "locked" not in str(exc).lower() or attempt == 7:
+                if not _is_transient(exc) or attempt == 7:
                     raise
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+            except IntegrityError as exc:
+                # Two writers inserted the same unique row at once (PostgreSQL): the
+                # retry sees the other's committed row and treats it as existing.
+                races += 1
+                if not _is_unique_violation(exc) or races > 2:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def _is_transient(exc: OperationalError) -> bool:
+    """Lock waits, deadlocks and serialization failures: worth running the unit of work again."""
+    message = str(exc).lower()
+    return any(s in message for s in ("database is locked", "database table is locked", "deadlock detected",
+                                      "could not serialize", "lock timeout"))
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    message = str(exc).lower()
+    return "unique" in message or "duplicate key" in message
 
 
 def repo_root() -> Path:
@@ -387,11 +407,13 @@ def apply_codebook(
     *,
     path: str | Path,
     renames: dict[str, str] | None = None,
+    actor: str | None = None,
 ) -> CodebookReport:
     """Replace the project's codebook with the file at ``path``, keeping every coding.
 
     Codes that left the codebook stay in the database as inactive with their codings and
     are listed in the report; ``renames`` (old id -> new id) moves codings to a new id.
+    In team mode only an admin ``actor`` may change the codebook (``None``: local use).
     """
     from coding.codebook import load_codebook
 
@@ -399,6 +421,8 @@ def apply_codebook(
     codebook = load_codebook(path)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        if actor is not None:
+            _require_team_admin(session, row, actor, "change the codebook")
         report = _apply_codebook(
             session, row, codebook, source_text=path.read_text(encoding="utf-8-sig"), renames=dict(renames or {})
         )
@@ -507,10 +531,36 @@ def _source(item) -> tuple[str, Path | None, bytes | None]:
     return path.name, path, None
 
 
+KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+
+
+def detect_language(text: str) -> str:
+    """Guess a transcript's language from its script: ``kk``, ``ru`` or ``en``.
+
+    Cyrillic text with Kazakh-specific letters (ә ғ қ ң ө ұ ү һ і) is Kazakh, other
+    Cyrillic text Russian, anything else English (the project default for Latin script).
+
+    >>> detect_language("Реформа должна быть системной."), detect_language("Реформа жүйелі болуы керек.")
+    ('ru', 'kk')
+    >>> detect_language("Reform must be systematic.")
+    'en'
+    """
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return "en"
+    cyrillic = [c for c in letters if "\u0400" <= c <= "\u04ff"]
+    if len(cyrillic) / len(letters) <= 0.5:
+        return "en"
+    kazakh = sum(1 for c in cyrillic if c in KAZAKH_LETTERS)
+    return "kk" if kazakh / len(cyrillic) >= 0.01 else "ru"
+
+
 def parse_transcripts(
     files: Sequence, *, language: str = "en", unit: str = "sentence"
 ) -> list[tuple[Any, list[Any]]]:
     """Read and segment transcripts without touching the database (the import preview).
+
+    ``language="auto"`` picks en, ru or kk per document (:func:`detect_language`).
 
     Returns ``[(Transcript, [SegmentSpan, ...]), ...]``; raises one TranscriptError listing
     every bad file.
@@ -520,14 +570,18 @@ def parse_transcripts(
     from coding.transcripts import read_transcript
 
     parsed, problems = [], []
+    nlp_language = language
     for item in files:
         name, path, data = _source(item)
         try:
-            transcript = read_transcript(path if path is not None else name, name=Path(name).stem, data=data)
+            transcript = read_transcript(path if path is not None else name, name=name, data=data)
         except TranscriptError as exc:
             problems.extend(exc.problems or [Problem(str(exc), file=name)])
             continue
-        parsed.append((transcript, segment_transcript(transcript, language=language, unit=unit)))
+        transcript = dataclasses.replace(transcript, name=Path(name).stem)  # the document is named by its stem
+        if language == "auto":
+            nlp_language = detect_language(transcript.text)
+        parsed.append((transcript, segment_transcript(transcript, language=nlp_language, unit=unit)))
     if problems:
         raise TranscriptError(f"{len(problems)} problem(s) in the transcripts; nothing was imported", problems)
     return parsed
@@ -561,8 +615,8 @@ def import_transcripts(
     info = get_project(engine, project)
     language = language or info.language
     unit = unit or info.segmentation_unit
-    if language not in SUPPORTED_LANGUAGES:
-        raise CodeframeError(f"language must be one of {', '.join(SUPPORTED_LANGUAGES)}, not {language!r}")
+    if language not in SUPPORTED_LANGUAGES + ("auto",):
+        raise CodeframeError(f"language must be auto or one of {', '.join(SUPPORTED_LANGUAGES)}, not {language!r}")
     parsed = parse_transcripts(files, language=language, unit=unit)
     attribute_rows: dict[str, dict[str, str]] = {}
     attributes_name = None
@@ -603,7 +657,8 @@ def import_transcripts(
             document = Document(
                 project_id=row.id, name=transcript.name, respondent=respondent, attributes=attrs,
                 text=transcript.text, format=transcript.format, encoding=transcript.encoding,
-                language=language, sha256=transcript.sha256,
+                language=detect_language(transcript.text) if language == "auto" else language,
+                sha256=transcript.sha256,
             )
             session.add(document)
             session.flush()
@@ -853,6 +908,7 @@ def _upsert_coding(session, project, segment, code_row, target, acting, *, sourc
                 Coding.segment_id == segment.id, Coding.coder_id == target.id, Code.frame_id == frame.id,
                 Coding.code_id != code_row.id,
             )
+            .with_for_update(of=Coding)
         ).all()
         for other in others:
             _log(session, project.id, other, "remove", before=_snapshot(other), after=None, actor_id=acting.id,
@@ -861,7 +917,7 @@ def _upsert_coding(session, project, segment, code_row, target, acting, *, sourc
     existing = session.exec(
         select(Coding).where(
             Coding.segment_id == segment.id, Coding.code_id == code_row.id, Coding.coder_id == target.id
-        )
+        ).with_for_update()  # PostgreSQL: concurrent writers of this coding queue here
     ).first()
     if existing is not None:
         if memo is not None and memo != existing.memo:
@@ -898,7 +954,7 @@ def remove_coding(
         existing = session.exec(
             select(Coding).where(
                 Coding.segment_id == segment_id, Coding.code_id == code_row.id, Coding.coder_id == target.id
-            )
+            ).with_for_update()
         ).first()
         if existing is None:
             return False
@@ -922,7 +978,7 @@ def set_memo(engine: Engine, project: str, *, segment_id: int, code: str, coder:
         existing = code_row and session.exec(
             select(Coding).where(
                 Coding.segment_id == segment_id, Coding.code_id == code_row.id, Coding.coder_id == target.id
-            )
+            ).with_for_update()
         ).first()
         if not existing:
             raise NotFound(f"{coder} has not applied {code!r} to segment {segment_id}")
@@ -1249,27 +1305,13 @@ def load_sample(engine: Engine, project: str = DEFAULT_PROJECT) -> ImportReport:
     transcripts = sorted((corpus / "transcripts").glob("*.txt"))
     if not transcripts:
         raise NotFound(f"no sample corpus at {corpus}")
-    english, russian = [], []
-    for path in transcripts:
-        (russian if _is_cyrillic(path.read_text(encoding="utf-8-sig")) else english).append(path)
     for name, role in SAMPLE_CODERS:
         ensure_coder(engine, project, name, role=role)
-    report = import_transcripts(engine, project, english, attributes=corpus / "respondents.csv", language="en")
-    if russian:
-        ru = import_transcripts(engine, project, russian, language="ru")
-        report.documents += ru.documents
-        report.segments += ru.segments
-        report.units += ru.units
+    report = import_transcripts(engine, project, transcripts, attributes=corpus / "respondents.csv", language="auto")
     codings = import_codings(engine, project, corpus / "codings.csv", actor="supervisor")
     report.codings = codings.codings
     report.notes += codings.notes
     return report
-
-
-def _is_cyrillic(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    cyrillic = sum(1 for c in letters if "\u0400" <= c <= "\u04ff")
-    return bool(letters) and cyrillic / len(letters) > 0.5
 
 
 # --------------------------------------------------------------------------- history
@@ -1298,3 +1340,607 @@ def history(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str | None
             ],
             columns=["id", "at", "segment_id", "code", "coder", "actor", "action", "source", "before", "after", "reason"],
         )
+
+
+# ---- app support (added for the Streamlit pages)
+# Small read helpers the pages need so that they hold no logic of their own.
+
+
+def find_codes(codebook, query: str = "", *, frames: Iterable[str] | None = None) -> list:
+    """Codes of ``codebook`` in the given frames whose id, label or definition hold every word of ``query``.
+
+    Matching is case-insensitive; an empty query keeps every code of the frames (all
+    frames when ``frames`` is None). Codebook order is kept.
+
+    >>> from coding.codebook import Code, Codebook, Frame
+    >>> cb = Codebook(title="t", frames=(Frame("f", "F", "", False, (
+    ...     Code("merit", "Merit-based recruitment", "f", None, "Hiring by competence."),
+    ...     Code("pay", "Reward", "f", None, "Salaries and bonuses."))),))
+    >>> [c.id for c in find_codes(cb, "hiring")], [c.id for c in find_codes(cb, "")]
+    (['merit'], ['merit', 'pay'])
+    """
+    wanted = None if frames is None else set(frames)
+    words = query.casefold().split()
+    found = []
+    for frame in codebook.frames:
+        if wanted is not None and frame.id not in wanted:
+            continue
+        for code in frame.codes:
+            haystack = f"{code.id} {code.label} {code.definition}".casefold()
+            if all(word in haystack for word in words):
+                found.append(code)
+    return found
+
+
+def quotes_by_code(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int = 3) -> dict[str, list[dict]]:
+    """Up to ``limit`` coded passages per code (consensus first), read in one query for the codebook page."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        df = queries.codings_frame(session, row.id)
+    if df.empty:
+        return {}
+    df = df.assign(_rank=(df["coder"] != CONSENSUS).astype(int)).sort_values(["code", "_rank", "document", "position"])
+    df = df.drop_duplicates(["code", "segment_id"]).groupby("code", sort=False).head(limit)
+    return {
+        code: group[["document", "respondent", "coder", "text"]].to_dict("records")
+        for code, group in df.groupby("code", sort=True)
+    }
+
+
+def preview_attributes(attributes) -> "Any":
+    """An attributes CSV (path or ``(name, bytes)``) as a table for the import preview; raises AttributesError."""
+    import pandas as pd
+    from coding.attributes import read_attributes_csv
+
+    name, path, data = _source(attributes)
+    parsed = read_attributes_csv(path if path is not None else name, data=data)
+    return pd.DataFrame(
+        [{parsed.id_column: key, **values} for key, values in parsed.rows.items()],
+        columns=[parsed.id_column, *parsed.columns],
+    )
+
+
+# ---- team mode: users, sign-in, undo, backup
+#
+# Coder rows are the users. Roles: a coder edits and (in blind mode) sees only their own
+# codings; a supervisor sees everyone's and adjudicates (writes to the consensus coder);
+# an admin also manages users, the codebook and team mode. Until a project has an admin,
+# it runs in local single-user mode and nothing here asks who you are.
+
+MIN_PASSWORD_LENGTH = 8
+UNDOABLE_ACTIONS = ("add", "remove", "memo")
+_UNDO_REASON = "undo of event #{}"
+_DUMMY_HASH: list[str] = []  # verified against for unknown users, so a miss costs as long as a hit
+
+
+def _password_hasher():
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def _hash_password(password: str) -> str:
+    """An argon2id hash of ``password``; the plain text is never stored."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise CodeframeError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+                             [Problem("password too short", field="password")])
+    return _password_hasher().hash(password)
+
+
+def _has_admin(session: Session, project: Project) -> bool:
+    return session.exec(
+        select(Coder.id).where(Coder.project_id == project.id, Coder.role == "admin")
+    ).first() is not None
+
+
+def _require_user_admin(session: Session, project: Project, actor: str | None, what: str) -> Coder | None:
+    """Once the project has an admin, only an admin may manage users; before that, anyone may."""
+    acting = queries.coder_by_name(session, project.id, actor) if actor else None
+    if not _has_admin(session, project):
+        return acting
+    if acting is None:
+        raise PermissionDenied(f"only an admin may {what}; say which admin you are")
+    if acting.role != "admin":
+        raise PermissionDenied(f"{acting.name} is a {acting.role}: only an admin may {what}")
+    return acting
+
+
+def _require_team_admin(session: Session, project: Project, actor: str, what: str) -> Coder:
+    """In team mode, ``actor`` must be an admin to ``what``."""
+    acting = queries.coder_by_name(session, project.id, actor)
+    if project.team_mode and acting.role != "admin":
+        raise PermissionDenied(f"{acting.name} is a {acting.role}: in team mode only an admin may {what}")
+    return acting
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise CodeframeError(f"role must be one of {', '.join(ROLES)}, not {role!r}", [Problem(role, field="role")])
+
+
+@_retry_locked
+def create_user(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    name: str = "",
+    *,
+    role: str,
+    password: str | None = None,
+    actor: str | None = None,
+) -> str:
+    """Create a user (a coder row) with a role and an optional password; returns the name.
+
+    Once the project has an admin, only an admin ``actor`` may do this; the first admin
+    needs no actor (that is how a project gets one, e.g. from the command line).
+    """
+    name = (name or "").strip()
+    if not name:
+        raise CodeframeError("a user needs a name", [Problem("blank name", field="name")])
+    if name == CONSENSUS:
+        raise CodeframeError(f"{CONSENSUS!r} is the adjudicated coder, not a person; pick another name")
+    _check_role(role)
+    password_hash = _hash_password(password) if password is not None else None
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        _require_user_admin(session, row, actor, "add users")
+        if session.exec(select(Coder.id).where(Coder.project_id == row.id, Coder.name == name)).first():
+            raise CodeframeError(f"a user or coder named {name!r} already exists; change it with set_role / set_password")
+        session.add(Coder(project_id=row.id, name=name, role=role, password_hash=password_hash))
+        session.commit()
+        return name
+
+
+@_retry_locked
+def set_role(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", role: str = "coder", *,
+             actor: str | None = None) -> None:
+    """Change a user's role (admin only, once the project has an admin).
+
+    The last admin of a project in team mode cannot be demoted: nobody could manage it.
+    """
+    _check_role(role)
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        _require_user_admin(session, row, actor, "change roles")
+        user = queries.coder_by_name(session, row.id, name)
+        if user.is_consensus:
+            raise CodeframeError(f"{CONSENSUS!r} is the adjudicated coder, not a person; it has no role to change")
+        if user.role == "admin" and role != "admin" and row.team_mode:
+            admins = session.exec(
+                select(func.count(Coder.id)).where(Coder.project_id == row.id, Coder.role == "admin")
+            ).one()
+            if admins <= 1:
+                raise PermissionDenied(f"{name} is the last admin of a project in team mode; make another admin first")
+        user.role = role
+        session.add(user)
+        session.commit()
+
+
+@_retry_locked
+def set_password(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", password: str = "", *,
+                 actor: str | None = None) -> None:
+    """Set a user's password: the user themself, or an admin (anyone before there is an admin)."""
+    password_hash = _hash_password(password)
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        user = queries.coder_by_name(session, row.id, name)
+        if user.is_consensus:
+            raise CodeframeError(f"{CONSENSUS!r} is the adjudicated coder; it cannot sign in")
+        if actor != name:
+            _require_user_admin(session, row, actor, "set other users' passwords")
+        user.password_hash = password_hash
+        session.add(user)
+        session.commit()
+
+
+def list_users(engine: Engine, project: str = DEFAULT_PROJECT) -> list[dict]:
+    """Users with role and whether they can sign in (never the hash)."""
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        users = session.exec(select(Coder).where(Coder.project_id == row.id).order_by(Coder.name)).all()
+        return [{"name": u.name, "role": u.role, "is_consensus": u.is_consensus,
+                 "can_sign_in": u.password_hash is not None} for u in users]
+
+
+def authenticate(engine: Engine, project: str, name: str, password: str) -> str:
+    """Check a sign-in; returns the user name or raises PermissionDenied with a generic message.
+
+    The message never says whether the name or the password was wrong.
+    """
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    hasher = _password_hasher()
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        user = session.exec(select(Coder).where(Coder.project_id == row.id, Coder.name == (name or "").strip())).first()
+        stored = user.password_hash if user is not None and not user.is_consensus else None
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(hasher.hash("codeframe-no-such-user"))
+        ok = False
+        if isinstance(password, str) and password:
+            try:
+                ok = hasher.verify(stored or _DUMMY_HASH[0], password) and stored is not None
+            except (VerificationError, InvalidHashError):
+                ok = False
+        if not ok:
+            raise PermissionDenied("sign-in failed: unknown user or wrong password")
+        if hasher.check_needs_rehash(stored):
+            user.password_hash = hasher.hash(password)
+            session.add(user)
+            session.commit()
+        return user.name
+
+
+@_retry_locked
+def set_team_mode(engine: Engine, project: str = DEFAULT_PROJECT, on: bool = True, *, actor: str) -> ProjectInfo:
+    """Switch team mode (sign-in required in the app, admin-only codebook changes); admins only.
+
+    Turning it on needs an admin who can sign in, or nobody could manage the project.
+    """
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        acting = queries.coder_by_name(session, row.id, actor)
+        if acting.role != "admin":
+            raise PermissionDenied(f"{acting.name} is a {acting.role}: only an admin may switch team mode")
+        if on and acting.password_hash is None:
+            raise CodeframeError(f"set a password for {acting.name} first: in team mode everyone signs in")
+        row.team_mode = bool(on)
+        session.add(row)
+        session.commit()
+        return _info(row)
+
+
+# -- undo and the audit trail
+
+
+def _undone_event_ids(events: Iterable[CodingEvent]) -> set[int]:
+    import re
+
+    pattern = re.compile(r"^undo of event #(\d+)")
+    return {int(m.group(1)) for e in events if e.action == "undo" and (m := pattern.match(e.reason or ""))}
+
+
+def _revert_event(session: Session, project: Project, event: CodingEvent, acting: Coder) -> None:
+    """Apply the inverse of one add/remove/memo event and log it as an 'undo' event."""
+    current = session.exec(
+        select(Coding).where(
+            Coding.segment_id == event.segment_id, Coding.code_id == event.code_id, Coding.coder_id == event.coder_id
+        ).with_for_update()
+    ).first()
+    before = _snapshot(current) if current is not None else None
+    if event.action == "add":
+        if current is not None:
+            session.delete(current)
+            current = None
+    elif event.action == "remove":
+        old = dict(event.before or {})
+        if current is None:
+            current = Coding(segment_id=event.segment_id, code_id=event.code_id, coder_id=event.coder_id,
+                             source=old.get("source") or "hand")
+        current.source = old.get("source") or current.source
+        current.score, current.model_id, current.memo = old.get("score"), old.get("model_id"), old.get("memo")
+        current.updated = utcnow()
+        session.add(current)
+    elif current is not None:  # memo: put the old memo back (a coding removed since stays removed)
+        current.memo, current.updated = (event.before or {}).get("memo"), utcnow()
+        session.add(current)
+    session.flush()
+    after = _snapshot(current) if current is not None else None
+    session.add(CodingEvent(
+        project_id=project.id, segment_id=event.segment_id, code_id=event.code_id, coder_id=event.coder_id,
+        actor_id=acting.id, action="undo", source=(after or before or {}).get("source") or event.source,
+        before=before, after=after, reason=_UNDO_REASON.format(event.id),
+    ))
+
+
+@_retry_locked
+def undo(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, actor: str | None = None,
+         steps: int = 1) -> int:
+    """Revert ``coder``'s last ``steps`` coding changes; returns how many were reverted.
+
+    Each revert applies the inverse change and appends an 'undo' event: history is never
+    deleted. Changes already undone are skipped, so repeated calls walk further back. An
+    add that replaced a code in a mutually exclusive frame is undone together with that
+    replacement. ``actor`` (default: the coder) needs the usual permission on the codings.
+    """
+    if not isinstance(steps, int) or steps < 1:
+        raise CodeframeError(f"steps must be a whole number of at least 1, not {steps!r}", [Problem(str(steps), field="steps")])
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        target = queries.coder_by_name(session, row.id, coder)
+        acting = queries.coder_by_name(session, row.id, actor) if actor else target
+        events = session.exec(
+            select(CodingEvent)
+            .where(CodingEvent.project_id == row.id, CodingEvent.coder_id == target.id)
+            .order_by(CodingEvent.id)
+        ).all()
+        undone = _undone_event_ids(events)
+        stack = [e for e in events if e.action in UNDOABLE_ACTIONS and e.id not in undone]
+        code_keys = {c.id: c.key for c in session.exec(select(Code).where(Code.project_id == row.id))}
+        reverted = 0
+        while stack and reverted < steps:
+            group = [stack.pop()]
+            if group[0].action == "add":
+                marker = f"replaced by {code_keys.get(group[0].code_id)} (mutually exclusive frame)"
+                while (stack and stack[-1].action == "remove" and stack[-1].segment_id == group[0].segment_id
+                       and stack[-1].reason == marker):
+                    group.append(stack.pop())
+            for event in group:
+                _check_may_edit(acting, target, event.source)
+                _revert_event(session, row, event, acting)
+            reverted += 1
+        session.commit()
+        return reverted
+
+
+def export_history(engine: Engine, project: str = DEFAULT_PROJECT, path: str | Path = "history.csv", *,
+                   fmt: str = "csv", coder: str | None = None) -> int:
+    """Write the audit trail (every coding change, oldest first) as CSV or JSON Lines; returns the row count."""
+    import json
+
+    if fmt not in ("csv", "jsonl"):
+        raise CodeframeError(f"history format must be 'csv' or 'jsonl', not {fmt!r}", [Problem(fmt, field="format")])
+    df = history(engine, project, coder=coder)
+    records = []
+    for rec in df.to_dict("records"):
+        rec["at"] = rec["at"].isoformat() if hasattr(rec["at"], "isoformat") else rec["at"]
+        rec = {k: (None if _is_missing(v) else v) for k, v in rec.items()}
+        rec["id"] = int(rec["id"])
+        rec["segment_id"] = int(rec["segment_id"])
+        records.append(rec)
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8", newline="") as out:
+        if fmt == "jsonl":
+            for rec in records:
+                out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        else:
+            writer = csv.DictWriter(out, fieldnames=list(df.columns))
+            writer.writeheader()
+            for rec in records:
+                writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
+                                 for k, v in rec.items()})
+    os.replace(partial, path)
+    return len(records)
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+# -- backup and restore
+
+
+def _backup_tables():
+    from sqlmodel import SQLModel
+
+    return list(SQLModel.metadata.sorted_tables)  # parents before children, so foreign keys hold on restore
+
+
+def table_row_counts(engine: Engine) -> dict[str, int]:
+    """Rows per Codeframe table: the emptiness check of :func:`restore`, and a quick fingerprint."""
+    with engine.connect() as conn:
+        return {t.name: conn.execute(func.count().select().select_from(t)).scalar_one() for t in _backup_tables()}
+
+
+def backup(engine: Engine, path: str | Path) -> Path:
+    """Write a consistent backup of the whole database to ``path``.
+
+    SQLite: a single-file copy made with SQLite's online backup API (safe while others
+    write). PostgreSQL: a plain-SQL ``pg_dump`` of the engine's schema. Either restores
+    with :func:`restore` into an empty database.
+    """
+    from coding.database.engine import is_sqlite
+
+    path = Path(path)
+    if path.is_dir():
+        raise CodeframeError(f"{path} is a folder; give a file name for the backup")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        if is_sqlite(engine):
+            _backup_sqlite(engine, partial)
+        else:
+            _backup_postgres(engine, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def _backup_sqlite(engine: Engine, target: Path) -> None:
+    import sqlite3
+
+    raw = engine.raw_connection()
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            raw.driver_connection.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+        finally:
+            copy.close()
+    finally:
+        raw.close()
+
+
+def _backup_postgres(engine: Engine, target: Path) -> None:
+    import shutil
+    import subprocess
+
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        raise CodeframeError("pg_dump is not installed; install the PostgreSQL client tools to back up a server database")
+    with engine.connect() as conn:
+        schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+    url = engine.url
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    for key, var in (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT")):
+        if key in url.query:
+            env[var] = str(url.query[key])
+    command = [pg_dump, "--format=plain", "--no-owner", "--no-privileges", "--encoding=UTF8",
+               "--schema=" + '"' + schema.replace('"', '""') + '"', f"--file={target}"]
+    if url.host:
+        command.append(f"--host={url.host}")
+    if url.port:
+        command.append(f"--port={url.port}")
+    if url.username:
+        command.append(f"--username={url.username}")
+    command.append(f"--dbname={url.database}")
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise CodeframeError(f"pg_dump failed: {result.stderr.strip() or f'exit status {result.returncode}'}")
+
+
+@_retry_locked
+def restore(engine: Engine, path: str | Path) -> dict[str, int]:
+    """Load a backup made by :func:`backup` into an EMPTY database; returns rows restored per table.
+
+    A SQLite backup restores into SQLite or PostgreSQL (older backups are migrated first);
+    a PostgreSQL dump restores into PostgreSQL, into any schema. A database that already
+    holds data is refused, and a failed restore leaves it empty.
+    """
+    from coding.database.engine import is_sqlite
+
+    path = Path(path)
+    if not path.is_file():
+        raise NotFound(f"no backup file at {path}")
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    filled = {t: n for t, n in table_row_counts(engine).items() if n}
+    if filled:
+        raise CodeframeError(
+            "restore needs an empty database, and this one has data; nothing was restored",
+            [Problem(f"{n} row(s) in table {t}") for t, n in filled.items()],
+        )
+    if head.startswith(b"SQLite format 3\x00"):
+        _restore_from_sqlite(engine, path)
+    elif b"PostgreSQL database dump" in head:
+        if is_sqlite(engine):
+            raise CodeframeError(f"{path.name} is a PostgreSQL dump; restore it into a PostgreSQL database",
+                                 [Problem("PostgreSQL dump", file=path.name)])
+        _restore_from_pg_dump(engine, path)
+    else:
+        raise CodeframeError(
+            f"{path.name} is not a Codeframe backup (neither a SQLite database nor a pg_dump file); nothing was restored",
+            [Problem("unrecognised backup format", file=path.name, line=1)],
+        )
+    return table_row_counts(engine)
+
+
+def _restore_from_sqlite(engine: Engine, path: Path) -> None:
+    import shutil
+    import tempfile
+
+    from sqlalchemy.exc import DatabaseError
+
+    from coding.database.engine import is_sqlite, make_engine
+
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "backup.sqlite"
+        shutil.copy(path, copy)
+        try:
+            source = make_engine(f"sqlite:///{copy}")  # brings an older backup up to the current schema
+        except DatabaseError as exc:
+            raise CodeframeError(f"{path.name} is not a readable SQLite backup: {exc.orig}",
+                                 [Problem("damaged SQLite file", file=path.name)]) from None
+        try:
+            with source.connect() as src, engine.begin() as dst:
+                for table in _backup_tables():
+                    rows = [dict(r._mapping) for r in src.execute(table.select().order_by(*table.primary_key.columns))]
+                    for start in range(0, len(rows), 1000):
+                        dst.execute(table.insert(), rows[start:start + 1000])
+                if not is_sqlite(engine):
+                    _reset_sequences(dst)
+        finally:
+            source.dispose()
+
+
+def _reset_sequences(conn) -> None:
+    """After inserting explicit ids on PostgreSQL, move each id sequence past the largest id."""
+    from sqlalchemy import text
+
+    for table in _backup_tables():
+        if "id" not in table.c:
+            continue
+        conn.execute(text(
+            f"SELECT setval(pg_get_serial_sequence(:table, 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) "
+            f'FROM "{table.name}"'
+        ), {"table": f'"{table.name}"'})
+
+
+def _read_pg_dump(path: Path) -> dict[str, tuple[bytes, list[bytes]]]:
+    """The COPY blocks of a plain pg_dump: table -> (column list, data lines)."""
+    import re
+
+    header = re.compile(rb"^COPY (?:(?:\"(?:[^\"]|\"\")+\"|[^\s.(]+)\.)?(\"(?:[^\"]|\"\")+\"|[^\s.(]+) \((.*)\) FROM stdin;$")
+    blocks: dict[str, tuple[bytes, list[bytes]]] = {}
+    with path.open("rb") as handle:
+        current = None
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip(b"\r\n")
+            if current is not None:
+                if line == b"\\.":
+                    current = None
+                else:
+                    current[1].append(raw if raw.endswith(b"\n") else raw + b"\n")
+                continue
+            match = header.match(line)
+            if match:
+                name = match.group(1).decode("utf-8").strip('"').replace('""', '"')
+                current = (match.group(2), [])
+                blocks[name] = current
+        if current is not None:
+            raise CodeframeError(f"{path.name} is truncated: a COPY block never ends; nothing was restored",
+                                 [Problem("truncated dump", file=path.name, line=number)])
+    return blocks
+
+
+def _restore_from_pg_dump(engine: Engine, path: Path) -> None:
+    blocks = _read_pg_dump(path)
+    known = {t.name for t in _backup_tables()}
+    unknown = sorted(set(blocks) - known - {"alembic_version"})
+    if unknown or "project" not in blocks:
+        raise CodeframeError(
+            f"{path.name} is not a Codeframe database dump; nothing was restored",
+            [Problem(f"unexpected table {t}", file=path.name) for t in unknown]
+            or [Problem("no project table in the dump", file=path.name)],
+        )
+    dumped_revision = b"".join(blocks.get("alembic_version", (b"", []))[1]).decode("utf-8").strip()
+    with engine.connect() as conn:
+        current_revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    if dumped_revision and dumped_revision != current_revision:
+        raise CodeframeError(
+            f"{path.name} holds schema revision {dumped_revision}, this Codeframe expects {current_revision}; "
+            "restore it with the Codeframe version that made it, then upgrade",
+            [Problem("schema revision differs", file=path.name)],
+        )
+    raw = engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        with connection.cursor() as cursor:
+            for table in _backup_tables():
+                if table.name not in blocks:
+                    continue
+                columns, lines = blocks[table.name]
+                with cursor.copy(f'COPY "{table.name}" ({columns.decode("utf-8")}) FROM STDIN') as copy:
+                    for start in range(0, len(lines), 2000):
+                        copy.write(b"".join(lines[start:start + 2000]))
+            for table in _backup_tables():
+                if "id" in table.c:
+                    cursor.execute(
+                        f"SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) "
+                        f'FROM "{table.name}"', (f'"{table.name}"',),
+                    )
+        raw.commit()
+    except Exception as exc:
+        raw.rollback()
+        if isinstance(exc, CodeframeError):
+            raise
+        raise CodeframeError(f"{path.name} could not be restored ({type(exc).__name__}: {exc}); nothing was restored",
+                             [Problem(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, file=path.name)]) from None
+    finally:
+        raw.close()

@@ -21,7 +21,8 @@ def register(subparsers) -> None:
     t = imp_sub.add_parser("transcripts", help="import .txt .md .docx .vtt .srt transcripts (all or nothing)")
     t.add_argument("paths", nargs="+", metavar="PATH")
     t.add_argument("--attributes", metavar="CSV", help="respondent attributes: id column, then any columns")
-    t.add_argument("--language", choices=service.SUPPORTED_LANGUAGES, help="default: the project's language")
+    t.add_argument("--language", choices=service.SUPPORTED_LANGUAGES + ("auto",),
+                   help="en, ru, kk, or auto (per document, from its script); default: the project's language")
     t.add_argument("--unit", choices=("sentence", "turn"), help="segmentation unit (default: the project's)")
     t.set_defaults(func=cmd_import_transcripts)
     a = imp_sub.add_parser("attributes", help="set respondent attributes on imported documents")
@@ -54,6 +55,8 @@ def register(subparsers) -> None:
     h = subparsers.add_parser("history", help="the append-only history of coding changes")
     h.add_argument("--coder")
     h.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    h.add_argument("--output", metavar="FILE", help="write the audit trail to FILE (CSV; JSON Lines if FILE ends "
+                                                     "in .jsonl or with --format json)")
     h.set_defaults(func=cmd_history)
 
 
@@ -130,5 +133,10 @@ def cmd_apply_codebook(args) -> int:
 
 
 def cmd_history(args) -> int:
+    if args.output:
+        fmt = "jsonl" if args.format == "json" or args.output.endswith(".jsonl") else "csv"
+        rows = service.export_history(engine_from_args(args), args.project, args.output, fmt=fmt, coder=args.coder)
+        print(f"{rows} event(s) written to {args.output}")
+        return 0
     print_frame(service.history(engine_from_args(args), args.project, coder=args.coder), args.format)
     return 0
