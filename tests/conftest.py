@@ -107,9 +107,7 @@ def sample_db_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("sample") / "sample.sqlite"
     engine = make_engine(f"sqlite:///{path}")
     service.initialize(engine, sample=True)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
+    engine.dispose()  # closing the last connection checkpoints the WAL into the main file
     return path
 
 
