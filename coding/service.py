@@ -35,6 +35,7 @@ from coding.database.tables import (
     CodingEvent,
     Document,
     DocumentProgress,
+    FrameCoverage,
     Project,
     Segment,
     utcnow,
@@ -1010,11 +1011,21 @@ def next_uncoded_segment(engine: Engine, project: str, document_id: int, *, code
 
 
 @_retry_locked
-def mark_done(engine: Engine, project: str, document_id: int, *, coder: str, done: bool = True) -> None:
+def mark_done(engine: Engine, project: str, document_id: int, *, coder: str, done: bool = True,
+              frames: Sequence[str] = ()) -> None:
+    """Mark a transcript done (or not) for a coder, and record the ``frames`` they finished on it.
+
+    Finished frames make the segments the coder left uncoded count as 'not applied' in agreement.
+    """
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)
         queries.document_in_project(session, row.id, document_id)
+        known = queries.frames_by_key(session, row.id)
+        unknown = [f for f in frames if f not in known]
+        if unknown:
+            raise NotFound(f"no code frame(s) {', '.join(unknown)} in this project")
+        _set_coverage(session, document_id, target.id, frames, done)
         progress = session.exec(
             select(DocumentProgress).where(
                 DocumentProgress.document_id == document_id, DocumentProgress.coder_id == target.id
@@ -1023,6 +1034,47 @@ def mark_done(engine: Engine, project: str, document_id: int, *, coder: str, don
         progress.done, progress.updated = done, utcnow()
         session.add(progress)
         session.commit()
+
+
+def _set_coverage(session: Session, document_id: int, coder_id: int, frames: Iterable[str], done: bool) -> None:
+    for frame in frames:
+        existing = session.exec(select(FrameCoverage).where(
+            FrameCoverage.document_id == document_id, FrameCoverage.coder_id == coder_id,
+            FrameCoverage.frame_key == frame)).first()
+        if done and existing is None:
+            session.add(FrameCoverage(document_id=document_id, coder_id=coder_id, frame_key=frame))
+        elif not done and existing is not None:
+            session.delete(existing)
+
+
+@_retry_locked
+def import_coverage(engine: Engine, project: str, coverage) -> int:
+    """Record which frames each coder finished on which documents, from a CSV ``document,coder,frame``."""
+    name, path, data = _source(coverage)
+    text = (data if data is not None else path.read_bytes()).decode("utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ("document", "coder", "frame") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise CodingsError("the coverage file lacks columns",
+                           [Problem(f"missing column(s) {', '.join(missing)}", file=name, line=1)])
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        docs = {d.name: d.id for d in queries.documents(session, row.id)}
+        coders = queries.coders_by_name(session, row.id)
+        frames = queries.frames_by_key(session, row.id)
+        problems, wanted = [], []
+        for record in reader:
+            line = reader.line_num
+            for column, known in (("document", docs), ("coder", coders), ("frame", frames)):
+                if record[column] not in known:
+                    problems.append(Problem(f"unknown {column} {record[column]!r}", file=name, line=line, field=column))
+            wanted.append(record)
+        if problems:
+            raise CodingsError(f"{len(problems)} problem(s) in the coverage file; nothing was imported", problems)
+        for record in wanted:
+            _set_coverage(session, docs[record["document"]], coders[record["coder"]].id, [record["frame"]], True)
+        session.commit()
+        return len(wanted)
 
 
 def progress_by_coder(engine: Engine, project: str = DEFAULT_PROJECT) -> "Any":
@@ -1311,7 +1363,436 @@ def load_sample(engine: Engine, project: str = DEFAULT_PROJECT) -> ImportReport:
     codings = import_codings(engine, project, corpus / "codings.csv", actor="supervisor")
     report.codings = codings.codings
     report.notes += codings.notes
+    if (corpus / "coverage.csv").exists():
+        import_coverage(engine, project, corpus / "coverage.csv")
     return report
+
+
+# --------------------------------------------------------------------------- agreement & adjudication
+
+
+def _frame_codes(session: Session, project: Project, frame: str) -> tuple[CodeFrame, list[Code]]:
+    row = session.exec(select(CodeFrame).where(CodeFrame.project_id == project.id, CodeFrame.key == frame)).first()
+    if row is None:
+        raise NotFound(f"no code frame {frame!r} in this project")
+    codes = session.exec(select(Code).where(Code.frame_id == row.id).order_by(Code.position)).all()
+    return row, list(codes)
+
+
+def _coder_universes(session: Session, project: Project, frame_row: CodeFrame, coders: Iterable[str],
+                     units: "Any") -> dict[str, set[int]]:
+    """The units each coder saw in a frame: every unit of each document they coded in the frame,
+    finished the frame on (:func:`mark_done` with ``frames``), or were assigned for double coding.
+    A unit such a coder left uncoded is a real 'not applied'."""
+    names = list(coders)
+    coder_ids = {c.name: c.id for c in session.exec(select(Coder).where(Coder.project_id == project.id))}
+    worked: dict[str, set[int]] = {n: set() for n in names}
+    rows = session.exec(
+        select(Coder.name, Segment.document_id)
+        .join(Coding, Coding.coder_id == Coder.id)
+        .join(Segment, Coding.segment_id == Segment.id)
+        .join(Code, Coding.code_id == Code.id)
+        .where(Code.frame_id == frame_row.id, Coder.project_id == project.id)
+        .distinct()
+    ).all()
+    for name, doc_id in rows:
+        if name in worked:
+            worked[name].add(doc_id)
+    name_of = {i: n for n, i in coder_ids.items() if n in worked}
+    finished = select(FrameCoverage.coder_id, FrameCoverage.document_id).where(
+        FrameCoverage.frame_key == frame_row.key)
+    assigned = select(Assignment.coder_id, Assignment.document_id)
+    for stmt in (finished, assigned):
+        for coder_id, doc_id in session.exec(stmt).all():
+            if coder_id in name_of:
+                worked[name_of[coder_id]].add(doc_id)
+    by_document = units.groupby("document_id")["segment_id"].apply(set).to_dict()
+    return {n: set().union(*[by_document.get(d, set()) for d in docs]) if docs else set()
+            for n, docs in worked.items()}
+
+
+def agreement_report(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    frame: str,
+    unit: str = "segment",
+    coders: Sequence[str] | None = None,
+    level: str = "nominal",
+    n_boot: int = 1000,
+    seed: int = 0,
+):
+    """Inter-coder agreement for one frame from the database, at the segment or respondent level.
+
+    Compares every coder but the consensus unless ``coders`` names them. Each coder's units are
+    those of the documents they worked on in the frame (see :func:`_coder_universes`), so a
+    segment a coder left uncoded counts as 'not applied', not as missing. At the respondent level,
+    a respondent carries a code for a coder if any of their segments does (Figure 1's unit).
+    Returns a :class:`coding.reliability.AgreementReport`.
+    """
+    from coding import reliability
+
+    if unit not in ("segment", "respondent"):
+        raise CodeframeError(f"unit must be 'segment' or 'respondent', not {unit!r}")
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        frame_row, codes = _frame_codes(session, row, frame)
+        df = queries.codings_frame(session, row.id, frame=frame)
+        units = queries.units_frame(session, row.id)
+        all_coders = sorted({c for c in df["coder"]} - {CONSENSUS})
+        chosen = list(coders) if coders else all_coders
+        universes = _coder_universes(session, row, frame_row, chosen, units)
+    if len(chosen) < 2:
+        raise CodeframeError(
+            f"agreement needs at least two coders in frame {frame!r}; found {', '.join(chosen) or 'none'}"
+        )
+    long = df[df["coder"].isin(chosen)].rename(columns={"segment_id": "unit"})[["unit", "coder", "code"]]
+    keys = [c.key for c in codes if c.active]
+    if unit == "respondent":
+        mapping = dict(zip(units["segment_id"], units["respondent"]))
+        long, universes = reliability.presence_by_respondent(long, mapping, units_by_coder=universes)
+    return reliability.report_from_codings(
+        long, codes=keys, units_by_coder=universes, coders=chosen,
+        exclusive_frame=keys if frame_row.mutually_exclusive else None, unit=unit, level=level,
+        n_boot=n_boot, seed=seed,
+    )
+
+
+def _require_supervisor(session: Session, project: Project, actor: str) -> Coder:
+    acting = queries.coder_by_name(session, project.id, actor)
+    if acting.role not in ("supervisor", "admin"):
+        raise PermissionDenied(f"{actor} is a {acting.role}: only supervisors and admins may do this")
+    return acting
+
+
+@_retry_locked
+def assign_double_coding(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    coders: Sequence[str],
+    actor: str,
+    fraction: float | None = None,
+    documents: Sequence[str] | None = None,
+    seed: int = 0,
+) -> list[str]:
+    """Put a sample of documents under blind double coding by ``coders``; returns the document names.
+
+    Either ``documents`` (chosen by name) or a random ``fraction`` of respondents (seeded), whose
+    documents are all included. Until :func:`release_double_coding`, each coder sees only their own
+    codings on these documents, whatever the project's blind mode.
+    """
+    import random
+
+    if len(set(coders)) < 2:
+        raise CodeframeError("double coding needs at least two coders")
+    if (fraction is None) == (documents is None):
+        raise CodeframeError("give either a fraction of respondents or a list of documents")
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        _require_supervisor(session, row, actor)
+        targets = [queries.coder_by_name(session, row.id, c) for c in dict.fromkeys(coders)]
+        docs = queries.documents(session, row.id)
+        if documents is not None:
+            by_name = {d.name: d for d in docs}
+            missing = [n for n in documents if n not in by_name]
+            if missing:
+                raise NotFound(f"no document(s) named {', '.join(missing)}")
+            chosen = [by_name[n] for n in documents]
+        else:
+            if not 0 < fraction <= 1:
+                raise CodeframeError(f"fraction must be in (0, 1], not {fraction}")
+            respondents = sorted({d.respondent for d in docs})
+            k = max(1, round(fraction * len(respondents)))
+            picked = set(random.Random(seed).sample(respondents, k))
+            chosen = [d for d in docs if d.respondent in picked]
+        for document in chosen:
+            for coder in targets:
+                exists = session.exec(select(Assignment).where(
+                    Assignment.document_id == document.id, Assignment.coder_id == coder.id)).first()
+                if exists is None:
+                    session.add(Assignment(document_id=document.id, coder_id=coder.id))
+        session.commit()
+        return [d.name for d in chosen]
+
+
+@_retry_locked
+def release_double_coding(engine: Engine, project: str = DEFAULT_PROJECT, *, actor: str,
+                          documents: Sequence[str] | None = None) -> int:
+    """Release blind documents (all, or those named) so coders may see each other's codings."""
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        _require_supervisor(session, row, actor)
+        stmt = select(Assignment).join(Document, Assignment.document_id == Document.id).where(
+            Document.project_id == row.id)
+        if documents is not None:
+            stmt = stmt.where(Document.name.in_(list(documents)))
+        released = 0
+        for assignment in session.exec(stmt).all():
+            if not assignment.released:
+                assignment.released = True
+                session.add(assignment)
+                released += 1
+        session.commit()
+        return released
+
+
+def list_assignments(engine: Engine, project: str = DEFAULT_PROJECT) -> "Any":
+    import pandas as pd
+
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        rows = session.exec(
+            select(Document.name, Coder.name, Assignment.released)
+            .join(Document, Assignment.document_id == Document.id)
+            .join(Coder, Assignment.coder_id == Coder.id)
+            .where(Document.project_id == row.id)
+            .order_by(Document.name, Coder.name)
+        ).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["document", "coder", "released"])
+
+
+def disagreement_details(
+    engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, coders: Sequence[str] | None = None,
+    actor: str | None = None,
+) -> list[dict]:
+    """Every segment where coders differ in a frame, side by side: text, each coder's codes and memos,
+    and the consensus so far. Supervisors only when ``actor`` is given."""
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        if actor is not None:
+            _require_supervisor(session, row, actor)
+        frame_row, _ = _frame_codes(session, row, frame)
+        df = queries.codings_frame(session, row.id, frame=frame)
+        units = queries.units_frame(session, row.id)
+        chosen = list(coders) if coders else sorted(set(df["coder"]) - {CONSENSUS})
+        universes = _coder_universes(session, row, frame_row, chosen, units)
+    text = dict(zip(units["segment_id"], units["text"]))
+    where = {s: (d, p) for s, d, p in zip(units["segment_id"], units["document"], units["position"])}
+    decisions: dict[int, dict[str, dict[str, str | None]]] = defaultdict(lambda: defaultdict(dict))
+    for r in df.itertuples(index=False):
+        decisions[r.segment_id][r.coder][r.code] = r.memo
+    out = []
+    shared = set.intersection(*(universes[c] for c in chosen)) if chosen else set()
+    for segment_id in sorted(shared, key=lambda s: where.get(s, ("", 0))):
+        sets = {c: frozenset(decisions[segment_id].get(c, {})) for c in chosen}
+        if len(set(sets.values())) <= 1:
+            continue
+        document, position = where[segment_id]
+        out.append({
+            "segment_id": int(segment_id), "document": document, "position": int(position),
+            "text": text[segment_id],
+            "coders": {c: dict(decisions[segment_id].get(c, {})) for c in chosen},
+            "consensus": dict(decisions[segment_id].get(CONSENSUS, {})),
+        })
+    return out
+
+
+@_retry_locked
+def adjudicate(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    segment_id: int,
+    frame: str,
+    codes: Sequence[str],
+    actor: str,
+    reason: str,
+) -> list[str]:
+    """Set the consensus decision on a segment for a frame to exactly ``codes``, with a reason.
+
+    Picking one coder's decision means passing that coder's codes; an empty list records that
+    the segment carries no code of the frame. Every change is in the history with the reason.
+    """
+    if not reason or not reason.strip():
+        raise CodeframeError("an adjudication needs a reason")
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        acting = _require_supervisor(session, row, actor)
+        segment, _ = queries.segment_in_project(session, row.id, segment_id)
+        frame_row, frame_codes = _frame_codes(session, row, frame)
+        by_key = {c.key: c for c in frame_codes}
+        unknown = [c for c in codes if c not in by_key]
+        if unknown:
+            raise NotFound(f"code(s) {', '.join(unknown)} are not in frame {frame!r}")
+        if frame_row.mutually_exclusive and len(set(codes)) > 1:
+            raise CodeframeError(f"frame {frame!r} is mutually exclusive: choose one code")
+        consensus = session.exec(select(Coder).where(Coder.project_id == row.id, Coder.name == CONSENSUS)).first()
+        if consensus is None:
+            consensus = Coder(project_id=row.id, name=CONSENSUS, role="supervisor", is_consensus=True)
+            session.add(consensus)
+            session.flush()
+        current = session.exec(
+            select(Coding).where(Coding.segment_id == segment.id, Coding.coder_id == consensus.id,
+                                 Coding.code_id.in_([c.id for c in frame_codes]))
+        ).all()
+        wanted = set(codes)
+        key_of = {c.id: c.key for c in frame_codes}
+        for coding in current:
+            if key_of[coding.code_id] not in wanted:
+                _log(session, row.id, coding, "remove", before=_snapshot(coding), after=None, actor_id=acting.id,
+                     reason=reason, source="adjudication")
+                session.delete(coding)
+        have = {key_of[c.code_id] for c in current}
+        for key in sorted(wanted - have):
+            _upsert_coding(session, row, segment, by_key[key], consensus, acting, source="adjudication",
+                           score=None, model_id=None, memo=None, reason=reason)
+        session.commit()
+        return sorted(wanted)
+
+
+def coder_drift(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, period: str = "W") -> "Any":
+    """Each coder's agreement with the consensus over time, on segments the consensus decided.
+
+    A segment belongs to the period (pandas frequency, default weekly) of the coder's first coding
+    in its document; per period: units compared, percent agreement and Cohen's kappa on presence.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from coding import agreement
+
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        _frame_codes(session, row, frame)
+        df = queries.codings_frame(session, row.id, frame=frame)
+    columns = ["coder", "period", "units", "percent_agreement", "cohen_kappa"]
+    if df.empty or CONSENSUS not in set(df["coder"]):
+        return pd.DataFrame(columns=columns)
+    decided_docs = set(df.loc[df["coder"] == CONSENSUS, "document_id"])
+    out = []
+    for coder, mine in df[df["coder"] != CONSENSUS].groupby("coder"):
+        started = mine.groupby("document_id")["created"].min()
+        docs = sorted(set(mine["document_id"]) & decided_docs)
+        if not docs:
+            continue
+        both = df[df["document_id"].isin(docs) & df["coder"].isin([coder, CONSENSUS])]
+        periods = pd.to_datetime(started.loc[docs], utc=True).dt.tz_localize(None).dt.to_period(period)
+        for label, doc_ids in periods.groupby(periods).groups.items():
+            part = both[both["document_id"].isin(list(doc_ids))]
+            pairs = part.groupby(["segment_id", "code"])["coder"].apply(set)
+            if pairs.empty:
+                continue
+            matrix = np.array([[float(coder in s) for s in pairs], [float(CONSENSUS in s) for s in pairs]])
+            out.append({
+                "coder": coder, "period": str(label), "units": int(pairs.index.get_level_values(0).nunique()),
+                "percent_agreement": agreement.percent_agreement(matrix),
+                "cohen_kappa": agreement.cohen_kappa(matrix),
+            })
+    return pd.DataFrame(out, columns=columns)
+
+
+# --------------------------------------------------------------------------- shares
+
+
+def _respondents_and_codings(session: Session, project: Project, frame: str | None,
+                             documents: Sequence[str] | None = None):
+    """Every respondent in scope (with attributes) and respondent-level codings of a frame."""
+    import pandas as pd
+
+    docs = queries.documents(session, project.id)
+    if documents is not None:
+        docs = [d for d in docs if d.name in set(documents)]
+    attributes: dict[str, dict] = {}
+    for d in docs:
+        attributes.setdefault(d.respondent, {}).update(d.attributes)
+    respondents = pd.DataFrame([{"respondent": r, **a} for r, a in sorted(attributes.items())])
+    if respondents.empty:
+        respondents = pd.DataFrame(columns=["respondent"])
+    df = queries.codings_frame(session, project.id, frame=frame, document_ids=[d.id for d in docs])
+    codings = df[["respondent", "coder", "code", "document", "text", "segment_id"]].copy()
+    return respondents, codings
+
+
+def default_share_coder(codings, frame: str) -> str:
+    """Consensus when it has coded the frame, else the only coder who has; otherwise ask."""
+    coders = set(codings["coder"])
+    if CONSENSUS in coders:
+        return CONSENSUS
+    if len(coders) == 1:
+        return next(iter(coders))
+    if not coders:
+        raise CodeframeError(f"nobody has coded frame {frame!r} yet")
+    raise CodeframeError(
+        f"frame {frame!r} has no consensus coding yet; choose a coder with --coder ({', '.join(sorted(coders))})"
+    )
+
+
+@dataclass
+class ShareReport:
+    frame: str
+    coder: str
+    n: int
+    table: "Any"  # coding.shares.share_table
+    crosstab: "Any | None"
+    matrix: "Any"
+    quotes: "Any"
+    notes: list[str] = field(default_factory=list)
+
+
+def share_report(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    frame: str,
+    by: str | None = None,
+    coder: str | None = None,
+    documents: Sequence[str] | None = None,
+    with_agreement: bool = True,
+) -> ShareReport:
+    """Figure 1 from the database: share of respondents mentioning each code of a frame.
+
+    The denominator is every respondent in scope (all documents, or ``documents``), including
+    respondents nobody coded. Parent codes count respondents with any descendant. Each row
+    carries a Wilson interval, the spread across the individual coders, and the code's
+    respondent-level agreement (Krippendorff's alpha) when two or more coders coded the frame.
+    """
+    from coding import shares
+
+    codebook = project_codebook(engine, project)
+    try:
+        frame_obj = codebook.frame(frame)
+    except Exception:
+        raise NotFound(f"no code frame {frame!r} in this project") from None
+    keys = [c.id for c in frame_obj.codes]
+    labels = {c.id: c.label for c in frame_obj.codes}
+    hierarchy = {k: codebook.descendants(k) for k in keys}
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        respondents, codings = _respondents_and_codings(session, row, frame, documents)
+    chosen = coder or default_share_coder(codings, frame)
+    if chosen not in set(codings["coder"]) and coder is not None:
+        known = ", ".join(sorted(set(codings["coder"]))) or "none"
+        raise CodeframeError(f"coder {coder!r} has no codings in frame {frame!r} (coders with codings: {known})")
+    notes = []
+    agreement_by_code = None
+    individual = sorted(set(codings["coder"]) - {CONSENSUS})
+    if with_agreement and len(individual) >= 2:
+        report = agreement_report(engine, project, frame=frame, unit="respondent", coders=individual, n_boot=0)
+        agreement_by_code = dict(zip(report.table["code"], report.table["alpha"]))
+    spread = codings[codings["coder"].isin(individual)] if len(individual) >= 2 else None
+    table = shares.share_table(
+        respondents, codings[codings["coder"] == chosen][["respondent", "coder", "code"]], codes=keys,
+        hierarchy=hierarchy, labels=labels, agreement=agreement_by_code,
+    )
+    if spread is not None:
+        per_coder = shares.share_table(respondents, spread[["respondent", "coder", "code"]], codes=keys,
+                                       hierarchy=hierarchy, labels=labels)
+        table["coder_min"] = per_coder["coder_min"].to_numpy()
+        table["coder_max"] = per_coder["coder_max"].to_numpy()
+    cross = None
+    if by is not None:
+        if by not in respondents.columns:
+            known = ", ".join(c for c in respondents.columns if c != "respondent") or "none"
+            raise CodeframeError(f"no respondent attribute {by!r} (attributes: {known})")
+        cross = shares.crosstab(respondents, codings[codings["coder"] == chosen][["respondent", "coder", "code"]],
+                                by=by, codes=keys, hierarchy=hierarchy, labels=labels)
+    matrix = shares.case_code_matrix(respondents, codings[codings["coder"] == chosen][["respondent", "coder", "code"]],
+                                     codes=keys, hierarchy=hierarchy)
+    quotes = codings.merge(respondents, on="respondent", how="left")
+    quotes = quotes.assign(label=quotes["code"].map(labels))
+    return ShareReport(frame=frame, coder=chosen, n=len(respondents), table=table, crosstab=cross,
+                       matrix=matrix, quotes=quotes, notes=notes)
 
 
 # --------------------------------------------------------------------------- history

@@ -159,6 +159,22 @@ class DocumentProgress(SQLModel, table=True):
     updated: datetime = Field(default_factory=utcnow)
 
 
+class FrameCoverage(SQLModel, table=True):
+    """A coder has finished coding one frame on one document, codes applied or not.
+
+    This is what makes an uncoded segment a real 'not applied' for agreement: without it a
+    document where a coder found nothing to code would look unseen.
+    """
+
+    __tablename__ = "frame_coverage"
+    __table_args__ = (UniqueConstraint("document_id", "coder_id", "frame_key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    frame_key: str
+    updated: datetime = Field(default_factory=utcnow)
+
+
 class Assignment(SQLModel, table=True):
     """A document in the blind double-coding sample, assigned to a coder."""
 
