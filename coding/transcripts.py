@@ -1,0 +1,855 @@
+"""Read interview transcripts into plain text and speaker turns.
+
+Supported formats are plain text (``.txt``), Markdown (``.md``), Word (``.docx``)
+and caption files (``.vtt``, ``.srt``). Every reader gives back a
+:class:`Transcript`: the stored text plus a list of :class:`Turn`, each turn
+pointing at its content (speaker label excluded) by character offsets into that
+text, so ``transcript.text[turn.start:turn.end]`` is what the speaker said.
+
+The stored text
+    * ``.txt`` / ``.md``: the decoded file, with newlines normalised to ``"\\n"``
+      and a byte-order mark removed. Nothing else is stripped.
+    * ``.docx``: the body paragraphs (and table rows) in document order, joined
+      by ``"\\n"``; a two-cell table row ``Name | text`` becomes ``"Name: text"``.
+    * ``.vtt`` / ``.srt``: one line per turn. Consecutive cues of the same
+      speaker are merged into one turn written as ``"Name: text text ..."``;
+      cues without a speaker stay one line (and one turn) each, so their
+      timestamps are kept. Cue tags (``<v>``, ``<i>``...) are removed.
+
+Speaker labels
+    A label is a short name at the start of a line followed by a colon:
+    ``Interviewer:``, ``Q:``, ``Respondent 3:``, ``Dr. Aigerim Sultanova:``,
+    ``[00:01:02] Name:``, ``**Name:**``, ``Интервьюер:``. To avoid reading
+    ``Note: ...`` or ``Table 1: ...`` as speakers, the text before the colon must
+    be at most 40 characters and 5 words of letters, digits, spaces and
+    ``. - ' # ( )``; it must not be a known non-speaker word (``Note``,
+    ``Date``, ``Table``... see ``NOT_SPEAKERS``); and unless it is a known label
+    (``KNOWN_LABELS``, any case) every word must be capitalised (or be a number
+    or a name particle such as ``van``). A colon mid-sentence is never a label.
+    Lines without a label continue the current turn. Text with no labels at all
+    becomes one turn per paragraph (blank-line separated; one per paragraph in
+    .docx), speaker ``None``, role ``"respondent"``. In a labelled transcript,
+    text before the first label (a title, a date line) is a turn with role
+    ``"unknown"``. In Markdown, ``#`` headings end the current turn and belong to
+    no turn.
+
+Roles
+    ``"interviewer"`` for the labels in ``INTERVIEWER_LABELS`` (Interviewer, Q,
+    I, Moderator, Интервьюер, Вопрос..., with or without a number), otherwise
+    ``"respondent"``. ``read_transcript(..., interviewer_labels={"Aigerim"})``
+    replaces the default list (matched case-insensitively, with or without a
+    trailing number).
+
+Encodings
+    BOM first (UTF-8, UTF-16, UTF-32), then NUL-byte patterns for UTF-16 without
+    a BOM, then strict UTF-8, then a Russian letter-frequency test choosing
+    between cp1251, KOI8-R and cp866 (charset-normalizer confuses them on short
+    texts), then charset-normalizer for anything else.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import html
+import io
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from coding.errors import CodeframeError, Problem, TranscriptError
+
+SUPPORTED_FORMATS = (".txt", ".md", ".docx", ".vtt", ".srt")
+MAX_FILE_BYTES = 50 * 1024 * 1024
+"""Files larger than this (50 MB) are refused before they are read."""
+
+ROLES = ("interviewer", "respondent", "unknown")
+
+INTERVIEWER_LABELS = frozenset(
+    {
+        "interviewer", "interviewers", "int", "i", "q", "question", "moderator", "mod",
+        "facilitator", "host", "researcher",
+        "интервьюер", "интервьюэр", "вопрос", "в", "и", "модератор", "ведущий", "исследователь",
+        "сұрақ", "сұхбат алушы",
+    }
+)
+"""Label bases (casefolded, number removed) read as the interviewer by default."""
+
+RESPONDENT_LABELS = frozenset(
+    {
+        "respondent", "r", "a", "answer", "expert", "interviewee", "participant", "p",
+        "ответ", "респондент", "эксперт", "о", "р", "участник", "опрашиваемый",
+        "жауап", "сарапшы",
+    }
+)
+KNOWN_LABELS = INTERVIEWER_LABELS | RESPONDENT_LABELS
+"""Labels accepted in any letter case."""
+
+NOT_SPEAKERS = frozenset(
+    {
+        "note", "notes", "nb", "n.b", "example", "e.g", "comment", "comments", "remark",
+        "summary", "source", "sources", "date", "time", "duration", "location", "place",
+        "venue", "topic", "subject", "title", "re", "fw", "fwd", "p.s", "ps", "interview",
+        "transcript", "transcription", "participants", "attendees", "tags", "keywords",
+        "translation", "table", "figure", "fig", "appendix", "section", "part", "chapter",
+        "page", "step", "warning", "important", "caution", "tip", "todo", "update", "edit",
+        "link", "url", "email", "e-mail", "phone", "tel", "address", "language", "recording",
+        "audio", "video", "file", "day", "session", "total", "result", "results",
+        "примечание", "прим", "дата", "время", "место", "тема", "продолжительность",
+        "таблица", "рисунок", "интервью", "транскрипт", "ключевые слова", "участники",
+        "комментарий", "итого", "ескерту", "күні", "уақыты", "тақырыбы",
+    }
+)
+"""Words that are followed by a colon at a line start but are not speakers."""
+
+_NAME_PARTICLES = frozenset(
+    {"de", "da", "di", "del", "della", "van", "von", "der", "den", "la", "le", "du", "dos",
+     "al", "el", "bin", "ibn", "ben", "y", "e", "и"}
+)
+_NAME_CHARS = re.compile(r"[^\W_][\w .'’#()-]*")
+_MAX_LABEL_CHARS = 40
+_MAX_LABEL_WORDS = 5
+
+_CLOCK = r"\d{1,2}(?::\d{1,2}){1,2}(?:[.,]\d{1,3})?"
+_LABEL_RE = re.compile(
+    r"[ \t]*"
+    rf"(?:(?:\[(?P<ts1>{_CLOCK})\]|\((?P<ts2>{_CLOCK})\)|(?P<ts3>{_CLOCK}))[ \t]+)?"
+    r"(?:(?P<md>\*\*|__)[ \t]*(?P<mdname>[^\n*_:]{1,60}?)[ \t]*(?::(?P=md)|(?P=md)[ \t]*:)"
+    r"|(?P<name>[^\W\d_][^\n:]{0,60}?)[ \t]*:)"
+    r"(?![/\\\d:])"
+)
+_MD_HEADING_RE = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]|$)")
+_BINARY_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document (save it as .docx or .txt first)"),
+    (b"PK\x03\x04", "a zip archive (a .docx or .xlsx with the wrong extension?)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office file (.doc/.xls); save it as .docx"),
+    (b"{\\rtf", "an RTF document; save it as .docx or .txt"),
+)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Letter frequencies of Russian (per letter), for telling cp1251 from KOI8-R.
+_RUSSIAN_FREQUENCY = {
+    "о": 0.1097, "е": 0.0845, "а": 0.0801, "и": 0.0735, "н": 0.0670, "т": 0.0626,
+    "с": 0.0547, "р": 0.0473, "в": 0.0454, "л": 0.0440, "к": 0.0349, "м": 0.0321,
+    "д": 0.0298, "п": 0.0281, "у": 0.0262, "я": 0.0201, "ы": 0.0190, "ь": 0.0174,
+    "г": 0.0170, "з": 0.0165, "б": 0.0159, "ч": 0.0144, "й": 0.0121, "х": 0.0097,
+    "ж": 0.0094, "ш": 0.0073, "ю": 0.0064, "ц": 0.0048, "щ": 0.0036, "э": 0.0032,
+    "ф": 0.0026, "ъ": 0.0004, "ё": 0.0004,
+}
+# Frequent Russian letter pairs: a wrong code page keeps few of them.
+_RUSSIAN_BIGRAMS = frozenset(
+    "ст но то на ен ов ни ра во ко ро ал ре ли ер пр ор от по ет ос ть го ка ри ан не ла ел ва "
+    "ле ол ат ит ин ны ом ес ог ев де та ил ак ое ло ой ам ем за ма ме об од ск мо ди ед ие да "
+    "ти се ки че ви ым ия ся ых ми тв из ег ве ля ую ши ку ду ру ту бо бы бе ги ей ий ам аз ас "
+    "ар ав ач ая ем ен ер ет ец ею ив ик им ир ис их ич ню ок он оп ос ох оч ра ре ро ру ры сл "
+    "см со сп су та те ти то тр ту тс ть уд уж ул ум ус ут ущ че чи чн чт шн щи ые ый ью ют ят".split()
+)
+_LEGACY_CYRILLIC = ("cp1251", "koi8_r", "cp866")
+_SCORE_SAMPLE_BYTES = 256 * 1024
+_ENCODING_NAMES = {"cp1251": "cp1251", "koi8_r": "koi8-r", "cp866": "cp866"}
+_CONTROL_CHARS = re.compile(r"[\x01-\x08\x0e-\x1f\x7f]")
+
+
+@dataclass
+class Turn:
+    """One speaker turn: its content is ``transcript.text[start:end]`` (label excluded).
+
+    ``role`` is ``"interviewer"``, ``"respondent"`` or ``"unknown"``; ``time_start`` and
+    ``time_end`` are seconds (captions, or a ``[hh:mm:ss]`` label); ``line`` is the
+    1-based line where the turn starts in the source file (paragraph in .docx).
+    """
+
+    speaker: str | None
+    role: str
+    start: int
+    end: int
+    time_start: float | None = None
+    time_end: float | None = None
+    line: int | None = None
+
+
+@dataclass
+class Transcript:
+    """A read transcript: stored text, format, encoding used, turns and content hash.
+
+    ``sha256`` is the hash of the text after NFC normalisation and stripping trailing
+    whitespace of each line and of the whole, so the same interview saved in another
+    encoding or format hashes the same (duplicate detection).
+    """
+
+    name: str
+    text: str
+    format: str
+    encoding: str
+    turns: list[Turn]
+    sha256: str
+
+
+@dataclass(frozen=True)
+class _Label:
+    speaker: str
+    column: int  # where the content starts on the line
+    time: float | None = None
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_bytes(
+    data: bytes, *, file: str | None = None, error: type[CodeframeError] = TranscriptError
+) -> tuple[str, str]:
+    """Decode a text file's bytes; return ``(text, encoding)``.
+
+    The text has its BOM removed and newlines normalised to ``"\\n"``. Raises ``error``
+    (naming ``file``) for empty, whitespace-only, binary or undecodable data.
+
+    >>> decode_bytes("Привет, мир".encode("koi8_r"), file="a.txt")
+    ('Привет, мир', 'koi8-r')
+    >>> decode_bytes(b"\\xef\\xbb\\xbfHi\\r\\nthere")
+    ('Hi\\nthere', 'utf-8-sig')
+    """
+    label = file or "the file"
+
+    def fail(message: str) -> None:
+        raise error(f"Cannot read {label}", [Problem(message, file=file)])
+
+    if not data:
+        fail("the file is empty (0 bytes)")
+    for signature, kind in _BINARY_SIGNATURES:
+        if data.startswith(signature):
+            fail(f"this is {kind}, not a text file")
+    text, encoding = _decode(data, fail)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\x00" in text:
+        fail("the file contains NUL characters: it is a binary file, not text")
+    controls = len(_CONTROL_CHARS.findall(text))
+    if controls > max(2, len(text) // 100):
+        fail(f"the file contains {controls} control characters: it is a binary file, not text")
+    if not text.strip():
+        fail("the file contains only whitespace")
+    return text, encoding
+
+
+def _decode(data: bytes, fail: Callable[[str], None]) -> tuple[str, str]:
+    """Pick the encoding: BOM, UTF-16 by NUL pattern, UTF-8, Russian legacy, charset-normalizer."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding.removesuffix("-sig")), encoding
+            except UnicodeDecodeError as exc:
+                fail(f"starts with a {encoding} byte-order mark but byte {exc.start + len(bom)} "
+                     f"is not valid {encoding}")
+    if b"\x00" in data:
+        encoding = _utf16_by_nul_pattern(data)
+        if encoding:
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                pass
+        fail("the file contains NUL bytes: it is a binary file, not text")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    legacy = _guess_legacy_cyrillic(data)
+    if legacy is not None:
+        return legacy
+    import charset_normalizer  # lazy: only for files that are neither UTF nor Russian
+
+    match = charset_normalizer.from_bytes(data).best()
+    if match is None:
+        fail("the text is not UTF-8 and its encoding could not be recognised; save it as UTF-8")
+    return str(match), match.encoding
+
+
+def _utf16_by_nul_pattern(data: bytes) -> str | None:
+    """UTF-16 without BOM: NUL high bytes (ASCII characters) all fall on one parity."""
+    if len(data) < 2 or len(data) % 2:
+        return None
+    pairs = len(data) // 2
+    nul_even = data[0::2].count(0)
+    nul_odd = data[1::2].count(0)
+    if nul_odd >= 0.05 * pairs and nul_even <= 0.01 * pairs:
+        return "utf-16-le"
+    if nul_even >= 0.05 * pairs and nul_odd <= 0.01 * pairs:
+        return "utf-16-be"
+    return None
+
+
+def _guess_legacy_cyrillic(data: bytes) -> tuple[str, str] | None:
+    """Choose cp1251, KOI8-R or cp866 by how Russian the decoded letters look.
+
+    Wrong choices swap letter case and scramble letters, so the right one has the most
+    frequent Russian letters, mostly lowercase letters and no ``аБв`` case breaks inside
+    words. Returns None when no candidate looks like Cyrillic text.
+    """
+    sample = data[:_SCORE_SAMPLE_BYTES]  # single-byte code pages: any cut is safe
+    best: tuple[float, str] | None = None
+    for encoding in _LEGACY_CYRILLIC:
+        try:
+            text = sample.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        score = _cyrillic_score(text)
+        if score is not None and (best is None or score > best[0]):
+            best = (score, encoding)
+    if best is None:
+        return None
+    try:
+        return data.decode(best[1]), _ENCODING_NAMES[best[1]]
+    except UnicodeDecodeError:  # an undefined byte after the sample
+        return None
+
+
+_CYRILLIC_LETTER = re.compile(r"[а-яёА-ЯЁ]")
+_CASE_BREAK = re.compile(r"[а-яё][А-ЯЁ]")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _cyrillic_score(text: str) -> float | None:
+    """Plausibility of ``text`` as Russian; None when it is not plausibly Cyrillic at all."""
+    letters = _CYRILLIC_LETTER.findall(text)
+    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    if not letters or len(letters) < 0.7 * non_ascii:
+        return None
+    cyrillic_words = mixed_words = 0
+    for word in _WORD.findall(text):
+        if _CYRILLIC_LETTER.search(word):
+            cyrillic_words += 1
+            if re.search(r"[A-Za-z]", word):
+                mixed_words += 1
+    if mixed_words > 0.2 * cyrillic_words:
+        return None
+    n = len(letters)
+    lower = sum(1 for ch in letters if ch.islower()) / n
+    frequency = sum(math.log(_RUSSIAN_FREQUENCY.get(ch.lower(), 1e-4)) for ch in letters) / n
+    case_breaks = len(_CASE_BREAK.findall(text)) / n
+    pairs = common = 0
+    for word in _WORD.findall(text.lower()):
+        for a, b in zip(word, word[1:]):
+            pairs += 1
+            common += a + b in _RUSSIAN_BIGRAMS
+    bigrams = common / pairs if pairs else 0.0
+    return frequency + 3.0 * bigrams + 0.3 * lower - 20.0 * case_breaks
+
+
+# --------------------------------------------------------------------------- labels and roles
+
+
+def _label_base(label: str) -> str:
+    """``"Respondent 3"`` -> ``"respondent"``, ``"Q1"`` -> ``"q"``, ``"Interviewer (Aigerim)"`` -> ``"interviewer"``."""
+    base = re.sub(r"\([^)]*\)", " ", label.casefold()).strip()
+    base = re.sub(r"[\s#.()\d-]+$", "", base)
+    return base or label.casefold().strip()
+
+
+def classify_role(speaker: str | None, *, interviewer_labels: set[str] | None = None) -> str:
+    """Role of a speaker label: ``"interviewer"`` or ``"respondent"`` (``"respondent"`` for None).
+
+    >>> classify_role("Interviewer 2"), classify_role("Q"), classify_role("Dr. Aigerim Sultanova")
+    ('interviewer', 'interviewer', 'respondent')
+    >>> classify_role("Aigerim", interviewer_labels={"aigerim"})
+    'interviewer'
+    """
+    if speaker is None:
+        return "respondent"
+    if interviewer_labels is not None:
+        wanted = {label.casefold().strip() for label in interviewer_labels}
+        hit = speaker.casefold().strip() in wanted or _label_base(speaker) in wanted
+        return "interviewer" if hit else "respondent"
+    return "interviewer" if _label_base(speaker) in INTERVIEWER_LABELS else "respondent"
+
+
+def _name_shape_ok(name: str) -> bool:
+    """Short, name-like characters, not a known non-speaker word."""
+    if not name or len(name) > _MAX_LABEL_CHARS or len(name.split()) > _MAX_LABEL_WORDS:
+        return False
+    if not _NAME_CHARS.fullmatch(name) or not any(ch.isalpha() for ch in name):
+        return False
+    return _label_base(name) not in NOT_SPEAKERS
+
+
+def looks_like_speaker(name: str, *, extra_labels: set[str] | None = None) -> bool:
+    """Whether ``name`` (the text before a line-leading colon) reads as a speaker label.
+
+    >>> [looks_like_speaker(n) for n in ("Respondent 3", "Dr. Aigerim Sultanova", "Note", "The main point")]
+    [True, True, False, False]
+    """
+    name = name.strip()
+    if not _name_shape_ok(name):
+        return False
+    base = _label_base(name)
+    if base in KNOWN_LABELS or (extra_labels and (base in extra_labels or name.casefold() in extra_labels)):
+        return True
+    words = name.split()
+    if not words[0][0].isupper():
+        return False
+    for word in words[1:]:
+        first = word[0]
+        if not (first.isupper() or first.isdigit() or first in "#(" or word.casefold() in _NAME_PARTICLES):
+            return False
+    return True
+
+
+def _clock_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    parts = value.replace(",", ".").split(":")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def _match_label(line: str, extra_labels: set[str] | None = None) -> _Label | None:
+    """The speaker label at the start of ``line``, if any."""
+    match = _LABEL_RE.match(line)
+    if match is None:
+        return None
+    name = (match.group("mdname") or match.group("name") or "").strip()
+    if not looks_like_speaker(name, extra_labels=extra_labels):
+        return None
+    column = match.end()
+    while column < len(line) and line[column] in " \t":
+        column += 1
+    time = _clock_seconds(match.group("ts1") or match.group("ts2") or match.group("ts3"))
+    return _Label(speaker=name, column=column, time=time)
+
+
+# --------------------------------------------------------------------------- turns from lines
+
+
+class _OpenTurn:
+    __slots__ = ("speaker", "role", "line", "time", "start", "end")
+
+    def __init__(self, speaker: str | None, role: str, line: int, time: float | None = None):
+        self.speaker, self.role, self.line, self.time = speaker, role, line, time
+        self.start: int | None = None
+        self.end: int | None = None
+
+    def add(self, offset: int, piece: str) -> None:
+        stripped = piece.strip()
+        if not stripped:
+            return
+        if self.start is None:
+            self.start = offset + (len(piece) - len(piece.lstrip()))
+        self.end = offset + len(piece.rstrip())
+
+    def close(self, turns: list[Turn]) -> None:
+        if self.start is not None and self.end is not None:
+            turns.append(Turn(self.speaker, self.role, self.start, self.end, self.time, None, self.line))
+
+
+def _turns_from_lines(
+    text: str,
+    labels: list[_Label | None],
+    *,
+    headings: set[int] = frozenset(),
+    paragraph_starts: set[int] | None = None,
+    interviewer_labels: set[str] | None = None,
+    line_numbers: list[int] | None = None,
+) -> list[Turn]:
+    """Group the lines of ``text`` into turns, given each line's label (or None).
+
+    ``headings`` are line indexes that belong to no turn; ``paragraph_starts`` marks lines
+    that start a new paragraph in unlabelled text (besides blank lines); ``line_numbers``
+    maps line index to the number reported in ``Turn.line`` (default: index + 1).
+    """
+    lines = text.split("\n")
+    labelled = any(label is not None for label in labels)
+    turns: list[Turn] = []
+    current: _OpenTurn | None = None
+    offset = 0
+    for index, line in enumerate(lines):
+        line_start = offset
+        offset += len(line) + 1
+        number = line_numbers[index] if line_numbers else index + 1
+        if index in headings:
+            if current:
+                current.close(turns)
+            current = None
+            continue
+        label = labels[index]
+        if label is not None:
+            if current:
+                current.close(turns)
+            role = classify_role(label.speaker, interviewer_labels=interviewer_labels)
+            current = _OpenTurn(label.speaker, role, number, label.time)
+            current.add(line_start + label.column, line[label.column:])
+            continue
+        if not line.strip():
+            if not labelled and current:
+                current.close(turns)
+                current = None
+            continue
+        if current is not None and not labelled and paragraph_starts and index in paragraph_starts:
+            current.close(turns)
+            current = None
+        if current is None:
+            current = _OpenTurn(None, "unknown" if labelled else "respondent", number)
+        current.add(line_start, line)
+    if current:
+        current.close(turns)
+    return turns
+
+
+def _plain_labels(text: str, *, markdown: bool, extra: set[str] | None) -> tuple[list[_Label | None], set[int]]:
+    labels: list[_Label | None] = []
+    headings: set[int] = set()
+    for index, line in enumerate(text.split("\n")):
+        if markdown and _MD_HEADING_RE.match(line):
+            headings.add(index)
+            labels.append(None)
+        else:
+            labels.append(_match_label(line, extra))
+    return labels, headings
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def _parse_plain(text: str, *, markdown: bool, interviewer_labels: set[str] | None) -> list[Turn]:
+    extra = {label.casefold() for label in interviewer_labels} if interviewer_labels else None
+    labels, headings = _plain_labels(text, markdown=markdown, extra=extra)
+    return _turns_from_lines(text, labels, headings=headings, interviewer_labels=interviewer_labels)
+
+
+def _is_bold(run) -> bool:
+    if run.bold is not None:
+        return bool(run.bold)
+    style = run.style
+    return bool(style is not None and style.font is not None and style.font.bold)
+
+
+def _docx_paragraph_label(paragraph, text: str, extra: set[str] | None) -> tuple[_Label | None, bool]:
+    """Label from bold formatting at the paragraph start: ``(label, whole_paragraph_bold)``."""
+    from docx.text.run import Run
+
+    bold_length = 0
+    for item in paragraph.iter_inner_content():
+        piece = item.text
+        if isinstance(item, Run) and _is_bold(item):
+            bold_length += len(piece)
+        elif not piece.strip():
+            bold_length += len(piece)
+        else:
+            break
+    first_line = text.split("\n", 1)[0]
+    bold = first_line[:bold_length]
+    if not bold.strip():
+        return None, False
+    lead = len(first_line) - len(first_line.lstrip())
+    colon = bold.find(":")
+    if colon < 0 and first_line[bold_length:].lstrip(" \t").startswith(":"):
+        colon = first_line.index(":", bold_length)
+    if colon >= 0:
+        name = first_line[lead:colon].strip().strip("*").strip()
+        column = colon + 1
+    elif bold_length >= len(first_line.rstrip()) and "\n" not in text.strip():
+        name = first_line.strip()
+        column = len(first_line)
+    else:
+        return None, False
+    if not (_name_shape_ok(name) if colon >= 0 else looks_like_speaker(name, extra_labels=extra)):
+        return None, False  # a bold sentence is not a speaker; "name:" in bold is
+    while column < len(first_line) and first_line[column] in " \t":
+        column += 1
+    return _Label(speaker=name, column=column), colon < 0
+
+
+def _parse_docx(data: bytes, *, file: str, interviewer_labels: set[str] | None) -> tuple[str, list[Turn]]:
+    def fail(message: str) -> None:
+        raise TranscriptError(f"Cannot read {file}", [Problem(message, file=file)])
+
+    if not data:
+        fail("the file is empty (0 bytes)")
+    if not data.startswith(b"PK"):
+        for signature, kind in _BINARY_SIGNATURES:
+            if data.startswith(signature):
+                fail(f"this is {kind}, not a .docx Word document")
+        fail("this is not a .docx Word document (a .docx is a zip archive)")
+    try:
+        import docx
+        from docx.table import Table
+
+        document = docx.Document(io.BytesIO(data))
+        blocks = list(document.iter_inner_content())
+    except Exception as exc:  # BadZipFile, KeyError, PackageNotFoundError, XML errors
+        fail(f"this .docx is corrupt or truncated and cannot be opened ({type(exc).__name__}: {exc})")
+
+    extra = {label.casefold() for label in interviewer_labels} if interviewer_labels else None
+    lines: list[str] = []
+    labels: list[_Label | None] = []
+    numbers: list[int] = []
+    headings: set[int] = set()
+    paragraph_starts: set[int] = set()
+
+    def add_block(block_text: str, first_label: _Label | None, number: int, heading: bool) -> None:
+        for k, sub in enumerate(block_text.split("\n")):
+            index = len(lines)
+            lines.append(sub)
+            numbers.append(number)
+            if k == 0:
+                paragraph_starts.add(index)
+            if heading:
+                headings.add(index)
+                labels.append(None)
+            elif k == 0 and first_label is not None:
+                labels.append(first_label)
+            else:
+                labels.append(_match_label(sub, extra))
+
+    for number, block in enumerate(blocks, start=1):
+        if isinstance(block, Table):
+            for row in block.rows:
+                seen, cells = set(), []
+                for cell in row.cells:
+                    if id(cell._tc) not in seen:
+                        seen.add(id(cell._tc))
+                        cells.append(" ".join(cell.text.split()))
+                filled = [c for c in cells if c]
+                if not filled:
+                    continue
+                if len(cells) == 2 and all(cells) and _name_shape_ok(cells[0]):
+                    row_text = f"{cells[0]}: {cells[1]}"
+                    add_block(row_text, _Label(cells[0], len(cells[0]) + 2), number, False)
+                else:
+                    add_block("\t".join(filled), None, number, False)
+            continue
+        text = block.text
+        try:
+            style_name = (block.style.name or "") if block.style is not None else ""
+        except Exception:  # a style the document does not define
+            style_name = ""
+        heading = style_name.startswith("Heading") or style_name in ("Title", "Subtitle")
+        label = None
+        if not heading and text.strip():
+            label, _ = _docx_paragraph_label(block, text, extra)
+        add_block(text, label, number, heading)
+
+    stored = "\n".join(lines)
+    if not stored.strip():
+        fail("the document contains no text")
+    turns = _turns_from_lines(
+        stored, labels, headings=headings, paragraph_starts=paragraph_starts,
+        interviewer_labels=interviewer_labels, line_numbers=numbers,
+    )
+    return stored, turns
+
+
+_CUE_CLOCK = r"(?:\d+:)?\d{1,2}:\d{1,2}(?:[.,]\d{1,3})?"
+_TIMING_RE = re.compile(rf"\s*({_CUE_CLOCK})\s*-->\s*({_CUE_CLOCK})(?:\s.*)?")
+_VOICE_RE = re.compile(r"<v(?:\.[^\s>]*)?[ \t]+([^>]+)>")
+_TAG_RE = re.compile(r"<[^>\n]*>")
+_SRT_STYLE_RE = re.compile(r"\{\\[^}]*\}")
+
+
+@dataclass
+class _Cue:
+    start: float
+    end: float
+    line: int
+    payload: list[str]
+
+
+def _cue_seconds(value: str) -> float | None:
+    parts = value.replace(",", ".").split(":")
+    if len(parts) == 2:
+        parts.insert(0, "0")
+    hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
+    if minutes > 59 or seconds >= 60:
+        return None
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _parse_cues(text: str, *, file: str, kind: str) -> list[_Cue]:
+    """Cue timings and text lines, with the line numbers of their timing lines."""
+
+    def fail(line: int, message: str) -> None:
+        raise TranscriptError(f"Cannot read {file}", [Problem(message, file=file, line=line)])
+
+    lines = text.split("\n")
+    if kind == "vtt":
+        if not lines[0].startswith("WEBVTT"):
+            fail(1, "a WebVTT file must start with the line 'WEBVTT'")
+    else:
+        first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+        if not (lines[first].strip().isdigit() or "-->" in lines[first]):
+            fail(first + 1, "this is not a SubRip (.srt) file: expected a cue number or a timing "
+                            "line like '00:00:01,000 --> 00:00:04,000'")
+    cues: list[_Cue] = []
+    index = 1 if kind == "vtt" else 0
+    while index < len(lines):
+        line = lines[index]
+        if "-->" not in line:
+            starts_cue = (
+                kind == "srt" and line.strip().isdigit()
+                and index + 1 < len(lines) and "-->" in lines[index + 1]
+            )
+            if kind == "srt" and cues and line.strip() and not starts_cue:
+                cues[-1].payload.append(line)  # SRT text after a blank line inside a cue
+            index += 1
+            continue
+        match = _TIMING_RE.fullmatch(line)
+        if match is None:
+            fail(index + 1, f"cannot read the cue timing line {line.strip()[:60]!r} "
+                            "(expected 'start --> end', e.g. 00:00:01.000 --> 00:00:04.000)")
+        start, end = _cue_seconds(match.group(1)), _cue_seconds(match.group(2))
+        if start is None or end is None:
+            fail(index + 1, f"invalid time in the cue timing line {line.strip()[:60]!r}")
+        cue = _Cue(start, end, index + 1, [])
+        index += 1
+        while index < len(lines) and lines[index].strip() and "-->" not in lines[index]:
+            if (kind == "srt" and lines[index].strip().isdigit()
+                    and index + 1 < len(lines) and "-->" in lines[index + 1]):
+                break
+            cue.payload.append(lines[index])
+            index += 1
+        cues.append(cue)
+    if not cues:
+        fail(1, "the file contains no cues (no 'start --> end' timing lines)")
+    return cues
+
+
+def _parse_captions(
+    text: str, *, file: str, kind: str, interviewer_labels: set[str] | None
+) -> tuple[str, list[Turn]]:
+    extra = {label.casefold() for label in interviewer_labels} if interviewer_labels else None
+    pieces: list[tuple[str | None, str, _Cue]] = []
+    for cue in _parse_cues(text, file=file, kind=kind):
+        raw = " ".join(line.strip() for line in cue.payload if line.strip())
+        speaker = None
+        voice = _VOICE_RE.search(raw)
+        if voice and not _TAG_RE.sub("", raw[: voice.start()]).strip():
+            speaker = " ".join(voice.group(1).split()) or None
+        clean = html.unescape(_SRT_STYLE_RE.sub("", _TAG_RE.sub("", raw)))
+        clean = " ".join(clean.split())
+        if speaker is None:
+            label = _match_label(clean, extra)
+            if label is not None:
+                speaker, clean = label.speaker, clean[label.column:].strip()
+        if clean:
+            pieces.append((speaker, clean, cue))
+    if not pieces:
+        raise TranscriptError(f"Cannot read {file}",
+                              [Problem("the captions contain no text", file=file)])
+
+    out_lines: list[str] = []
+    turns: list[Turn] = []
+    offset = 0
+    index = 0
+    while index < len(pieces):
+        speaker, content, first = pieces[index]
+        last = first
+        index += 1
+        if speaker is not None:
+            parts = [content]
+            while index < len(pieces) and pieces[index][0] == speaker:
+                parts.append(pieces[index][1])
+                last = pieces[index][2]
+                index += 1
+            content = " ".join(parts)
+        prefix = f"{speaker}: " if speaker is not None else ""
+        start = offset + len(prefix)
+        role = classify_role(speaker, interviewer_labels=interviewer_labels)
+        turns.append(Turn(speaker, role, start, start + len(content), first.start, last.end, first.line))
+        out_lines.append(prefix + content)
+        offset = start + len(content) + 1
+    return "\n".join(out_lines), turns
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 of ``text`` after NFC normalisation and trailing-whitespace stripping.
+
+    >>> content_hash("Hi  \\nthere\\n") == content_hash("Hi\\nthere")
+    True
+    """
+    normal = unicodedata.normalize("NFC", text)
+    normal = "\n".join(line.rstrip() for line in normal.split("\n")).strip()
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+
+
+def read_transcript(
+    path: str | Path,
+    *,
+    name: str | None = None,
+    data: bytes | None = None,
+    interviewer_labels: set[str] | None = None,
+) -> Transcript:
+    """Read one transcript file (or uploaded ``data``) into text and speaker turns.
+
+    Parameters
+    ----------
+    path
+        The file to read; with ``data`` only its name (extension) is used.
+    name
+        Name to report and store (default: the file name of ``path``).
+    data
+        The file's bytes, e.g. from an upload; then ``path`` is not opened.
+    interviewer_labels
+        Speaker labels that are the interviewer, replacing ``INTERVIEWER_LABELS``.
+
+    Raises
+    ------
+    TranscriptError
+        Unknown extension, too large, empty, binary, undecodable, corrupt .docx or
+        unreadable captions; the problem names the file (and line where it helps).
+    """
+    path = Path(path)
+    name = name or path.name
+    suffix = path.suffix.lower() or Path(name).suffix.lower()
+    if suffix not in SUPPORTED_FORMATS:
+        shown = f"'{suffix}'" if suffix else "no extension"
+        raise TranscriptError(
+            f"Cannot read {name}",
+            [Problem(f"unsupported file type ({shown}); supported: {', '.join(SUPPORTED_FORMATS)}", file=name)],
+        )
+    size_limit = f"the file is larger than the {MAX_FILE_BYTES // (1024 * 1024)} MB limit"
+    if data is None:
+        try:
+            size = path.stat().st_size
+            if path.is_dir():
+                raise IsADirectoryError(str(path))
+        except FileNotFoundError:
+            raise TranscriptError(f"Cannot read {name}", [Problem("file not found", file=name)]) from None
+        except OSError as exc:
+            raise TranscriptError(f"Cannot read {name}", [Problem(f"cannot open the file: {exc}", file=name)]) from None
+        if size > MAX_FILE_BYTES:
+            raise TranscriptError(f"Cannot read {name}", [Problem(f"{size_limit} ({size:,} bytes)", file=name)])
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise TranscriptError(f"Cannot read {name}", [Problem(f"cannot open the file: {exc}", file=name)]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise TranscriptError(f"Cannot read {name}", [Problem(f"{size_limit} ({len(data):,} bytes)", file=name)])
+
+    fmt = suffix.lstrip(".")
+    if fmt == "docx":
+        text, turns = _parse_docx(data, file=name, interviewer_labels=interviewer_labels)
+        encoding = "utf-8"
+    else:
+        text, encoding = decode_bytes(data, file=name)
+        if fmt in ("vtt", "srt"):
+            text, turns = _parse_captions(text, file=name, kind=fmt, interviewer_labels=interviewer_labels)
+        else:
+            turns = _parse_plain(text, markdown=fmt == "md", interviewer_labels=interviewer_labels)
+    if not turns:
+        raise TranscriptError(f"Cannot read {name}", [Problem("the file contains no transcript text", file=name)])
+    return Transcript(name=name, text=text, format=fmt, encoding=encoding, turns=turns, sha256=content_hash(text))
