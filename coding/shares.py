@@ -86,6 +86,8 @@ def wilson_interval(count: int, n: int, *, confidence: float = 0.95) -> tuple[fl
     >>> low, high = wilson_interval(7, 24)
     >>> round(low, 2), round(high, 2)
     (14.91, 49.17)
+    >>> wilson_interval(0, 3)[0], wilson_interval(3, 3)[1]  # exact bounds at 0 and n, no rounding residue
+    (0.0, 100.0)
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
@@ -94,7 +96,9 @@ def wilson_interval(count: int, n: int, *, confidence: float = 0.95) -> tuple[fl
     from statsmodels.stats.proportion import proportion_confint  # lazy: statsmodels is slow to import
 
     low, high = proportion_confint(count, n, alpha=1 - confidence, method="wilson")
-    return (float(low) * 100, float(high) * 100)
+    low = 0.0 if count == 0 else float(low) * 100  # the Wilson bound is exactly 0 (or 100) there
+    high = 100.0 if count == n else float(high) * 100
+    return (low, high)
 
 
 def respondent_ids(respondents: pd.DataFrame) -> list[str]:

@@ -294,3 +294,167 @@ def test_sample_corpus_loads_with_every_quote_on_one_segment(sample_engine):
     assert {n for n, lang in languages.items() if lang == "ru"} == {"R04", "R10", "R16", "R21"}
     groups = {d.attributes["expert_group"] for d in service.list_documents(sample_engine)}
     assert "public administration" in groups and len(groups) == 6
+
+
+# --------------------------------------------------------------------------- agreement, adjudication, shares
+
+
+def test_agreement_at_respondent_level_counts_every_covered_respondent(sample_engine):
+    report = service.agreement_report(sample_engine, frame="reform_directions", unit="respondent", n_boot=0)
+    table = report.table.set_index("code")
+    assert report.coders == ["aigerim", "daniyar"]
+    assert set(table["n_units"]) == {24}  # all 24 respondents, including those nobody coded
+    segment = service.agreement_report(sample_engine, frame="reform_directions", unit="segment", n_boot=0)
+    assert set(segment.table["n_units"]) == {service.status(sample_engine).units - _interviewer_free_gap(sample_engine)}
+    pslc = service.agreement_report(sample_engine, frame="oecd_pslc", unit="respondent", n_boot=0)
+    assert set(pslc.table["n_units"]) == {10}  # only the double-coded part of the frame
+
+
+def _interviewer_free_gap(engine) -> int:
+    """Units of documents outside the reform-directions coverage: none in the sample."""
+    return 0
+
+
+def test_uncovered_document_is_not_a_silent_zero(engine, project, two_docs):
+    doc1, units1 = _units(engine, project, "R1")
+    doc2, _ = _units(engine, project, "R2")
+    service.add_coding(engine, project, segment_id=units1[0].id, code="rd_systemic_approach", coder="ana")
+    service.add_coding(engine, project, segment_id=units1[0].id, code="rd_systemic_approach", coder="ben")
+    report = service.agreement_report(engine, project, frame="reform_directions", unit="respondent", n_boot=0)
+    assert report.table.set_index("code").loc["rd_systemic_approach", "n_units"] == 1
+    for coder in ("ana", "ben"):  # both finish the frame on R2 without applying anything
+        service.mark_done(engine, project, doc2.id, coder=coder, frames=["reform_directions"])
+    report = service.agreement_report(engine, project, frame="reform_directions", unit="respondent", n_boot=0)
+    row = report.table.set_index("code").loc["rd_systemic_approach"]
+    assert row["n_units"] == 2 and row["percent_agreement"] == 1.0
+
+
+def test_blind_double_coding_assignment_and_release(engine, project, two_docs):
+    service.update_settings(engine, project, blind_mode=False)
+    with pytest.raises(PermissionDenied):
+        service.assign_double_coding(engine, project, coders=["ana", "ben"], documents=["R1"], actor="ana")
+    assert service.assign_double_coding(engine, project, coders=["ana", "ben"], documents=["R1"], actor="sup") == ["R1"]
+    doc, units = _units(engine, project, "R1")
+    service.add_coding(engine, project, segment_id=units[0].id, code="rd_human_capital", coder="ben")
+    hidden = service.document_view(engine, project, doc.id, viewer="ana")
+    assert not [c for s in hidden.segments for c in s.codings]  # blind, although blind mode is off
+    assert service.release_double_coding(engine, project, actor="sup") == 2
+    shown = service.document_view(engine, project, doc.id, viewer="ana")
+    assert [c.coder for s in shown.segments for c in s.codings] == ["ben"]
+
+
+def test_random_double_coding_sample_is_seeded(engine, project, two_docs):
+    first = service.assign_double_coding(engine, project, coders=["ana", "ben"], fraction=0.5, actor="sup", seed=3)
+    assert len(first) == 1
+    assert len(service.list_assignments(engine, project)) == 2
+
+
+def test_adjudication_sets_consensus_with_reason_and_history(engine, project, two_docs):
+    _, units = _units(engine, project, "R1")
+    seg = units[0].id
+    service.add_coding(engine, project, segment_id=seg, code="rd_systemic_approach", coder="ana", memo="systemic")
+    service.add_coding(engine, project, segment_id=seg, code="rd_resistance_to_change", coder="ben")
+    details = service.disagreement_details(engine, project, frame="reform_directions")
+    assert [d["segment_id"] for d in details] == [seg]
+    assert details[0]["coders"] == {"ana": {"rd_systemic_approach": "systemic"}, "ben": {"rd_resistance_to_change": None}}
+    with pytest.raises(PermissionDenied):
+        service.adjudicate(engine, project, segment_id=seg, frame="reform_directions",
+                           codes=["rd_systemic_approach"], actor="ana", reason="mine")
+    with pytest.raises(CodeframeError, match="reason"):
+        service.adjudicate(engine, project, segment_id=seg, frame="reform_directions",
+                           codes=["rd_systemic_approach"], actor="sup", reason=" ")
+    service.adjudicate(engine, project, segment_id=seg, frame="reform_directions",
+                       codes=["rd_systemic_approach"], actor="sup", reason="ana's reading fits the definition")
+    service.adjudicate(engine, project, segment_id=seg, frame="reform_directions",
+                       codes=["rd_resistance_to_change"], actor="sup", reason="on reflection, ben")
+    details = service.disagreement_details(engine, project, frame="reform_directions")
+    assert details[0]["consensus"] == {"rd_resistance_to_change": None}
+    events = service.history(engine, project, coder="consensus")
+    assert list(events["action"]) == ["add", "remove", "add"]
+    assert set(events["source"]) == {"adjudication"} and events.iloc[-1]["reason"] == "on reflection, ben"
+    assert list(service.coder_drift(engine, project, frame="reform_directions")["coder"]) == ["ana", "ben"]
+
+
+def test_share_report_reproduces_figure_1(sample_engine):
+    report = service.share_report(sample_engine, frame="reform_directions", by="expert_group")
+    assert report.coder == "consensus" and report.n == 24
+    displays = dict(zip(report.table["code"], report.table["display"]))
+    assert displays == {
+        "rd_systemic_approach": "7/24 = 29.2%", "rd_resistance_to_change": "3/24 = 12.5%",
+        "rd_human_capital": "4/24 = 16.7%", "rd_delegation": "2/24 = 8.3%", "rd_evidence_based": "2/24 = 8.3%",
+    }
+    assert report.table["agreement"].notna().all()  # respondent-level alpha beside each share
+    assert (report.matrix.sum(axis=1) == 0).sum() >= 8  # respondents with no direction stay in the matrix
+    assert set(report.crosstab["group"]) >= {"public administration", "academia and research"}
+    assert set(report.crosstab["attribute"]) == {"expert_group"}
+
+
+def test_share_report_needs_a_coder_without_consensus(engine, project, two_docs):
+    _, units = _units(engine, project, "R1")
+    service.add_coding(engine, project, segment_id=units[0].id, code="rd_systemic_approach", coder="ana")
+    single = service.share_report(engine, project, frame="reform_directions")
+    assert single.coder == "ana" and single.n == 2
+    assert dict(zip(single.table["code"], single.table["count"]))["rd_systemic_approach"] == 1
+    service.add_coding(engine, project, segment_id=units[1].id, code="rd_delegation", coder="ben")
+    with pytest.raises(CodeframeError, match="choose a coder"):
+        service.share_report(engine, project, frame="reform_directions")
+
+
+# --------------------------------------------------------------------------- exchange
+
+
+def _project_snapshot(engine, project):
+    bundle = service.export_bundle(engine, project)
+    docs = sorted((d.name, d.text, d.respondent, tuple(sorted(d.attributes.items()))) for d in bundle.documents)
+    codings = sorted((c.document, c.start, c.end, c.code, c.coder, c.memo or "") for c in bundle.codings)
+    return bundle.codebook, docs, codings
+
+
+def test_refi_qda_round_trip_into_an_empty_project(engine, project, two_docs):
+    from coding import refiqda
+
+    _, units = _units(engine, project, "R1")
+    service.add_coding(engine, project, segment_id=units[0].id, code="rd_systemic_approach", coder="ana", memo="m")
+    service.add_coding(engine, project, segment_id=units[3].id, code="pslc_05_identify_skills", coder="ben")
+    data = refiqda.export_qdpx(service.export_bundle(engine, project))
+    bundle, report = refiqda.import_qdpx(data)
+    service.import_bundle(engine, "copy", bundle, report)
+    original, copy = _project_snapshot(engine, project), _project_snapshot(engine, "copy")
+    assert copy[1] == original[1] and copy[2] == original[2]
+    assert [c.id for c in copy[0].codes()] == [c.id for c in original[0].codes()]
+    assert copy[0].frames == original[0].frames  # every code with definition, criteria and examples
+    with pytest.raises(CodeframeError, match="already has documents"):
+        service.import_bundle(engine, "copy", bundle, report)
+
+
+def test_bundle_spans_that_cut_segments_are_mapped_and_reported(engine, project):
+    from coding.bundle import Bundle, BundleCoding, BundleDocument
+
+    text = "Respondent: First point here. Second point there.\r\nThird one.\r\n"
+    bundle = Bundle(
+        codebook=service.project_codebook(engine, project),
+        documents=[BundleDocument(name="X", text=text, respondent="X")],
+        codings=[BundleCoding(document="X", start=text.index("point here"), end=text.index("Second") + 6,
+                              code="rd_delegation", coder="zoe")],
+        coders=["zoe"],
+    )
+    report = service.import_bundle(engine, "spans", bundle)
+    assert any("did not align" in n for n in report.notes)
+    doc = service.list_documents(engine, "spans")[0]
+    coded = [s.text for s in service.document_view(engine, "spans", doc.id, viewer="zoe").segments if s.codings]
+    assert coded == ["First point here.", "Second point there."]
+
+
+def test_exported_codings_csv_reimports_identically(engine, project, two_docs, tmp_path):
+    _, units = _units(engine, project, "R2")
+    service.add_coding(engine, project, segment_id=units[1].id, code="rd_evidence_based", coder="ana", memo="x")
+    frame = service.export_codings_frame(engine, project)
+    assert list(frame[["document", "segment", "coder", "code", "memo"]].itertuples(index=False, name=None)) == [
+        ("R2", 2, "ana", "rd_evidence_based", "x")]
+    path = tmp_path / "codings.csv"
+    frame.to_csv(path, index=False)
+    service.remove_coding(engine, project, segment_id=units[1].id, code="rd_evidence_based", coder="ana")
+    service.import_codings(engine, project, path)
+    again = service.export_codings_frame(engine, project)
+    assert list(again[["document", "segment", "coder", "code", "memo"]].itertuples(index=False, name=None)) == [
+        ("R2", 2, "ana", "rd_evidence_based", "x")]

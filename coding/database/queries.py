@@ -142,7 +142,10 @@ def codings_frame(
         "respondent", "code", "code_label", "frame", "coder", "source", "score", "model_id", "memo",
         "created",
     ]
-    return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    df = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    for column in ("memo", "model_id"):  # keep missing values as None, not NaN, for callers and JSON
+        df[column] = pd.Series([v if isinstance(v, str) else None for v in df[column]], index=df.index, dtype=object)
+    return df
 
 
 def units_frame(session: Session, project_id: int, *, document_ids: Iterable[int] | None = None) -> pd.DataFrame:
