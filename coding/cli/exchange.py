@@ -41,9 +41,9 @@ def add_import_commands(import_subparsers) -> None:
     p = import_subparsers.add_parser("qdc", help="a REFI-QDA codebook (.qdc)")
     p.add_argument("path", metavar="FILE")
     p.add_argument("--title", help="title of the imported codebook (default: the file name)")
-    p.add_argument("--output", metavar="YAML", required=True,
-                   help="write the codebook as YAML here; review it (codes from other tools lack examples), "
-                        "then load it with 'codeframe apply-codebook YAML'")
+    p.add_argument("--output", metavar="YAML",
+                   help="instead of applying it to the project, write the codebook as YAML here to review "
+                        "(codes from other tools lack examples), then load it with 'codeframe apply-codebook YAML'")
     p.set_defaults(func=cmd_import_qdc)
 
 
@@ -113,6 +113,15 @@ def cmd_import_qdc(args) -> int:
     from coding.refiqda import import_qdc
 
     codebook = import_qdc(_read(args.path), title=args.title, name=Path(args.path).name)
+    if args.output is None:
+        from coding import service
+        from coding.cli.common import engine_from_args
+
+        report = service.import_codebook_object(engine_from_args(args), args.project, codebook)
+        print(f"applied {len(codebook.code_ids)} codes in {len(codebook.frames)} frames to project {args.project!r}")
+        for line in report.lines():
+            print(line)
+        return 0
     import yaml
 
     text = yaml.safe_dump(codebook.to_dict(), sort_keys=False, allow_unicode=True, width=100)

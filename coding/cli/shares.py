@@ -189,23 +189,19 @@ def _csv_mode(args):
 
 
 def _project_mode(args):
-    """Shares from the project database via the service (the lead's ``share_report``).
-
-    ``share_report`` may return the share table itself, or a mapping with keys
-    ``shares`` and optionally ``crosstab``, ``matrix``, ``quotes``.
-    """
+    """Shares from the project database (:func:`coding.service.share_report`)."""
     from coding import service
     from coding.cli.common import engine_from_args
 
+    if not args.frame:
+        raise CodingsError("give --frame F (or a CODINGS.csv with --respondents)", [Problem("missing --frame", field="frame")])
     engine = engine_from_args(args)
-    report = service.share_report(engine, getattr(args, "project", "default"), frame=args.frame, by=args.by,
-                                  coder=args.coder)
-    if isinstance(report, dict):
-        return report["shares"], report.get("crosstab"), report.get("matrix"), report.get("quotes")
-    if hasattr(report, "shares"):
-        return (report.shares, getattr(report, "crosstab", None), getattr(report, "matrix", None),
-                getattr(report, "quotes", None))
-    return report, None, None, None
+    report = service.share_report(engine, args.project, frame=args.frame, by=args.by, coder=args.coder)
+    if args.format == "table":
+        print(f"{args.frame}: share of respondents mentioning each code ({report.coder} codings; "
+              f"n = {report.n} respondents in scope, including those with no coding)", file=sys.stderr)
+    quotes = report.quotes[report.quotes["coder"] == report.coder]
+    return report.table, report.crosstab, report.matrix, quotes
 
 
 def _write(args, shares, table, matrix, quotes) -> None:
