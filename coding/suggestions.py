@@ -1,0 +1,603 @@
+"""Code suggestions from embeddings: zero-shot from the codebook, few-shot from the project's codings.
+
+Pure: it takes embeddings (float32, L2-normalised rows) and gives scores,
+thresholds and suggestions back; it never loads a model or touches the database.
+
+* **Zero-shot.** Each code is represented by the separately embedded *parts* of
+  its definition (label, definition, each inclusion criterion, each example). A
+  segment's raw score for a code is its cosine similarity to those parts (the
+  maximum by default, see :class:`SuggestionModel`), minus a penalty when the
+  segment is closer to one of the code's exclusion criteria than to the code
+  (``exclusion_weight``; off by default, see :class:`SuggestionModel`).
+  Raw cosines are not comparable across codes or models, so each code's score is
+  standardised against the project's own segments (``background``) and mapped to
+  ``(0, 1)``: a segment ``k`` standard deviations above the code's mean sits at 0.5.
+* **Few-shot.** Once a code has coded examples and negatives, a class-balanced
+  linear classifier on the embeddings (ridge regression on 0/1 targets, solved in
+  closed form so that it retrains in milliseconds after every accept, with exact
+  leave-one-out scores for free) is blended in, with a weight that grows with the
+  number of examples.
+* **Calibration.** Every code has a threshold (0.5 by default, tuned by F1 on
+  leave-one-out scores once there are enough examples). Below it the model abstains.
+  A mutually exclusive frame gives at most one suggestion per segment.
+* **Evidence.** A suggestion says which part of the definition it matched and
+  which already-coded passages it is nearest to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Collection, Hashable, Mapping, Sequence
+
+import numpy as np
+
+PART_KINDS = ("label", "definition", "include", "example")
+AGGREGATES = ("max", "mean", "max+mean")
+
+
+# --------------------------------------------------------------------------- prototype texts
+
+
+@dataclass(frozen=True)
+class PrototypePart:
+    """One embeddable piece of a code's definition."""
+
+    kind: str  # label | definition | include | example
+    text: str
+
+
+@dataclass(frozen=True)
+class CodeTexts:
+    """What stands for a code when embedding: its parts and its exclusion criteria."""
+
+    code: str
+    parts: tuple[PrototypePart, ...]
+    exclusions: tuple[str, ...] = ()
+
+
+def code_texts(code: Any) -> CodeTexts:
+    """The :class:`CodeTexts` of one codebook code (anything with ``id``, ``label``,
+    ``definition``, ``include``, ``exclude`` and ``examples``); empty texts are left out.
+
+    >>> from types import SimpleNamespace as C
+    >>> t = code_texts(C(id="x", label="Trust", definition="", include=["Faith in others"],
+    ...                  exclude=["Distrust"], examples=[]))
+    >>> [(p.kind, p.text) for p in t.parts], t.exclusions
+    ([('label', 'Trust'), ('include', 'Faith in others')], ('Distrust',))
+    """
+    parts = [PrototypePart("label", code.label), PrototypePart("definition", code.definition)]
+    parts += [PrototypePart("include", text) for text in code.include]
+    parts += [PrototypePart("example", text) for text in code.examples]
+    parts = [p for p in parts if p.text and p.text.strip()]
+    if not parts:
+        raise ValueError(f"code {code.id!r} has no label, definition, inclusion criterion or example to embed")
+    exclusions = tuple(t for t in code.exclude if t and t.strip())
+    return CodeTexts(code.id, tuple(parts), exclusions)
+
+
+def code_prototype_texts(codebook: Any, frame: str) -> dict[str, CodeTexts]:
+    """:class:`CodeTexts` of every code of ``frame``, in codebook order."""
+    return {code.id: code_texts(code) for code in codebook.codes(frame)}
+
+
+@dataclass(frozen=True)
+class PartsEmbeddings:
+    """Embeddings of a code's parts (rows match ``kinds``/``texts``) and of its exclusions."""
+
+    parts: np.ndarray
+    kinds: tuple[str, ...]
+    texts: tuple[str, ...]
+    exclusions: np.ndarray
+    exclusion_texts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.exclusion_texts and len(self.exclusion_texts) != self.exclusions.shape[0]:
+            raise ValueError("exclusions and exclusion_texts must have the same length")
+        if self.parts.ndim != 2 or self.parts.shape[0] == 0:
+            raise ValueError("a code needs at least one embedded part")
+        if not (self.parts.shape[0] == len(self.kinds) == len(self.texts)):
+            raise ValueError("parts, kinds and texts must have the same length")
+        if self.exclusions.ndim != 2 or self.exclusions.shape[1] != self.parts.shape[1]:
+            raise ValueError("exclusion embeddings must be a 2-d array as wide as the part embeddings")
+
+
+def embed_code_texts(
+    texts: Mapping[str, CodeTexts], encode: Callable[[list[str]], np.ndarray]
+) -> dict[str, PartsEmbeddings]:
+    """Embed every part and exclusion with one call to ``encode`` (e.g. a cached embedder)."""
+    flat: list[str] = []
+    for t in texts.values():
+        flat += [p.text for p in t.parts] + list(t.exclusions)
+    vectors = _unit_rows(np.asarray(encode(flat), dtype=np.float32)) if flat else np.zeros((0, 0), np.float32)
+    if vectors.shape[0] != len(flat):
+        raise ValueError(f"encode returned {vectors.shape[0]} rows for {len(flat)} texts")
+    out: dict[str, PartsEmbeddings] = {}
+    row = 0
+    for code, t in texts.items():
+        n_parts, n_excl = len(t.parts), len(t.exclusions)
+        out[code] = PartsEmbeddings(
+            parts=vectors[row:row + n_parts],
+            kinds=tuple(p.kind for p in t.parts),
+            texts=tuple(p.text for p in t.parts),
+            exclusions=vectors[row + n_parts:row + n_parts + n_excl].reshape(n_excl, vectors.shape[1]),
+            exclusion_texts=tuple(t.exclusions),
+        )
+        row += n_parts + n_excl
+    return out
+
+
+# --------------------------------------------------------------------------- examples
+
+
+@dataclass
+class LabeledExamples:
+    """The project's codings of one frame, as training data.
+
+    ``positive[i]``: codes applied to segment ``i`` (hand codings, accepted
+    suggestions, adjudications). ``negative[i]``: codes explicitly rejected for it
+    (rejected suggestions). ``reviewed[i]``: the coder went through the segment for
+    this frame, so every code not applied is a negative; by default a segment
+    counts as reviewed when it carries a code of the frame. A code both applied and
+    rejected counts as applied. Codes of other frames are ignored.
+    """
+
+    segment_ids: Sequence[Hashable]
+    embeddings: np.ndarray
+    positive: Sequence[Collection[str]]
+    negative: Sequence[Collection[str]] | None = None
+    reviewed: Sequence[bool] | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.segment_ids)
+        self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+        if self.embeddings.ndim != 2 or self.embeddings.shape[0] != n:
+            raise ValueError(f"embeddings must have one row per segment ({n}), got shape {self.embeddings.shape}")
+        if len(self.positive) != n:
+            raise ValueError(f"positive must have one entry per segment ({n}), got {len(self.positive)}")
+        if self.negative is not None and len(self.negative) != n:
+            raise ValueError(f"negative must have one entry per segment ({n}), got {len(self.negative)}")
+        if self.reviewed is not None and len(self.reviewed) != n:
+            raise ValueError(f"reviewed must have one entry per segment ({n}), got {len(self.reviewed)}")
+
+    def __len__(self) -> int:
+        return len(self.segment_ids)
+
+    def label_matrix(self, codes: Sequence[str], *, exclusive: bool) -> np.ndarray:
+        """``len(self) × len(codes)`` int8 matrix: 1 applied, 0 not applied, -1 unknown.
+
+        >>> ex = LabeledExamples(["s1", "s2", "s3"], np.eye(3), [{"a"}, set(), set()], [set(), {"b"}, set()])
+        >>> ex.label_matrix(["a", "b"], exclusive=False).tolist()
+        [[1, 0], [-1, 0], [-1, -1]]
+        """
+        index = {c: j for j, c in enumerate(codes)}
+        labels = np.full((len(self), len(codes)), -1, dtype=np.int8)
+        for i in range(len(self)):
+            applied = [index[c] for c in self.positive[i] if c in index]
+            reviewed = bool(applied) if self.reviewed is None else bool(self.reviewed[i])
+            if reviewed or (exclusive and applied):
+                labels[i, :] = 0
+            if self.negative is not None:
+                labels[i, [index[c] for c in self.negative[i] if c in index]] = 0
+            labels[i, applied] = 1
+        return labels
+
+
+# --------------------------------------------------------------------------- suggestions
+
+
+@dataclass(frozen=True)
+class MatchedPart:
+    """The part of a code's definition a segment is most similar to."""
+
+    kind: str
+    text: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """An already-coded passage near the segment."""
+
+    segment_id: Hashable
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a code was suggested."""
+
+    matched_part: MatchedPart
+    neighbours: tuple[Neighbour, ...] = ()
+    exclusion: MatchedPart | None = None  # the exclusion criterion that lowered the score, if any
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A code suggested for a segment, with its calibrated score and the code's threshold."""
+
+    segment_id: Hashable
+    code: str
+    score: float
+    threshold: float
+    evidence: Evidence
+
+
+@dataclass
+class _CodeModel:
+    parts: PartsEmbeddings
+    center: float = 0.0  # zero-shot raw score that maps to 0.5
+    scale: float = 1.0
+    classifier: Any = None
+    blend: float = 0.0  # weight of the classifier in the score
+    threshold: float = 0.5
+    threshold_source: str = "default"
+    n_positive: int = 0
+    n_negative: int = 0
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
+
+
+def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """The threshold (midway between neighbouring scores) that maximises F1, and that F1.
+
+    >>> best_f1_threshold(np.array([0.9, 0.8, 0.4, 0.3]), np.array([1, 1, 0, 0]))
+    (0.6, 1.0)
+    """
+    scores = np.asarray(scores, dtype=float)
+    labels = np.asarray(labels).astype(bool)
+    if labels.sum() == 0 or labels.sum() == len(labels):
+        raise ValueError("F1 tuning needs both positive and negative examples")
+    order = np.argsort(-scores, kind="stable")
+    s, y = scores[order], labels[order]
+    tp = np.cumsum(y)
+    fp = np.cumsum(~y)
+    fn = y.sum() - tp
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    # a cut is only possible between distinct scores
+    cut_ok = np.append(s[:-1] > s[1:], True)
+    f1 = np.where(cut_ok, f1, -1.0)
+    best = int(np.argmax(f1))
+    lower = s[best + 1] if best + 1 < len(s) else s[best] - 0.1
+    return round(float((s[best] + lower) / 2), 12), float(f1[best])
+
+
+@dataclass(frozen=True)
+class RidgeScorer:
+    """A fitted linear scorer: ``predict(x)`` is ``x @ weights + bias`` clipped to [0, 1]."""
+
+    weights: np.ndarray
+    bias: float
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(x, dtype=np.float64) @ self.weights + self.bias, 0.0, 1.0)
+
+
+def fit_balanced_ridge(x: np.ndarray, y: np.ndarray, *, alpha: float = 1.0) -> tuple[RidgeScorer, np.ndarray]:
+    """Class-balanced ridge regression of 0/1 labels on embeddings, and its leave-one-out scores.
+
+    Each class gets half the total weight, so a rare code is not swamped by its
+    negatives. The closed form needs one ``d × d`` solve, and the hat-matrix
+    identity gives each example's exact leave-one-out prediction, so thresholds
+    can be tuned without refitting.
+
+    >>> x = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    >>> scorer, loo = fit_balanced_ridge(x, np.array([1, 1, 0, 0]), alpha=0.1)
+    >>> scorer.predict(np.array([[1.0, 0.0], [0.0, 1.0]])).round(2).tolist(), bool(loo[0] > loo[2])
+    ([1.0, 0.0], True)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if alpha <= 0:
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    n_pos, n_neg = (y == 1).sum(), (y == 0).sum()
+    if n_pos == 0 or n_neg == 0 or n_pos + n_neg != len(y):
+        raise ValueError("ridge needs 0/1 labels with both classes present")
+    weight = np.where(y == 1, len(y) / (2 * n_pos), len(y) / (2 * n_neg))
+    xa = np.hstack([x, np.ones((len(x), 1))])
+    penalty = np.full(xa.shape[1], alpha)
+    penalty[-1] = 1e-6 * alpha  # the intercept is (almost) not shrunk
+    gram = xa.T @ (xa * weight[:, None]) + np.diag(penalty)
+    inverse = np.linalg.inv(gram)
+    beta = inverse @ (xa.T @ (weight * y))
+    fitted = xa @ beta
+    leverage = weight * ((xa @ inverse) * xa).sum(axis=1)
+    loo = y - (y - fitted) / np.maximum(1.0 - leverage, 1e-9)
+    return RidgeScorer(beta[:-1], float(beta[-1])), np.clip(loo, 0.0, 1.0)
+
+
+class SuggestionModel:
+    """Scores segments against the codes of one frame and turns scores into suggestions.
+
+    Parameters
+    ----------
+    aggregate
+        How part similarities combine into a code score: ``"max"`` (the best
+        matching part), ``"mean"`` (all parts equally) or ``"max+mean"`` (their
+        average). ``"mean"`` ranked best on the sample corpus with both measured
+        models (see models/README.md).
+    exclusion_weight
+        How much of the excess of exclusion similarity over the best part similarity
+        is subtracted from the raw score. Off by default: on the sample corpus every
+        weight tried (0.5, 1) lowered top-1 accuracy, because exclusion criteria
+        written as "Do not confuse with X: ..." describe the confusable code.
+    zero_shot_k
+        A segment this many standard deviations above a code's mean background
+        score gets zero-shot score 0.5, the default threshold.
+    raw_threshold
+        Without background segments: the raw cosine that maps to 0.5 (model
+        dependent; 0.35 suits all-MiniLM-L6-v2).
+    blend_half
+        Number of positive examples at which the classifier gets half the weight.
+    min_positive, min_negative
+        Examples a code needs before a classifier is trained for it.
+    min_tuning
+        Positives and negatives a code needs before its threshold is tuned by F1.
+    threshold_prior
+        Pseudo-count pulling a tuned threshold toward the default 0.5.
+    ridge_alpha
+        L2 penalty of the few-shot classifier (see :func:`fit_balanced_ridge`).
+    neighbours
+        Coded passages given as evidence per suggestion.
+    """
+
+    def __init__(
+        self,
+        *,
+        aggregate: str = "mean",
+        exclusion_weight: float = 0.0,
+        zero_shot_k: float = 1.5,
+        raw_threshold: float = 0.35,
+        blend_half: float = 8.0,
+        max_blend: float = 0.85,
+        min_positive: int = 3,
+        min_negative: int = 3,
+        min_tuning: int = 5,
+        threshold_prior: float = 5.0,
+        ridge_alpha: float = 1.0,
+        neighbours: int = 3,
+        random_state: int = 0,
+    ) -> None:
+        if aggregate not in AGGREGATES:
+            raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
+        if exclusion_weight < 0:
+            raise ValueError("exclusion_weight must be >= 0")
+        if blend_half <= 0 or not 0 <= max_blend <= 1:
+            raise ValueError("blend_half must be > 0 and max_blend within [0, 1]")
+        if min_positive < 1 or min_negative < 1:
+            raise ValueError("min_positive and min_negative must be >= 1")
+        self.aggregate = aggregate
+        self.exclusion_weight = exclusion_weight
+        self.zero_shot_k = zero_shot_k
+        self.raw_threshold = raw_threshold
+        self.blend_half = blend_half
+        self.max_blend = max_blend
+        self.min_positive = min_positive
+        self.min_negative = min_negative
+        self.min_tuning = max(min_tuning, 2)
+        self.threshold_prior = threshold_prior
+        self.ridge_alpha = ridge_alpha
+        self.n_neighbours = neighbours
+        self.random_state = random_state
+        self.codes: list[str] = []
+        self.exclusive = False
+        self._models: list[_CodeModel] = []
+        self._examples: LabeledExamples | None = None
+        self._labels: np.ndarray | None = None
+        self._dim: int | None = None
+
+    # -- fitting -----------------------------------------------------------
+
+    def fit(
+        self,
+        codebook: Any,
+        frame: str,
+        code_embeddings: Mapping[str, PartsEmbeddings],
+        examples: LabeledExamples | None = None,
+        *,
+        background: np.ndarray | None = None,
+    ) -> "SuggestionModel":
+        """Fit to the codes of ``frame`` of ``codebook`` (see :meth:`fit_codes`)."""
+        codes = [code.id for code in codebook.codes(frame)]
+        exclusive = bool(codebook.frame(frame).mutually_exclusive)
+        return self.fit_codes(codes, code_embeddings, exclusive=exclusive, examples=examples, background=background)
+
+    def fit_codes(
+        self,
+        codes: Sequence[str],
+        code_embeddings: Mapping[str, PartsEmbeddings],
+        *,
+        exclusive: bool,
+        examples: LabeledExamples | None = None,
+        background: np.ndarray | None = None,
+    ) -> "SuggestionModel":
+        """Fit to ``codes`` given their part embeddings.
+
+        ``background``: embeddings of the project's segments (coded or not), used to
+        standardise the zero-shot scores; at least 20 rows, else ``raw_threshold`` is used.
+        ``examples``: the project's codings of this frame, for the few-shot part.
+        """
+        codes = list(codes)
+        if not codes:
+            raise ValueError("a frame needs at least one code to suggest")
+        missing = [c for c in codes if c not in code_embeddings]
+        if missing:
+            raise ValueError(f"no embeddings for codes: {', '.join(missing)}")
+        dims = {code_embeddings[c].parts.shape[1] for c in codes}
+        if len(dims) != 1:
+            raise ValueError(f"code embeddings have different widths: {sorted(dims)}")
+        self._dim = dims.pop()
+        self.codes = codes
+        self.exclusive = exclusive
+        self._models = [_CodeModel(parts=code_embeddings[c]) for c in codes]
+        self._calibrate_zero_shot(background)
+        self._examples = examples
+        self._labels = None
+        if examples is not None and len(examples):
+            self._check_width(examples.embeddings)
+            self._labels = examples.label_matrix(codes, exclusive=exclusive)
+            self._fit_few_shot(examples.embeddings, self._labels)
+        return self
+
+    def _check_width(self, x: np.ndarray) -> np.ndarray:
+        if self._dim is None:
+            raise ValueError("the model is not fitted yet")
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self._dim:
+            raise ValueError(f"expected segment embeddings of shape (n, {self._dim}), got {x.shape}")
+        return x
+
+    def _calibrate_zero_shot(self, background: np.ndarray | None) -> None:
+        if background is not None and len(background) >= 20:
+            raw = self.raw_scores(self._check_width(background))
+            mean, sd = raw.mean(axis=0), raw.std(axis=0)
+            for j, m in enumerate(self._models):
+                m.scale = float(max(sd[j], 1e-3))
+                m.center = float(mean[j] + self.zero_shot_k * m.scale)
+        else:
+            for m in self._models:
+                m.center, m.scale = self.raw_threshold, 0.05
+
+    def _fit_few_shot(self, x: np.ndarray, labels: np.ndarray) -> None:
+        for j, m in enumerate(self._models):
+            known = labels[:, j] >= 0
+            y = labels[known, j]
+            m.n_positive, m.n_negative = int((y == 1).sum()), int((y == 0).sum())
+            if m.n_positive < self.min_positive or m.n_negative < self.min_negative:
+                continue
+            xj = x[known]
+            m.classifier, loo = fit_balanced_ridge(xj, y, alpha=self.ridge_alpha)
+            m.blend = min(self.max_blend, m.n_positive / (m.n_positive + self.blend_half))
+            if m.n_positive >= self.min_tuning and m.n_negative >= self.min_tuning:
+                oof = (1 - m.blend) * self._zero_shot_prob(xj)[:, j] + m.blend * loo
+                tuned, _ = best_f1_threshold(oof, y)
+                w = m.n_positive + m.n_negative
+                m.threshold = float((w * tuned + self.threshold_prior * 0.5) / (w + self.threshold_prior))
+                m.threshold_source = "f1"
+
+    # -- scoring -----------------------------------------------------------
+
+    def _part_similarities(self, x: np.ndarray) -> list[np.ndarray]:
+        return [x @ m.parts.parts.T for m in self._models]
+
+    def raw_scores(self, segment_embeddings: np.ndarray, *, _sims: list[np.ndarray] | None = None) -> np.ndarray:
+        """Uncalibrated zero-shot scores (``n_segments × n_codes``): cosine to the code's
+        parts, minus the exclusion penalty."""
+        x = self._check_width(segment_embeddings)
+        sims = _sims if _sims is not None else self._part_similarities(x)
+        out = np.empty((len(x), len(self._models)), dtype=np.float32)
+        for j, (m, s) in enumerate(zip(self._models, sims)):
+            if self.aggregate == "max":
+                pos = s.max(axis=1)
+            elif self.aggregate == "mean":
+                pos = s.mean(axis=1)
+            else:
+                pos = 0.5 * (s.max(axis=1) + s.mean(axis=1))
+            if self.exclusion_weight and len(m.parts.exclusions):
+                excl = (x @ m.parts.exclusions.T).max(axis=1)
+                pos = pos - self.exclusion_weight * np.maximum(0.0, excl - s.max(axis=1))
+            out[:, j] = pos
+        return out
+
+    def _zero_shot_prob(self, x: np.ndarray) -> np.ndarray:
+        raw = self.raw_scores(x)
+        center = np.array([m.center for m in self._models], dtype=np.float32)
+        scale = np.array([m.scale for m in self._models], dtype=np.float32)
+        return _sigmoid((raw - center) / scale)
+
+    def score(self, segment_embeddings: np.ndarray) -> np.ndarray:
+        """Calibrated scores in (0, 1), ``n_segments × n_codes`` (columns follow :attr:`codes`)."""
+        x = self._check_width(segment_embeddings)
+        scores = self._zero_shot_prob(x).astype(float)
+        for j, m in enumerate(self._models):
+            if m.classifier is not None:
+                scores[:, j] = (1 - m.blend) * scores[:, j] + m.blend * m.classifier.predict(x)
+        return scores
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        """Each code's threshold; a score below it means the model abstains for that code."""
+        return np.array([m.threshold for m in self._models])
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Per code: threshold and where it came from, examples seen, classifier weight."""
+        return [
+            {"code": c, "threshold": m.threshold, "threshold_source": m.threshold_source,
+             "positives": m.n_positive, "negatives": m.n_negative, "classifier_weight": m.blend}
+            for c, m in zip(self.codes, self._models)
+        ]
+
+    def suggest(
+        self, segment_ids: Sequence[Hashable], segment_embeddings: np.ndarray, *, top_k: int = 3
+    ) -> list[Suggestion]:
+        """Suggestions above threshold, best first per segment: at most one per segment in a
+        mutually exclusive frame, at most ``top_k`` otherwise."""
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        x = self._check_width(segment_embeddings)
+        if len(segment_ids) != len(x):
+            raise ValueError(f"{len(segment_ids)} segment ids for {len(x)} embeddings")
+        scores = self.score(x)
+        thresholds = self.thresholds
+        limit = 1 if self.exclusive else top_k
+        sims = self._part_similarities(x)
+        out: list[Suggestion] = []
+        for i, segment_id in enumerate(segment_ids):
+            above = np.flatnonzero(scores[i] >= thresholds)
+            if not len(above):
+                continue
+            ranked = above[np.argsort(-(scores[i, above] - thresholds[above]), kind="stable")][:limit]
+            for j in ranked:
+                out.append(Suggestion(
+                    segment_id=segment_id,
+                    code=self.codes[j],
+                    score=float(scores[i, j]),
+                    threshold=float(thresholds[j]),
+                    evidence=self._evidence(x[i], sims[j][i], j, segment_id),
+                ))
+        return out
+
+    def _evidence(self, x: np.ndarray, part_sims: np.ndarray, j: int, segment_id: Hashable) -> Evidence:
+        parts = self._models[j].parts
+        best = int(np.argmax(part_sims))
+        matched = MatchedPart(parts.kinds[best], parts.texts[best], float(part_sims[best]))
+        exclusion = None
+        if len(parts.exclusions):
+            excl_sims = parts.exclusions @ x
+            k = int(np.argmax(excl_sims))
+            if excl_sims[k] > part_sims[best]:
+                text = parts.exclusion_texts[k] if parts.exclusion_texts else ""
+                exclusion = MatchedPart("exclude", text, float(excl_sims[k]))
+        neighbours: tuple[Neighbour, ...] = ()
+        if self._examples is not None and self._labels is not None and self.n_neighbours:
+            positive = np.flatnonzero(self._labels[:, j] == 1)
+            positive = [p for p in positive if self._examples.segment_ids[p] != segment_id]
+            if positive:
+                sims = self._examples.embeddings[positive] @ x
+                order = np.argsort(-sims, kind="stable")[: self.n_neighbours]
+                neighbours = tuple(
+                    Neighbour(self._examples.segment_ids[positive[o]], float(sims[o])) for o in order
+                )
+        return Evidence(matched, neighbours, exclusion)
+
+    def uncertainty(self, segment_embeddings: np.ndarray) -> np.ndarray:
+        """How undecided the model is per segment, in [0, 1] (1 = most): closeness of some
+        code's score to its threshold and, in an exclusive frame, of the top two codes
+        when the best is above threshold. Sort descending for an "uncertain first" queue."""
+        scores = self.score(segment_embeddings)
+        gap = np.abs(scores - self.thresholds[None, :]).min(axis=1) * 2
+        if self.exclusive and scores.shape[1] > 1:
+            order = np.argsort(-scores, axis=1)
+            rows = np.arange(len(scores))
+            top, second = scores[rows, order[:, 0]], scores[rows, order[:, 1]]
+            above = top >= self.thresholds[order[:, 0]]
+            gap = np.where(above, np.minimum(gap, top - second), gap)
+        return np.clip(1.0 - gap, 0.0, 1.0)
+
