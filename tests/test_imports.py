@@ -30,3 +30,17 @@ def test_library_modules_do_not_import_streamlit():
 def test_the_check_detects_a_heavy_import():
     # guard against a vacuous test: importing streamlit directly must show up
     assert "streamlit" in _modules_after("import streamlit")
+
+
+PURE_MODULES = (
+    "codebook", "transcripts", "segmentation", "attributes", "agreement", "reliability", "shares", "charts",
+    "xlsx", "refiqda", "suggestions", "evaluation", "alignment", "bundle",
+)
+
+
+def test_pure_modules_import_no_database_ui_or_model_stack():
+    statement = "import " + ", ".join(f"coding.{m}" for m in PURE_MODULES)
+    loaded = _modules_after(statement)
+    forbidden = ("sqlalchemy", "sqlmodel", "streamlit", "torch", "sentence_transformers", "coding.database",
+                 "coding.service", "coding.embeddings", "spacy")
+    assert [m for m in forbidden if m in loaded] == []
