@@ -80,7 +80,8 @@ def share_bar_chart(share_df: pd.DataFrame, *, title: str | None = None, by: str
         y=y, x="text_x:Q", text="bar_text:N", **({"yOffset": encode_extra["yOffset"]} if by else {}))
     height = max(120, 28 * len(order) * (len(set(data["group"])) if by else 1))
     chart = (bars + whiskers + labels).properties(
-        title=alt.TitleParams(title or "Share of respondents per code", subtitle=[subtitle], anchor="start"),
+        title=alt.TitleParams(title or "Share of respondents per code",
+                              subtitle=[subtitle, "lines: Wilson 95% confidence interval"], anchor="start"),
         width=420,
         height=height,
     )

@@ -29,7 +29,7 @@ def test_share_bar_chart_spec_has_labels_percentages_intervals_and_n(data):
     table = share_table(people, codings, codes=["systemic", "resistance"], labels=labels)
     spec = share_bar_chart(table, title="Reform directions").to_dict()
     assert spec["title"]["text"] == "Reform directions"
-    assert spec["title"]["subtitle"] == ["n = 24 respondents"]
+    assert spec["title"]["subtitle"] == ["n = 24 respondents", "lines: Wilson 95% confidence interval"]
     marks = [layer["mark"]["type"] for layer in _layers(spec)]
     assert marks == ["bar", "rule", "text"]
     bar, rule, text = _layers(spec)
