@@ -12,7 +12,10 @@ answers on their own lines become separate segments while hard-wrapped prose
 (long lines, or a next line starting in lowercase) stays together.
 
 Interviewer turns are returned too, for context, with ``is_unit=False`` unless
-``code_interviewer=True``; turns of every other role (respondent, unknown) are units.
+``code_interviewer=True``. Text of role "unknown" -- the preamble before the first
+speaker label and Markdown headings of a labelled transcript (title, date, a
+"synthetic" notice) -- is context too. Respondent turns are the units; a transcript
+without any speaker labels is all respondent talk.
 """
 
 from __future__ import annotations
@@ -226,7 +229,7 @@ def segment_transcript(
                 per_turn[owner].extend(spans)
     segments: list[SegmentSpan] = []
     for index, (turn, spans) in enumerate(zip(transcript.turns, per_turn)):
-        is_unit = code_interviewer or turn.role != "interviewer"
+        is_unit = turn.role == "respondent" or (code_interviewer and turn.role == "interviewer")
         for a, b in spans:
             segments.append(
                 SegmentSpan(

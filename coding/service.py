@@ -2589,3 +2589,717 @@ def _restore_from_pg_dump(engine: Engine, path: Path) -> None:
                              [Problem(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, file=path.name)]) from None
     finally:
         raw.close()
+
+
+# ---- suggestions (embedding-based)
+#
+# The facade over coding.embeddings (model + cache), coding.suggestions (scoring) and
+# coding.evaluation (metrics). Database reads happen in one short session per call;
+# embedding and fitting run outside it. A fitted model is kept per process for each
+# (database, project, frame, coder, model) and refitted when the data version changes
+# (codings, history, feedback, coverage, units or the frame's codes), so suggestions
+# follow the coder after every accept or reject.
+
+import copy as _copy  # noqa: E402
+import hashlib as _hashlib  # noqa: E402
+import json as _json  # noqa: E402
+import threading as _threading  # noqa: E402
+
+from sqlalchemy import case as _case  # noqa: E402
+
+from coding.database.tables import SuggestionFeedback  # noqa: E402
+
+SUGGESTION_DECISIONS = ("accept", "reject")
+_SUGGESTION_LOCK = _threading.Lock()
+_UNIT_VECTORS: dict[tuple, tuple] = {}  # (db, project id, model id) -> (units version, units, matrix)
+_FITTED: dict[tuple, tuple] = {}  # (db, project id, frame, coder, model id) -> (data version, _Suggester)
+
+
+@dataclass
+class SuggestionNeighbour:
+    """An already-coded passage close to the suggested segment (evidence)."""
+
+    segment_id: int
+    document: str
+    position: int
+    text: str
+    similarity: float
+
+
+@dataclass
+class SuggestionEvidence:
+    """Why a code was suggested: the part of its definition matched, and nearby coded passages."""
+
+    matched_kind: str  # label | definition | include | example
+    matched_text: str
+    matched_similarity: float
+    neighbours: list[SuggestionNeighbour] = field(default_factory=list)
+    exclusion_text: str | None = None  # an exclusion criterion the segment is even closer to
+
+
+@dataclass
+class SuggestionView:
+    """One suggested code for one segment: accept it with ``score`` and ``model_id`` as given."""
+
+    segment_id: int
+    document_id: int
+    document: str
+    respondent: str
+    position: int
+    text: str
+    frame: str
+    code: str
+    label: str
+    score: float
+    threshold: float
+    model_id: str
+    evidence: SuggestionEvidence
+
+    def row(self) -> dict:
+        """A flat record for tables and CSV."""
+        nearest = "; ".join(f"{n.document}#{n.position} ({n.similarity:.2f}): {n.text}" for n in self.evidence.neighbours)
+        return {
+            "segment_id": self.segment_id, "document": self.document, "position": self.position,
+            "frame": self.frame, "code": self.code, "score": self.score, "threshold": self.threshold,
+            "text": self.text, "matched": f"{self.evidence.matched_kind}: {self.evidence.matched_text}",
+            "matched_similarity": self.evidence.matched_similarity, "nearest_coded": nearest,
+            "model_id": self.model_id,
+        }
+
+
+@dataclass
+class UncertainSegment:
+    """A segment the model is unsure about (active-learning queue), with its best guess."""
+
+    segment_id: int
+    document_id: int
+    document: str
+    position: int
+    text: str
+    uncertainty: float
+    best_code: str
+    best_score: float
+    threshold: float
+
+
+@dataclass
+class SuggestionEvaluation:
+    """How well suggestions reproduce a gold coder in one frame (see :func:`evaluate_suggestions`)."""
+
+    frame: str
+    gold: str
+    model_id: str
+    exclusive: bool
+    units: int
+    respondents: int
+    gold_codings: int
+    zero_shot: Any  # DataFrame, coding.evaluation.METRIC_COLUMNS
+    few_shot: Any  # DataFrame, out-of-fold predictions of respondent-grouped cross-validation
+    ranking: Any  # DataFrame: setting, k, accuracy, segments, note
+    folds: Any  # DataFrame: fold, train/test units and respondents
+    fold_respondents: list[tuple[frozenset, frozenset]]  # (train, test) respondents per fold
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def table(self) -> Any:
+        """Zero-shot and few-shot metrics in one frame, with a ``setting`` column first."""
+        import pandas as pd
+
+        return pd.concat(
+            [self.zero_shot.assign(setting="zero-shot"), self.few_shot.assign(setting="few-shot (CV)")],
+            ignore_index=True,
+        )[["setting", *self.zero_shot.columns]]
+
+
+@dataclass
+class _Suggester:
+    """A fitted model and what the facade needs around it (internal)."""
+
+    model: Any
+    model_id: str
+    frame: str
+    exclusive: bool
+    labels: dict[str, str]
+    units: Any  # DataFrame of all units (units_frame)
+    matrix: Any  # embeddings, rows follow ``units``
+    coded: set  # segment ids the coder coded in the frame
+    covered_documents: set  # documents the coder finished the frame on
+    rejected: set  # (segment id, code) the coder rejected
+
+
+def _remember(cache: dict, key: tuple, value: tuple, *, size: int = 32) -> None:
+    """Store in a small per-process cache, forgetting the oldest entries beyond ``size``."""
+    cache.pop(key, None)
+    cache[key] = value
+    while len(cache) > size:
+        cache.pop(next(iter(cache)))
+
+
+def _engine_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def clear_suggestion_cache() -> None:
+    """Forget fitted models and in-memory unit embeddings (the database cache stays)."""
+    with _SUGGESTION_LOCK:
+        _UNIT_VECTORS.clear()
+        _FITTED.clear()
+
+
+def embedder_for(engine: Engine, project: str = DEFAULT_PROJECT):
+    """The project's :class:`~coding.embeddings.Embedder` (its ``embedding_model``), loaded once per process."""
+    from coding.embeddings import load_embedder
+
+    return load_embedder(get_project(engine, project).embedding_model)
+
+
+def _embed_cached(engine: Engine, embedder, texts: Sequence[str]):
+    from coding.database.embedding_store import SqlEmbeddingStore
+    from coding.embeddings import embed_with_cache
+
+    return embed_with_cache(embedder, list(texts), SqlEmbeddingStore(engine))
+
+
+def embed_units(engine: Engine, project: str = DEFAULT_PROJECT, *, embedder=None,
+                document_ids: Iterable[int] | None = None):
+    """The units of coding (all, or of ``document_ids``) and their embeddings, rows aligned.
+
+    Vectors come from the ``embedding_cache`` table where (model id, text hash) is known, so
+    re-running or re-opening a project never re-embeds unchanged text; a different model id
+    misses the cache and embeds once. Returns ``(units DataFrame, float32 matrix)``.
+    """
+    embedder = embedder or embedder_for(engine, project)
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        if document_ids is not None:
+            document_ids = [int(d) for d in document_ids]
+            for document_id in document_ids:
+                queries.document_in_project(session, row.id, document_id)
+        units = queries.units_frame(session, row.id, document_ids=document_ids)
+    return units, _embed_cached(engine, embedder, units["text"].tolist())
+
+
+def _units_version(session: Session, project_id: int) -> tuple:
+    return tuple(session.exec(
+        select(func.count(Segment.id), func.max(Segment.id), func.min(Segment.id))
+        .join(Document, Segment.document_id == Document.id)
+        .where(Document.project_id == project_id, Segment.is_unit == True)  # noqa: E712
+    ).one())
+
+
+def _project_unit_vectors(engine: Engine, project: str, project_id: int, version: tuple, embedder):
+    """All units and their embeddings, kept in memory while the project's units do not change."""
+    key = (_engine_key(engine), project_id, embedder.model_id)
+    with _SUGGESTION_LOCK:
+        hit = _UNIT_VECTORS.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1], hit[2]
+    units, matrix = embed_units(engine, project, embedder=embedder)
+    with _SUGGESTION_LOCK:
+        _remember(_UNIT_VECTORS, key, (version, units, matrix))
+    return units, matrix
+
+
+def _suggestion_data_version(session: Session, project_id: int, frame_key: str) -> tuple:
+    """Changes whenever anything the fitted model depends on changes."""
+    events = session.exec(select(func.max(CodingEvent.id)).where(CodingEvent.project_id == project_id)).one()
+    codings = session.exec(
+        select(func.count(Coding.id), func.max(Coding.id))
+        .join(Coder, Coding.coder_id == Coder.id).where(Coder.project_id == project_id)
+    ).one()
+    feedback = session.exec(
+        select(func.count(SuggestionFeedback.id), func.max(SuggestionFeedback.id),
+               func.sum(_case((SuggestionFeedback.decision == "reject", 1), else_=0)))
+        .join(Coder, SuggestionFeedback.coder_id == Coder.id).where(Coder.project_id == project_id)
+    ).one()
+    coverage = session.exec(
+        select(func.count(FrameCoverage.id), func.max(FrameCoverage.id))
+        .join(Coder, FrameCoverage.coder_id == Coder.id)
+        .where(Coder.project_id == project_id, FrameCoverage.frame_key == frame_key)
+    ).one()
+    assignments = session.exec(
+        select(func.count(Assignment.id), func.sum(_case((Assignment.released == True, 1), else_=0)))  # noqa: E712
+        .join(Coder, Assignment.coder_id == Coder.id).where(Coder.project_id == project_id)
+    ).one()
+    return (events, *codings, *(int(v or 0) for v in feedback), *coverage, *(int(v or 0) for v in assignments))
+
+
+def _code_objects(codes: Sequence[Code]) -> list:
+    from types import SimpleNamespace
+
+    return [
+        SimpleNamespace(id=c.key, label=c.label, definition=c.definition, include=list(c.inclusion),
+                        exclude=list(c.exclusion), examples=list(c.examples))
+        for c in codes if c.active
+    ]
+
+
+def _codes_fingerprint(code_objects: Sequence) -> str:
+    payload = [[c.id, c.label, c.definition, c.include, c.exclude, c.examples] for c in code_objects]
+    return _hashlib.sha256(_json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _code_part_embeddings(engine: Engine, embedder, code_objects: Sequence) -> dict:
+    from coding.suggestions import code_texts, embed_code_texts
+
+    texts = {c.id: code_texts(c) for c in code_objects}
+    return embed_code_texts(texts, lambda batch: _embed_cached(engine, embedder, batch))
+
+
+def _suggester(engine: Engine, project: str, *, frame: str, coder: str, embedder=None,
+               document_id: int | None = None) -> _Suggester:
+    """The fitted model for (project, frame, coder): cached, refitted when the data changed.
+
+    Positives: the coder's and the consensus's codings in the frame (hand, accepted
+    suggestions, adjudications). Negatives: suggestions the coder rejected. A segment
+    counts as reviewed (every code not applied is a negative) when it carries a code of
+    the frame or its document is one the coder or the consensus finished the frame on.
+    The consensus is not used on documents of the coder's unreleased blind double-coding
+    sample, so suggestions there cannot reveal the adjudicated answer.
+    """
+    from coding.suggestions import LabeledExamples, SuggestionModel
+
+    embedder = embedder or embedder_for(engine, project)
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        target = queries.coder_by_name(session, row.id, coder)
+        if document_id is not None:
+            queries.document_in_project(session, row.id, document_id)
+        frame_row, code_rows = _frame_codes(session, row, frame)
+        code_objects = _code_objects(code_rows)
+        if not code_objects:
+            raise CodeframeError(f"frame {frame!r} has no active codes to suggest")
+        key = (_engine_key(engine), row.id, frame, target.id, embedder.model_id)
+        version = (_suggestion_data_version(session, row.id, frame), _units_version(session, row.id),
+                   _codes_fingerprint(code_objects), bool(frame_row.mutually_exclusive))
+        with _SUGGESTION_LOCK:
+            hit = _FITTED.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        consensus = session.exec(select(Coder).where(Coder.project_id == row.id, Coder.name == CONSENSUS)).first()
+        teachers = [target.name] + ([CONSENSUS] if consensus is not None and consensus.id != target.id else [])
+        codings = queries.codings_frame(session, row.id, frame=frame, coders=teachers)
+        blind = set(session.exec(
+            select(Assignment.document_id).where(Assignment.coder_id == target.id, Assignment.released == False)  # noqa: E712
+        ).all())
+        teacher_ids = [target.id] + ([consensus.id] if consensus is not None else [])
+        coverage = session.exec(
+            select(FrameCoverage.document_id, FrameCoverage.coder_id)
+            .where(FrameCoverage.frame_key == frame, FrameCoverage.coder_id.in_(teacher_ids))
+        ).all()
+        feedback = session.exec(
+            select(SuggestionFeedback.segment_id, Code.key)
+            .join(Code, SuggestionFeedback.code_id == Code.id)
+            .where(SuggestionFeedback.coder_id == target.id, SuggestionFeedback.decision == "reject",
+                   Code.frame_id == frame_row.id)
+        ).all()
+        units_version = _units_version(session, row.id)
+    units, matrix = _project_unit_vectors(engine, project, row.id, units_version, embedder)
+    parts = _code_part_embeddings(engine, embedder, code_objects)
+
+    keys = [c.id for c in code_objects]
+    own = codings[codings["coder"] == target.name]
+    teach = codings[(codings["coder"] == target.name) | ~codings["document_id"].isin(blind)]
+    positive: dict[int, set[str]] = defaultdict(set)
+    for segment_id, code in zip(teach["segment_id"], teach["code"]):
+        if code in keys:
+            positive[int(segment_id)].add(code)
+    negative: dict[int, set[str]] = defaultdict(set)
+    for segment_id, code in feedback:
+        negative[int(segment_id)].add(code)
+    reviewed_documents = {d for d, c in coverage if c == target.id or d not in blind}
+    covered_by_coder = {d for d, c in coverage if c == target.id}
+    rows = [
+        i for i, (s, d) in enumerate(zip(units["segment_id"], units["document_id"]))
+        if s in positive or s in negative or d in reviewed_documents
+    ]
+    examples = None
+    if rows:
+        ids = [int(units["segment_id"].iat[i]) for i in rows]
+        examples = LabeledExamples(
+            segment_ids=ids, embeddings=matrix[rows],
+            positive=[positive.get(s, set()) for s in ids], negative=[negative.get(s, set()) for s in ids],
+            reviewed=[bool(positive.get(s)) or int(units["document_id"].iat[i]) in reviewed_documents
+                      for s, i in zip(ids, rows)],
+        )
+    model = SuggestionModel().fit_codes(
+        keys, parts, exclusive=bool(frame_row.mutually_exclusive), examples=examples,
+        background=matrix if len(matrix) >= 20 else None,
+    )
+    fitted = _Suggester(
+        model=model, model_id=embedder.model_id, frame=frame, exclusive=bool(frame_row.mutually_exclusive),
+        labels={c.id: c.label for c in code_objects}, units=units, matrix=matrix,
+        coded={int(s) for s in own["segment_id"]}, covered_documents=covered_by_coder,
+        rejected={(int(s), c) for s, c in feedback},
+    )
+    with _SUGGESTION_LOCK:
+        _remember(_FITTED, key, (version, fitted))
+    return fitted
+
+
+def _views(fitted: _Suggester, suggestions, *, top_k: int) -> list[SuggestionView]:
+    units = fitted.units
+    row_of = {int(s): i for i, s in enumerate(units["segment_id"])}
+    per_segment: dict[int, int] = Counter()
+    limit = 1 if fitted.exclusive else top_k
+    out = []
+    for s in suggestions:
+        segment_id = int(s.segment_id)
+        if (segment_id, s.code) in fitted.rejected or per_segment[segment_id] >= limit:
+            continue
+        per_segment[segment_id] += 1
+        i = row_of[segment_id]
+        neighbours = []
+        for n in s.evidence.neighbours:
+            j = row_of.get(int(n.segment_id))
+            if j is not None:
+                neighbours.append(SuggestionNeighbour(
+                    int(n.segment_id), str(units["document"].iat[j]), int(units["position"].iat[j]),
+                    str(units["text"].iat[j]), round(float(n.similarity), 4)))
+        matched = s.evidence.matched_part
+        out.append(SuggestionView(
+            segment_id=segment_id, document_id=int(units["document_id"].iat[i]),
+            document=str(units["document"].iat[i]), respondent=str(units["respondent"].iat[i]),
+            position=int(units["position"].iat[i]), text=str(units["text"].iat[i]), frame=fitted.frame,
+            code=s.code, label=fitted.labels[s.code], score=float(s.score), threshold=float(s.threshold),
+            model_id=fitted.model_id,
+            evidence=SuggestionEvidence(
+                matched.kind, matched.text, round(float(matched.similarity), 4), neighbours,
+                s.evidence.exclusion.text if s.evidence.exclusion else None),
+        ))
+    return out
+
+
+def suggest(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    frame: str,
+    coder: str,
+    document_id: int | None = None,
+    top_k: int = 3,
+    include_coded: bool = False,
+    embedder=None,
+) -> list[SuggestionView]:
+    """Codes of ``frame`` suggested for ``coder``'s units (one document, or all), best first per segment.
+
+    Only scores at or above each code's threshold are suggested (the model abstains below);
+    at most ``top_k`` per segment, one in a mutually exclusive frame. Segments the coder has
+    already coded in the frame are skipped unless ``include_coded``; a (segment, code) the
+    coder rejected is never suggested to them again.
+    """
+    if top_k < 1:
+        raise CodeframeError(f"top_k must be 1 or more, not {top_k}")
+    fitted = _suggester(engine, project, frame=frame, coder=coder, embedder=embedder, document_id=document_id)
+    units = fitted.units
+    keep = [
+        i for i, (s, d) in enumerate(zip(units["segment_id"], units["document_id"]))
+        if (document_id is None or d == document_id) and (include_coded or int(s) not in fitted.coded)
+    ]
+    if not keep:
+        return []
+    view = _copy.copy(fitted.model)  # rank every code above threshold; the limit is applied after
+    view.exclusive = False  # dropping rejected codes, so the next best can take their place
+    raw = view.suggest([int(units["segment_id"].iat[i]) for i in keep], fitted.matrix[keep],
+                       top_k=len(fitted.model.codes))
+    return _views(fitted, raw, top_k=top_k)
+
+
+def precode_document(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    frame: str,
+    coder: str,
+    document_id: int,
+    min_score: float | None = None,
+    top_k: int = 3,
+    embedder=None,
+) -> list[SuggestionView]:
+    """Suggestions to review for every uncoded unit of one transcript (at or above ``min_score`` if given)."""
+    if min_score is not None and not 0 <= min_score <= 1:
+        raise CodeframeError(f"min_score must be between 0 and 1, not {min_score}")
+    found = suggest(engine, project, frame=frame, coder=coder, document_id=document_id, top_k=top_k,
+                    embedder=embedder)
+    return [s for s in found if min_score is None or s.score >= min_score]
+
+
+def _check_suggestion_inputs(score: float | None, model_id: str | None) -> None:
+    import math
+
+    if score is not None and not (isinstance(score, (int, float)) and math.isfinite(score) and 0 <= score <= 1):
+        raise CodeframeError(f"a suggestion score lies between 0 and 1, not {score!r}")
+    if model_id is not None and not str(model_id).strip():
+        raise CodeframeError("a suggestion needs the id of the model that made it")
+
+
+def _record_feedback(session: Session, segment_id: int, code_id: int, coder_id: int, decision: str,
+                     score: float | None, model_id: str | None) -> None:
+    existing = session.exec(
+        select(SuggestionFeedback).where(
+            SuggestionFeedback.segment_id == segment_id, SuggestionFeedback.code_id == code_id,
+            SuggestionFeedback.coder_id == coder_id,
+        ).with_for_update()
+    ).first()
+    row = existing or SuggestionFeedback(segment_id=segment_id, code_id=code_id, coder_id=coder_id, decision=decision)
+    row.decision, row.score, row.model_id, row.at = decision, score, model_id, utcnow()
+    session.add(row)
+
+
+def _accept(session: Session, row: Project, target: Coder, acting: Coder, segment_id: int, code: str,
+            score: float | None, model_id: str | None) -> int:
+    segment, _ = queries.segment_in_project(session, row.id, segment_id)
+    code_row = _code(session, row, code)
+    coding_id = _upsert_coding(
+        session, row, segment, code_row, target, acting, source="suggestion", score=score, model_id=model_id,
+        memo=None, reason="accepted suggestion",
+    )
+    _record_feedback(session, segment.id, code_row.id, target.id, "accept", score, model_id)
+    return coding_id
+
+
+@_retry_locked
+def accept_suggestion(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    segment_id: int,
+    code: str,
+    coder: str,
+    score: float,
+    model_id: str,
+    actor: str | None = None,
+) -> int:
+    """Save a suggested code as ``coder``'s coding (source "suggestion", with score and model id,
+    history written) and remember the accept as a labelled example. Returns the coding id."""
+    _check_suggestion_inputs(score, model_id)
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        target = queries.coder_by_name(session, row.id, coder)
+        acting = queries.coder_by_name(session, row.id, actor) if actor else target
+        _check_may_edit(acting, target, "suggestion")
+        coding_id = _accept(session, row, target, acting, segment_id, code, score, model_id)
+        session.commit()
+        return coding_id
+
+
+@_retry_locked
+def reject_suggestion(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    segment_id: int,
+    code: str,
+    coder: str,
+    score: float | None = None,
+    model_id: str | None = None,
+    actor: str | None = None,
+) -> None:
+    """Remember that ``coder`` rejected ``code`` for a segment: a negative example from now on,
+    and never suggested to them again there. Existing codings are left as they are."""
+    _check_suggestion_inputs(score, model_id)
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        target = queries.coder_by_name(session, row.id, coder)
+        acting = queries.coder_by_name(session, row.id, actor) if actor else target
+        _check_may_edit(acting, target, "suggestion")
+        segment, _ = queries.segment_in_project(session, row.id, segment_id)
+        code_row = _code(session, row, code)
+        _record_feedback(session, segment.id, code_row.id, target.id, "reject", score, model_id)
+        session.commit()
+
+
+def bulk_accept(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    frame: str,
+    coder: str,
+    document_id: int,
+    min_score: float,
+    actor: str | None = None,
+    embedder=None,
+) -> int:
+    """Accept every suggestion for a transcript scoring at least ``min_score``, in one transaction.
+
+    Returns how many were accepted (one per segment in a mutually exclusive frame).
+    """
+    if min_score is None:
+        raise CodeframeError("bulk accept needs a minimum score")
+    chosen = precode_document(engine, project, frame=frame, coder=coder, document_id=document_id,
+                              min_score=min_score, embedder=embedder)
+    return _accept_many(engine, project, coder=coder, actor=actor, suggestions=chosen)
+
+
+@_retry_locked
+def _accept_many(engine: Engine, project: str, *, coder: str, actor: str | None,
+                 suggestions: Sequence[SuggestionView]) -> int:
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        target = queries.coder_by_name(session, row.id, coder)
+        acting = queries.coder_by_name(session, row.id, actor) if actor else target
+        _check_may_edit(acting, target, "suggestion")
+        for s in suggestions:
+            _accept(session, row, target, acting, s.segment_id, s.code, s.score, s.model_id)
+        session.commit()
+        return len(suggestions)
+
+
+def uncertain_first(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    frame: str,
+    coder: str,
+    limit: int = 20,
+    document_id: int | None = None,
+    embedder=None,
+) -> list[UncertainSegment]:
+    """The units the model is least sure about, most uncertain first (an active-learning queue).
+
+    Only units the coder has not labelled yet in the frame: not coded there, and not in a
+    document they finished the frame on. Coding these first teaches the model the most.
+    """
+    import numpy as np
+
+    if limit < 1:
+        raise CodeframeError(f"limit must be 1 or more, not {limit}")
+    fitted = _suggester(engine, project, frame=frame, coder=coder, embedder=embedder, document_id=document_id)
+    units = fitted.units
+    keep = [
+        i for i, (s, d) in enumerate(zip(units["segment_id"], units["document_id"]))
+        if (document_id is None or d == document_id) and int(s) not in fitted.coded
+        and d not in fitted.covered_documents
+    ]
+    if not keep:
+        return []
+    x = fitted.matrix[keep]
+    uncertainty = fitted.model.uncertainty(x)
+    scores = fitted.model.score(x)
+    thresholds = fitted.model.thresholds
+    order = np.argsort(-uncertainty, kind="stable")[:limit]
+    out = []
+    for o in order:
+        i = keep[o]
+        best = int(np.argmax(scores[o] - thresholds))
+        out.append(UncertainSegment(
+            segment_id=int(units["segment_id"].iat[i]), document_id=int(units["document_id"].iat[i]),
+            document=str(units["document"].iat[i]), position=int(units["position"].iat[i]),
+            text=str(units["text"].iat[i]), uncertainty=float(uncertainty[o]), best_code=fitted.model.codes[best],
+            best_score=float(scores[o, best]), threshold=float(thresholds[best]),
+        ))
+    return out
+
+
+def evaluate_suggestions(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    frame: str,
+    gold: str = CONSENSUS,
+    n_splits: int = 5,
+    seed: int = 0,
+    top_k: int = 3,
+    embedder=None,
+) -> SuggestionEvaluation:
+    """How well suggestions reproduce ``gold``'s coding of ``frame``.
+
+    Units: every unit of the documents the gold coder covered in the frame (coded there or
+    finished it, see :func:`mark_done`). Zero-shot: the codebook alone. Few-shot: trained on
+    the gold codings of the other respondents under ``n_splits``-fold cross-validation grouped
+    by respondent, so an interview is never in both the training and the test part. Each
+    setting predicts what :func:`suggest` would (codes at or above threshold, at most
+    ``top_k`` per segment, one in an exclusive frame). Per code: precision, recall, F1 and
+    Cohen's kappa on presence, plus micro and macro rows; top-1/top-3 accuracy of the ranking
+    on segments with exactly one gold code.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from coding.evaluation import evaluate, respondent_folds, top_k_accuracy
+    from coding.suggestions import LabeledExamples, SuggestionModel
+
+    started = time.perf_counter()
+    embedder = embedder or embedder_for(engine, project)
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        queries.coder_by_name(session, row.id, gold)
+        frame_row, code_rows = _frame_codes(session, row, frame)
+        code_objects = _code_objects(code_rows)
+        if not code_objects:
+            raise CodeframeError(f"frame {frame!r} has no active codes to evaluate")
+        codings = queries.codings_frame(session, row.id, frame=frame, coders=[gold])
+        all_units = queries.units_frame(session, row.id)
+        universe = _coder_universes(session, row, frame_row, [gold], all_units)[gold]
+    if not universe:
+        raise CodeframeError(f"{gold} has not coded frame {frame!r} on any document: nothing to evaluate against")
+    loaded = time.perf_counter()
+    units, matrix = embed_units(engine, project, embedder=embedder)
+    parts = _code_part_embeddings(engine, embedder, code_objects)
+    embedded = time.perf_counter()
+    keys = [c.id for c in code_objects]
+    exclusive = bool(frame_row.mutually_exclusive)
+    rows = [i for i, s in enumerate(units["segment_id"]) if int(s) in universe]
+    ids = [int(units["segment_id"].iat[i]) for i in rows]
+    x = matrix[rows]
+    respondents = [str(units["respondent"].iat[i]) for i in rows]
+    gold_sets: dict[int, set[str]] = defaultdict(set)
+    for segment_id, code in zip(codings["segment_id"], codings["code"]):
+        if code in keys:
+            gold_sets[int(segment_id)].add(code)
+    y = [gold_sets.get(s, set()) for s in ids]
+    background = matrix if len(matrix) >= 20 else None
+    distinct = len(set(respondents))
+    if not 2 <= n_splits <= distinct:
+        raise CodeframeError(
+            f"cross-validation by respondent needs 2 to {distinct} folds here ({distinct} respondents "
+            f"covered in frame {frame!r}), not {n_splits}")
+
+    def predict(model, test_ids, test_x) -> list[set[str]]:
+        chosen: dict[int, set[str]] = defaultdict(set)
+        for s in model.suggest(test_ids, test_x, top_k=top_k):
+            chosen[int(s.segment_id)].add(s.code)
+        return [chosen.get(s, set()) for s in test_ids]
+
+    zero = SuggestionModel().fit_codes(keys, parts, exclusive=exclusive, background=background)
+    zero_pred = predict(zero, ids, x)
+    zero_scores = zero.score(x)
+
+    folds = respondent_folds(respondents, n_splits=n_splits, seed=seed)
+    few_pred: list[set[str]] = [set() for _ in ids]
+    few_scores = np.zeros_like(zero_scores)
+    fold_rows = []
+    for fold in folds:
+        train, test = fold.train, fold.test
+        examples = LabeledExamples(
+            segment_ids=[ids[i] for i in train], embeddings=x[train], positive=[y[i] for i in train],
+            reviewed=[True] * len(train),
+        )
+        model = SuggestionModel().fit_codes(keys, parts, exclusive=exclusive, examples=examples,
+                                            background=background)
+        for i, codes_i in zip(test, predict(model, [ids[i] for i in test], x[test])):
+            few_pred[i] = codes_i
+        few_scores[test] = model.score(x[test])
+        fold_rows.append({
+            "fold": fold.number, "train_units": len(train), "test_units": len(test),
+            "train_positives": int(sum(len(y[i]) for i in train)), "test_positives": int(sum(len(y[i]) for i in test)),
+            "train_respondents": ", ".join(sorted(fold.train_respondents)),
+            "test_respondents": ", ".join(sorted(fold.test_respondents)),
+        })
+    finished = time.perf_counter()
+
+    single = [next(iter(codes)) if len(codes) == 1 else None for codes in y]
+    n_single = sum(s is not None for s in single)
+    note = "" if exclusive else "segments with exactly one gold code"
+    ranking = pd.DataFrame(
+        [{"setting": name, "k": k, "accuracy": top_k_accuracy(single, scores, keys, k=k), "segments": n_single,
+          "note": note}
+         for name, scores in (("zero-shot", zero_scores), ("few-shot (CV)", few_scores)) for k in (1, 3)],
+        columns=["setting", "k", "accuracy", "segments", "note"],
+    )
+    return SuggestionEvaluation(
+        frame=frame, gold=gold, model_id=embedder.model_id, exclusive=exclusive, units=len(ids),
+        respondents=distinct, gold_codings=int(sum(len(s) for s in y)),
+        zero_shot=evaluate(y, zero_pred, keys), few_shot=evaluate(y, few_pred, keys), ranking=ranking,
+        folds=pd.DataFrame(fold_rows), fold_respondents=[(f.train_respondents, f.test_respondents) for f in folds],
+        seconds={"read": loaded - started, "embed": embedded - loaded, "fit_and_score": finished - embedded},
+    )

@@ -83,12 +83,17 @@ def test_turn_unit_gives_one_segment_per_turn():
     assert_round_trip(t, segments)
 
 
-def test_unknown_role_turns_are_units():
+def test_preamble_before_the_first_label_is_context_not_a_unit():
     t = read("Interview 3\n\nQ: Why?\nA: Because.\n")
     segments = segment_transcript(t)
     assert [(s.text, s.role, s.is_unit) for s in segments] == [
-        ("Interview 3", "unknown", True), ("Why?", "interviewer", False), ("Because.", "respondent", True),
+        ("Interview 3", "unknown", False), ("Why?", "interviewer", False), ("Because.", "respondent", True),
     ]
+
+
+def test_unlabelled_transcript_is_all_units():
+    t = read("First paragraph of an answer.\n\nSecond paragraph.\n")
+    assert [(s.role, s.is_unit) for s in segment_transcript(t)] == [("respondent", True), ("respondent", True)]
 
 
 @pytest.mark.parametrize("unit", ["paragraph", "Sentence", ""])

@@ -1,0 +1,45 @@
+"""Codeframe: the Streamlit front end (``streamlit run app.py``, or ``make app``).
+
+A thin layer over :mod:`coding.service`: the database is ``$CODEFRAME_DB`` (default the
+embedded SQLite file), the project ``$CODEFRAME_PROJECT`` (default "default"). On first
+start the project is created with the shipped codebook and the sample corpus.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # so the pages can import app_pages._common
+    sys.path.insert(0, str(HERE))
+
+from app_pages import _common as common  # noqa: E402
+
+st.set_page_config(page_title="Codeframe", page_icon=":material/label:", layout="wide")
+
+engine = common.engine()
+project = common.project_name()
+common.ensure_project(engine, project)
+common.sidebar(engine, project)
+
+# Other pages (agreement & adjudication, shares & charts, suggestions) are added to this list.
+PAGES = {
+    "Project": [
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("app_pages/code.py", title="Code a transcript", icon=":material/edit_note:"),
+        st.Page("app_pages/codebook.py", title="Codebook", icon=":material/menu_book:"),
+    ],
+    "Analysis": [
+        st.Page("app_pages/agreement.py", title="Agreement & adjudication", icon=":material/fact_check:"),
+        st.Page("app_pages/shares.py", title="Shares (Figure 1)", icon=":material/bar_chart:"),
+    ],
+    "Setup": [
+        st.Page("app_pages/import_data.py", title="Import", icon=":material/upload_file:"),
+        st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
+    ],
+}
+
+st.navigation(PAGES).run()

@@ -1,0 +1,135 @@
+"""Import transcripts and respondent attributes, with a preview of turns and segments first."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import _common as common
+from coding import service
+from coding.errors import CodeframeError
+
+engine, project = common.engine(), common.project_name()
+
+st.title("Import transcripts")
+info = service.get_project(engine, project)
+st.caption(
+    "Upload interview transcripts (plain text, Markdown, Word, WebVTT or SRT captions) and, optionally, a CSV of "
+    "respondent attributes whose first column names the document or respondent. Nothing is saved until you press "
+    "**Import**; an import lands whole or not at all."
+)
+
+round_key = "_import_round"  # a new round gives fresh, empty uploaders after an import
+upload_round = st.session_state.get(round_key, 0)
+
+settings = st.columns(2)
+language = settings[0].selectbox(
+    "Language of the transcripts", service.SUPPORTED_LANGUAGES,
+    index=service.SUPPORTED_LANGUAGES.index(info.language),
+    format_func={"en": "English", "ru": "Russian", "kk": "Kazakh"}.get,
+)
+unit = settings[1].selectbox(
+    "Unit of coding", ("sentence", "turn"), index=("sentence", "turn").index(info.segmentation_unit),
+    format_func={"sentence": "Sentence of a respondent", "turn": "Whole respondent turn"}.get,
+)
+uploads = st.file_uploader(
+    "Transcripts", type=["txt", "md", "docx", "vtt", "srt"], accept_multiple_files=True,
+    key=f"_transcripts_{upload_round}",
+    help="Speaker labels such as 'Interviewer:' / 'R01:' at the start of a line mark the turns.",
+)
+attributes_upload = st.file_uploader(
+    "Respondent attributes (CSV, optional)", type=["csv"], key=f"_attributes_{upload_round}",
+    help="First column: document name or respondent id; other columns: attributes such as sector or gender.",
+)
+
+report = st.session_state.pop("_import_report", None)
+if report:
+    st.success(report)
+
+attributes = (attributes_upload.name, attributes_upload.getvalue()) if attributes_upload else None
+
+if not uploads:
+    if attributes is None:
+        st.info("No files chosen yet — drop transcripts above to see how they will be split into turns and segments.",
+                icon=":material/description:")
+        st.stop()
+    st.subheader("Attributes for documents already in the project")
+    try:
+        st.dataframe(service.preview_attributes(attributes), hide_index=True, width="stretch")
+    except CodeframeError as exc:
+        common.show_error(exc)
+        st.stop()
+    if st.button("Apply attributes", type="primary"):
+        try:
+            result = service.import_attributes(engine, project, attributes)
+        except CodeframeError as exc:
+            common.show_error(exc)
+        else:
+            st.session_state["_import_report"] = f"Attributes applied to {result.attributes_applied} document(s)."
+            st.session_state[round_key] = upload_round + 1
+            st.rerun()
+    st.stop()
+
+files = [(f.name, f.getvalue()) for f in uploads]
+
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _parse(files: list[tuple[str, bytes]], language: str, unit: str):
+    """The preview, cached per upload so that further clicks on this page do not segment again."""
+    return service.parse_transcripts(files, language=language, unit=unit)
+
+
+st.subheader("Preview")
+try:
+    with st.spinner("Reading and segmenting the transcripts…"):
+        parsed = _parse(files, language, unit)
+except CodeframeError as exc:
+    common.show_error(exc)
+    st.stop()
+
+summary = pd.DataFrame(
+    [
+        {"document": t.name, "format": t.format, "encoding": t.encoding, "turns": len(t.turns),
+         "segments": len(spans), "units": sum(1 for s in spans if s.is_unit),
+         "speakers": ", ".join(sorted({turn.speaker for turn in t.turns if turn.speaker}))}
+        for t, spans in parsed
+    ]
+)
+st.dataframe(summary, hide_index=True, width="stretch")
+for transcript, spans in parsed:
+    with st.expander(f"{transcript.name}: {len(spans)} segments"):
+        st.dataframe(
+            pd.DataFrame(
+                [{"#": s.position + 1, "speaker": s.speaker, "role": s.role, "unit": s.is_unit, "text": s.text}
+                 for s in spans]
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"unit": st.column_config.CheckboxColumn("unit", help="A unit of coding (respondent)")},
+        )
+
+attributes_ok = True
+if attributes is not None:
+    st.markdown("**Respondent attributes**")
+    try:
+        st.dataframe(service.preview_attributes(attributes), hide_index=True, width="stretch")
+    except CodeframeError as exc:
+        attributes_ok = False
+        common.show_error(exc)
+
+if st.button(f"Import {len(parsed)} transcript{'s' * (len(parsed) != 1)}", type="primary",
+             disabled=not attributes_ok):
+    try:
+        result = service.import_transcripts(engine, project, files, attributes=attributes,
+                                            language=language, unit=unit)
+    except CodeframeError as exc:
+        common.show_error(exc)
+    else:
+        st.session_state["_import_report"] = (
+            f"Imported {len(result.documents)} document(s): {result.segments} segments, {result.units} units of "
+            f"coding" + (f", attributes for {result.attributes_applied}" if result.attributes_applied else "")
+            + ". Open them on **Code a transcript**."
+        )
+        st.session_state[round_key] = upload_round + 1
+        st.rerun()

@@ -1,0 +1,110 @@
+"""Project overview: documents and respondents, each coder's progress, codes in use."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import _common as common
+from coding import service
+
+engine, project = common.engine(), common.project_name()
+
+st.title("Project overview")
+status = service.status(engine, project)
+st.caption(
+    f"Project **{status.project.name}** · language {status.project.language} · "
+    f"segmented by {status.project.segmentation_unit} · blind mode {'on' if status.project.blind_mode else 'off'}"
+)
+
+cols = st.columns(4)
+cols[0].metric("Documents", status.documents)
+cols[1].metric("Respondents", status.respondents)
+cols[2].metric("Units of coding", status.units, help="Respondent segments a coder can code.")
+cols[3].metric("Codings", sum(status.codings_by_coder.values()), help="Codes applied, all coders together.")
+
+# ---- documents
+st.subheader("Documents")
+documents = service.list_documents(engine, project)
+if not documents:
+    st.info("No documents yet — import transcripts on the **Import** page.", icon=":material/upload_file:")
+else:
+    table = pd.DataFrame(
+        [
+            {"document": d.name, "respondent": d.respondent, **d.attributes, "language": d.language,
+             "format": d.format, "units": d.units, "_id": d.id}
+            for d in documents
+        ]
+    )
+    st.caption("Select a row to open the transcript for coding.")
+    picked = st.dataframe(
+        table.drop(columns="_id"),
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(table), 420),
+        on_select="rerun",
+        selection_mode="single-row",
+        key="_overview_docs",
+    )
+    rows = picked.selection.rows if picked else []
+    if rows:
+        st.session_state[common.DOC_ID] = int(table.iloc[rows[0]]["_id"])
+        st.session_state.pop(common.SEG_ID, None)
+        st.switch_page("app_pages/code.py")
+
+left, right = st.columns([2, 3], gap="large")
+
+# ---- progress
+with left:
+    st.subheader("Progress by coder")
+    progress = service.progress_by_coder(engine, project)
+    if progress.empty:
+        st.info("No coders yet — add one in the sidebar (**Add a coder**).", icon=":material/person:")
+    else:
+        st.dataframe(
+            progress.assign(share=progress["segments_coded"] / progress["segments_total"].clip(lower=1)),
+            hide_index=True,
+            width="stretch",
+            column_order=["coder", "share", "segments_coded", "documents_done"],
+            column_config={
+                "coder": "Coder",
+                "share": st.column_config.ProgressColumn("Units coded", format="percent", min_value=0, max_value=1),
+                "segments_coded": st.column_config.NumberColumn(
+                    "Coded", help=f"Units with at least one code, of {status.units}"
+                ),
+                "documents_done": st.column_config.NumberColumn(
+                    "Done", help=f"Transcripts marked as done, of {status.documents}"
+                ),
+            },
+        )
+
+# ---- code usage
+with right:
+    st.subheader("Codes in use")
+    usage = service.code_usage(engine, project)
+    if usage.empty:
+        st.info("No codes applied yet — open a transcript on **Code a transcript** and start coding.", icon=":material/edit_note:")
+    else:
+        codebook = service.project_codebook(engine, project, include_inactive=True)
+        labels = {c.id: c.label for c in codebook.codes()}
+        frames = {f.id: f.label for f in codebook.frames}
+        shown = usage.assign(
+            label=usage["code"].map(labels).fillna(usage["code"]),
+            frame=usage["frame"].map(frames).fillna(usage["frame"]),
+        ).sort_values(["respondents", "segments"], ascending=False)
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            height=420,
+            column_order=["label", "respondents", "segments", "codings"],
+            column_config={
+                "label": st.column_config.TextColumn("Code", width="medium", help="Frames are on the Codebook page"),
+                "respondents": st.column_config.ProgressColumn(
+                    "Respondents", format="%d", min_value=0, max_value=max(status.respondents, 1),
+                    help="Respondents with at least one segment carrying the code (any coder).",
+                ),
+                "segments": st.column_config.NumberColumn("Segments", help="Segments carrying the code"),
+                "codings": st.column_config.NumberColumn("Codings", help="All coders' codings together"),
+            },
+        )

@@ -1,0 +1,297 @@
+"""The Streamlit app driven headlessly with AppTest, each test on its own copy of the sample database.
+
+The pages may only call :mod:`coding.service`; these tests check their effects through the
+service (what the database now holds) as well as what the page shows.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from coding import service
+from coding.database.engine import make_engine
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+PROJECT = "default"
+OECD_PRINCIPLES = [f"pslc_{n:02d}_" for n in range(1, 15)]
+
+
+@pytest.fixture
+def app_engine(sample_db_template, tmp_path, monkeypatch):
+    """A private copy of the sample database that the app is pointed at through $CODEFRAME_DB."""
+    path = tmp_path / "app.sqlite"
+    shutil.copy(sample_db_template, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("CODEFRAME_DB", url)
+    monkeypatch.delenv("CODEFRAME_PROJECT", raising=False)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def start(coder: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception, at.exception
+    if coder is not None:
+        at.selectbox(key="_coder_pick").set_value(coder).run()
+        assert not at.exception, at.exception
+    return at
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page shows as text (markdown, captions, html blocks, alerts)."""
+    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.error, *at.success, *at.warning)]
+    parts += [e.proto.body for e in at.html]
+    return "\n".join(str(p) for p in parts)
+
+
+def widget(elements, prefix: str):
+    """The one widget whose key starts with ``prefix`` (keys carry a revision or the selected unit)."""
+    found = [w for w in elements if (w.key or "").startswith(prefix)]
+    assert len(found) == 1, [w.key for w in elements]
+    return found[0]
+
+
+def code_box(at: AppTest, segment: int, code: str):
+    return widget(at.checkbox, f"_c_{segment}_{code}_")
+
+
+def pick_unit(at: AppTest, segment: int) -> AppTest:
+    widget(at.selectbox, "_seg_pick_").set_value(segment).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def units_before(view) -> list:
+    return [s for s in view.segments if s.is_unit]
+
+
+def document_id(engine, name: str) -> int:
+    return next(d.id for d in service.list_documents(engine, PROJECT) if d.name == name)
+
+
+# --------------------------------------------------------------------------- start & overview
+
+
+def test_first_start_loads_the_sample_and_the_overview_shows_24_documents(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    monkeypatch.setenv("CODEFRAME_DB", url)
+    monkeypatch.delenv("CODEFRAME_PROJECT", raising=False)
+    at = start()
+    assert at.title[0].value == "Project overview"
+    assert at.metric[0].label == "Documents" and at.metric[0].value == "24"
+    documents = at.dataframe[0].value
+    assert len(documents) == 24 and "respondent" in documents.columns
+    progress = at.dataframe[1].value
+    assert {"aigerim", "daniyar", "consensus", "supervisor"} <= set(progress["coder"])
+    assert not at.dataframe[2].value.empty  # codes in use
+    engine = make_engine(url)
+    try:
+        assert len(service.list_documents(engine, PROJECT)) == 24
+    finally:
+        engine.dispose()
+
+
+def test_overview_explains_an_empty_project(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    engine = make_engine(url)
+    service.initialize(engine, PROJECT)  # the project exists, so the app must not load the sample
+    monkeypatch.setenv("CODEFRAME_DB", url)
+    at = start()
+    assert "No documents yet — import transcripts on the **Import** page." in texts(at)
+    assert "No codes applied yet" in texts(at)
+    assert service.list_documents(engine, PROJECT) == []
+    engine.dispose()
+
+
+def test_sidebar_adds_a_coder_and_codes_as_them(app_engine):
+    at = start()
+    at.text_input(key="_new_coder_name").input("zhanna")
+    next(b for b in at.button if b.label == "Add coder").click().run()
+    assert not at.exception
+    assert "zhanna" in [c["name"] for c in service.list_coders(app_engine, PROJECT)]
+    assert at.selectbox(key="_coder_pick").value == "zhanna" and at.session_state["coder"] == "zhanna"
+
+
+# --------------------------------------------------------------------------- coding
+
+
+def test_code_page_asks_who_is_coding(app_engine):
+    at = goto(start(), "code")
+    assert "Choose who you are in the sidebar" in texts(at)
+    assert not at.checkbox
+
+
+def test_apply_and_remove_a_code_through_the_page(app_engine):
+    doc = document_id(app_engine, "R01")
+    view = service.document_view(app_engine, PROJECT, doc, viewer="aigerim")
+    code = "pslc_07_merit_recruitment"
+    unit = next(s for s in view.segments if s.is_unit and all(c.code != code for c in s.codings))
+
+    at = goto(start("aigerim"), "code")
+    at.selectbox(key="_doc_pick").set_value(doc).run()
+    pick_unit(at, unit.id)
+    assert at.session_state["seg_id"] == unit.id
+    assert f"unit {units_before(view).index(unit) + 1} of" in texts(at)  # the panel names the selected unit
+    box = code_box(at, unit.id, code)
+    assert box.value is False
+    box.check().run()
+    assert not at.exception
+
+    def aigerims_codes():
+        seen = service.document_view(app_engine, PROJECT, doc, viewer="aigerim")
+        return {c.code for s in seen.segments if s.id == unit.id for c in s.codings if c.coder == "aigerim"}
+
+    assert code in aigerims_codes()
+    assert code_box(at, unit.id, code).value is True
+    assert f"cf-seg-{unit.id}" in texts(at) and "cf-chip" in texts(at)
+
+    # a fresh session (a page refresh) still shows the code
+    again = goto(start("aigerim"), "code")
+    again.selectbox(key="_doc_pick").set_value(doc).run()
+    pick_unit(again, unit.id)
+    assert code_box(again, unit.id, code).value is True
+
+    code_box(again, unit.id, code).uncheck().run()
+    assert not again.exception
+    assert code not in aigerims_codes()
+
+
+def test_memo_is_saved_with_the_code_and_the_remove_button_removes(app_engine):
+    doc = document_id(app_engine, "R02")
+    at = goto(start("daniyar"), "code")
+    at.selectbox(key="_doc_pick").set_value(doc).run()
+    seg = at.session_state["seg_id"]
+    at.text_input(key=f"_memo_{seg}").input("clear example").run()
+    code_box(at, seg, "rd_delegation").check().run()
+    codings = service.document_view(app_engine, PROJECT, doc, viewer="daniyar").segments
+    applied = [c for s in codings if s.id == seg for c in s.codings if c.code == "rd_delegation"]
+    assert [c.memo for c in applied] == ["clear example"]
+    at.button(key=f"_rm_{seg}_rd_delegation").click().run()
+    codings = service.document_view(app_engine, PROJECT, doc, viewer="daniyar").segments
+    assert not [c for s in codings if s.id == seg for c in s.codings if c.code == "rd_delegation"]
+
+
+def test_next_uncoded_and_mark_done(app_engine):
+    doc = document_id(app_engine, "R03")
+    at = goto(start("aigerim"), "code")
+    at.selectbox(key="_doc_pick").set_value(doc).run()
+    first = at.session_state["seg_id"]
+    assert first == service.next_uncoded_segment(app_engine, PROJECT, doc, coder="aigerim")
+    position = next(s.position for s in service.document_view(app_engine, PROJECT, doc, viewer="aigerim").segments
+                    if s.id == first)
+    at.button(key="_next_uncoded").click().run()
+    expected = service.next_uncoded_segment(app_engine, PROJECT, doc, coder="aigerim", after_position=position)
+    assert at.session_state["seg_id"] == expected != first
+    at.button(key="_next").click().run()
+    assert at.session_state["seg_id"] != expected
+
+    assert service.document_view(app_engine, PROJECT, doc, viewer="aigerim").done is False
+    widget(at.toggle, f"_done_{doc}_").set_value(True).run()
+    assert service.document_view(app_engine, PROJECT, doc, viewer="aigerim").done is True
+    assert service.progress_by_coder(app_engine, PROJECT).set_index("coder").loc["aigerim", "documents_done"] == 1
+
+
+def test_blind_coder_sees_own_codings_supervisor_sees_all(app_engine):
+    doc = document_id(app_engine, "R01")
+    service.update_settings(app_engine, PROJECT, blind_mode=True)
+    at = goto(start("aigerim"), "code")
+    at.selectbox(key="_doc_pick").set_value(doc).run()
+    assert "blind coding: only aigerim's codings are shown" in texts(at)
+    assert "· daniyar" not in texts(at)
+    sup = goto(start("supervisor"), "code")
+    sup.selectbox(key="_doc_pick").set_value(doc).run()
+    assert "everyone's codings are visible" in texts(sup)
+    assert "· daniyar" in texts(sup)  # others' chips carry the coder's name
+
+
+# --------------------------------------------------------------------------- codebook, import, settings
+
+
+def test_codebook_page_shows_the_14_oecd_principles_with_usage_and_quotes(app_engine):
+    at = goto(start(), "codebook")
+    shown = texts(at)
+    for prefix in OECD_PRINCIPLES:
+        assert f"<code>{prefix}" in shown, prefix
+    assert any("OECD" in e.label for e in at.expander)
+    assert "Coded in the transcripts" in shown and "coded by consensus" in shown
+    at.text_input(key="_cb_filter").input("merit").run()
+    assert "<code>pslc_07_merit_recruitment" in texts(at) and "<code>pslc_12_mobility" not in texts(at)
+
+
+TRANSCRIPT = (
+    "Interviewer: How would you assess the reforms?\n"
+    "Respondent: Reform must be systematic. Partial changes do not work.\n"
+    "Interviewer: Anything else?\n"
+    "Respondent: Salaries matter too.\n"
+).encode()
+
+
+def test_import_page_previews_and_imports_an_upload(app_engine):
+    at = goto(start(), "import_data")
+    assert "No files chosen yet" in texts(at)
+    at.file_uploader[0].set_value(("new_interview.txt", TRANSCRIPT, "text/plain")).run()
+    assert not at.exception
+    # the page's preview is service.parse_transcripts on the same bytes
+    parsed = service.parse_transcripts([("new_interview.txt", TRANSCRIPT)], language="en", unit="sentence")
+    units = sum(1 for s in parsed[0][1] if s.is_unit)
+    summary = at.dataframe[0].value
+    assert summary.loc[0, "document"] == "new_interview" and summary.loc[0, "units"] == units == 3
+    segments = at.dataframe[1].value
+    assert "Reform must be systematic." in list(segments["text"])
+    next(b for b in at.button if b.label.startswith("Import 1 transcript")).click().run()
+    assert not at.exception
+    assert "Imported 1 document(s)" in texts(at)
+    assert "new_interview" in [d.name for d in service.list_documents(app_engine, PROJECT)]
+
+
+def test_import_page_shows_each_problem_of_a_bad_file(app_engine):
+    at = goto(start(), "import_data")
+    at.file_uploader[0].set_value([("empty.txt", b"", "text/plain"), ("blank.md", b"  \n", "text/markdown")]).run()
+    errors = "\n".join(e.value for e in at.error)
+    assert "empty.txt" in errors and "blank.md" in errors
+    assert not any(b.label.startswith("Import") for b in at.button)
+    assert len(service.list_documents(app_engine, PROJECT)) == 24
+
+
+def test_settings_change_persists(app_engine):
+    at = goto(start(), "settings")
+    at.selectbox(key="_set_language").set_value("ru")
+    at.radio(key="_set_unit").set_value("turn")
+    at.toggle(key="_set_blind").set_value(False)
+    next(b for b in at.button if b.label == "Save settings").click().run()
+    assert not at.exception
+    assert "Settings saved." in texts(at)
+    info = service.get_project(app_engine, PROJECT)
+    assert (info.language, info.segmentation_unit, info.blind_mode) == ("ru", "turn", False)
+    again = goto(start(), "settings")
+    assert again.radio(key="_set_unit").value == "turn" and again.toggle(key="_set_blind").value is False
+
+
+def test_exclusive_frame_swaps_the_code_and_navigation_writes_nothing(app_engine):
+    doc = document_id(app_engine, "R04")
+    at = goto(start("aigerim"), "code")
+    at.selectbox(key="_doc_pick").set_value(doc).run()
+    seg = at.session_state["seg_id"]
+    code_box(at, seg, "cs_evolutionary").check().run()
+    code_box(at, seg, "cs_progressive").check().run()
+    # contract_service is mutually exclusive: the second code replaced the first, and the page shows it
+    assert code_box(at, seg, "cs_evolutionary").value is False
+    assert code_box(at, seg, "cs_progressive").value is True
+    view = service.document_view(app_engine, PROJECT, doc, viewer="aigerim")
+    assert {c.code for s in view.segments if s.id == seg for c in s.codings} == {"cs_progressive"}
+    events = len(service.history(app_engine, PROJECT))
+    at.text_input(key=f"_memo_{seg}").input("not for the next unit")
+    at.button(key="_next_uncoded").click().run()
+    at.button(key="_prev").click().run()
+    assert len(service.history(app_engine, PROJECT)) == events  # moving around changes no coding

@@ -1,0 +1,136 @@
+"""End to end in a real browser: `streamlit run app.py` driven by Playwright in Debian's chromium.
+
+No browser is downloaded: the test uses /usr/bin/chromium (``make test`` installs it) and
+FAILS with a clear message when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from coding import service
+from coding.database.engine import make_engine
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+PROJECT = "default"
+CODE = "rd_delegation"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(sample_db_template, tmp_path):
+    """The app on a free port over a private copy of the sample database; killed afterwards."""
+    db = tmp_path / "browser.sqlite"
+    shutil.copy(sample_db_template, db)
+    url = f"sqlite:///{db}"
+    port = free_port()
+    env = {**os.environ, "CODEFRAME_DB": url, "HF_HUB_OFFLINE": "1"}
+    env.pop("CODEFRAME_PROJECT", None)
+    log = open(tmp_path / "streamlit.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    engine = make_engine(url)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{(tmp_path / 'streamlit.log').read_text(errors='replace')}")
+            time.sleep(0.3)
+        yield base, engine
+    finally:
+        engine.dispose()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+def choose_coder(page, name: str) -> None:
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name=name, exact=True).click()
+
+
+def selected_segment(page) -> int:
+    return int(page.locator(".cf-selected").get_attribute("id").removeprefix("cf-seg-"))
+
+
+def test_code_a_segment_in_the_browser_and_see_it_after_reload(server, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`, or "
+                    "`apt-get install chromium`); the browser test never downloads a browser", pytrace=False)
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)
+    base, engine = server
+    label = service.project_codebook(engine, PROJECT).code(CODE).label
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(base)
+            expect(page.get_by_role("heading", name="Project overview")).to_be_visible(timeout=60_000)
+            choose_coder(page, "aigerim")
+            page.get_by_test_id("stSidebarNav").get_by_text("Code a transcript", exact=True).click()
+            expect(page.get_by_role("heading", name="Code a transcript")).to_be_visible()
+            expect(page.locator(".cf-selected")).to_have_count(1)
+            segment = selected_segment(page)
+            doc = next(d.id for d in service.list_documents(engine, PROJECT) if d.name == "R01")
+            assert segment == service.next_uncoded_segment(engine, PROJECT, doc, coder="aigerim")
+
+            page.get_by_test_id("stCheckbox").filter(has_text=label).first.click()
+            chip = page.locator(f"#cf-seg-{segment} + .cf-chip[title^='{CODE}:']")
+            expect(chip).to_have_count(1)
+            view = service.document_view(engine, PROJECT, doc, viewer="aigerim")
+            assert CODE in {c.code for s in view.segments if s.id == segment for c in s.codings}
+
+            page.reload()
+            choose_coder(page, "aigerim")
+            expect(page.get_by_role("heading", name="Code a transcript")).to_be_visible()
+            expect(chip).to_have_count(1)
+            expect(chip).to_be_visible()
+            page.wait_for_timeout(500)
+            shot = tmp_path / "coded_segment.png"
+            page.screenshot(path=str(shot))
+            assert shot.stat().st_size > 10_000
+            if os.environ.get("CODEFRAME_SCREENSHOTS"):
+                target = Path(os.environ["CODEFRAME_SCREENSHOTS"])
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copy(shot, target / shot.name)
+        finally:
+            browser.close()
