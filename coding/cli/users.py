@@ -1,0 +1,159 @@
+"""Team commands: ``user add|role|password|list``, ``team on|off``, ``undo``, ``backup``, ``restore``.
+
+Who is acting is given with ``--as NAME``. Once a project is in team mode, that user's
+password is checked too: from ``$CODEFRAME_PASSWORD``, or asked on the terminal. (Anyone
+who can open the database file or log in to the server can change it directly; sign-in
+and roles govern what people do through Codeframe, the database credentials guard the data.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from coding import service
+from coding.cli.common import engine_from_args, print_frame
+from coding.errors import CodeframeError, Problem
+
+PASSWORD_ENV = "CODEFRAME_PASSWORD"
+
+
+def register(subparsers) -> None:
+    user = subparsers.add_parser("user", help="users of a team project: add, change role or password, list")
+    user_sub = user.add_subparsers(dest="user_command", metavar="COMMAND", required=True)
+    add = user_sub.add_parser("add", help="add a user (the first admin needs no --as)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=service.ROLES, default="coder", help="default: %(default)s")
+    add.add_argument("--password-stdin", action="store_true", help="read the new user's password from stdin")
+    _add_as(add)
+    add.set_defaults(func=cmd_user_add)
+    role = user_sub.add_parser("role", help="change a user's role")
+    role.add_argument("name")
+    role.add_argument("role", choices=service.ROLES)
+    _add_as(role)
+    role.set_defaults(func=cmd_user_role)
+    password = user_sub.add_parser("password", help="set a user's password, read from stdin")
+    password.add_argument("name")
+    _add_as(password)
+    password.set_defaults(func=cmd_user_password)
+    listing = user_sub.add_parser("list", help="users, roles and who can sign in")
+    listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    listing.set_defaults(func=cmd_user_list)
+
+    team = subparsers.add_parser("team", help="switch team mode on or off (admins only)")
+    team.add_argument("state", choices=("on", "off"))
+    _add_as(team, required=True)
+    team.set_defaults(func=cmd_team)
+
+    undo = subparsers.add_parser("undo", help="revert a coder's last coding changes (logged, never deleted)")
+    undo.add_argument("--coder", required=True)
+    undo.add_argument("--steps", type=_positive_int, default=1, help="how many changes (default: %(default)s)")
+    _add_as(undo)
+    undo.set_defaults(func=cmd_undo)
+
+    backup = subparsers.add_parser("backup", help="write a consistent backup of the database to FILE")
+    backup.add_argument("file", metavar="FILE")
+    backup.set_defaults(func=cmd_backup)
+    restore = subparsers.add_parser("restore", help="load a backup into an empty database (--db)")
+    restore.add_argument("file", metavar="FILE")
+    restore.set_defaults(func=cmd_restore)
+
+
+def _add_as(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    parser.add_argument("--as", dest="as_user", metavar="NAME", required=required,
+                        help="who is acting (an admin for user management); in team mode their password is "
+                             f"read from ${PASSWORD_ENV} or asked")
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def _signed_in(args, engine) -> str | None:
+    """The ``--as`` user, authenticated when the project is in team mode."""
+    name = getattr(args, "as_user", None)
+    if name is None or not service.get_project(engine, args.project).team_mode:
+        return name
+    password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        if not sys.stdin.isatty():
+            raise CodeframeError(f"team mode is on: give the password of {name} in ${PASSWORD_ENV}",
+                                 [Problem("no password", field=PASSWORD_ENV)])
+        password = getpass.getpass(f"password for {name}: ")
+    return service.authenticate(engine, args.project, name, password)
+
+
+def _read_password_stdin() -> str:
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise CodeframeError("no password on stdin", [Problem("empty password", field="stdin")])
+    return password
+
+
+def cmd_user_add(args) -> int:
+    engine = engine_from_args(args)
+    actor = _signed_in(args, engine)
+    password = _read_password_stdin() if args.password_stdin else None
+    name = service.create_user(engine, args.project, args.name, role=args.role, password=password, actor=actor)
+    print(f"user {name!r} added as {args.role}" + ("" if password else " (no password: cannot sign in yet)"))
+    return 0
+
+
+def cmd_user_role(args) -> int:
+    engine = engine_from_args(args)
+    service.set_role(engine, args.project, args.name, args.role, actor=_signed_in(args, engine))
+    print(f"{args.name} is now {args.role}")
+    return 0
+
+
+def cmd_user_password(args) -> int:
+    engine = engine_from_args(args)
+    actor = _signed_in(args, engine)
+    service.set_password(engine, args.project, args.name, _read_password_stdin(), actor=actor)
+    print(f"password of {args.name} set")
+    return 0
+
+
+def cmd_user_list(args) -> int:
+    import pandas as pd
+
+    users = service.list_users(engine_from_args(args), args.project)
+    print_frame(pd.DataFrame(users, columns=["name", "role", "is_consensus", "can_sign_in"]), args.format)
+    return 0
+
+
+def cmd_team(args) -> int:
+    engine = engine_from_args(args)
+    actor = _signed_in(args, engine)
+    info = service.set_team_mode(engine, args.project, args.state == "on", actor=actor)
+    print(f"team mode {'on' if info.team_mode else 'off'} for project {info.name!r}")
+    return 0
+
+
+def cmd_undo(args) -> int:
+    engine = engine_from_args(args)
+    reverted = service.undo(engine, args.project, coder=args.coder, actor=_signed_in(args, engine), steps=args.steps)
+    print(f"undid {reverted} change(s) of {args.coder}" if reverted else f"nothing to undo for {args.coder}")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    path = service.backup(engine_from_args(args), args.file)
+    print(f"backup written to {path}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    counts = service.restore(engine_from_args(args), args.file)
+    print(f"restored {sum(counts.values())} row(s) from {args.file}: "
+          + ", ".join(f"{t} {n}" for t, n in counts.items() if n))
+    return 0
