@@ -422,8 +422,7 @@ def apply_codebook(
     codebook = load_codebook(path)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        if actor is not None:
-            _require_team_admin(session, row, actor, "change the codebook")
+        _require_team_admin(session, row, actor, "change the codebook")
         report = _apply_codebook(
             session, row, codebook, source_text=path.read_text(encoding="utf-8-sig"), renames=dict(renames or {})
         )
@@ -1950,10 +1949,14 @@ def import_bundle(engine: Engine, project: str, bundle, report=None) -> "Any":
 
 
 @_retry_locked
-def import_codebook_object(engine: Engine, project: str, codebook) -> CodebookReport:
-    """Apply a codebook built in memory (e.g. from a REFI-QDA .qdc), keeping every coding."""
+def import_codebook_object(engine: Engine, project: str, codebook, *, actor: str | None = None) -> CodebookReport:
+    """Apply a codebook built in memory (e.g. from a REFI-QDA .qdc), keeping every coding.
+
+    In team mode only an admin ``actor`` may do this.
+    """
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        _require_team_admin(session, row, actor, "change the codebook")
         report = _apply_codebook(session, row, codebook, source_text=None, renames={})
         session.commit()
         return report
@@ -2092,8 +2095,12 @@ def _require_user_admin(session: Session, project: Project, actor: str | None, w
     return acting
 
 
-def _require_team_admin(session: Session, project: Project, actor: str, what: str) -> Coder:
-    """In team mode, ``actor`` must be an admin to ``what``."""
+def _require_team_admin(session: Session, project: Project, actor: str | None, what: str) -> Coder | None:
+    """In team mode, ``actor`` must be an admin to ``what``; outside it anyone (or no one named) may."""
+    if actor is None:
+        if project.team_mode:
+            raise PermissionDenied(f"in team mode only an admin may {what}; say which admin you are")
+        return None
     acting = queries.coder_by_name(session, project.id, actor)
     if project.team_mode and acting.role != "admin":
         raise PermissionDenied(f"{acting.name} is a {acting.role}: in team mode only an admin may {what}")

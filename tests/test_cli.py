@@ -84,6 +84,10 @@ def test_user_errors_exit_2_without_traceback(tmp_path):
     assert "empty.txt" in result.stderr and "Traceback" not in result.stderr
     missing = run("import", "codings", str(tmp_path / "nope.csv"), db=db, check=False)
     assert missing.returncode == 2 and "nope.csv" in missing.stderr and "Traceback" not in missing.stderr
+    for bad in ("notaurl", "foo://x"):
+        wrong = run("status", db=bad, check=False)
+        assert wrong.returncode == 2 and "--db is not a database URL" in wrong.stderr
+        assert "Traceback" not in wrong.stderr
     unknown = run("--project", "other", "status", db=db, check=False)
     assert unknown.returncode == 2 and "codeframe init" in unknown.stderr
 

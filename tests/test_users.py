@@ -123,9 +123,11 @@ def test_codebook_changes_are_admin_only_in_team_mode(engine, units, tmp_path):
                                     "label: Contract civil servants"), encoding="utf-8")
     service.create_user(engine, P, "alice", role="admin", password=PASSWORD)
     service.set_team_mode(engine, P, True, actor="alice")
-    for who in ("ann", "sue"):
+    for who in ("ann", "sue", None):
         with pytest.raises(PermissionDenied, match="only an admin may change the codebook"):
             service.apply_codebook(engine, P, path=changed, actor=who)
+    with pytest.raises(PermissionDenied, match="only an admin may change the codebook"):
+        service.import_codebook_object(engine, P, service.project_codebook(engine, P), actor="ann")
     assert service.project_codebook(engine, P).frames[-1].label == "Approaches to contract civil servants"
     service.apply_codebook(engine, P, path=changed, actor="alice")
     assert service.project_codebook(engine, P).frames[-1].label == "Contract civil servants"

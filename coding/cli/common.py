@@ -12,9 +12,15 @@ from sqlalchemy.engine import Engine
 
 def engine_from_args(args: argparse.Namespace) -> Engine:
     """The project database named by ``--db`` (or the default), migrated to the current schema."""
-    from coding.database.engine import make_engine
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    return make_engine(getattr(args, "db", None))
+    from coding.database.engine import make_engine
+    from coding.errors import CodeframeError
+
+    try:
+        return make_engine(getattr(args, "db", None))
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise CodeframeError(f"--db is not a database URL this installation can open: {exc}") from None
 
 
 def print_frame(df, fmt: str = "table", *, out=None, floatfmt: str = "{:.3f}") -> None:
