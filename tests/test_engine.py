@@ -1,0 +1,101 @@
+"""Engine factory and migrations: SQLite pragmas on every connection, schema equal to the tables, upgrades keep data."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from coding.database import engine as engine_module
+from coding.database import tables  # noqa: F401  (registers the tables)
+from coding.database.engine import data_dir, default_url, make_engine, migrate
+
+
+def test_every_sqlite_connection_has_foreign_keys_wal_and_a_busy_timeout(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    seen = set()
+    for _ in range(3):  # a fresh DBAPI connection each time: every one is configured by the listener
+        engine.dispose()
+        with engine.connect() as conn:
+            seen.add(id(conn.connection.dbapi_connection))
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == engine_module.SQLITE_BUSY_TIMEOUT_MS
+    assert len(seen) == 3
+    engine.dispose()
+
+
+def test_a_second_writer_waits_for_the_first_instead_of_failing(tmp_path):
+    import threading
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    first = engine.connect()
+    first.exec_driver_sql("INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, "
+                          "embedding_model, created) VALUES ('a', 'en', 'sentence', 1, 0, 'm', '2026-01-01')")
+    done = []
+
+    def second_writer():
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, "
+                                 "embedding_model, created) VALUES ('b', 'en', 'sentence', 1, 0, 'm', '2026-01-01')")
+        done.append(True)
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    thread.join(0.5)
+    assert not done  # queued behind the first transaction's write lock
+    first.commit()
+    first.close()
+    thread.join(10)
+    assert done
+    with engine.connect() as conn:
+        assert sorted(conn.exec_driver_sql("SELECT name FROM project").scalars()) == ["a", "b"]
+    engine.dispose()
+
+
+def test_foreign_keys_are_enforced(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.connect() as conn:
+        try:
+            conn.exec_driver_sql(
+                "INSERT INTO segment (document_id, position, turn_index, role, is_unit, start, \"end\", text) "
+                "VALUES (999, 0, 0, 'respondent', 1, 0, 1, 'x')")
+            conn.commit()
+            raised = False
+        except sa.exc.IntegrityError:
+            raised = True
+    assert raised
+    engine.dispose()
+
+
+def test_migrations_build_exactly_the_tables(engine):
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+
+
+def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
+    engine = make_engine(any_db_url, migrate_schema=False)
+    migrate(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, embedding_model, created) "
+            "VALUES ('old', 'en', 'sentence', true, false, 'm', CURRENT_TIMESTAMP)"))
+        assert "frame_coverage" not in sa.inspect(conn).get_table_names()
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT name FROM project")).scalars().all() == ["old"]
+        assert "frame_coverage" in sa.inspect(conn).get_table_names()
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    engine.dispose()
+
+
+def test_default_location_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("CODEFRAME_DB", raising=False)
+    monkeypatch.setenv("CODEFRAME_HOME", str(tmp_path / "home"))
+    assert data_dir() == tmp_path / "home"
+    assert default_url() == f"sqlite:///{tmp_path / 'home' / 'codeframe.sqlite'}"
+    make_engine().dispose()
+    assert (tmp_path / "home" / "codeframe.sqlite").exists()  # the folder is created on first use
+    monkeypatch.setenv("CODEFRAME_DB", "sqlite:///elsewhere.sqlite")
+    assert default_url() == "sqlite:///elsewhere.sqlite"
