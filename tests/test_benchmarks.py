@@ -1,0 +1,119 @@
+"""Smoke test of the benchmarks: the small size, one repeat, every default stage, no timing assertions.
+
+It checks that ``python -m benchmarks`` runs each stage against its baseline and writes
+well-formed JSON lines with a ratio; how fast anything is belongs in the benchmark
+results, never in a test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import corpus, harness  # noqa: E402
+from benchmarks.__main__ import OPT_IN, STAGES, main  # noqa: E402
+
+EXPECTED = {
+    ("import", "parse+segment (no DB)"), ("import", "import into SQLite"),
+    ("embedding", "cold (nothing cached)"), ("embedding", "warm (all cached)"),
+    ("suggestions", "fit (zero-shot calibration)"), ("suggestions", "score all units"),
+    ("suggestions", "suggest all units (with evidence)"),
+    ("agreement", "agreement_table, no bootstrap"), ("agreement", "agreement_table, 1000 bootstrap"),
+    ("shares", "share_table"), ("shares", "crosstab by region"),
+    ("writes", "add_coding on SQLite vs executemany"), ("writes", "add_coding on SQLite vs 1 txn/row"),
+    ("writes", "add_coding on PostgreSQL vs executemany"), ("writes", "add_coding on PostgreSQL vs 1 txn/row"),
+    ("app", "code page, first render"), ("app", "code page, rerun after click"),
+}
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "results.jsonl"
+    code = main(["--size", "small", "--repeats", "1", "--embed-cap", "200", "--out", str(out)])
+    lines = out.read_text(encoding="utf-8").splitlines()
+    return code, [json.loads(line) for line in lines], out
+
+
+def test_every_default_stage_ran_without_error(small_run):
+    code, rows, _ = small_run
+    errors = [f"{r['stage']} / {r['measurement']}: {r['error']}" for r in rows if r.get("error")]
+    assert errors == []
+    assert code == 0
+    assert {(r["stage"], r["measurement"]) for r in rows} == EXPECTED
+    assert {r["stage"] for r in rows} == set(STAGES) - OPT_IN
+
+
+def _positive(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def test_rows_are_well_formed_with_a_ratio(small_run):
+    _, rows, _ = small_run
+    for r in rows:
+        where = f"{r['stage']} / {r['measurement']} ({r['unit']})"
+        assert r["size"] == "small", where
+        assert r["repeats"] == 1, where
+        assert r["min"] <= r["median"] <= r["max"], where
+        assert _positive(r["median"]), where
+        assert all(_positive(r["seconds"][k]) for k in ("median", "min", "max")), where
+        assert r["unit"] == "s" or r["unit"].endswith("/s"), where
+        if r["unit"].endswith("/s"):  # throughput = items / seconds
+            assert r["median"] == pytest.approx(r["items"] / r["seconds"]["median"]), where
+        base = r["baseline"]
+        assert base and base["name"], where
+        assert _positive(base["median"]), where
+        assert r["ratio"] == pytest.approx(r["seconds"]["median"] / base["seconds"]["median"], rel=1e-3), where
+        assert r["ratio_meaning"] == harness.RATIO_MEANING
+        assert r["rss_method"] in ("VmHWM-reset", "ru_maxrss-delta"), where
+        assert r["peak_python_mb"] is not None and r["peak_python_mb"] >= 0, where
+        assert r["peak_rss_mb"] is not None and r["peak_rss_mb"] >= 0, where
+        assert r["machine"]["cpus"] >= 1
+
+
+def test_import_rows_report_documents_and_segments(small_run):
+    _, rows, _ = small_run
+    units = {r["unit"]: r for r in rows if r["measurement"] == "import into SQLite"}
+    assert set(units) == {"documents/s", "segments/s"}
+    assert units["documents/s"]["items"] == corpus.SIZES["small"].interviews
+    assert units["segments/s"]["items"] > 20 * units["documents/s"]["items"]
+    # one timing, two units: the ratio is the same
+    assert units["documents/s"]["ratio"] == units["segments/s"]["ratio"]
+
+
+def test_embedding_cap_is_reported(small_run):
+    _, rows, _ = small_run
+    cold = next(r for r in rows if r["measurement"] == "cold (nothing cached)")
+    assert cold["items"] == 200
+    assert any("capped at 200" in note for note in cold["notes"])
+
+
+def test_corpus_is_deterministic_and_shaped_like_interviews():
+    first = corpus.interviews(3, seed=5)
+    assert first == corpus.interviews(3, seed=5)
+    assert first != corpus.interviews(3, seed=6)
+    from coding import service
+
+    parsed = service.parse_transcripts(corpus.interviews(6) + [corpus.interview_file(99, segments=400)])
+    counts = [len(spans) for _, spans in parsed]
+    assert all(20 <= n <= 200 for n in counts[:-1])
+    assert counts[-1] == 400
+    roles = {s.role for _, spans in parsed for s in spans}
+    assert roles == {"interviewer", "respondent"}
+    answers = corpus.survey_answers(50)
+    lengths = [len(spans) for _, spans in service.parse_transcripts(answers)]
+    assert set(lengths) <= {1, 2, 3} and len(set(lengths)) > 1
+
+
+def test_table_explains_ratio_and_marks_errors():
+    row = harness.error_row("app", "code page", "small", RuntimeError("boom"))
+    lines = harness.table_lines([row])
+    assert "ERROR" in lines[-1] and "boom" in lines[-1]
+    assert "ratio" in lines[0]
