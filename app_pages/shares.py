@@ -1,0 +1,139 @@
+"""Shares of respondents per code — the article's Figure 1, with intervals, crosstabs and downloads.
+
+One :func:`coding.service.share_report` call gives everything on the page: the share table
+(denominator = every respondent in scope, including those with no coding), the crosstab by a
+respondent attribute, the respondent x code matrix and the coded quotes. Charts and files come
+from the pure modules :mod:`coding.charts` and :mod:`coding.xlsx`.
+"""
+
+from __future__ import annotations
+
+import html
+
+import altair as alt
+import streamlit as st
+
+from app_pages import _common as common
+from coding import charts, service, xlsx
+from coding.errors import CodeframeError
+
+engine, project = common.engine(), common.project_name()
+
+st.title("Shares of respondents")
+
+codebook = service.project_codebook(engine, project)
+documents = service.list_documents(engine, project)
+if not codebook.frames or not documents:
+    st.info("Shares need a codebook and transcripts — see the **Import** and **Codebook** pages.",
+            icon=":material/bar_chart:")
+    st.stop()
+frame_labels = {f.id: f.label for f in codebook.frames}
+attributes = list(dict.fromkeys(k for d in documents for k in d.attributes))
+coders = [c["name"] for c in service.list_coders(engine, project)]
+
+controls = st.columns([3, 2, 2], vertical_alignment="bottom")
+frame_id = controls[0].selectbox(
+    "Code frame", list(frame_labels), format_func=lambda f: f"{frame_labels[f]} ({f})", key="frame",
+    bind="query-params",
+)
+by = controls[1].selectbox(
+    "By attribute", attributes, index=None, key="by", bind="query-params", placeholder="All respondents together",
+    help="Split the shares by a respondent attribute (from the attributes file)",
+)
+coder = controls[2].selectbox(
+    "Coder", coders, index=None, key="coder_shares", placeholder="Consensus (default)",
+    help="Whose codings to count. By default the consensus when it has coded the frame, else the only coder who has.",
+)
+
+try:
+    report = service.share_report(engine, project, frame=frame_id, by=by, coder=coder)
+except CodeframeError as exc:
+    common.show_error(exc)
+    st.stop()
+
+table = report.table
+title = frame_labels[frame_id]
+st.caption(
+    f"n = **{report.n}** respondents: every respondent in scope, including those with no coding in this frame. "
+    f"Counted from **{html.escape(report.coder)}**'s codings; a respondent counts once however often a code is "
+    "applied, and a parent code counts respondents with any of its sub-codes."
+)
+for note in [*report.notes, *table.attrs.get("notes", [])]:
+    st.warning(note, icon=":material/info:")
+
+chart = charts.share_bar_chart(report.crosstab if by else table, title=title, by=by)
+stem = f"shares_{frame_id}" + (f"_by_{by}" if by else "")
+downloads = st.columns(4)
+downloads[0].download_button("Chart (PNG)", lambda: charts.chart_to_png(chart), file_name=f"{stem}.png",
+                             mime="image/png", icon=":material/image:", width="stretch", key="_dl_png",
+                             on_click="ignore")
+downloads[1].download_button("Chart (SVG)", lambda: charts.chart_to_svg(chart), file_name=f"{stem}.svg",
+                             mime="image/svg+xml", icon=":material/polyline:", width="stretch", key="_dl_svg",
+                             on_click="ignore")
+downloads[2].download_button("Table (CSV)", lambda: table.to_csv(index=False), file_name=f"{stem}.csv",
+                             mime="text/csv", icon=":material/table:", width="stretch", key="_dl_csv",
+                             on_click="ignore")
+downloads[3].download_button(
+    "Workbook (XLSX)",
+    lambda: xlsx.share_workbook(shares=table, crosstabs={f"By {by}": report.crosstab} if by else {},
+                                matrix=report.matrix, quotes=report.quotes),
+    file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    icon=":material/download:", width="stretch", key="_dl_xlsx", on_click="ignore",
+    help="Sheets: shares, the crosstab, the case x code matrix and every coded quote",
+)
+# autosize "pad": Streamlit's default sizing squeezes the plot into the declared height, titles included
+PAD = alt.AutoSizeParams(type="pad")
+st.altair_chart(chart.properties(autosize=PAD), width="content", key="_share_chart")
+
+st.subheader("Share table")
+pooled = table["coder_min"].notna().any() if "coder_min" in table else False
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    key="_share_table",
+    column_order=["label", "code", "display", "ci_low", "ci_high", "coder_min", "coder_max", "agreement"],
+    column_config={
+        "label": st.column_config.TextColumn("Code", width=330),
+        "code": st.column_config.TextColumn("Id", width=170),
+        "display": st.column_config.TextColumn("Share", help="Respondents naming the code / all respondents",
+                                               width=110),
+        "ci_low": st.column_config.NumberColumn("CI low", format="%.1f%%", help="95% Wilson interval, lower bound"),
+        "ci_high": st.column_config.NumberColumn("CI high", format="%.1f%%", help="95% Wilson interval, upper bound"),
+        "coder_min": st.column_config.NumberColumn("Coders min", format="%.1f%%",
+                                                   help="Lowest share among the individual coders"),
+        "coder_max": st.column_config.NumberColumn("Coders max", format="%.1f%%",
+                                                   help="Highest share among the individual coders"),
+        "agreement": st.column_config.NumberColumn(
+            "α", format="%.3f", help="Krippendorff's alpha of the code at the respondent level "
+                                     "(reliable ≥ 0.800, tentative ≥ 0.667)"),
+    },
+)
+if pooled:
+    st.caption("Coders min/max: the share each individual coder's codings would give — the spread behind the "
+               "figure.")
+
+if by:
+    st.subheader(f"By {by}")
+    cross = report.crosstab
+    groups = cross.drop_duplicates("group")[["group", "group_n"]]
+    heading = {g: f"{g} (n = {int(n)})" for g, n in groups.itertuples(index=False)}
+    cells = cross.assign(cell=[f"{d} †" if s else d for d, s in zip(cross["display"], cross["small"])])
+    order = list(dict.fromkeys(cross["label"]))
+    wide = cells.pivot(index="label", columns="group", values="cell").reindex(index=order, columns=list(heading))
+    small = cells.pivot(index="label", columns="group", values="small").reindex(index=order, columns=list(heading))
+    wide = wide.rename(columns=heading).rename_axis(index="Code").reset_index()
+    small = small.rename(columns=heading).rename_axis(index="Code").reset_index().assign(Code=False)
+    styled = wide.style.apply(lambda _: small.map(lambda s: "color:#a3231f;font-style:italic;background-color:"
+                                                          "#fdf0ef" if s else ""), axis=None)
+    st.dataframe(styled, width="stretch", hide_index=True, key="_share_cross",
+                 column_config={"Code": st.column_config.TextColumn("Code", width=330),
+                                **{h: st.column_config.TextColumn(h, width=150) for h in heading.values()}})
+    st.caption("† small group (fewer than 5 respondents): its percentage moves by 20 points or more per respondent "
+               "and should not be read on its own. Column percent: share of the group that named the code.")
+
+st.subheader("Codes per respondent")
+st.caption("Every respondent in scope is a row, including those with no code of this frame.")
+heatmap = charts.code_respondent_heatmap(report.matrix, title=title)
+st.altair_chart(heatmap.properties(autosize=PAD).configure_axis(labelOverlap=False), width="content",
+                key="_share_heatmap")
