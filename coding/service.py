@@ -566,11 +566,10 @@ def parse_transcripts(
     every bad file.
     """
     from coding.errors import TranscriptError
-    from coding.segmentation import segment_transcript
+    from coding.segmentation import segment_transcripts
     from coding.transcripts import read_transcript
 
-    parsed, problems = [], []
-    nlp_language = language
+    transcripts, problems = [], []
     for item in files:
         name, path, data = _source(item)
         try:
@@ -578,10 +577,17 @@ def parse_transcripts(
         except TranscriptError as exc:
             problems.extend(exc.problems or [Problem(str(exc), file=name)])
             continue
-        transcript = dataclasses.replace(transcript, name=Path(name).stem)  # the document is named by its stem
-        if language == "auto":
-            nlp_language = detect_language(transcript.text)
-        parsed.append((transcript, segment_transcript(transcript, language=nlp_language, unit=unit)))
+        transcripts.append(dataclasses.replace(transcript, name=Path(name).stem))  # the document is named by its stem
+    # One nlp.pipe over all transcripts of a language (much less per-call overhead than one each).
+    by_language: dict[str, list[int]] = defaultdict(list)
+    for number, transcript in enumerate(transcripts):
+        by_language[detect_language(transcript.text) if language == "auto" else language].append(number)
+    segments: list[list[Any]] = [[] for _ in transcripts]
+    for nlp_language, numbers in by_language.items():
+        batch = segment_transcripts([transcripts[n] for n in numbers], language=nlp_language, unit=unit)
+        for number, spans in zip(numbers, batch):
+            segments[number] = spans
+    parsed = list(zip(transcripts, segments))
     if problems:
         raise TranscriptError(f"{len(problems)} problem(s) in the transcripts; nothing was imported", problems)
     return parsed
@@ -1643,10 +1649,12 @@ def adjudicate(
 
 
 def coder_drift(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, period: str = "W") -> "Any":
-    """Each coder's agreement with the consensus over time, on segments the consensus decided.
+    """Each coder's agreement with the consensus over time, on the documents the consensus decided.
 
-    A segment belongs to the period (pandas frequency, default weekly) of the coder's first coding
-    in its document; per period: units compared, percent agreement and Cohen's kappa on presence.
+    A document belongs to the period (pandas frequency, default weekly) of the coder's first coding
+    in it. Per coder and period, every unit of those documents and every code of the frame is one
+    presence decision (applied or not) by the coder and by the consensus: percent agreement and
+    Cohen's kappa are computed on those decisions, so 'both left it off' counts as agreement.
     """
     import numpy as np
     import pandas as pd
@@ -1655,28 +1663,32 @@ def coder_drift(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, p
 
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        _frame_codes(session, row, frame)
+        _, frame_codes = _frame_codes(session, row, frame)
         df = queries.codings_frame(session, row.id, frame=frame)
+        units = queries.units_frame(session, row.id)
     columns = ["coder", "period", "units", "percent_agreement", "cohen_kappa"]
     if df.empty or CONSENSUS not in set(df["coder"]):
         return pd.DataFrame(columns=columns)
+    keys = [c.key for c in frame_codes]
     decided_docs = set(df.loc[df["coder"] == CONSENSUS, "document_id"])
+    consensus = set(zip(df.loc[df["coder"] == CONSENSUS, "segment_id"], df.loc[df["coder"] == CONSENSUS, "code"]))
+    units_by_doc = units.groupby("document_id")["segment_id"].apply(list).to_dict()
     out = []
     for coder, mine in df[df["coder"] != CONSENSUS].groupby("coder"):
+        applied = set(zip(mine["segment_id"], mine["code"]))
         started = mine.groupby("document_id")["created"].min()
         docs = sorted(set(mine["document_id"]) & decided_docs)
         if not docs:
             continue
-        both = df[df["document_id"].isin(docs) & df["coder"].isin([coder, CONSENSUS])]
         periods = pd.to_datetime(started.loc[docs], utc=True).dt.tz_localize(None).dt.to_period(period)
         for label, doc_ids in periods.groupby(periods).groups.items():
-            part = both[both["document_id"].isin(list(doc_ids))]
-            pairs = part.groupby(["segment_id", "code"])["coder"].apply(set)
-            if pairs.empty:
+            segments = [s for d in doc_ids for s in units_by_doc.get(d, [])]
+            pairs = [(s, k) for s in segments for k in keys]
+            if not pairs:
                 continue
-            matrix = np.array([[float(coder in s) for s in pairs], [float(CONSENSUS in s) for s in pairs]])
+            matrix = np.array([[float(p in applied) for p in pairs], [float(p in consensus) for p in pairs]])
             out.append({
-                "coder": coder, "period": str(label), "units": int(pairs.index.get_level_values(0).nunique()),
+                "coder": coder, "period": str(label), "units": len(segments),
                 "percent_agreement": agreement.percent_agreement(matrix),
                 "cohen_kappa": agreement.cohen_kappa(matrix),
             })
@@ -1708,12 +1720,10 @@ def _respondents_and_codings(session: Session, project: Project, frame: str | No
 def default_share_coder(codings, frame: str) -> str:
     """Consensus when it has coded the frame, else the only coder who has; otherwise ask."""
     coders = set(codings["coder"])
-    if CONSENSUS in coders:
+    if CONSENSUS in coders or not coders:  # nobody coded the frame yet: every share is 0/n
         return CONSENSUS
     if len(coders) == 1:
         return next(iter(coders))
-    if not coders:
-        raise CodeframeError(f"nobody has coded frame {frame!r} yet")
     raise CodeframeError(
         f"frame {frame!r} has no consensus coding yet; choose a coder with --coder ({', '.join(sorted(coders))})"
     )
@@ -1762,10 +1772,12 @@ def share_report(
         row = queries.project_by_name(session, project)
         respondents, codings = _respondents_and_codings(session, row, frame, documents)
     chosen = coder or default_share_coder(codings, frame)
+    notes = []
+    if codings.empty:
+        notes.append(f"nobody has coded frame {frame!r} yet: every share is 0 of {len(respondents)}")
     if chosen not in set(codings["coder"]) and coder is not None:
         known = ", ".join(sorted(set(codings["coder"]))) or "none"
         raise CodeframeError(f"coder {coder!r} has no codings in frame {frame!r} (coders with codings: {known})")
-    notes = []
     agreement_by_code = None
     individual = sorted(set(codings["coder"]) - {CONSENSUS})
     if with_agreement and len(individual) >= 2:

@@ -100,10 +100,11 @@ def test_choosing_a_coder_counts_that_coders_codings(app_engine):
     assert "**aigerim**'s codings" in "\n".join(c.value for c in at.caption)
 
 
-def test_a_frame_nobody_coded_and_a_coder_without_codings_get_the_librarys_message(app_engine):
+def test_a_frame_nobody_coded_shows_zero_shares_and_a_coder_without_codings_gets_the_librarys_message(app_engine):
     at = shares_page("cs_values")  # the sample corpus codes no values of a civil servant
-    assert "nobody has coded frame 'cs_values' yet" in "\n".join(e.value for e in at.error)
-    assert not at.dataframe
+    ok(at)
+    assert "nobody has coded frame 'cs_values' yet" in "\n".join(w.value for w in at.warning)
+    assert set(share_table(at)["display"]) == {"0/24 = 0.0%"}  # the denominator is still every respondent
 
     at = shares_page()
     at.selectbox(key="coder_shares").set_value("supervisor").run()

@@ -372,7 +372,13 @@ def test_adjudication_sets_consensus_with_reason_and_history(engine, project, tw
     events = service.history(engine, project, coder="consensus")
     assert list(events["action"]) == ["add", "remove", "add"]
     assert set(events["source"]) == {"adjudication"} and events.iloc[-1]["reason"] == "on reflection, ben"
-    assert list(service.coder_drift(engine, project, frame="reform_directions")["coder"]) == ["ana", "ben"]
+    drift = service.coder_drift(engine, project, frame="reform_directions").set_index("coder")
+    assert list(drift.index) == ["ana", "ben"]
+    # 4 units x 5 codes = 20 presence decisions each; ben matches the consensus everywhere,
+    # ana differs on two (her code is not the consensus's, and the consensus's is not hers)
+    assert drift.loc["ben", "percent_agreement"] == 1.0 and drift.loc["ben", "cohen_kappa"] == 1.0
+    assert drift.loc["ana", "percent_agreement"] == pytest.approx(18 / 20)
+    assert (drift["units"] == 4).all()
 
 
 def test_share_report_reproduces_figure_1(sample_engine):
