@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 
-import altair as alt
 import streamlit as st
 
 from app_pages import _common as common
@@ -81,9 +80,7 @@ downloads[3].download_button(
     icon=":material/download:", width="stretch", key="_dl_xlsx", on_click="ignore",
     help="Sheets: shares, the crosstab, the case x code matrix and every coded quote",
 )
-# autosize "pad": Streamlit's default sizing squeezes the plot into the declared height, titles included
-PAD = alt.AutoSizeParams(type="pad")
-st.altair_chart(chart.properties(autosize=PAD), width="content", key="_share_chart")
+st.altair_chart(chart, width="content", key="_share_chart")
 
 st.subheader("Share table")
 pooled = table["coder_min"].notna().any() if "coder_min" in table else False
@@ -135,5 +132,4 @@ if by:
 st.subheader("Codes per respondent")
 st.caption("Every respondent in scope is a row, including those with no code of this frame.")
 heatmap = charts.code_respondent_heatmap(report.matrix, title=title)
-st.altair_chart(heatmap.properties(autosize=PAD).configure_axis(labelOverlap=False), width="content",
-                key="_share_heatmap")
+st.altair_chart(heatmap, width="content", key="_share_heatmap")

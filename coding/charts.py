@@ -11,6 +11,9 @@ from typing import Any
 import pandas as pd
 
 BAR_COLOR = "#4C78A8"
+# "pad" keeps the declared plot size and adds room for titles and labels, so the bars are never
+# squeezed to fit the title into the height (the default "fit"-like behaviour of some renderers)
+AUTOSIZE = {"type": "pad"}
 
 
 def _subtitle(n_values) -> str:
@@ -84,6 +87,7 @@ def share_bar_chart(share_df: pd.DataFrame, *, title: str | None = None, by: str
                               subtitle=[subtitle, "lines: Wilson 95% confidence interval"], anchor="start"),
         width=420,
         height=height,
+        autosize=AUTOSIZE,
     )
     return chart
 
@@ -106,9 +110,9 @@ def code_respondent_heatmap(matrix_df: pd.DataFrame, *, title: str | None = None
     tidy["coded_label"] = tidy["coded"].map({1: "coded", 0: "not coded"}).fillna("not coded")
     respondents = [str(r) for r in matrix_df.index]
     codes = [str(c) for c in matrix_df.columns]
-    chart = alt.Chart(tidy).mark_rect(stroke="white").encode(
-        x=alt.X("code:N", sort=codes, title=None, axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y("respondent:N", sort=respondents, title=None),
+    chart = alt.Chart(tidy).mark_rect(stroke="white").encode(  # every label shown: no overlap thinning
+        x=alt.X("code:N", sort=codes, title=None, axis=alt.Axis(labelAngle=-40, labelOverlap=False)),
+        y=alt.Y("respondent:N", sort=respondents, title=None, axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("coded_label:N", title=None,
                         scale=alt.Scale(domain=["coded", "not coded"], range=[BAR_COLOR, "#EEEEEE"])),
         tooltip=["respondent:N", "code:N", "coded_label:N"],
@@ -117,6 +121,7 @@ def code_respondent_heatmap(matrix_df: pd.DataFrame, *, title: str | None = None
                               subtitle=[f"n = {len(respondents)} respondents"], anchor="start"),
         width=max(160, 24 * len(codes)),
         height=max(120, 16 * len(respondents)),
+        autosize=AUTOSIZE,
     )
     return chart
 
