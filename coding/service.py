@@ -657,22 +657,24 @@ def import_transcripts(
                 " nothing was imported",
                 [Problem(f"unknown document or respondent {key!r}", file=attributes_name) for key in unknown],
             )
+        documents = []
         for transcript, spans in parsed:
             attrs = dict(attribute_rows.get(transcript.name, {}))
             respondent = attrs.pop("respondent", None) or transcript.name
-            document = Document(
-                project_id=row.id, name=transcript.name, respondent=respondent, attributes=attrs,
-                text=transcript.text, format=transcript.format, encoding=transcript.encoding,
-                language=detect_language(transcript.text) if language == "auto" else language,
-                sha256=transcript.sha256,
-            )
-            session.add(document)
-            session.flush()
-            _insert_segments(session, document.id, spans)
+            documents.append({
+                "project_id": row.id, "name": transcript.name, "respondent": respondent, "attributes": attrs,
+                "text": transcript.text, "format": transcript.format, "encoding": transcript.encoding,
+                "language": detect_language(transcript.text) if language == "auto" else language,
+                "sha256": transcript.sha256, "imported": utcnow(),
+            })
             report.documents.append(transcript.name)
             report.segments += len(spans)
             report.units += sum(1 for s in spans if s.is_unit)
             report.attributes_applied += bool(attrs)
+        document_ids = _insert_documents(session, documents)
+        _insert_segment_rows(
+            session, [r for document_id, (_, spans) in zip(document_ids, parsed) for r in _segment_rows(document_id, spans)]
+        )
         report.attributes_applied += _update_existing_attributes(
             session, row.id, {k: v for k, v in attribute_rows.items() if k not in report.documents}
         )
@@ -680,20 +682,38 @@ def import_transcripts(
     return report
 
 
+def _insert_documents(session: Session, rows: list[dict]) -> list[int]:
+    """Insert document rows with Core and return their ids in order: one executemany with
+    RETURNING where the dialect keeps the order (SQLite, PostgreSQL), else one insert each."""
+    if not rows:
+        return []
+    session.flush()  # Core below bypasses the ORM: anything pending goes first
+    table = Document.__table__
+    connection = session.connection()
+    if connection.dialect.insert_executemany_returning_sort_by_parameter_order:
+        result = connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        return list(result.scalars())
+    return [connection.execute(insert(table), r).inserted_primary_key[0] for r in rows]
+
+
+def _segment_rows(document_id: int, spans) -> Iterable[dict]:
+    for s in spans:
+        yield {
+            "document_id": document_id, "position": s.position, "turn_index": s.turn_index,
+            "speaker": s.speaker, "role": s.role, "is_unit": s.is_unit, "start": s.start, "end": s.end,
+            "text": s.text, "time_start": s.time_start, "time_end": s.time_end,
+        }
+
+
+def _insert_segment_rows(session: Session, rows: list[dict]) -> None:
+    """One Core executemany (no ORM bookkeeping per row)."""
+    if rows:
+        session.flush()
+        session.connection().execute(insert(Segment.__table__), rows)
+
+
 def _insert_segments(session: Session, document_id: int, spans) -> None:
-    if not spans:
-        return
-    session.execute(
-        insert(Segment),
-        [
-            {
-                "document_id": document_id, "position": s.position, "turn_index": s.turn_index,
-                "speaker": s.speaker, "role": s.role, "is_unit": s.is_unit, "start": s.start, "end": s.end,
-                "text": s.text, "time_start": s.time_start, "time_end": s.time_end,
-            }
-            for s in spans
-        ],
-    )
+    _insert_segment_rows(session, list(_segment_rows(document_id, spans)))
 
 
 def _update_existing_attributes(session: Session, project_id: int, rows: dict[str, dict[str, str]]) -> int:
@@ -867,6 +887,68 @@ def _code(session: Session, project: Project, key: str) -> Code:
     return code
 
 
+@dataclass(frozen=True, slots=True)
+class _IdRow:
+    """A row known only by its id (project, segment) where the writers need nothing else."""
+
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class _CoderRow:
+    """The fields of a coder that permission checks read (:func:`_check_may_edit`)."""
+
+    id: int
+    name: str
+    role: str
+    is_consensus: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _CodeRow:
+    """The fields of a code that :func:`_upsert_coding` reads."""
+
+    id: int
+    key: str
+    frame_id: int
+
+
+@functools.cache
+def _write_lookup():
+    """One SELECT resolving everything :func:`add_coding` checks: the project by name, the
+    target and acting coders by name, the code by key (with its frame's mutually_exclusive
+    flag) and whether the segment belongs to the project. Outer joins, so a missing piece
+    is a NULL column and gets its own error message."""
+    from sqlalchemy import and_, bindparam
+    from sqlalchemy import select as core_select
+
+    project, code, frame = Project.__table__, Code.__table__, CodeFrame.__table__
+    segment, document = Segment.__table__, Document.__table__
+    target, acting = Coder.__table__.alias("target"), Coder.__table__.alias("acting")
+    segment_in_project = (
+        core_select(segment.c.id)
+        .join(document, segment.c.document_id == document.c.id)
+        .where(segment.c.id == bindparam("segment_id"), document.c.project_id == project.c.id)
+        .scalar_subquery()
+    )
+    joined = (
+        project.outerjoin(target, and_(target.c.project_id == project.c.id, target.c.name == bindparam("coder")))
+        .outerjoin(acting, and_(acting.c.project_id == project.c.id, acting.c.name == bindparam("actor")))
+        .outerjoin(code, and_(code.c.project_id == project.c.id, code.c.key == bindparam("code")))
+        .outerjoin(frame, frame.c.id == code.c.frame_id)
+    )
+    return core_select(
+        project.c.id.label("project_id"),
+        target.c.id.label("target_id"), target.c.name.label("target_name"), target.c.role.label("target_role"),
+        target.c.is_consensus.label("target_is_consensus"),
+        acting.c.id.label("acting_id"), acting.c.name.label("acting_name"), acting.c.role.label("acting_role"),
+        acting.c.is_consensus.label("acting_is_consensus"),
+        code.c.id.label("code_id"), code.c.key.label("code_key"), code.c.frame_id.label("frame_id"),
+        code.c.active.label("code_active"), frame.c.mutually_exclusive.label("mutually_exclusive"),
+        segment_in_project.label("segment_id"),
+    ).select_from(joined).where(project.c.name == bindparam("project"))
+
+
 @_retry_locked
 def add_coding(
     engine: Engine,
@@ -890,28 +972,73 @@ def add_coding(
     if source not in SOURCES:
         raise CodeframeError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
     with Session(engine) as session:
-        row = queries.project_by_name(session, project)
-        target = queries.coder_by_name(session, row.id, coder)
-        acting = queries.coder_by_name(session, row.id, actor) if actor else target
+        # One round trip for all lookups (the app calls this on every click); the checks and
+        # their messages and order are those of queries.project_by_name, coder_by_name,
+        # _check_may_edit, queries.segment_in_project and _code.
+        found = session.connection().execute(
+            _write_lookup(),
+            {"project": project, "coder": coder, "actor": actor if actor else coder, "code": code,
+             "segment_id": segment_id},
+        ).first()
+        if found is None:
+            raise NotFound(f"no project named {project!r}; create it with `codeframe init`")
+        if found.target_id is None:
+            raise NotFound(f"no coder named {coder!r} in this project")
+        if found.acting_id is None:
+            raise NotFound(f"no coder named {actor!r} in this project")
+        target = _CoderRow(found.target_id, found.target_name, found.target_role, found.target_is_consensus)
+        acting = _CoderRow(found.acting_id, found.acting_name, found.acting_role, found.acting_is_consensus)
         _check_may_edit(acting, target, source)
-        segment, _ = queries.segment_in_project(session, row.id, segment_id)
-        code_row = _code(session, row, code)
+        if found.segment_id is None:
+            raise NotFound(f"no segment with id {segment_id} in this project")
+        if found.code_id is None:
+            raise NotFound(f"no code {code!r} in this project's codebook")
+        if not found.code_active:
+            raise CodeframeError(f"code {code!r} is no longer in the codebook (inactive); it cannot be applied")
         coding_id = _upsert_coding(
-            session, row, segment, code_row, target, acting, source=source, score=score, model_id=model_id,
-            memo=memo, reason=reason,
+            session, _IdRow(found.project_id), _IdRow(found.segment_id),
+            _CodeRow(found.code_id, found.code_key, found.frame_id), target, acting, source=source, score=score,
+            model_id=model_id, memo=memo, reason=reason, mutually_exclusive=bool(found.mutually_exclusive),
         )
         session.commit()
         return coding_id
 
 
-def _upsert_coding(session, project, segment, code_row, target, acting, *, source, score, model_id, memo, reason) -> int:
-    frame = session.get(CodeFrame, code_row.frame_id)
-    if frame.mutually_exclusive:
+@functools.cache
+def _insert_coding_or_skip(dialect: str):
+    """``INSERT ... ON CONFLICT (segment, code, coder) DO NOTHING RETURNING id`` where the
+    dialect has it (SQLite, PostgreSQL), else None. It returns no row when the coding exists;
+    on PostgreSQL it waits for a concurrent writer of the same coding to finish first."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        return None
+    table = Coding.__table__
+    return (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=["segment_id", "code_id", "coder_id"])
+        .returning(table.c.id)
+    )
+
+
+def _upsert_coding(session, project, segment, code_row, target, acting, *, source, score, model_id, memo, reason,
+                   mutually_exclusive: bool | None = None) -> int:
+    """Insert a coding (or update the memo of the existing one) with its history; the caller commits.
+
+    Reads only ``.id`` of project, segment, target and acting, and ``.id``, ``.key`` and
+    ``.frame_id`` of ``code_row``, so ORM rows and :func:`add_coding`'s light rows both fit.
+    ``mutually_exclusive`` is the code's frame flag, looked up when not given.
+    """
+    if mutually_exclusive is None:
+        mutually_exclusive = session.get(CodeFrame, code_row.frame_id).mutually_exclusive
+    if mutually_exclusive:
         others = session.exec(
             select(Coding)
             .join(Code, Coding.code_id == Code.id)
             .where(
-                Coding.segment_id == segment.id, Coding.coder_id == target.id, Code.frame_id == frame.id,
+                Coding.segment_id == segment.id, Coding.coder_id == target.id, Code.frame_id == code_row.frame_id,
                 Coding.code_id != code_row.id,
             )
             .with_for_update(of=Coding)
@@ -920,27 +1047,48 @@ def _upsert_coding(session, project, segment, code_row, target, acting, *, sourc
             _log(session, project.id, other, "remove", before=_snapshot(other), after=None, actor_id=acting.id,
                  reason=f"replaced by {code_row.key} (mutually exclusive frame)")
             session.delete(other)
-    existing = session.exec(
-        select(Coding).where(
-            Coding.segment_id == segment.id, Coding.code_id == code_row.id, Coding.coder_id == target.id
-        ).with_for_update()  # PostgreSQL: concurrent writers of this coding queue here
-    ).first()
-    if existing is not None:
-        if memo is not None and memo != existing.memo:
-            before = _snapshot(existing)
-            existing.memo, existing.updated = memo, utcnow()
-            session.add(existing)
-            _log(session, project.id, existing, "memo", before=before, after=_snapshot(existing), actor_id=acting.id,
-                 reason=reason)
-        return existing.id
-    coding = Coding(
-        segment_id=segment.id, code_id=code_row.id, coder_id=target.id, source=source, score=score,
-        model_id=model_id, memo=memo or None,
+    session.flush()  # the Core statements below bypass the ORM: pending changes (and their events) go first
+    connection = session.connection()
+    insert_or_skip = _insert_coding_or_skip(connection.dialect.name)
+    now = utcnow()
+    values = {
+        "segment_id": segment.id, "code_id": code_row.id, "coder_id": target.id, "source": source, "score": score,
+        "model_id": model_id, "memo": memo or None, "created": now, "updated": now,
+    }
+    coding_id = None
+    for _ in range(2 if insert_or_skip is not None else 1):
+        if insert_or_skip is not None:
+            coding_id = connection.execute(insert_or_skip, values).scalar()
+            if coding_id is not None:
+                break
+        existing = session.exec(
+            select(Coding).where(
+                Coding.segment_id == segment.id, Coding.code_id == code_row.id, Coding.coder_id == target.id
+            ).with_for_update()  # PostgreSQL: concurrent writers of this coding queue here
+        ).first()
+        if existing is not None:
+            if memo is not None and memo != existing.memo:
+                before = _snapshot(existing)
+                existing.memo, existing.updated = memo, utcnow()
+                session.add(existing)
+                _log(session, project.id, existing, "memo", before=before, after=_snapshot(existing),
+                     actor_id=acting.id, reason=reason)
+            return existing.id
+    if coding_id is None:
+        # No ON CONFLICT on this database, or a concurrent writer removed the coding between
+        # the two statements: a plain insert (a duplicate raises IntegrityError, which
+        # _retry_locked runs again).
+        coding_id = connection.execute(insert(Coding.__table__), values).inserted_primary_key[0]
+    connection.execute(
+        insert(CodingEvent.__table__),
+        {
+            "project_id": project.id, "segment_id": segment.id, "code_id": code_row.id, "coder_id": target.id,
+            "actor_id": acting.id, "action": "add", "source": source, "before": None,
+            "after": {"source": source, "score": score, "model_id": model_id, "memo": memo or None},
+            "reason": reason, "at": now,
+        },
     )
-    session.add(coding)
-    session.flush()
-    _log(session, project.id, coding, "add", before=None, after=_snapshot(coding), actor_id=acting.id, reason=reason)
-    return coding.id
+    return coding_id
 
 
 @_retry_locked
