@@ -3020,8 +3020,10 @@ def _suggester(engine: Engine, project: str, *, frame: str, coder: str, embedder
     suggestions, adjudications). Negatives: suggestions the coder rejected. A segment
     counts as reviewed (every code not applied is a negative) when it carries a code of
     the frame or its document is one the coder or the consensus finished the frame on.
-    The consensus is not used on documents of the coder's unreleased blind double-coding
-    sample, so suggestions there cannot reveal the adjudicated answer.
+    The consensus teaches only where the coder may see others' codings (the rule of
+    :func:`_visible_coder_ids`): never for a coder while the project is in blind mode, and
+    not on documents of the coder's unreleased blind double-coding sample, so suggestions and
+    their evidence cannot reveal the adjudicated answer.
     """
     from coding.suggestions import LabeledExamples, SuggestionModel
 
@@ -3043,12 +3045,14 @@ def _suggester(engine: Engine, project: str, *, frame: str, coder: str, embedder
         if hit is not None and hit[0] == version:
             return hit[1]
         consensus = session.exec(select(Coder).where(Coder.project_id == row.id, Coder.name == CONSENSUS)).first()
-        teachers = [target.name] + ([CONSENSUS] if consensus is not None and consensus.id != target.id else [])
+        may_see_others = target.role in ("supervisor", "admin") or not row.blind_mode
+        teachers = [target.name] + ([CONSENSUS] if may_see_others and consensus is not None
+                                    and consensus.id != target.id else [])
         codings = queries.codings_frame(session, row.id, frame=frame, coders=teachers)
         blind = set(session.exec(
             select(Assignment.document_id).where(Assignment.coder_id == target.id, Assignment.released == False)  # noqa: E712
         ).all())
-        teacher_ids = [target.id] + ([consensus.id] if consensus is not None else [])
+        teacher_ids = [target.id] + ([consensus.id] if CONSENSUS in teachers else [])
         coverage = session.exec(
             select(FrameCoverage.document_id, FrameCoverage.coder_id)
             .where(FrameCoverage.frame_key == frame, FrameCoverage.coder_id.in_(teacher_ids))

@@ -353,9 +353,9 @@ def test_suggestions_skip_coded_segments_and_cite_coded_passages(sample_engine, 
                             embedder=words)
     assert found and {s.document for s in found} == {"R01"}
     assert not {s.segment_id for s in found} & set(mine["segment_id"])
-    passages = set(zip(coded["document"], coded["text"]))
+    own_passages = set(zip(mine["document"], mine["text"]))  # blind mode: only her own codings teach her
     cited = [n for s in found for n in s.evidence.neighbours]
-    assert cited and all((n.document, n.text) in passages for n in cited)
+    assert cited and all((n.document, n.text) in own_passages for n in cited)
     assert all(n.segment_id != s.segment_id for s in found for n in s.evidence.neighbours)
     with pytest.raises(NotFound):
         service.suggest(sample_engine, frame="reform_directions", coder="aigerim", document_id=99999, embedder=words)
@@ -423,3 +423,21 @@ def test_the_fitted_model_is_reused_until_the_coder_changes_something(sample_eng
     before = {row["code"]: row["negatives"] for row in fitted.model.describe()}
     after = {row["code"]: row["negatives"] for row in refitted.model.describe()}
     assert after == {**before, candidate.code: before[candidate.code] + 1}  # the reject became a negative
+
+
+def test_in_blind_mode_the_consensus_neither_teaches_nor_shows_through_evidence(sample_engine, words):
+    with Session(sample_engine) as session:
+        project = queries.project_by_name(session, "default")
+        consensus = queries.codings_frame(session, project.id, frame="reform_directions", coders=["consensus"])
+        mine = queries.codings_frame(session, project.id, frame="reform_directions", coders=["aigerim"])
+    only_consensus = set(zip(consensus["document"], consensus["text"])) - set(zip(mine["document"], mine["text"]))
+    assert only_consensus  # the adjudication kept passages aigerim did not code
+
+    def cited(coder):
+        found = service.suggest(sample_engine, frame="reform_directions", coder=coder, embedder=words, top_k=5)
+        return {(n.document, n.text) for s in found for n in s.evidence.neighbours}
+
+    assert not cited("aigerim") & only_consensus
+    service.update_settings(sample_engine, blind_mode=False)
+    service.clear_suggestion_cache()
+    assert cited("aigerim") & only_consensus  # once others' codings are visible, the consensus teaches too
