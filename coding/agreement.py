@@ -30,6 +30,7 @@ values (the same table is ``cac.raw4raters`` in Gwet's irrCAC R package).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -113,15 +114,49 @@ class _Ratings:
         return len(self.categories)
 
     def value_counts(self) -> np.ndarray:
-        """Counts of shape (n_units, n_categories): coders giving value v to unit u."""
+        """Counts of shape (n_units, n_categories): coders giving value v to unit u.
+
+        Computed once per encoding (every statistic needs it) and read-only.
+        """
+        return self._value_counts
+
+    @functools.cached_property
+    def _value_counts(self) -> np.ndarray:
         n_coders, n_units = self.codes.shape
         q = self.n_categories
         coder_idx, unit_idx = np.nonzero(self.codes >= 0)
         flat = unit_idx * q + self.codes[coder_idx, unit_idx]
-        return np.bincount(flat, minlength=n_units * q).reshape(n_units, q)
+        counts = np.bincount(flat, minlength=n_units * q).reshape(n_units, q)
+        counts.flags.writeable = False
+        return counts
+
+    def raters(self) -> np.ndarray:
+        """Ratings per unit, ``value_counts().sum(axis=1)`` (computed once, read-only)."""
+        return self._raters
+
+    @functools.cached_property
+    def _raters(self) -> np.ndarray:
+        raters = np.bincount(np.nonzero(self.codes >= 0)[1], minlength=self.codes.shape[1])
+        raters.flags.writeable = False
+        return raters
+
+    def agreeing_pairs(self) -> np.ndarray:
+        """Ordered pairs of coders agreeing on each unit, sum_k r_uk (r_uk - 1) (computed once)."""
+        return self._agreeing_pairs
+
+    @functools.cached_property
+    def _agreeing_pairs(self) -> np.ndarray:
+        counts = self.value_counts()
+        agreeing = (counts * (counts - 1)).sum(axis=1)
+        agreeing.flags.writeable = False
+        return agreeing
 
     def active_coders(self) -> int:
         """Number of coders with at least one rating."""
+        return self._active_coders
+
+    @functools.cached_property
+    def _active_coders(self) -> int:
         return int((self.codes >= 0).any(axis=1).sum())
 
 
@@ -135,32 +170,93 @@ def _encode(reliability_data: Any, *, value_order: Sequence | None = None) -> _R
     """Validate the shape and map labels to category indices."""
     import pandas as pd
 
+    if isinstance(reliability_data, np.ndarray) and _plain_numbers(reliability_data):
+        _check_shape(reliability_data.shape)
+        fast = _encode_numbers(reliability_data, value_order)
+        if fast is not None:
+            return fast
     array = np.asarray(reliability_data, dtype=object)
-    if array.ndim != 2:
-        raise ValueError(
-            f"reliability_data must be 2-D with shape (n_coders, n_units); got shape {array.shape}"
-        )
+    _check_shape(array.shape)
     n_coders, n_units = array.shape
-    if n_coders < 1 or n_units < 1:
-        raise ValueError(
-            f"reliability_data needs at least 1 coder and 1 unit; got shape {array.shape}"
-        )
     flat = array.ravel()
     missing = pd.isna(flat)
     present = flat[~missing]
+    # one hash pass: factorize's groups are pd.unique's values, in order of appearance
+    positions, uniques = pd.factorize(present)
     if value_order is not None:
-        categories = list(value_order)
-        if len(set(categories)) != len(categories):
-            raise ValueError("value_order contains duplicate values")
-        unknown = set(pd.unique(present)) - set(categories)
+        categories = _check_value_order(value_order)
+        unknown = set(uniques) - set(categories)
         if unknown:
             shown = ", ".join(sorted(map(repr, unknown))[:5])
             raise ValueError(f"reliability_data has values not in value_order: {shown}")
     else:
-        categories = sorted(pd.unique(present), key=_label_sort_key) if present.size else []
+        categories = sorted(uniques, key=_label_sort_key) if present.size else []
     lookup = {label: index for index, label in enumerate(categories)}
+    category_of_unique = np.array([lookup[value] for value in uniques], dtype=np.int64)
     codes = np.full(flat.shape, -1, dtype=np.int64)
-    codes[~missing] = [lookup[value] for value in present]
+    codes[~missing] = category_of_unique[positions]
+    return _Ratings(codes.reshape(n_coders, n_units), categories)
+
+
+def _check_shape(shape: tuple) -> None:
+    if len(shape) != 2:
+        raise ValueError(
+            f"reliability_data must be 2-D with shape (n_coders, n_units); got shape {shape}"
+        )
+    if shape[0] < 1 or shape[1] < 1:
+        raise ValueError(
+            f"reliability_data needs at least 1 coder and 1 unit; got shape {shape}"
+        )
+
+
+def _check_value_order(value_order: Sequence) -> list:
+    categories = list(value_order)
+    if len(set(categories)) != len(categories):
+        raise ValueError("value_order contains duplicate values")
+    return categories
+
+
+_EXACT_INT = 2**53  # integers up to here convert to float exactly, so float order is their order
+
+
+def _plain_numbers(array: np.ndarray) -> bool:
+    """True for float arrays and for integer arrays whose values floats hold exactly."""
+    if array.dtype.kind == "f":
+        return True
+    if array.dtype.kind in "iu":
+        return array.size == 0 or (int(array.min()) >= -_EXACT_INT and int(array.max()) <= _EXACT_INT)
+    return False
+
+
+def _encode_numbers(array: np.ndarray, value_order: Sequence | None) -> _Ratings | None:
+    """:func:`_encode` of a numeric array without a Python object per cell.
+
+    Gives the same categories (Python numbers, in numeric order) and codes as
+    the general path. Returns None when ``value_order`` holds something other
+    than plain numbers, or values outside it, so the general path decides
+    (and words the error).
+    """
+    n_coders, n_units = array.shape
+    flat = array.ravel()
+    missing = np.isnan(flat) if flat.dtype.kind == "f" else np.zeros(flat.shape, dtype=bool)
+    present = flat[~missing]
+    codes = np.full(flat.shape, -1, dtype=np.int64)
+    if value_order is None:
+        distinct = np.unique(present)
+        categories = distinct.tolist()
+        codes[~missing] = np.searchsorted(distinct, present)
+        return _Ratings(codes.reshape(n_coders, n_units), categories)
+    categories = _check_value_order(value_order)
+    numbers_ = (int, float, np.integer, np.floating)
+    if not all(isinstance(c, numbers_) and float(c) == c for c in categories):
+        return None  # strings, NaN, Fractions, huge ints: leave them to dict lookup
+    category_values = np.array([float(c) for c in categories])
+    order = np.argsort(category_values, kind="stable")
+    sorted_values = category_values[order]
+    slot = np.searchsorted(sorted_values, present).clip(max=max(len(categories) - 1, 0))
+    if present.size and (not len(categories) or (sorted_values[slot] != present).any()):
+        return None  # values outside value_order: the general path raises
+    codes[~missing] = order[slot] if present.size else []
     return _Ratings(codes.reshape(n_coders, n_units), categories)
 
 
@@ -190,7 +286,7 @@ def _common_reason(ratings: _Ratings, counts: np.ndarray) -> str | None:
         return NO_RATINGS
     if n_active < 2:
         return ONLY_ONE_CODER
-    if not (counts.sum(axis=1) >= 2).any():
+    if not (ratings.raters() >= 2).any():
         return NO_PAIRABLE_UNIT
     return None
 
@@ -203,9 +299,9 @@ def _percent_agreement(ratings: _Ratings) -> Statistic:
     reason = _common_reason(ratings, counts)
     if reason:
         return _undefined(reason)
-    raters = counts.sum(axis=1)
+    raters = ratings.raters()
     pairable = raters >= 2
-    agreeing = (counts * (counts - 1)).sum(axis=1)[pairable]
+    agreeing = ratings.agreeing_pairs()[pairable]
     possible = (raters * (raters - 1))[pairable]
     return Statistic(float(np.mean(agreeing / possible)))
 
@@ -243,16 +339,34 @@ def percent_agreement(reliability_data: Any) -> float:
     return _percent_agreement(_encode(reliability_data)).value
 
 
-def _pair_kappa(first: np.ndarray, second: np.ndarray) -> Statistic:
-    from sklearn.metrics import cohen_kappa_score
-
+def _pair_kappa(first: np.ndarray, second: np.ndarray, n_categories: int) -> Statistic:
     both = (first >= 0) & (second >= 0)
     if not both.any():
         return _undefined("no unit coded by both coders")
-    a, b = first[both], second[both]
-    if np.unique(np.concatenate([a, b])).size < 2:
+    q = n_categories
+    confusion = np.bincount(first[both] * q + second[both], minlength=q * q).reshape(q, q)
+    used = (confusion.sum(axis=0) + confusion.sum(axis=1)) > 0
+    if used.sum() < 2:
         return _undefined(ALL_IDENTICAL_CHANCE)
-    return Statistic(float(cohen_kappa_score(a, b)))
+    return Statistic(_kappa_from_confusion(confusion[np.ix_(used, used)]))
+
+
+def _kappa_from_confusion(confusion: np.ndarray) -> float:
+    """Unweighted Cohen's kappa of a confusion matrix, as scikit-learn computes it.
+
+    Same operations in the same order as
+    :func:`sklearn.metrics.cohen_kappa_score` (checked against it in the
+    tests), without its per-call validation, which dominated agreement tables.
+    """
+    confusion = confusion.astype(np.float64)
+    n_classes = confusion.shape[0]
+    sum0 = confusion.sum(axis=0)
+    sum1 = confusion.sum(axis=1)
+    expected = np.outer(sum0, sum1) / sum0.sum()
+    weights = np.ones((n_classes, n_classes))
+    weights.flat[:: n_classes + 1] = 0
+    k = np.sum(weights * confusion) / np.sum(weights * expected)
+    return float(1 - k)
 
 
 def _cohen_kappa(ratings: _Ratings, pairwise: str = "mean") -> Statistic:
@@ -261,7 +375,7 @@ def _cohen_kappa(ratings: _Ratings, pairwise: str = "mean") -> Statistic:
     if reason:
         return _undefined(reason)
     active = [row for row in ratings.codes if (row >= 0).any()]
-    pairs = [_pair_kappa(a, b) for a, b in combinations(active, 2)]
+    pairs = [_pair_kappa(a, b, ratings.n_categories) for a, b in combinations(active, 2)]
     if len(pairs) == 1:
         return pairs[0]
     defined = [p.value for p in pairs if p.defined]
@@ -278,8 +392,9 @@ def _cohen_kappa(ratings: _Ratings, pairwise: str = "mean") -> Statistic:
 def cohen_kappa(reliability_data: Any, *, pairwise: str = "mean") -> float:
     """Cohen's kappa for two coders; Light's kappa (mean over pairs) for more.
 
-    Each coder pair is scored with :func:`sklearn.metrics.cohen_kappa_score`
-    on the units both coded. Pairs whose kappa is undefined are left out of
+    Each coder pair is scored on the units both coded, as
+    :func:`sklearn.metrics.cohen_kappa_score` does (computed directly from
+    the pair's confusion matrix). Pairs whose kappa is undefined are left out of
     the combination.
 
     Parameters
@@ -318,7 +433,7 @@ def _fleiss_kappa(ratings: _Ratings) -> Statistic:
     if reason:
         return _undefined(reason)
     n_active = ratings.active_coders()
-    raters = counts.sum(axis=1)
+    raters = ratings.raters()
     complete = counts[raters == n_active]
     if complete.shape[0] == 0:
         return _undefined(
@@ -382,7 +497,7 @@ def _krippendorff_alpha(ratings: _Ratings, level: str) -> Statistic:
     reason = _common_reason(ratings, counts)
     if reason:
         return _undefined(reason)
-    pairable = counts[counts.sum(axis=1) >= 2]
+    pairable = counts[ratings.raters() >= 2]
     used = pairable.sum(axis=0) > 0
     if used.sum() < 2:
         return _undefined(ALL_IDENTICAL_ALPHA)
@@ -444,9 +559,9 @@ def _gwet_ac1(ratings: _Ratings, n_categories: int | None = None) -> Statistic:
     q = n_categories if n_categories is not None else int((counts.sum(axis=0) > 0).sum())
     if q < 2:
         return _undefined(ONE_CATEGORY_AC1)
-    raters = counts.sum(axis=1)
+    raters = ratings.raters()
     pairable = raters >= 2
-    pa = float(np.mean((counts * (counts - 1)).sum(axis=1)[pairable] / (raters * (raters - 1))[pairable]))
+    pa = float(np.mean(ratings.agreeing_pairs()[pairable] / (raters * (raters - 1))[pairable]))
     rated = raters >= 1
     pi = (counts[rated] / raters[rated, None]).mean(axis=0)
     pe = float((pi * (1 - pi)).sum() / (q - 1))
@@ -510,6 +625,30 @@ def _pair_distances(level: str, values: np.ndarray, first: np.ndarray, second: n
     return np.divide(v1 - v2, total, out=np.zeros_like(total), where=total != 0) ** 2
 
 
+def _distinct_patterns(cats: np.ndarray, amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows of ``[cats | amounts]`` in lexicographic order, with their counts.
+
+    The same result as ``np.unique(np.hstack([cats, amounts]), axis=0,
+    return_counts=True)``, but deduplicated on one int64 key per row (the row
+    read as a mixed-radix number, which keeps the lexicographic order), much
+    faster than numpy's row-wise unique.
+    """
+    rows = np.hstack([cats, amounts]).astype(np.int64)
+    width = cats.shape[1]
+    if rows.shape[0] == 0 or rows.shape[1] == 0:
+        keys, frequency = np.unique(rows, axis=0, return_counts=True)
+        return keys[:, :width], keys[:, width:], frequency
+    low = rows.min(axis=0)
+    radix = rows.max(axis=0) - low + 1
+    if float(np.prod(radix.astype(float))) >= 2.0**62:  # key would overflow: numpy's row unique
+        keys, frequency = np.unique(rows, axis=0, return_counts=True)
+        return keys[:, :width], keys[:, width:], frequency
+    key = np.ravel_multi_index(tuple((rows - low).T), tuple(int(r) for r in radix))
+    _, first, frequency = np.unique(key, return_index=True, return_counts=True)
+    keys = rows[first]
+    return keys[:, :width], keys[:, width:], frequency
+
+
 class _AlphaPlan:
     """Krippendorff's alpha for many weightings of the same pairable units.
 
@@ -546,8 +685,7 @@ class _AlphaPlan:
         amounts[unit_of, slot] = counts[unit_of, category]
         self.frequency = np.ones(n_units, dtype=np.int64)
         if deduplicate:  # units with the same value counts are interchangeable
-            keys, self.frequency = np.unique(np.hstack([cats, amounts]), axis=0, return_counts=True)
-            cats, amounts = keys[:, :width], keys[:, width:]
+            cats, amounts, self.frequency = _distinct_patterns(cats, amounts)
         n_rows = cats.shape[0]
         valid = cats >= 0
         rows = np.repeat(np.arange(n_rows), valid.sum(axis=1))
@@ -621,7 +759,7 @@ def _bootstrap_alpha(
     counts = ratings.value_counts()
     if _common_reason(ratings, counts):
         return (float("nan"), float("nan"))
-    pairable = counts[counts.sum(axis=1) >= 2]
+    pairable = counts[ratings.raters() >= 2]
     # Units with the same value counts are interchangeable, so drawing n units with replacement
     # is drawing how many times each distinct pattern occurs: one multinomial per resample.
     plan = _AlphaPlan(pairable, level, values, deduplicate=True)

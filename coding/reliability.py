@@ -208,11 +208,11 @@ def universes(
     """
     _check_codings(codings)
     if units_by_coder is None:
-        all_units = set(codings["unit"])
+        all_units = set(codings["unit"].unique().tolist())
         return {coder: set(all_units) for coder in pd.unique(codings["coder"])}
     seen = {coder: set(units) for coder, units in units_by_coder.items()}
     for coder, units in codings.groupby("coder", sort=False)["unit"]:
-        seen.setdefault(coder, set()).update(units)
+        seen.setdefault(coder, set()).update(units.unique().tolist())
     return seen
 
 
@@ -260,14 +260,24 @@ class _Layout:
         return cls(coders, units, seen)
 
     def positions(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        coder_index = {c: i for i, c in enumerate(self.coders)}
-        unit_index = {u: i for i, u in enumerate(self.units)}
-        return (rows["coder"].map(coder_index).to_numpy(dtype=int),
-                rows["unit"].map(unit_index).to_numpy(dtype=int))
+        coder_index, unit_index = self.indexes()
+        coder_pos = coder_index.get_indexer(rows["coder"])
+        unit_pos = unit_index.get_indexer(rows["unit"])
+        if (coder_pos < 0).any() or (unit_pos < 0).any():
+            raise ValueError("codings name a coder or unit outside the layout")
+        return coder_pos.astype(int), unit_pos.astype(int)
+
+    def indexes(self) -> tuple[pd.Index, pd.Index]:
+        """Row (coders) and column (units) labels of the matrices (built once, shared)."""
+        return self._indexes
+
+    @functools.cached_property
+    def _indexes(self) -> tuple[pd.Index, pd.Index]:
+        return pd.Index(self.coders, name=None), pd.Index(self.units, name=None)
 
     def frame(self, values: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame(values, index=pd.Index(self.coders, name=None),
-                            columns=pd.Index(self.units, name=None))
+        coder_index, unit_index = self.indexes()
+        return pd.DataFrame(values, index=coder_index, columns=unit_index)
 
 
 def _codes_of(codings: pd.DataFrame, codes: Sequence | None) -> list:
@@ -302,21 +312,17 @@ def presence_matrices(
     """
     _check_codings(codings)
     layout = _Layout.build(codings, units_by_coder)
-    base = np.where(layout.seen, 0.0, np.nan)
-    rows = codings[codings["code"].isin(_codes_of(codings, codes))]
-    coder_pos, unit_pos = layout.positions(rows)
-    by_code: dict = {}
-    for code, c, u in zip(rows["code"].to_numpy(), coder_pos, unit_pos):
-        by_code.setdefault(code, ([], []))
-        by_code[code][0].append(c)
-        by_code[code][1].append(u)
-    matrices = {}
-    for code in _codes_of(codings, codes):
-        values = base.copy()
-        if code in by_code:
-            values[by_code[code][0], by_code[code][1]] = 1.0
-        matrices[code] = layout.frame(values)
-    return matrices
+    wanted = _codes_of(codings, codes)
+    # all codes at once: a (codes x coders x units) block, 0 where seen, NaN where not, 1 where applied
+    values = np.broadcast_to(np.where(layout.seen, 0.0, np.nan), (len(wanted), *layout.seen.shape)).copy()
+    rows = codings[codings["code"].isin(wanted)]
+    if len(rows):
+        code_pos = pd.Index(wanted, dtype=object).get_indexer(rows["code"])
+        coder_pos, unit_pos = layout.positions(rows)
+        values[code_pos, coder_pos, unit_pos] = 1.0
+    coder_index, unit_index = layout.indexes()
+    return {code: pd.DataFrame(values[i], index=coder_index, columns=unit_index, copy=False)
+            for i, code in enumerate(wanted)}
 
 
 def presence_matrix(

@@ -31,12 +31,15 @@ Percentages are on a 0-100 scale everywhere in this module (``percent``,
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from coding.errors import AttributesError, CodingsError, Problem
@@ -101,6 +104,25 @@ def wilson_interval(count: int, n: int, *, confidence: float = 0.95) -> tuple[fl
     return (low, high)
 
 
+def _wilson_intervals(counts: list[int], ns: list[int], *, confidence: float = 0.95) -> list[tuple[float, float]]:
+    """:func:`wilson_interval` of many cells with one statsmodels call (same floats, cell by cell)."""
+    if not counts:
+        return []
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    count_a, n_a = np.asarray(counts, dtype=np.int64), np.asarray(ns, dtype=np.int64)
+    positive = n_a > 0
+    lows = np.full(count_a.shape, math.nan)
+    highs = np.full(count_a.shape, math.nan)
+    if positive.any():
+        from statsmodels.stats.proportion import proportion_confint  # lazy: statsmodels is slow to import
+
+        low, high = proportion_confint(count_a[positive], n_a[positive], alpha=1 - confidence, method="wilson")
+        lows[positive] = np.where(count_a[positive] == 0, 0.0, low * 100)
+        highs[positive] = np.where(count_a[positive] == n_a[positive], 100.0, high * 100)
+    return list(zip(lows.tolist(), highs.tolist()))
+
+
 def respondent_ids(respondents: pd.DataFrame) -> list[str]:
     """The respondent ids of a respondents table, as strings, in table order.
 
@@ -109,7 +131,7 @@ def respondent_ids(respondents: pd.DataFrame) -> list[str]:
     if not isinstance(respondents, pd.DataFrame):
         raise TypeError(f"respondents must be a pandas DataFrame, got {type(respondents).__name__}")
     raw = respondents["respondent"] if "respondent" in respondents.columns else respondents.index.to_series()
-    ids = [_clean_id(v) for v in raw]
+    ids = _clean_ids(raw)
     problems = []
     seen: set[str] = set()
     for row, rid in enumerate(ids, start=1):
@@ -129,6 +151,43 @@ def _clean_id(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def _clean_ids(values: pd.Series) -> list[str]:
+    """``[_clean_id(v) for v in values]``, cleaning each distinct value once.
+
+    Ids repeat (a respondent has many codings), so the column is factorized
+    and only its distinct values go through :func:`_clean_id`; missing values
+    are cleaned one by one, since ``None``, ``NaN`` and ``pd.NA`` differ.
+    Columns whose equal values could clean differently (mixed objects such as
+    ``1`` and ``True``, categoricals, dates) take the per-cell path.
+    """
+    if len(values) == 0 or not _factorizable(values):
+        return [_clean_id(v) for v in values]
+    positions, uniques = pd.factorize(values)
+    distinct = uniques.tolist()  # the same Python scalars iterating the column gives
+    if isinstance(values.dtype, pd.StringDtype):  # all str: _clean_id is str.strip
+        cleaned = np.array([v.strip() for v in distinct] + [""], dtype=object)
+    else:
+        cleaned = np.array([_clean_id(v) for v in distinct] + [""], dtype=object)
+    result = cleaned[positions]  # position -1 (missing) picks the placeholder, replaced below
+    missing = positions < 0
+    if missing.any():
+        result[missing] = [_clean_id(v) for v in values.iloc[np.flatnonzero(missing)]]
+    return result.tolist()
+
+
+def _factorizable(values: pd.Series) -> bool:
+    """True when equal values (as pandas hashes them) always clean to the same id."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    if isinstance(dtype, np.dtype):
+        if dtype.kind in "biuf":
+            return True
+        if dtype.kind == "O":
+            return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    return False
 
 
 def _attributes(respondents: pd.DataFrame) -> pd.DataFrame:
@@ -164,7 +223,7 @@ class _Scoped:
 
     def __init__(self, respondents, codings, *, coder, hierarchy, strict):
         self.attributes = _attributes(respondents)
-        self.ids = list(self.attributes.index)
+        self.ids = self.attributes.index.tolist()
         self.notes: list[str] = []
         frame = _check_codings(codings)
         if coder is not None:
@@ -176,7 +235,9 @@ class _Scoped:
                 raise CodingsError(f"Coder {coder!r} has no codings in this table",
                                    [Problem(f"coders present: {', '.join(present) or 'none'}", field="coder")])
             frame = frame[frame["coder"] == str(coder)]
-        in_scope = frame["respondent"].isin(set(self.ids))
+        # ids are unique (respondent_ids checks): a hash lookup, not Series.isin's per-value Arrow scalars
+        in_scope = pd.Series(pd.Index(self.ids, dtype=object).get_indexer(frame["respondent"]) >= 0,
+                             index=frame.index)
         outside = frame.loc[~in_scope, "respondent"]
         if len(outside):
             names = sorted(outside.unique())
@@ -215,9 +276,29 @@ class _Scoped:
         extra = sorted(set(self.codings["code"]) - known)
         return ordered + extra
 
-    def mentioners(self, code: str, codings: pd.DataFrame | None = None) -> set[str]:
-        frame = self.codings if codings is None else codings
-        return set(frame.loc[frame["code"] == code, "respondent"])
+    def mentioners(self, code: str, coder: str | None = None) -> set[str]:
+        """Respondents given ``code`` (by ``coder`` only, when named); do not mutate the set."""
+        if coder is None:
+            return self._by_code.get(code, _NOBODY)
+        return self._by_coder_code.get((coder, code), _NOBODY)
+
+    @functools.cached_property
+    def _by_code(self) -> dict[str, set[str]]:
+        return _respondent_sets(self.codings, "code")
+
+    @functools.cached_property
+    def _by_coder_code(self) -> dict[tuple[str, str], set[str]]:
+        return _respondent_sets(self.codings, ["coder", "code"])
+
+
+_NOBODY: frozenset = frozenset()
+
+
+def _respondent_sets(codings: pd.DataFrame, keys: str | list[str]) -> dict:
+    """Distinct respondents per value of ``keys``, in one groupby (not one mask per code)."""
+    if codings.empty:
+        return {}
+    return {key: set(group.tolist()) for key, group in codings.groupby(keys, sort=False)["respondent"]}
 
 
 def _check_codings(codings: pd.DataFrame) -> pd.DataFrame:
@@ -230,10 +311,10 @@ def _check_codings(codings: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in ("respondent", "coder", "code") if c in codings.columns]
     frame = codings[columns].copy()
     for column in columns:
-        frame[column] = [_clean_id(v) for v in frame[column]]
+        frame[column] = _clean_ids(frame[column])
     empty = frame["code"] == ""
     if empty.any():
-        rows = [int(i) + 1 for i in range(len(frame)) if empty.iloc[i]]
+        rows = (np.flatnonzero(empty.to_numpy()) + 1).tolist()
         raise CodingsError("Some codings have no code",
                            [Problem("empty code", line=r, field="code") for r in rows[:20]])
     return frame
@@ -288,13 +369,12 @@ def share_table(
     scoped = _Scoped(respondents, codings, coder=coder, hierarchy=hierarchy, strict=strict)
     labels = dict(labels or {})
     n = len(scoped.ids)
-    per_coder = {name: scoped.codings[scoped.codings["coder"] == name] for name in scoped.coders} \
-        if coder is None and len(scoped.coders) > 1 else {}
+    per_coder = scoped.coders if coder is None and len(scoped.coders) > 1 else []
     rows = []
     for code in scoped.codes(codes, labels):
         count = len(scoped.mentioners(code))
         low, high = wilson_interval(count, n, confidence=confidence)
-        spread = [100 * len(scoped.mentioners(code, frame)) / n for frame in per_coder.values()] if n else []
+        spread = [100 * len(scoped.mentioners(code, name)) / n for name in per_coder] if n else []
         rows.append({
             "code": code,
             "label": labels.get(code, code),
@@ -360,18 +440,21 @@ def crosstab(
                               [Problem(f"attributes available: {', '.join(map(str, scoped.attributes.columns)) or 'none'}",
                                        field=by)])
     labels = dict(labels or {})
-    groups_of = {rid: _group_value(v) for rid, v in scoped.attributes[by].items()}
+    column = scoped.attributes[by]
+    groups_of = {rid: text if text else MISSING_GROUP  # = _group_value, one distinct value at a time
+                 for rid, text in zip(column.index.tolist(), _clean_ids(column))}
     groups: list[str] = list(dict.fromkeys(groups_of.values()))
-    group_n = {g: sum(1 for v in groups_of.values() if v == g) for g in groups}
+    sizes = Counter(groups_of.values())
+    group_n = {g: sizes[g] for g in groups}
     n = len(scoped.ids)
     rows = []
     for code in scoped.codes(codes, labels):
         mentioners = scoped.mentioners(code)
         total = len(mentioners)
+        per_group = Counter(groups_of[rid] for rid in mentioners)
         for group in groups:
             size = group_n[group]
-            count = sum(1 for rid in mentioners if groups_of[rid] == group)
-            low, high = wilson_interval(count, size, confidence=confidence)
+            count = per_group[group]
             expected = size * total / n if n else math.nan
             rows.append({
                 "code": code,
@@ -382,13 +465,16 @@ def crosstab(
                 "group_n": size,
                 "percent": 100 * count / size if size else math.nan,
                 "display": format_share(count, size),
-                "ci_low": low,
-                "ci_high": high,
+                "ci_low": math.nan,  # filled below, all cells in one go
+                "ci_high": math.nan,
                 "row_percent": 100 * count / total if total else math.nan,
                 "expected": expected,
                 "small": size < min_cell,
                 "low_expected": bool(expected < min_expected) if not math.isnan(expected) else True,
             })
+    intervals = _wilson_intervals([r["count"] for r in rows], [r["group_n"] for r in rows], confidence=confidence)
+    for row, (low, high) in zip(rows, intervals):
+        row["ci_low"], row["ci_high"] = low, high
     table = pd.DataFrame(rows, columns=["code", "label", "attribute", "group", "count", "group_n", "percent",
                                         "display", "ci_low", "ci_high", "row_percent", "expected", "small",
                                         "low_expected"])

@@ -321,3 +321,49 @@ def test_bad_arguments_raise():
         ag.bootstrap_alpha(K2011, confidence=1.0)
     with pytest.raises(ValueError, match="non-negative"):
         ag.krippendorff_alpha([[-1, 2], [1, 2]], level="ratio")
+
+
+# --------------------------------------------------------------------------- fast paths agree with the reference
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cohen_kappa_matches_sklearn_on_random_pairs_with_unused_and_string_categories(seed):
+    rng = np.random.default_rng(100 + seed)
+    q = int(rng.integers(2, 7))
+    labels = np.array([f"cat{i}" for i in range(q + 2)], dtype=object)  # two categories nobody uses
+    data = labels[rng.integers(0, q, size=(2, 80))]
+    data[rng.random(data.shape) < 0.15] = None
+    both = ~(data == None).any(axis=0)  # noqa: E711 (elementwise on an object array)
+    expected = cohen_kappa_score(data[0, both].astype(str), data[1, both].astype(str))
+    assert ag.cohen_kappa(data) == pytest.approx(expected, abs=1e-12)
+    numeric = np.where(data == None, nan, np.vectorize(lambda v: float(v[3:]) if v else nan)(data))  # noqa: E711
+    assert ag.cohen_kappa(numeric) == pytest.approx(expected, abs=1e-12)
+
+
+def test_numeric_encoding_equals_the_general_encoding():
+    rng = np.random.default_rng(31)
+    floats = random_data(rng, n_units=60, q=6)
+    binary = np.where(np.isnan(floats), nan, floats % 2)
+    floats[0, :3] = [-2.5, 0.25, 1e9]
+    ints = rng.integers(-3, 4, size=(3, 50))
+    for array, order in [(floats, None), (ints, None), (ints, list(range(3, -4, -1))),
+                         (binary, [1.0, 0.0]), (binary, (0, 1.0))]:
+        fast = ag._encode(array, value_order=order)
+        general = ag._encode(array.astype(object).tolist(), value_order=order)
+        assert fast.categories == general.categories
+        assert [type(c) for c in fast.categories] == [type(c) for c in general.categories]
+        assert np.array_equal(fast.codes, general.codes)
+    with pytest.raises(ValueError, match="not in value_order: 2.0"):
+        ag._encode(np.array([[0.0, 2.0], [1.0, nan]]), value_order=[0.0, 1.0])
+    with pytest.raises(ValueError, match="duplicate"):
+        ag._encode(np.array([[0.0, 1.0], [1.0, 0.0]]), value_order=[0.0, 1.0, 1])
+
+
+def test_distinct_patterns_match_numpy_row_unique():
+    rng = np.random.default_rng(5)
+    cats = rng.integers(-1, 4, size=(500, 3))
+    amounts = rng.integers(0, 4, size=(500, 3))
+    cats_u, amounts_u, frequency = ag._distinct_patterns(cats, amounts)
+    keys, counts = np.unique(np.hstack([cats, amounts]), axis=0, return_counts=True)
+    assert np.array_equal(np.hstack([cats_u, amounts_u]), keys)  # same rows, same (lexicographic) order
+    assert np.array_equal(frequency, counts)

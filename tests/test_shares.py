@@ -193,3 +193,43 @@ def test_format_share_table_text_csv_json():
     assert '"display": "7/24 = 29.2%"' in format_share_table(table, "json")
     with pytest.raises(ValueError):
         format_share_table(table, "html")
+
+
+def test_column_cleaning_matches_cleaning_each_cell():
+    from coding.shares import _clean_id, _clean_ids
+
+    columns = [
+        pd.Series([" R01", "R01 ", "R02", None, "R02"], dtype="str"),
+        pd.Series([" a", None, "b "], dtype="string"),  # pd.NA cleans to "<NA>", as before
+        pd.Series([1.0, 2.5, float("nan"), 1.0, -0.0]),
+        pd.Series([3, 1, 3], dtype="int64"),
+        pd.Series([True, 1, 1.0, " x ", None, float("nan")], dtype=object),  # mixed: cell by cell
+        pd.Series([" y", "y", None, pd.NA], dtype=object),
+        pd.Series([], dtype=object),
+    ]
+    for column in columns:
+        assert _clean_ids(column) == [_clean_id(v) for v in column]
+
+
+def test_float_respondent_ids_match_string_ids_and_per_coder_spread():
+    people = pd.DataFrame({"respondent": [1.0, 2.0, 3.0, 4.0]})
+    codings = pd.DataFrame({"respondent": [" 1", "2", "2", "9"], "coder": ["ann", "ann", "bob", "bob"],
+                            "code": ["a", "a", "a", "a"]})
+    table = share_table(people, codings)
+    row = table.iloc[0]
+    assert (row["count"], row["n"]) == (2, 4)
+    assert (row["coder_min"], row["coder_max"]) == (25.0, 50.0)
+    assert table.attrs["out_of_scope"] == 1
+
+
+def test_batched_wilson_intervals_equal_the_single_cell_ones():
+    from coding.shares import _wilson_intervals, wilson_interval
+
+    cells = [(0, 3), (3, 3), (7, 24), (1, 24), (0, 0), (5, 11000), (11000, 11000)]
+    for confidence in (0.95, 0.8):
+        batched = _wilson_intervals([c for c, _ in cells], [n for _, n in cells], confidence=confidence)
+        single = [wilson_interval(c, n, confidence=confidence) for c, n in cells]
+        assert [tuple(map(repr, pair)) for pair in batched] == [tuple(map(repr, pair)) for pair in single]
+    assert _wilson_intervals([], []) == []
+    with pytest.raises(ValueError, match="confidence"):
+        _wilson_intervals([1], [2], confidence=1.0)
