@@ -223,7 +223,7 @@ def agreement_codings(units: int, codes: Sequence[str], *, coders: Sequence[str]
         unit = f"u{u:06d}"
         truth = set(rng.sample(list(codes), k=rng.choice((0, 1, 1, 1, 2))))
         for coder in coders:
-            applied = {c for c in truth if rng.random() < agreement}
+            applied = {c for c in sorted(truth) if rng.random() < agreement}  # sorted: set order varies by hash seed
             if rng.random() < 0.1:
                 applied.add(rng.choice(list(codes)))
             rows.extend((unit, coder, code) for code in sorted(applied))
