@@ -615,7 +615,8 @@ def overall_agreement(
     worked examples): the (coders x units) matrix of the code each coder
     gave each unit, with NaN where a coder gave none. Codes that are all
     numbers are used as numbers (needed for ordinal, interval and ratio
-    levels); non-numeric codes need ``value_order`` beyond the nominal level.
+    levels); non-numeric codes need ``value_order`` beyond the nominal level, and without it
+    every figure is NaN with that reason.
 
     When some coder gave a unit two different codes the setting does not
     apply: every statistic is NaN, with the reason, and the per-code table
@@ -635,7 +636,11 @@ def overall_agreement(
         return {name: Statistic(float("nan"), reason) for name in STATISTICS}
     if matrix.size == 0:
         return {name: Statistic(float("nan"), agreement.NO_RATINGS) for name in STATISTICS}
-    values, order = _category_values(matrix, level, value_order)
+    try:
+        values, order = _category_values(matrix, level, value_order)
+    except CodingsError as exc:  # e.g. ordinal on code labels: undefined, with the reason, never a crash
+        reason = f"{exc.args[0].splitlines()[0]}; the per-code table is unaffected"
+        return {name: Statistic(float("nan"), reason) for name in STATISTICS}
     return agreement.summarize(values, level=level, value_order=order,
                                n_boot=n_boot, confidence=confidence, seed=seed)
 
