@@ -52,23 +52,9 @@ class PostgresSchema:
         self.admin.dispose()
 
 
-@pytest.fixture
-def db_url(request, tmp_path):
-    """A URL for an empty database of the requested backend (default SQLite)."""
-    backend = getattr(request, "param", "sqlite")
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'codeframe.sqlite'}"
-        return
-    schema = PostgresSchema()
-    try:
-        yield schema.url
-    finally:
-        schema.drop()
-
-
 @pytest.fixture(params=BACKENDS)
 def any_db_url(request, tmp_path):
-    """Like db_url, parametrised over every backend."""
+    """A URL for an empty database, once per backend (SQLite file; PostgreSQL schema dropped after)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'codeframe.sqlite'}"
         return
