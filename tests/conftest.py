@@ -109,3 +109,20 @@ def sample_engine(sample_db_template, tmp_path):
     engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def app_engine(sample_db_template, tmp_path, monkeypatch):
+    """A private copy of the sample database that the app is pointed at through $CODEFRAME_DB."""
+    import shutil
+
+    from coding.database.engine import make_engine
+
+    path = tmp_path / "app.sqlite"
+    shutil.copy(sample_db_template, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("CODEFRAME_DB", url)
+    monkeypatch.delenv("CODEFRAME_PROJECT", raising=False)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()

@@ -6,31 +6,16 @@ service (what the database now holds) as well as what the page shows.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest import APP, by_prefix, texts
 from coding import service
 from coding.database.engine import make_engine
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
 PROJECT = "default"
 OECD_PRINCIPLES = [f"pslc_{n:02d}_" for n in range(1, 15)]
-
-
-@pytest.fixture
-def app_engine(sample_db_template, tmp_path, monkeypatch):
-    """A private copy of the sample database that the app is pointed at through $CODEFRAME_DB."""
-    path = tmp_path / "app.sqlite"
-    shutil.copy(sample_db_template, path)
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("CODEFRAME_DB", url)
-    monkeypatch.delenv("CODEFRAME_PROJECT", raising=False)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
 
 
 def start(coder: str | None = None) -> AppTest:
@@ -48,18 +33,7 @@ def goto(at: AppTest, page: str) -> AppTest:
     return at
 
 
-def texts(at: AppTest) -> str:
-    """Everything the page shows as text (markdown, captions, html blocks, alerts)."""
-    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.error, *at.success, *at.warning)]
-    parts += [e.proto.body for e in at.html]
-    return "\n".join(str(p) for p in parts)
-
-
-def widget(elements, prefix: str):
-    """The one widget whose key starts with ``prefix`` (keys carry a revision or the selected unit)."""
-    found = [w for w in elements if (w.key or "").startswith(prefix)]
-    assert len(found) == 1, [w.key for w in elements]
-    return found[0]
+widget = by_prefix
 
 
 def code_box(at: AppTest, segment: int, code: str):

@@ -6,37 +6,16 @@ page's buttons do is checked in the database through the service.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest import APP, by_prefix, ok, texts
 from coding import service
-from coding.database.engine import make_engine
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
 PROJECT = "default"
 FRAME = "reform_directions"
 N_BOOT = 200
-
-
-@pytest.fixture
-def app_engine(sample_db_template, tmp_path, monkeypatch):
-    """A private copy of the sample database that the app is pointed at through $CODEFRAME_DB."""
-    path = tmp_path / "app.sqlite"
-    shutil.copy(sample_db_template, path)
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("CODEFRAME_DB", url)
-    monkeypatch.delenv("CODEFRAME_PROJECT", raising=False)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, at.exception
-    return at
 
 
 def agreement_page(coder: str | None = None, tab: str | None = None) -> AppTest:
@@ -52,19 +31,6 @@ def agreement_page(coder: str | None = None, tab: str | None = None) -> AppTest:
         at.session_state["tab"] = tab
         at.run()
     return ok(at)
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.error, *at.success, *at.warning)]
-    parts += [e.proto.body for e in at.html]
-    return "\n".join(str(p) for p in parts)
-
-
-def by_prefix(elements, prefix: str):
-    """The one widget whose key starts with ``prefix`` (keys carry a revision)."""
-    found = [w for w in elements if (w.key or "").startswith(prefix)]
-    assert len(found) == 1, [w.key for w in elements]
-    return found[0]
 
 
 def assert_table_matches(shown, report) -> None:

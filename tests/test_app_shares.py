@@ -6,36 +6,15 @@ What the page shows is compared with :func:`coding.service.share_report` on the 
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest import APP, ok
 from coding import service
-from coding.database.engine import make_engine
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
 PROJECT = "default"
 FRAME = "reform_directions"
-
-
-@pytest.fixture
-def app_engine(sample_db_template, tmp_path, monkeypatch):
-    """A private copy of the sample database that the app is pointed at through $CODEFRAME_DB."""
-    path = tmp_path / "app.sqlite"
-    shutil.copy(sample_db_template, path)
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("CODEFRAME_DB", url)
-    monkeypatch.delenv("CODEFRAME_PROJECT", raising=False)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, at.exception
-    return at
 
 
 def shares_page(frame: str = FRAME) -> AppTest:
