@@ -26,6 +26,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from spacy.language import Language
 
     from coding.transcripts import Transcript
@@ -158,17 +160,26 @@ def _chunks(text: str, start: int, end: int, limit: int) -> Iterable[tuple[int, 
 
 def _sentences(text: str, pieces: list[tuple[int, int]], language: str) -> list[list[tuple[int, int]]]:
     """Sentence spans (absolute offsets) for each piece, batched through ``nlp.pipe``."""
+    return _sentences_of_texts([(text, piece) for piece in pieces], language)
+
+
+def _sentences_of_texts(pieces: list[tuple[str, tuple[int, int]]], language: str) -> list[list[tuple[int, int]]]:
+    """Sentence spans for ``(text, (start, end))`` pieces of any number of texts, in ONE ``nlp.pipe``.
+
+    One call for a whole import instead of one per transcript: spaCy batches across
+    documents, and the per-call cost (generator, batching) is paid once.
+    """
     nlp = blank_pipeline(language)
     limit = max(1000, nlp.max_length - 1)
     owners: list[int] = []
-    spans: list[tuple[int, int]] = []
-    for number, (a, b) in enumerate(pieces):
-        for chunk in _chunks(text, a, b, limit):
+    spans: list[tuple[str, int, int]] = []
+    for number, (text, (a, b)) in enumerate(pieces):
+        for chunk_start, chunk_end in _chunks(text, a, b, limit):
             owners.append(number)
-            spans.append(chunk)
+            spans.append((text, chunk_start, chunk_end))
     result: list[list[tuple[int, int]]] = [[] for _ in pieces]
-    docs = nlp.pipe((text[a:b] for a, b in spans), batch_size=_BATCH_SIZE)
-    for owner, (a, _), doc in zip(owners, spans, docs):
+    docs = nlp.pipe((text[a:b] for text, a, b in spans), batch_size=_BATCH_SIZE)
+    for owner, (text, a, _), doc in zip(owners, spans, docs):
         for sent in doc.sents:
             s, e = _strip_span(text, a + sent.start_char, a + sent.end_char)
             if s < e:
@@ -207,26 +218,60 @@ def segment_transcript(
     code_interviewer
         Make interviewer turns coding units too (they are context only by default).
     """
+    return segment_transcripts([transcript], language=language, unit=unit, code_interviewer=code_interviewer)[0]
+
+
+def segment_transcripts(
+    transcripts: "Sequence[Transcript]",
+    *,
+    language: str = "en",
+    unit: str = "sentence",
+    code_interviewer: bool = False,
+) -> list[list[SegmentSpan]]:
+    """Segments of several transcripts of one language, one list per transcript.
+
+    The same result as :func:`segment_transcript` on each, but every transcript's
+    paragraph pieces go through a single ``nlp.pipe`` call, which is faster for an import
+    of many files.
+
+    >>> from coding.transcripts import read_transcript
+    >>> a = read_transcript("a.txt", data=b"Respondent: One. Two.")
+    >>> b = read_transcript("b.txt", data=b"Respondent: Three.")
+    >>> [[s.text for s in spans] for spans in segment_transcripts([a, b])]
+    [['One.', 'Two.'], ['Three.']]
+    """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
-    text = transcript.text
-    per_turn: list[list[tuple[int, int]]]
+    per_turn_of: list[list[list[tuple[int, int]]]] = []
     if unit == "turn":
-        per_turn = []
-        for turn in transcript.turns:
-            a, b = _strip_span(text, turn.start, turn.end)
-            per_turn.append([(a, b)] if a < b else [])
+        for transcript in transcripts:
+            per_turn = []
+            for turn in transcript.turns:
+                a, b = _strip_span(transcript.text, turn.start, turn.end)
+                per_turn.append([(a, b)] if a < b else [])
+            per_turn_of.append(per_turn)
     else:
-        pieces: list[tuple[int, int]] = []
-        owners: list[int] = []
-        for index, turn in enumerate(transcript.turns):
-            for piece in _pieces(text, turn.start, turn.end):
-                pieces.append(piece)
-                owners.append(index)
-        per_turn = [[] for _ in transcript.turns]
+        pieces: list[tuple[str, tuple[int, int]]] = []
+        owners: list[tuple[int, int]] = []  # (transcript number, turn index) of each piece
+        for number, transcript in enumerate(transcripts):
+            per_turn_of.append([[] for _ in transcript.turns])
+            for index, turn in enumerate(transcript.turns):
+                for piece in _pieces(transcript.text, turn.start, turn.end):
+                    pieces.append((transcript.text, piece))
+                    owners.append((number, index))
         if pieces:
-            for owner, spans in zip(owners, _sentences(text, pieces, language)):
-                per_turn[owner].extend(spans)
+            for (number, index), spans in zip(owners, _sentences_of_texts(pieces, language)):
+                per_turn_of[number][index].extend(spans)
+    return [
+        _segment_spans(transcript, per_turn, code_interviewer)
+        for transcript, per_turn in zip(transcripts, per_turn_of)
+    ]
+
+
+def _segment_spans(
+    transcript: "Transcript", per_turn: list[list[tuple[int, int]]], code_interviewer: bool
+) -> list[SegmentSpan]:
+    text = transcript.text
     segments: list[SegmentSpan] = []
     for index, (turn, spans) in enumerate(zip(transcript.turns, per_turn)):
         is_unit = turn.role == "respondent" or (code_interviewer and turn.role == "interviewer")

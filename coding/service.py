@@ -671,10 +671,13 @@ def import_transcripts(
             report.segments += len(spans)
             report.units += sum(1 for s in spans if s.is_unit)
             report.attributes_applied += bool(attrs)
-        document_ids = _insert_documents(session, documents)
-        _insert_segment_rows(
-            session, [r for document_id, (_, spans) in zip(document_ids, parsed) for r in _segment_rows(document_id, spans)]
-        )
+        rows: list[dict] = []
+        for document_id, (_, spans) in zip(_insert_documents(session, documents), parsed):
+            rows.extend(_segment_rows(document_id, spans))
+            if len(rows) >= _SEGMENT_BATCH:  # a few large executemany calls, without holding every row at once
+                _insert_segment_rows(session, rows)
+                rows = []
+        _insert_segment_rows(session, rows)
         report.attributes_applied += _update_existing_attributes(
             session, row.id, {k: v for k, v in attribute_rows.items() if k not in report.documents}
         )
@@ -694,6 +697,9 @@ def _insert_documents(session: Session, rows: list[dict]) -> list[int]:
         result = connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
         return list(result.scalars())
     return [connection.execute(insert(table), r).inserted_primary_key[0] for r in rows]
+
+
+_SEGMENT_BATCH = 5000
 
 
 def _segment_rows(document_id: int, spans) -> Iterable[dict]:
@@ -1495,15 +1501,51 @@ def initialize(
 ) -> ImportReport:
     """Create the project (codebook loaded) and, with ``sample``, load the shipped corpus.
 
-    Idempotent for the sample: a project that already has documents is left alone.
+    Idempotent for the sample: a project that already has documents is left alone. A new
+    project whose sample fails to load is removed again, so a failed first start never leaves
+    an empty project behind that later starts would mistake for the user's own.
     """
-    if not project_exists(engine, project):
+    created = not project_exists(engine, project)
+    if created:
         create_project(engine, project, language=language, codebook_path=codebook_path)
     if not sample:
         return ImportReport()
     if status(engine, project).documents:
         return ImportReport(notes=["the project already has documents; the sample was not loaded again"])
-    return load_sample(engine, project)
+    try:
+        return load_sample(engine, project)
+    except BaseException:
+        if created:
+            delete_project(engine, project)
+        raise
+
+
+@_retry_locked
+def delete_project(engine: Engine, project: str) -> None:
+    """Remove a project and everything in it (documents, codings, history, coders), in one transaction."""
+    from coding.database import tables as t
+
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        doc_ids = select(t.Document.id).where(t.Document.project_id == row.id)
+        seg_ids = select(t.Segment.id).where(t.Segment.document_id.in_(doc_ids))
+        coder_ids = select(t.Coder.id).where(t.Coder.project_id == row.id)
+        for stmt in (
+            delete(t.SuggestionFeedback).where(t.SuggestionFeedback.segment_id.in_(seg_ids)),
+            delete(t.CodingEvent).where(t.CodingEvent.project_id == row.id),
+            delete(t.Coding).where(t.Coding.segment_id.in_(seg_ids)),
+            delete(t.FrameCoverage).where(t.FrameCoverage.document_id.in_(doc_ids)),
+            delete(t.Assignment).where(t.Assignment.document_id.in_(doc_ids)),
+            delete(t.DocumentProgress).where(t.DocumentProgress.document_id.in_(doc_ids)),
+            delete(t.Segment).where(t.Segment.document_id.in_(doc_ids)),
+            delete(t.Document).where(t.Document.project_id == row.id),
+            delete(t.Code).where(t.Code.project_id == row.id),
+            delete(t.CodeFrame).where(t.CodeFrame.project_id == row.id),
+            delete(t.Coder).where(t.Coder.id.in_(coder_ids)),
+            delete(t.Project).where(t.Project.id == row.id),
+        ):
+            session.execute(stmt)
+        session.commit()
 
 
 def load_sample(engine: Engine, project: str = DEFAULT_PROJECT) -> ImportReport:

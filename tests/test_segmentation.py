@@ -7,7 +7,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coding.errors import TranscriptError
-from coding.segmentation import SegmentSpan, blank_pipeline, segment_text, segment_transcript
+from coding.segmentation import (
+    SegmentSpan,
+    blank_pipeline,
+    segment_text,
+    segment_transcript,
+    segment_transcripts,
+)
 from coding.transcripts import Transcript, Turn, read_transcript
 
 INTERVIEW = (
@@ -180,6 +186,65 @@ def test_pieces_longer_than_spacy_max_length_are_chunked():
         assert_round_trip(t, segments)
     finally:
         nlp.max_length = original
+
+
+# --------------------------------------------------------------------------- segment_transcripts (batch)
+
+
+def test_segment_transcripts_equals_segmenting_each_transcript():
+    texts = [
+        INTERVIEW,
+        "Respondent: Only one answer. And a second one!\n\nA new paragraph here.",
+        "Interviewer: Nothing but a question?\n",
+        "No speaker labels at all. Just two sentences.",
+        "\n".join(f"Respondent {i}: Answer {i}. More." for i in range(300)),  # more pieces than one batch
+    ]
+    transcripts = [read(text, f"t{i}.txt") for i, text in enumerate(texts)]
+    for unit in ("sentence", "turn"):
+        for code_interviewer in (False, True):
+            batched = segment_transcripts(transcripts, unit=unit, code_interviewer=code_interviewer)
+            each = [segment_transcript(t, unit=unit, code_interviewer=code_interviewer) for t in transcripts]
+            assert batched == each
+            for t, segments in zip(transcripts, batched):
+                assert_round_trip(t, segments)
+    batched = segment_transcripts(transcripts)
+    assert [s.text for s in batched[1]] == ["Only one answer.", "And a second one!", "A new paragraph here."]
+    assert [s.text for s in batched[3]] == ["No speaker labels at all.", "Just two sentences."]
+    assert [s.is_unit for s in batched[2]] == [False]
+    assert len(batched[4]) == 600 and batched[4][599].text == "More." and batched[4][599].turn_index == 299
+
+
+def test_segment_transcripts_chunks_long_pieces_and_handles_edge_cases():
+    nlp = blank_pipeline("en")
+    original = nlp.max_length
+    nlp.max_length = 1000
+    try:
+        long_one = read("R: " + " ".join(f"Sentence {i} has words." for i in range(300)), "long.txt")
+        short_one = read("R: Short. Answer.", "short.txt")
+        batched = segment_transcripts([short_one, long_one, short_one])
+        assert batched == [segment_transcript(t) for t in (short_one, long_one, short_one)]
+        assert [s.text for s in batched[0]] == ["Short.", "Answer."] and batched[2] == batched[0]
+    finally:
+        nlp.max_length = original
+    assert segment_transcripts([]) == []
+    with pytest.raises(ValueError, match="unit must be one of"):
+        segment_transcripts([short_one], unit="paragraph")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)) | st.sampled_from(list("\n .!?:QAR")),
+                              max_size=200), min_size=1, max_size=4),
+       language=st.sampled_from(["en", "ru", "kk"]))
+def test_any_transcripts_batch_like_one_by_one(texts, language):
+    transcripts = []
+    for text in texts:
+        try:
+            transcripts.append(read(text))
+        except TranscriptError:
+            continue
+    assert segment_transcripts(transcripts, language=language) == [
+        segment_transcript(t, language=language) for t in transcripts
+    ]
 
 
 # --------------------------------------------------------------------------- segment_text

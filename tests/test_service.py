@@ -464,3 +464,30 @@ def test_exported_codings_csv_reimports_identically(engine, project, two_docs, t
     again = service.export_codings_frame(engine, project)
     assert list(again[["document", "segment", "coder", "code", "memo"]].itertuples(index=False, name=None)) == [
         ("R2", 2, "ana", "rd_evidence_based", "x")]
+
+
+def test_a_failed_first_sample_load_leaves_no_project_behind(tmp_path, monkeypatch, sqlite_engine):
+    import shutil
+
+    broken = tmp_path / "corpus"
+    shutil.copytree(service.sample_corpus_dir(), broken)
+    (broken / "transcripts" / "R05.txt").write_bytes(b"")  # one bad file: the import refuses the batch
+    monkeypatch.setenv("CODEFRAME_CORPUS", str(broken))
+    with pytest.raises(TranscriptError, match="R05"):
+        service.initialize(sqlite_engine, sample=True)
+    assert not service.project_exists(sqlite_engine)
+    monkeypatch.delenv("CODEFRAME_CORPUS")
+    report = service.initialize(sqlite_engine, sample=True)  # the next start loads it cleanly
+    assert len(report.documents) == 24
+
+
+def test_delete_project_removes_everything_and_leaves_others(engine, project, two_docs):
+    _, units = _units(engine, project, "R1")
+    service.add_coding(engine, project, segment_id=units[0].id, code="rd_systemic_approach", coder="ana")
+    service.create_project(engine, "keep")
+    service.delete_project(engine, project)
+    assert not service.project_exists(engine, project)
+    assert service.project_exists(engine, "keep")
+    counts = _counts(engine)
+    assert counts["Document"] == counts["Segment"] == counts["Coding"] == counts["CodingEvent"] == 0
+    assert counts["Code"] == len(service.project_codebook(engine, "keep").code_ids)
