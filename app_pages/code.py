@@ -2,7 +2,9 @@
 
 The transcript is ONE html block (chips included), and only the selected unit gets widgets,
 so a transcript of hundreds of segments re-renders quickly after each click. Every change is
-saved at once through :mod:`coding.service`.
+saved at once through :mod:`coding.service`. With **Suggestions** on (off by default), the
+panel also shows the model's suggestions for the selected unit, and an expander pre-codes the
+transcript and lists the units the model is least sure about (see :mod:`app_pages._suggestions`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import streamlit as st
 
 from app_pages import _common as common
+from app_pages import _suggestions as suggestions
 from coding import service
 from coding.errors import CodeframeError
 
@@ -99,7 +102,7 @@ ids = [d.id for d in documents]
 by_id = {d.id: d for d in documents}
 if st.session_state.get(common.DOC_ID) not in by_id:
     st.session_state[common.DOC_ID] = ids[0]
-top = st.columns([3, 2], vertical_alignment="bottom")
+top = st.columns([6, 2, 2], vertical_alignment="bottom")
 top[0].selectbox(
     "Transcript",
     ids,
@@ -130,6 +133,7 @@ top[1].toggle(
     args=(done_key, doc_id, view.done),
     help="Mark the transcript as done once every unit has your codes; you can still change codes later.",
 )
+suggesting = suggestions.switch(top[2])
 
 attributes = " · ".join(f"{k}: {v}" for k, v in view.document.attributes.items())
 visibility = (
@@ -151,6 +155,21 @@ selected = unit_by_id[seg_id]
 
 codebook = service.project_codebook(engine, project)
 labels = {c.id: c.label for c in codebook.codes()}
+frame_ids = [f.id for f in codebook.frames]
+frame_labels = {f.id: f.label for f in codebook.frames}
+chosen = [f for f in st.session_state.get(common.FRAMES, []) if f in frame_labels]
+
+# Suggestions (off by default): the model loads and fits only once the coder turns them on.
+model = None
+if suggesting and frame_ids:
+    try:
+        model = suggestions.embedder(engine, project)
+    except (CodeframeError, OSError, ImportError) as exc:
+        st.error(f"The embedding model could not be loaded, so there are no suggestions: {exc}")
+if model is not None:
+    suggest_ctx = suggestions.Context(engine=engine, project=project, coder=coder, document_id=doc_id,
+                                      revision=revision, changed=_changed, message_key=MESSAGE)
+    suggestions.precode_and_queue(suggest_ctx, model, frame_labels=frame_labels, preferred=chosen, number=number)
 
 
 # --------------------------------------------------------------------------- transcript (one html block)
@@ -270,12 +289,14 @@ with right:
         st.html('<span class="cf-muted">Other coders: </span>'
                 + "".join(common.chip(c.code, c.label, coder=c.coder, own=False) for c in others))
 
+    if model is not None:
+        frame_of = {c.id: c.frame for c in codebook.codes()}
+        suggestions.unit_panel(suggest_ctx, model, segment_id=seg_id, frames=chosen or frame_ids,
+                               frame_labels=frame_labels, coded_frames={frame_of.get(c.code) for c in mine})
+
     st.text_input("Memo (optional)", key=f"_memo_{seg_id}",
                   placeholder="Saved with the next code you tick on this unit")
 
-    frame_ids = [f.id for f in codebook.frames]
-    frame_labels = {f.id: f.label for f in codebook.frames}
-    chosen = [f for f in st.session_state.get(common.FRAMES, []) if f in frame_labels]
     st.multiselect("Frames", frame_ids, default=chosen, key="_frames_pick", format_func=frame_labels.get,
                    on_change=_remember, args=("_frames_pick", common.FRAMES),
                    placeholder="All frames — choose some to narrow the list")

@@ -8,7 +8,6 @@ queues), not model quality, and stay fast.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 
@@ -23,7 +22,7 @@ from coding.database.tables import CodeFrame, Coding, CodingEvent, SuggestionFee
 from coding.embeddings import load_embedder, normalize_rows
 from coding.errors import CodeframeError, NotFound, PermissionDenied
 
-from topics import BACKGROUND, CODEBOOK, OFF_TOPIC, PARAPHRASES
+from topics import BACKGROUND, CODEBOOK, OFF_TOPIC, PARAPHRASES, WordHashing
 
 _MEMO: dict[tuple[str, str], np.ndarray] = {}
 
@@ -44,24 +43,6 @@ class Recording:
             for t, v in zip(missing, self.inner.encode(missing, batch_size=batch_size)):
                 _MEMO[(self.inner.model_id, t)] = v
         return np.vstack([_MEMO[(self.inner.model_id, t)] for t in texts])
-
-
-class WordHashing:
-    """A fast stand-in model: bag of words hashed into 256 dimensions (similar words, similar vectors)."""
-
-    model_id = "test-word-hashing"
-    dim = 256
-
-    def __init__(self):
-        self.encoded = 0
-
-    def encode(self, texts, *, batch_size=64):
-        self.encoded += len(texts)
-        rows = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                rows[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
-        return normalize_rows(rows)
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,34 @@
-"""A small, clearly separated test codebook (five topics) with paraphrases and off-topic talk.
+"""Shared test data for suggestions: a small, clearly separated codebook (five topics) with
+paraphrases and off-topic talk, and a fast word-hashing stand-in for the embedding model.
 
-Shared by the suggestion tests (pure scoring and the facade), so both check the same cases.
+Shared by the suggestion tests (pure scoring, the facade and the app), so all check the same cases.
 """
+
+import hashlib
+import re
+
+import numpy as np
+
+from coding.embeddings import normalize_rows
+
+
+class WordHashing:
+    """A fast stand-in model: bag of words hashed into 256 dimensions (similar words, similar vectors)."""
+
+    model_id = "test-word-hashing"
+    dim = 256
+
+    def __init__(self):
+        self.encoded = 0
+
+    def encode(self, texts, *, batch_size=64):
+        self.encoded += len(texts)
+        rows = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                rows[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        return normalize_rows(rows)
+
 
 CODEBOOK = """
 codebook: 1

@@ -1,0 +1,229 @@
+"""Suggestions on the coding page, driven headlessly with AppTest on a copy of the sample database.
+
+The project's embedding model is replaced by a fast word-hashing stand-in (patched into
+``coding.service.embedder_for``, which the page's cached loader calls), so the tests run
+offline in seconds. What the page shows is compared with what the service computes on the
+same data, and every write is checked in the database.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pytest
+import streamlit as st
+from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
+
+from apptest import APP
+from topics import WordHashing
+
+from coding import service
+from coding.database import queries
+from coding.database.tables import SuggestionFeedback
+
+PROJECT = "default"
+CODER = "newcomer"  # no codings yet: every unit of every transcript is open to suggestions
+FRAME = "reform_directions"
+
+
+@pytest.fixture
+def words(monkeypatch):
+    """The stand-in model, and how often the app asked for the project's model."""
+    model = WordHashing()
+    calls = []
+
+    def embedder_for(engine, project=service.DEFAULT_PROJECT):
+        calls.append(project)
+        return model
+
+    monkeypatch.setattr(service, "embedder_for", embedder_for)
+    model.calls = calls
+    return model
+
+
+@pytest.fixture
+def suggest_engine(app_engine, words):
+    """The app's copy of the sample database with the coder ``newcomer``, caches cleared around it."""
+    service.clear_suggestion_cache()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    service.ensure_coder(app_engine, PROJECT, CODER)
+    yield app_engine
+    service.clear_suggestion_cache()
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, at.exception
+    return at
+
+
+def code_page(document: int, *, suggestions: bool = True, frames: list[str] | None = None,
+              coder: str = CODER) -> AppTest:
+    """The coding page as ``coder`` on one transcript, suggestions on (or not), narrowed to ``frames``."""
+    at = ok(AppTest.from_file(str(APP), default_timeout=60).run())
+    ok(at.selectbox(key="_coder_pick").set_value(coder).run())
+    ok(at.switch_page("app_pages/code.py").run())
+    ok(at.selectbox(key="_doc_pick").set_value(document).run())
+    if frames is not None:
+        ok(at.multiselect(key="_frames_pick").set_value(frames).run())
+    if suggestions:
+        ok(at.toggle(key="_suggest_toggle").set_value(True).run())
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.error, *at.success, *at.warning)]
+    parts += [e.proto.body for e in at.html]
+    return "\n".join(str(p) for p in parts)
+
+
+def pick_unit(at: AppTest, segment: int) -> AppTest:
+    [box] = [w for w in at.selectbox if (w.key or "").startswith("_seg_pick_")]
+    return ok(box.set_value(segment).run())
+
+
+def document_id(engine, name: str) -> int:
+    return next(d.id for d in service.list_documents(engine, PROJECT) if d.name == name)
+
+
+def keys(elements, prefix: str) -> list[str]:
+    return [w.key for w in elements if (w.key or "").startswith(prefix)]
+
+
+def expected(engine, words, document: int, frame: str = FRAME, **options):
+    """What the service suggests on the same data (the same fitted model the page uses)."""
+    return service.suggest(engine, PROJECT, frame=frame, coder=CODER, document_id=document, embedder=words, **options)
+
+
+def newcomer_codings(engine):
+    with Session(engine) as session:
+        project = queries.project_by_name(session, PROJECT)
+        return queries.codings_frame(session, project.id, coders=[CODER])
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_suggestions_are_off_by_default_and_load_no_model(suggest_engine, words):
+    at = code_page(document_id(suggest_engine, "R05"), suggestions=False)
+    assert at.toggle(key="_suggest_toggle").value is False
+    assert not keys(at.button, "_sa_") and "Suggestions" not in texts(at)
+    assert not [e for e in at.expander if "Pre-code" in e.label]
+    assert words.calls == []  # opening a transcript never loads the embedding model
+
+
+def test_a_unit_shows_its_suggestions_with_score_threshold_and_why(suggest_engine, words):
+    doc = document_id(suggest_engine, "R05")
+    found = expected(suggest_engine, words, doc)
+    first = found[0]
+    for_unit = [s for s in found if s.segment_id == first.segment_id]
+    at = code_page(doc, frames=[FRAME])
+    assert words.calls  # the model was asked for once suggestions were turned on
+    events = len(service.history(suggest_engine, PROJECT))
+    pick_unit(at, first.segment_id)
+    shown = texts(at)
+    for s in for_unit:
+        assert f"score <b>{s.score:.2f}</b> · threshold {s.threshold:.2f}" in shown
+        assert s.label in shown
+    assert sorted(keys(at.button, "_sa_")) == sorted(f"_sa_{first.segment_id}_{s.code}" for s in for_unit)
+    assert sorted(keys(at.button, "_sr_")) == sorted(f"_sr_{first.segment_id}_{s.code}" for s in for_unit)
+    evidence = first.evidence
+    assert html.escape(evidence.matched_text[:40]) in shown  # why: the matched part of the definition
+    assert "test-word-hashing" in shown
+    # the session remembers the switch across page changes; looking around writes nothing
+    ok(at.switch_page("app_pages/overview.py").run())
+    ok(at.switch_page("app_pages/code.py").run())
+    assert at.toggle(key="_suggest_toggle").value is True and keys(at.button, "_sa_")
+    ok(at.button(key="_next").click().run())
+    assert len(service.history(suggest_engine, PROJECT)) == events
+
+
+def test_the_why_cites_at_most_two_nearby_passages_the_coder_coded(suggest_engine, words):
+    doc = document_id(suggest_engine, "R02")
+    found = service.suggest(suggest_engine, PROJECT, frame="oecd_pslc", coder="aigerim", document_id=doc, embedder=words)
+    cited = next(s for s in found if len(s.evidence.neighbours) > 2)
+    at = pick_unit(code_page(doc, frames=["oecd_pslc"], coder="aigerim"), cited.segment_id)
+    shown = texts(at)
+    first, second, third = cited.evidence.neighbours[:3]
+    for n in (first, second):
+        assert f"closest coded: {n.document} ({n.similarity:.2f}): <q>{html.escape(n.text[:30])}" in shown
+    assert f"closest coded: {third.document} ({third.similarity:.2f}): <q>{html.escape(third.text[:30])}" not in shown
+
+
+def test_a_unit_without_suggestions_says_the_model_abstains(suggest_engine, words):
+    doc = document_id(suggest_engine, "R05")
+    suggested = {s.segment_id for s in expected(suggest_engine, words, doc)}
+    view = service.document_view(suggest_engine, PROJECT, doc, viewer=CODER)
+    quiet = next(s.id for s in view.segments if s.is_unit and s.id not in suggested)
+    at = pick_unit(code_page(doc, frames=[FRAME]), quiet)
+    assert not keys(at.button, "_sa_")
+    label = service.project_codebook(suggest_engine, PROJECT).frame(FRAME).label
+    assert f"the model abstains: no code above its threshold in {label}." in texts(at)
+
+
+def test_accept_saves_a_suggestion_coding_with_score_and_model(suggest_engine, words):
+    doc = document_id(suggest_engine, "R05")
+    take = expected(suggest_engine, words, doc)[0]
+    at = pick_unit(code_page(doc, frames=[FRAME]), take.segment_id)
+    ok(at.button(key=f"_sa_{take.segment_id}_{take.code}").click().run())
+    saved = newcomer_codings(suggest_engine)
+    assert list(zip(saved["segment_id"], saved["code"])) == [(take.segment_id, take.code)]
+    row = saved.iloc[0]
+    assert row["source"] == "suggestion" and row["model_id"] == "test-word-hashing"
+    assert row["score"] == pytest.approx(take.score)
+    # the page now shows it as the coder's own code, and no longer suggests it
+    assert f"_rm_{take.segment_id}_{take.code}" in keys(at.button, "_rm_")
+    assert f"_sa_{take.segment_id}_{take.code}" not in keys(at.button, "_sa_")
+    assert f"Accepted “{take.label}”" in texts(at)
+
+
+def test_reject_records_feedback_and_the_suggestion_disappears(suggest_engine, words):
+    doc = document_id(suggest_engine, "R05")
+    found = expected(suggest_engine, words, doc)
+    drop = found[0]
+    at = pick_unit(code_page(doc, frames=[FRAME]), drop.segment_id)
+    ok(at.button(key=f"_sr_{drop.segment_id}_{drop.code}").click().run())
+    with Session(suggest_engine) as session:
+        [feedback] = session.exec(select(SuggestionFeedback)).all()
+    assert (feedback.segment_id, feedback.decision) == (drop.segment_id, "reject")
+    assert feedback.model_id == "test-word-hashing"
+    assert feedback.score == pytest.approx(drop.score)
+    assert newcomer_codings(suggest_engine).empty  # a reject codes nothing
+    assert f"_sa_{drop.segment_id}_{drop.code}" not in keys(at.button, "_sa_")
+    assert (drop.segment_id, drop.code) not in {(s.segment_id, s.code) for s in expected(suggest_engine, words, doc)}
+
+
+def test_bulk_accept_takes_exactly_the_suggestions_at_or_above_the_minimum(suggest_engine, words):
+    doc = document_id(suggest_engine, "R05")
+    review = service.precode_document(suggest_engine, PROJECT, frame=FRAME, coder=CODER, document_id=doc, embedder=words)
+    min_score = round(float(np.median([s.score for s in review])), 2)
+    chosen = [s for s in review if s.score >= min_score]
+    assert 0 < len(chosen) < len(review)
+    at = code_page(doc)
+    ok(at.selectbox(key="_precode_frame").set_value(FRAME).run())
+    ok(at.slider(key="_precode_min").set_value(min_score).run())
+    table = at.dataframe[0].value
+    assert len(table) == len(chosen) and (table["score"] >= min_score).all()
+    assert at.button(key="_bulk_accept").label == f"Bulk accept ≥ {min_score:.2f} ({len(chosen)})"
+    assert newcomer_codings(suggest_engine).empty  # choosing the frame and the score wrote nothing
+    ok(at.button(key="_bulk_accept").click().run())
+    saved = newcomer_codings(suggest_engine)
+    assert sorted(zip(saved["segment_id"], saved["code"])) == sorted((s.segment_id, s.code) for s in chosen)
+    assert set(saved["source"]) == {"suggestion"}
+    assert f"Accepted {len(chosen)} suggestions scoring {min_score:.2f} or more." in texts(at)
+
+
+def test_the_uncertain_first_queue_jumps_to_a_unit(suggest_engine, words):
+    doc = document_id(suggest_engine, "R05")
+    queue = service.uncertain_first(suggest_engine, PROJECT, frame=FRAME, coder=CODER, document_id=doc, limit=10,
+                                    embedder=words)
+    at = code_page(doc, frames=[FRAME])
+    [box] = [w for w in at.selectbox if (w.key or "").startswith("_uncertain_")]
+    assert box.options and len(box.options) == len(queue) and box.value is None
+    target = queue[-1].segment_id
+    assert target != at.session_state["seg_id"]
+    ok(box.set_value(target).run())
+    assert at.session_state["seg_id"] == target
+    assert f'class="cf-seg cf-selected cf-uncoded" id="cf-seg-{target}"' in texts(at)
