@@ -10,6 +10,7 @@ A developer without a server may set ``CODEFRAME_TEST_POSTGRES=off`` to leave th
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 
 import pytest
@@ -21,6 +22,15 @@ if POSTGRES_OFF and os.environ.get("CI"):
     raise pytest.UsageError("CODEFRAME_TEST_POSTGRES=off is not allowed in CI: the suite must run on PostgreSQL")
 
 BACKENDS = ["sqlite"] if POSTGRES_OFF else ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Put ``__main__`` back after each test: AppTest leaves its temporary script there, and a
+    later multiprocessing 'spawn' child would try to re-run that deleted file and die."""
+    main = sys.modules.get("__main__")
+    yield
+    sys.modules["__main__"] = main
 
 
 def postgres_schema_url(schema: str) -> str:
