@@ -24,13 +24,15 @@ if POSTGRES_OFF and os.environ.get("CI"):
 BACKENDS = ["sqlite"] if POSTGRES_OFF else ["sqlite", "postgresql"]
 
 
+_ORIGINAL_MAIN = sys.modules.get("__main__")  # captured before any fixture, module-scoped ones included
+
+
 @pytest.fixture(autouse=True)
 def _restore_main_module():
-    """Put ``__main__`` back after each test: AppTest leaves its temporary script there, and a
-    later multiprocessing 'spawn' child would try to re-run that deleted file and die."""
-    main = sys.modules.get("__main__")
+    """Put the original ``__main__`` back after each test: AppTest leaves its temporary script
+    there, and a later multiprocessing 'spawn' child would try to re-run that deleted file and die."""
     yield
-    sys.modules["__main__"] = main
+    sys.modules["__main__"] = _ORIGINAL_MAIN
 
 
 def postgres_schema_url(schema: str) -> str:
