@@ -132,10 +132,11 @@ def slug_id(name: str, *, fallback: str = "code") -> str:
     return text
 
 
-def _unique(candidate: str, taken: set[str]) -> str:
+def _unique(candidate: str, taken: set[str], suffix: str = "_{}") -> str:
+    """``candidate``, or it with the first free number appended (``suffix`` formats the number)."""
     result, number = candidate, 2
     while result in taken:
-        result = f"{candidate}_{number}"
+        result = candidate + suffix.format(number)
         number += 1
     taken.add(result)
     return result
@@ -895,7 +896,7 @@ def import_qdpx(data: bytes, *, name: str = "project.qdpx", max_members: int = M
         text = _read_text(source, archive, name, report)
         if text is None:
             continue
-        doc_name = _unique_name(label, document_names)
+        doc_name = _unique(label, document_names, " ({})")
         if doc_name != label:
             report.warnings.append(f"two sources are named {label!r}; the second is {doc_name!r}")
         guid = _guid(source.get("guid"))
@@ -944,10 +945,3 @@ def import_qdpx(data: bytes, *, name: str = "project.qdpx", max_members: int = M
     return bundle, report
 
 
-def _unique_name(name: str, taken: set[str]) -> str:
-    result, number = name, 2
-    while result in taken:
-        result = f"{name} ({number})"
-        number += 1
-    taken.add(result)
-    return result
