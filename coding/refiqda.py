@@ -943,5 +943,3 @@ def import_qdpx(data: bytes, *, name: str = "project.qdpx", max_members: int = M
     report.coders = len(coders)
     report.respondents = len({d.respondent for d in documents})
     return bundle, report
-
-
