@@ -166,6 +166,8 @@ CSS = """
 .cf-interviewer{color:#8a8f98;font-style:italic}
 .cf-interviewer .cf-speaker{color:#9aa0a8}
 .cf-respondent{border-left:3px solid #e3e6ea;padding-left:10px}
+.cf-note{color:#8a8f98}
+.cf-note .cf-speaker{color:#9aa0a8}
 .cf-seg{padding:1px 2px;border-radius:3px}
 .cf-num{font-size:0.65rem;color:#9aa0a8;font-weight:600;margin-right:2px;vertical-align:super}
 .cf-uncoded .cf-num{color:#d07a00}

@@ -193,8 +193,10 @@ def _transcript_html() -> str:
     parts = []
     for turn in turns:
         head = turn[0]
-        role = head.role if head.role in ("interviewer", "respondent") else "respondent"
-        speaker = html.escape(head.speaker or ("Interviewer" if role == "interviewer" else "Respondent"))
+        # text before the first speaker label (title, date, a notice) is context, not respondent talk
+        role = head.role if head.role in ("interviewer", "respondent") else "note"
+        speaker = html.escape(head.speaker or {"interviewer": "Interviewer", "respondent": "Respondent",
+                                               "note": "Context"}[role])
         body = []
         for s in turn:
             text = html.escape(s.text).replace("\n", "<br>")

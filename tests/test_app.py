@@ -189,6 +189,14 @@ def test_blind_coder_sees_own_codings_supervisor_sees_all(app_engine):
     assert "· daniyar" in texts(sup)  # others' chips carry the coder's name
 
 
+def test_preamble_reads_as_context_and_is_not_a_numbered_unit(app_engine):
+    at = goto(start("aigerim"), "code")
+    at.selectbox(key="_doc_pick").set_value(document_id(app_engine, "R01")).run()
+    shown = texts(at)
+    assert '<div class="cf-turn cf-note"><span class="cf-speaker">Context</span><span>[SYNTHETIC TRANSCRIPT' in shown
+    assert 'cf-num">1</span>I have worked in the civil service' in shown  # unit 1 is the first answer
+
+
 # --------------------------------------------------------------------------- codebook, import, settings
 
 
