@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from coding.agreement import LEVELS, Statistic, interpret_alpha
+from coding.cli.common import whole_number
 from coding.errors import CodeframeError, CodingsError, Problem
 
 FORMATS = ("table", "json", "csv")
@@ -43,16 +44,6 @@ def _coder_list(text: str) -> list[str]:
     return coders
 
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "agreement",
@@ -70,7 +61,7 @@ def register(subparsers) -> None:
     p.add_argument("--unit", choices=UNITS, default="segment",
                    help="compare coders per segment or per respondent (CSV: needs a 'respondent' column)")
     p.add_argument("--coders", type=_coder_list, metavar="A,B", help="compare only these coders")
-    p.add_argument("--bootstrap", type=_non_negative, default=1000, metavar="N",
+    p.add_argument("--bootstrap", type=whole_number(0), default=1000, metavar="N",
                    help="bootstrap resamples for the alpha interval, 0 to skip (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
     p.add_argument("--disagreements", action="store_true",

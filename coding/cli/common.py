@@ -23,6 +23,21 @@ def engine_from_args(args: argparse.Namespace) -> Engine:
         raise CodeframeError(f"--db is not a database URL this installation can open: {exc}") from None
 
 
+def whole_number(minimum: int):
+    """An argparse ``type`` for whole numbers of at least ``minimum``, with a clear message otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {number}")
+        return number
+
+    return parse
+
+
 def print_frame(df, fmt: str = "table", *, out=None, floatfmt: str = "{:.3f}") -> None:
     """Print a DataFrame as an aligned table, CSV or JSON records."""
     out = out or sys.stdout

@@ -14,21 +14,11 @@ import sys
 import pandas as pd
 
 from coding import service
-from coding.cli.common import engine_from_args, print_frame, print_json
+from coding.cli.common import engine_from_args, print_frame, print_json, whole_number
 from coding.errors import NotFound
 
 FORMATS = ("table", "csv", "json")
 TEXT_WIDTH = 70  # characters of segment text shown in table format
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def _score(text: str) -> float:
@@ -53,7 +43,7 @@ def register(subparsers) -> None:
     p.add_argument("--document", metavar="D", help="only this document (its name, e.g. R01, or its id)")
     p.add_argument("--coder", metavar="C", default=service.CONSENSUS,
                    help="whose coding the suggestions are for (default: %(default)s)")
-    p.add_argument("--top-k", type=_positive, default=3, metavar="K",
+    p.add_argument("--top-k", type=whole_number(1), default=3, metavar="K",
                    help="at most K codes per segment and frame (default: %(default)s)")
     p.add_argument("--min-score", type=_score, metavar="S", help="only suggestions scoring at least S (0-1)")
     p.add_argument("--include-coded", action="store_true", help="also segments the coder has already coded")
@@ -70,7 +60,7 @@ def register(subparsers) -> None:
     e.add_argument("--frame", metavar="F", required=True, help="the frame to evaluate")
     e.add_argument("--gold", metavar="CODER", default=service.CONSENSUS,
                    help="the coder taken as the truth (default: %(default)s)")
-    e.add_argument("--splits", type=_positive, default=5, metavar="N",
+    e.add_argument("--splits", type=whole_number(1), default=5, metavar="N",
                    help="cross-validation folds (default: %(default)s)")
     e.add_argument("--seed", type=int, default=0, help="seed for assigning respondents to folds (default: 0)")
     e.add_argument("--format", choices=FORMATS, default="table", help="output format (default: %(default)s)")

@@ -14,7 +14,7 @@ import os
 import sys
 
 from coding import service
-from coding.cli.common import engine_from_args, print_frame
+from coding.cli.common import engine_from_args, print_frame, whole_number
 from coding.errors import CodeframeError, Problem
 
 PASSWORD_ENV = "CODEFRAME_PASSWORD"
@@ -49,7 +49,7 @@ def register(subparsers) -> None:
 
     undo = subparsers.add_parser("undo", help="revert a coder's last coding changes (logged, never deleted)")
     undo.add_argument("--coder", required=True)
-    undo.add_argument("--steps", type=_positive_int, default=1, help="how many changes (default: %(default)s)")
+    undo.add_argument("--steps", type=whole_number(1), default=1, help="how many changes (default: %(default)s)")
     _add_as(undo)
     undo.set_defaults(func=cmd_undo)
 
@@ -65,16 +65,6 @@ def _add_as(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
     parser.add_argument("--as", dest="as_user", metavar="NAME", required=required,
                         help="who is acting (an admin for user management); in team mode their password is "
                              f"read from ${PASSWORD_ENV} or asked")
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
-    return number
 
 
 def _signed_in(args, engine) -> str | None:
