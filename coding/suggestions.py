@@ -437,6 +437,8 @@ class SuggestionModel:
         self.codes = codes
         self.exclusive = exclusive
         self._models = [_CodeModel(parts=code_embeddings[c]) for c in codes]
+        self._stack_parts()
+        self._classified_codes = np.zeros(0, dtype=np.intp)
         self._calibrate_zero_shot(background)
         self._examples = examples
         self._labels = None
@@ -444,6 +446,7 @@ class SuggestionModel:
             self._check_width(examples.embeddings)
             self._labels = examples.label_matrix(codes, exclusive=exclusive)
             self._fit_few_shot(examples.embeddings, self._labels)
+        self._stack_classifiers()
         return self
 
     def _check_width(self, x: np.ndarray) -> np.ndarray:
@@ -464,6 +467,8 @@ class SuggestionModel:
         else:
             for m in self._models:
                 m.center, m.scale = self.raw_threshold, 0.05
+        self._center = np.array([m.center for m in self._models], dtype=np.float32)
+        self._scale = np.array([m.scale for m in self._models], dtype=np.float32)
 
     def _fit_few_shot(self, x: np.ndarray, labels: np.ndarray) -> None:
         for j, m in enumerate(self._models):
@@ -484,41 +489,63 @@ class SuggestionModel:
 
     # -- scoring -----------------------------------------------------------
 
-    def _part_similarities(self, x: np.ndarray) -> list[np.ndarray]:
-        return [x @ m.parts.parts.T for m in self._models]
+    def _stack_parts(self) -> None:
+        """Stack every code's parts into matrices once, so scoring is a few GEMMs, not one per code.
 
-    def raw_scores(self, segment_embeddings: np.ndarray, *, _sims: list[np.ndarray] | None = None) -> np.ndarray:
+        ``_part_matrix`` holds all parts (rows of code ``j`` start at ``_part_offsets[j]``);
+        ``_mean_parts`` each code's mean part, so the "mean" score is one ``x @ M.T``
+        (the mean of the cosines equals the cosine with the mean of the unit parts).
+        """
+        parts = [m.parts.parts.astype(np.float32) for m in self._models]
+        self._part_matrix = np.ascontiguousarray(np.vstack(parts))
+        self._part_offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
+        self._mean_parts = np.ascontiguousarray(np.vstack([p.mean(axis=0) for p in parts]))
+        excluded = [j for j, m in enumerate(self._models) if len(m.parts.exclusions)]
+        self._excluded_codes = np.array(excluded, dtype=np.intp)
+        self._exclusion_matrix = (np.vstack([self._models[j].parts.exclusions for j in excluded]).astype(np.float32)
+                                  if excluded else np.zeros((0, self._part_matrix.shape[1]), np.float32))
+        self._exclusion_offsets = np.cumsum([0] + [len(self._models[j].parts.exclusions) for j in excluded[:-1]])
+
+    def _stack_classifiers(self) -> None:
+        """The few-shot classifiers as one weight matrix, so they score all codes in one GEMM."""
+        classified = [j for j, m in enumerate(self._models) if m.classifier is not None]
+        self._classified_codes = np.array(classified, dtype=np.intp)
+        if classified:
+            self._classifier_weights = np.column_stack([self._models[j].classifier.weights for j in classified])
+            self._classifier_bias = np.array([self._models[j].classifier.bias for j in classified])
+            self._classifier_blend = np.array([self._models[j].blend for j in classified])
+
+    def _max_part_similarity(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum.reduceat(x @ self._part_matrix.T, self._part_offsets, axis=1)
+
+    def raw_scores(self, segment_embeddings: np.ndarray) -> np.ndarray:
         """Uncalibrated zero-shot scores (``n_segments × n_codes``): cosine to the code's
         parts, minus the exclusion penalty."""
         x = self._check_width(segment_embeddings)
-        sims = _sims if _sims is not None else self._part_similarities(x)
-        out = np.empty((len(x), len(self._models)), dtype=np.float32)
-        for j, (m, s) in enumerate(zip(self._models, sims)):
-            if self.aggregate == "max":
-                pos = s.max(axis=1)
-            elif self.aggregate == "mean":
-                pos = s.mean(axis=1)
-            else:
-                pos = 0.5 * (s.max(axis=1) + s.mean(axis=1))
-            if self.exclusion_weight and len(m.parts.exclusions):
-                excl = (x @ m.parts.exclusions.T).max(axis=1)
-                pos = pos - self.exclusion_weight * np.maximum(0.0, excl - s.max(axis=1))
-            out[:, j] = pos
+        if self.aggregate == "mean":
+            out = x @ self._mean_parts.T
+        elif self.aggregate == "max":
+            out = self._max_part_similarity(x)
+        else:
+            out = 0.5 * (self._max_part_similarity(x) + x @ self._mean_parts.T)
+        out = np.asarray(out, dtype=np.float32)
+        if self.exclusion_weight and len(self._excluded_codes):
+            excl = np.maximum.reduceat(x @ self._exclusion_matrix.T, self._exclusion_offsets, axis=1)
+            best = self._max_part_similarity(x)[:, self._excluded_codes]
+            out[:, self._excluded_codes] -= self.exclusion_weight * np.maximum(0.0, excl - best)
         return out
 
     def _zero_shot_prob(self, x: np.ndarray) -> np.ndarray:
-        raw = self.raw_scores(x)
-        center = np.array([m.center for m in self._models], dtype=np.float32)
-        scale = np.array([m.scale for m in self._models], dtype=np.float32)
-        return _sigmoid((raw - center) / scale)
+        return _sigmoid((self.raw_scores(x) - self._center) / self._scale)
 
     def score(self, segment_embeddings: np.ndarray) -> np.ndarray:
         """Calibrated scores in (0, 1), ``n_segments × n_codes`` (columns follow :attr:`codes`)."""
         x = self._check_width(segment_embeddings)
         scores = self._zero_shot_prob(x).astype(float)
-        for j, m in enumerate(self._models):
-            if m.classifier is not None:
-                scores[:, j] = (1 - m.blend) * scores[:, j] + m.blend * m.classifier.predict(x)
+        if len(self._classified_codes):
+            j = self._classified_codes
+            predicted = np.clip(x.astype(np.float64) @ self._classifier_weights + self._classifier_bias, 0.0, 1.0)
+            scores[:, j] = (1 - self._classifier_blend) * scores[:, j] + self._classifier_blend * predicted
         return scores
 
     @property
@@ -547,45 +574,70 @@ class SuggestionModel:
         scores = self.score(x)
         thresholds = self.thresholds
         limit = 1 if self.exclusive else top_k
-        sims = self._part_similarities(x)
-        out: list[Suggestion] = []
-        for i, segment_id in enumerate(segment_ids):
-            above = np.flatnonzero(scores[i] >= thresholds)
-            if not len(above):
-                continue
-            ranked = above[np.argsort(-(scores[i, above] - thresholds[above]), kind="stable")][:limit]
-            for j in ranked:
-                out.append(Suggestion(
-                    segment_id=segment_id,
-                    code=self.codes[j],
-                    score=float(scores[i, j]),
-                    threshold=float(thresholds[j]),
-                    evidence=self._evidence(x[i], sims[j][i], j, segment_id),
-                ))
-        return out
+        rows, cols = np.nonzero(scores >= thresholds)
+        margins = scores[rows, cols] - thresholds[cols]
+        order = np.lexsort((cols, -margins, rows))  # per segment: largest margin first, ties by code order
+        rows, cols = rows[order], cols[order]
+        first_of_row = np.searchsorted(rows, rows, side="left")
+        keep = np.arange(len(rows)) - first_of_row < limit
+        rows, cols = rows[keep], cols[keep]
+        evidence = self._evidence_many(x, rows, cols, segment_ids)
+        return [
+            Suggestion(segment_id=segment_ids[i], code=self.codes[j], score=float(scores[i, j]),
+                       threshold=float(thresholds[j]), evidence=e)
+            for i, j, e in zip(rows.tolist(), cols.tolist(), evidence)
+        ]
 
-    def _evidence(self, x: np.ndarray, part_sims: np.ndarray, j: int, segment_id: Hashable) -> Evidence:
-        parts = self._models[j].parts
-        best = int(np.argmax(part_sims))
-        matched = MatchedPart(parts.kinds[best], parts.texts[best], float(part_sims[best]))
-        exclusion = None
-        if len(parts.exclusions):
-            excl_sims = parts.exclusions @ x
-            k = int(np.argmax(excl_sims))
-            if excl_sims[k] > part_sims[best]:
-                text = parts.exclusion_texts[k] if parts.exclusion_texts else ""
-                exclusion = MatchedPart("exclude", text, float(excl_sims[k]))
-        neighbours: tuple[Neighbour, ...] = ()
-        if self._examples is not None and self._labels is not None and self.n_neighbours:
-            positive = np.flatnonzero(self._labels[:, j] == 1)
-            positive = [p for p in positive if self._examples.segment_ids[p] != segment_id]
-            if positive:
-                sims = self._examples.embeddings[positive] @ x
-                order = np.argsort(-sims, kind="stable")[: self.n_neighbours]
-                neighbours = tuple(
-                    Neighbour(self._examples.segment_ids[positive[o]], float(sims[o])) for o in order
-                )
-        return Evidence(matched, neighbours, exclusion)
+    def _evidence_many(self, x: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                       segment_ids: Sequence[Hashable], *, block: int = 4096) -> list[Evidence]:
+        """Evidence for the suggested (segment row, code column) pairs, a few GEMMs per code."""
+        out: list[Evidence | None] = [None] * len(rows)
+        for j in np.unique(cols).tolist():
+            picks = np.flatnonzero(cols == j)
+            xi = x[rows[picks]]
+            parts = self._models[j].parts
+            part_sims = xi @ parts.parts.T
+            best = part_sims.argmax(axis=1)
+            best_sim = part_sims[np.arange(len(picks)), best]
+            if len(parts.exclusions):
+                excl_sims = xi @ parts.exclusions.T
+                worst = excl_sims.argmax(axis=1)
+                worst_sim = excl_sims[np.arange(len(picks)), worst]
+            neighbours = self._neighbours_many(xi, j, [segment_ids[i] for i in rows[picks].tolist()], block=block)
+            for n, p in enumerate(picks.tolist()):
+                matched = MatchedPart(parts.kinds[best[n]], parts.texts[best[n]], float(best_sim[n]))
+                exclusion = None
+                if len(parts.exclusions) and worst_sim[n] > best_sim[n]:
+                    text = parts.exclusion_texts[worst[n]] if parts.exclusion_texts else ""
+                    exclusion = MatchedPart("exclude", text, float(worst_sim[n]))
+                out[p] = Evidence(matched, neighbours[n], exclusion)
+        return out  # type: ignore[return-value]
+
+    def _neighbours_many(self, xi: np.ndarray, j: int, ids: list[Hashable], *, block: int) -> list[tuple[Neighbour, ...]]:
+        """The coded passages of code ``j`` nearest each row of ``xi`` (never the segment itself)."""
+        if self._examples is None or self._labels is None or not self.n_neighbours:
+            return [()] * len(xi)
+        positive = np.flatnonzero(self._labels[:, j] == 1)
+        if not len(positive):
+            return [()] * len(xi)
+        example_ids = [self._examples.segment_ids[p] for p in positive.tolist()]
+        where = {}
+        for column, sid in enumerate(example_ids):
+            where.setdefault(sid, []).append(column)
+        vectors = self._examples.embeddings[positive]
+        found: list[tuple[Neighbour, ...]] = []
+        for start in range(0, len(xi), block):
+            sims = xi[start:start + block] @ vectors.T
+            chunk_ids = ids[start:start + block]
+            for r, sid in enumerate(chunk_ids):
+                if sid in where:
+                    sims[r, where[sid]] = -np.inf  # a segment is not its own evidence
+            order = np.argsort(-sims, axis=1, kind="stable")[:, : self.n_neighbours]
+            for r in range(len(chunk_ids)):
+                found.append(tuple(
+                    Neighbour(example_ids[o], float(sims[r, o])) for o in order[r].tolist() if sims[r, o] > -np.inf
+                ))
+        return found
 
     def uncertainty(self, segment_embeddings: np.ndarray) -> np.ndarray:
         """How undecided the model is per segment, in [0, 1] (1 = most): closeness of some

@@ -14,15 +14,15 @@ from coding.database.engine import data_dir, default_url, make_engine, migrate
 
 def test_every_sqlite_connection_has_foreign_keys_wal_and_a_busy_timeout(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    seen = set()
+    seen = []  # strong references, so a freed connection's id() cannot be reused by the next one
     for _ in range(3):  # a fresh DBAPI connection each time: every one is configured by the listener
         engine.dispose()
         with engine.connect() as conn:
-            seen.add(id(conn.connection.dbapi_connection))
+            seen.append(conn.connection.dbapi_connection)
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == engine_module.SQLITE_BUSY_TIMEOUT_MS
-    assert len(seen) == 3
+    assert len({id(c) for c in seen}) == 3
     engine.dispose()
 
 

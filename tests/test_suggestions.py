@@ -202,3 +202,27 @@ def test_ridge_leave_one_out_scores_equal_refitting_without_each_example():
         beta = np.linalg.solve(xa[keep].T @ (xa[keep] * weight[keep, None]) + penalty,
                                xa[keep].T @ (weight[keep] * y[keep]))
         assert np.clip(xa[i] @ beta, 0, 1) == pytest.approx(loo[i], abs=1e-6)
+
+
+@pytest.mark.parametrize("aggregate", ["mean", "max", "max+mean"])
+def test_stacked_scoring_equals_scoring_each_code_on_its_own(codebook, parts, background, embedder, aggregate):
+    # scoring stacks every code's parts into one matrix; it must give what the definition says,
+    # code by code: cosine to each part, combined, minus the exclusion penalty, then calibrated
+    model = SuggestionModel(aggregate=aggregate, exclusion_weight=0.5).fit(codebook, "topics", parts,
+                                                                           background=background)
+    x = embedder.encode(list(PARAPHRASES.values()) + OFF_TOPIC)
+    for j, code in enumerate(model.codes):
+        sims = x @ parts[code].parts.T
+        combined = {"mean": sims.mean(axis=1), "max": sims.max(axis=1),
+                    "max+mean": 0.5 * (sims.max(axis=1) + sims.mean(axis=1))}[aggregate]
+        if len(parts[code].exclusions):
+            excl = (x @ parts[code].exclusions.T).max(axis=1)
+            combined = combined - 0.5 * np.maximum(0.0, excl - sims.max(axis=1))
+        np.testing.assert_allclose(model.raw_scores(x)[:, j], combined, atol=1e-6)
+    suggestions = model.suggest(list(range(len(x))), x, top_k=5)
+    scores = model.score(x)
+    for s in suggestions:  # each suggestion's evidence is its code's closest part for that segment
+        code_parts = parts[s.code]
+        best = int(np.argmax(code_parts.parts @ x[s.segment_id]))
+        assert s.evidence.matched_part.text == code_parts.texts[best]
+        assert s.score == pytest.approx(scores[s.segment_id, model.codes.index(s.code)])
