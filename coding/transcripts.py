@@ -57,6 +57,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -350,6 +351,7 @@ def _cyrillic_score(text: str) -> float | None:
 # --------------------------------------------------------------------------- labels and roles
 
 
+@lru_cache(maxsize=8192)
 def _label_base(label: str) -> str:
     """``"Respondent 3"`` -> ``"respondent"``, ``"Q1"`` -> ``"q"``, ``"Interviewer (Aigerim)"`` -> ``"interviewer"``."""
     base = re.sub(r"\([^)]*\)", " ", label.casefold()).strip()
@@ -389,7 +391,14 @@ def looks_like_speaker(name: str, *, extra_labels: set[str] | None = None) -> bo
     >>> [looks_like_speaker(n) for n in ("Respondent 3", "Dr. Aigerim Sultanova", "Note", "The main point")]
     [True, True, False, False]
     """
-    name = name.strip()
+    if extra_labels and not isinstance(extra_labels, frozenset):
+        extra_labels = frozenset(extra_labels)
+    return _looks_like_speaker(name.strip(), extra_labels or None)
+
+
+@lru_cache(maxsize=8192)
+def _looks_like_speaker(name: str, extra_labels: frozenset[str] | None) -> bool:
+    """:func:`looks_like_speaker`, remembered: a transcript repeats the same few labels on every turn."""
     if not _name_shape_ok(name):
         return False
     base = _label_base(name)
@@ -523,7 +532,7 @@ def _plain_labels(text: str, *, markdown: bool, extra: set[str] | None) -> tuple
 
 
 def _parse_plain(text: str, *, markdown: bool, interviewer_labels: set[str] | None) -> list[Turn]:
-    extra = {label.casefold() for label in interviewer_labels} if interviewer_labels else None
+    extra = frozenset(label.casefold() for label in interviewer_labels) if interviewer_labels else None
     labels, headings = _plain_labels(text, markdown=markdown, extra=extra)
     return _turns_from_lines(text, labels, headings=headings, interviewer_labels=interviewer_labels)
 
