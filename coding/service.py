@@ -3150,8 +3150,9 @@ def _suggester(engine: Engine, project: str, *, frame: str, coder: str, embedder
 
 
 def _views(fitted: _Suggester, suggestions, *, top_k: int) -> list[SuggestionView]:
-    units = fitted.units
-    row_of = {int(s): i for i, s in enumerate(units["segment_id"])}
+    columns = {name: fitted.units[name].tolist()  # plain lists: one pandas lookup per column, not per field
+               for name in ("segment_id", "document_id", "document", "respondent", "position", "text")}
+    row_of = {int(s): i for i, s in enumerate(columns["segment_id"])}
     per_segment: dict[int, int] = Counter()
     limit = 1 if fitted.exclusive else top_k
     out = []
@@ -3166,13 +3167,13 @@ def _views(fitted: _Suggester, suggestions, *, top_k: int) -> list[SuggestionVie
             j = row_of.get(int(n.segment_id))
             if j is not None:
                 neighbours.append(SuggestionNeighbour(
-                    int(n.segment_id), str(units["document"].iat[j]), int(units["position"].iat[j]),
-                    str(units["text"].iat[j]), round(float(n.similarity), 4)))
+                    int(n.segment_id), str(columns["document"][j]), int(columns["position"][j]),
+                    str(columns["text"][j]), round(float(n.similarity), 4)))
         matched = s.evidence.matched_part
         out.append(SuggestionView(
-            segment_id=segment_id, document_id=int(units["document_id"].iat[i]),
-            document=str(units["document"].iat[i]), respondent=str(units["respondent"].iat[i]),
-            position=int(units["position"].iat[i]), text=str(units["text"].iat[i]), frame=fitted.frame,
+            segment_id=segment_id, document_id=int(columns["document_id"][i]),
+            document=str(columns["document"][i]), respondent=str(columns["respondent"][i]),
+            position=int(columns["position"][i]), text=str(columns["text"][i]), frame=fitted.frame,
             code=s.code, label=fitted.labels[s.code], score=float(s.score), threshold=float(s.threshold),
             model_id=fitted.model_id,
             evidence=SuggestionEvidence(
@@ -3203,17 +3204,16 @@ def suggest(
     if top_k < 1:
         raise CodeframeError(f"top_k must be 1 or more, not {top_k}")
     fitted = _suggester(engine, project, frame=frame, coder=coder, embedder=embedder, document_id=document_id)
-    units = fitted.units
+    segment_ids = fitted.units["segment_id"].tolist()
     keep = [
-        i for i, (s, d) in enumerate(zip(units["segment_id"], units["document_id"]))
+        i for i, (s, d) in enumerate(zip(segment_ids, fitted.units["document_id"].tolist()))
         if (document_id is None or d == document_id) and (include_coded or int(s) not in fitted.coded)
     ]
     if not keep:
         return []
     view = _copy.copy(fitted.model)  # rank every code above threshold; the limit is applied after
     view.exclusive = False  # dropping rejected codes, so the next best can take their place
-    raw = view.suggest([int(units["segment_id"].iat[i]) for i in keep], fitted.matrix[keep],
-                       top_k=len(fitted.model.codes))
+    raw = view.suggest([int(segment_ids[i]) for i in keep], fitted.matrix[keep], top_k=len(fitted.model.codes))
     return _views(fitted, raw, top_k=top_k)
 
 
