@@ -118,11 +118,15 @@ if attributes is not None:
         attributes_ok = False
         common.show_error(exc)
 
+allow_same_content = st.checkbox(
+    "Allow files with identical text", value=False,
+    help="For open survey answers, where different respondents can give the same answer. "
+         "Otherwise a file whose text equals another's is refused as a duplicate.")
 if st.button(f"Import {len(parsed)} transcript{'s' * (len(parsed) != 1)}", type="primary",
              disabled=not attributes_ok):
     try:
         result = service.import_transcripts(engine, project, files, attributes=attributes,
-                                            language=language, unit=unit)
+                                            language=language, unit=unit, allow_same_content=allow_same_content)
     except CodeframeError as exc:
         common.show_error(exc)
     else:

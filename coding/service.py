@@ -601,6 +601,10 @@ def _read_attributes(attributes) -> tuple[str, dict[str, dict[str, str]]]:
     return name, parsed.rows
 
 
+_SAME_CONTENT_HINT = (" (if these are different respondents with identical answers, import with "
+                      "allow_same_content / --allow-same-content)")
+
+
 @_retry_locked
 def import_transcripts(
     engine: Engine,
@@ -610,11 +614,14 @@ def import_transcripts(
     attributes=None,
     language: str | None = None,
     unit: str | None = None,
+    allow_same_content: bool = False,
 ) -> ImportReport:
     """Import transcripts (paths or ``(name, bytes)``) and optional attributes, all or nothing.
 
     Every file is parsed and checked first; duplicates of documents already in the project
-    (same content or same name) are refused; then everything is written in one transaction.
+    (same name, or same content) are refused; then everything is written in one transaction.
+    ``allow_same_content`` accepts documents whose text equals another's under a different
+    name: short open survey answers ("No.") are often identical across respondents.
     """
     if not files:
         raise CodeframeError("no transcript files given")
@@ -640,11 +647,13 @@ def import_transcripts(
         for transcript, _ in parsed:
             if transcript.name in names:
                 problems.append(Problem(f"a document named {transcript.name!r} is already in the project", file=transcript.name))
-            if transcript.sha256 in hashes:
-                problems.append(Problem(f"same content as document {hashes[transcript.sha256]!r} already in the project", file=transcript.name))
-            if transcript.sha256 in batch_hashes:
-                problems.append(Problem(f"same content as {batch_hashes[transcript.sha256]!r} in this import", file=transcript.name))
-            batch_hashes[transcript.sha256] = transcript.name
+            if transcript.sha256 in hashes and not allow_same_content:
+                problems.append(Problem(f"same content as document {hashes[transcript.sha256]!r} already in the project"
+                                        f"{_SAME_CONTENT_HINT}", file=transcript.name))
+            if transcript.sha256 in batch_hashes and not allow_same_content:
+                problems.append(Problem(f"same content as {batch_hashes[transcript.sha256]!r} in this import"
+                                        f"{_SAME_CONTENT_HINT}", file=transcript.name))
+            batch_hashes.setdefault(transcript.sha256, transcript.name)
             names.add(transcript.name)
         if problems:
             raise DuplicateDocumentError("duplicate documents; nothing was imported", problems)

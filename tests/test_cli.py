@@ -75,6 +75,19 @@ def test_import_transcripts_and_codings_from_the_command_line(tmp_path):
         "imported 1 coding(s)")
 
 
+def test_identical_survey_answers_need_allow_same_content(tmp_path):
+    db = f"sqlite:///{tmp_path / 'cf.sqlite'}"
+    run("init", db=db)
+    paths = []
+    for name in ("S1", "S2"):
+        (tmp_path / f"{name}.txt").write_text("Respondent: No opinion.\n")
+        paths.append(str(tmp_path / f"{name}.txt"))
+    refused = run("import", "transcripts", *paths, db=db, check=False)
+    assert refused.returncode == 2 and "same content" in refused.stderr and "--allow-same-content" in refused.stderr
+    out = run("import", "transcripts", *paths, "--allow-same-content", db=db).stdout
+    assert "imported 2 document(s): 2 segments, 2 units of coding" in out
+
+
 def test_user_errors_exit_2_without_traceback(tmp_path):
     db = f"sqlite:///{tmp_path / 'cf.sqlite'}"
     run("init", db=db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -82,11 +83,33 @@ def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
             "INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, embedding_model, created) "
             "VALUES ('old', 'en', 'sentence', true, false, 'm', CURRENT_TIMESTAMP)"))
         assert "frame_coverage" not in sa.inspect(conn).get_table_names()
+        conn.execute(sa.text(
+            "INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, language, "
+            "sha256, imported) SELECT id, 'S1', 'S1', '{}', 'No.', 'txt', 'utf-8', 'en', 'h', CURRENT_TIMESTAMP "
+            "FROM project"))
+        conn.execute(sa.text(  # a segment referencing it: the table rebuild of 0003 must keep the reference
+            'INSERT INTO segment (document_id, position, turn_index, role, is_unit, start, "end", text) '
+            "SELECT id, 0, 0, 'respondent', true, 0, 3, 'No.' FROM document"))
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # 0001: equal text was refused
+            conn.execute(sa.text(
+                "INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, "
+                "language, sha256, imported) SELECT id, 'S2', 'S2', '{}', 'No.', 'txt', 'utf-8', 'en', 'h', "
+                "CURRENT_TIMESTAMP FROM project"))
     migrate(engine)
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT name FROM project")).scalars().all() == ["old"]
+        assert conn.execute(sa.text("SELECT name FROM document")).scalars().all() == ["S1"]
+        assert conn.execute(sa.text(
+            "SELECT d.name FROM segment s JOIN document d ON d.id = s.document_id")).scalars().all() == ["S1"]
         assert "frame_coverage" in sa.inspect(conn).get_table_names()
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        insert = ("INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, "
+                  "language, sha256, imported) SELECT id, '{name}', '{name}', '{{}}', 'No.', 'txt', 'utf-8', 'en', "
+                  "'h', CURRENT_TIMESTAMP FROM project")
+        conn.execute(sa.text(insert.format(name="S2")))  # 0003: equal text under another name is allowed
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # names stay unique
+            conn.execute(sa.text(insert.format(name="S1")))
+        assert sorted(conn.execute(sa.text("SELECT name FROM document")).scalars().all()) == ["S1", "S2"]
     engine.dispose()
 
 

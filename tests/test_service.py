@@ -116,6 +116,20 @@ def test_duplicates_are_refused_whole(engine, project, two_docs, tmp_path):
     assert _counts(engine) == before
 
 
+def test_identical_survey_answers_import_when_allowed_but_names_stay_unique(engine, project, tmp_path):
+    answers = [_write(tmp_path, f"S{i}.txt", "Respondent: No.\n") for i in (1, 2, 3)]
+    with pytest.raises(DuplicateDocumentError, match="allow-same-content"):
+        service.import_transcripts(engine, project, answers)
+    assert _counts(engine)["Document"] == 0
+    report = service.import_transcripts(engine, project, answers, allow_same_content=True)
+    assert sorted(report.documents) == ["S1", "S2", "S3"] and report.units == 3
+    (tmp_path / "again").mkdir()
+    again = _write(tmp_path / "again", "S1.txt", "Respondent: Something else.\n")
+    with pytest.raises(DuplicateDocumentError, match="already in the project"):  # a name is still one document
+        service.import_transcripts(engine, project, [again], allow_same_content=True)
+    assert _counts(engine)["Document"] == 3
+
+
 def test_attributes_naming_unknown_respondents_import_nothing(engine, project, tmp_path):
     attrs = _write(tmp_path, "attrs.csv", "respondent,expert_group\nR1,academia\nR7,ngo\n")
     with pytest.raises(CodeframeError, match="R7"):

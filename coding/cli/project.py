@@ -24,6 +24,8 @@ def register(subparsers) -> None:
     t.add_argument("--language", choices=service.SUPPORTED_LANGUAGES + ("auto",),
                    help="en, ru, kk, or auto (per document, from its script); default: the project's language")
     t.add_argument("--unit", choices=("sentence", "turn"), help="segmentation unit (default: the project's)")
+    t.add_argument("--allow-same-content", action="store_true",
+                   help="accept files whose text equals another's under a different name (identical survey answers)")
     t.set_defaults(func=cmd_import_transcripts)
     a = imp_sub.add_parser("attributes", help="set respondent attributes on imported documents")
     a.add_argument("path", metavar="CSV")
@@ -73,7 +75,8 @@ def cmd_init(args) -> int:
 def cmd_import_transcripts(args) -> int:
     engine = engine_from_args(args)
     report = service.import_transcripts(engine, args.project, args.paths, attributes=args.attributes,
-                                        language=args.language, unit=args.unit)
+                                        language=args.language, unit=args.unit,
+                                        allow_same_content=args.allow_same_content)
     _print_import(report)
     return 0
 

@@ -73,12 +73,13 @@ class Coder(SQLModel, table=True):
 
 
 class Document(SQLModel, table=True):
-    """One transcript; ``respondent`` groups documents for respondent-level counts."""
+    """One transcript; ``respondent`` groups documents for respondent-level counts.
 
-    __table_args__ = (
-        UniqueConstraint("project_id", "name"),
-        UniqueConstraint("project_id", "sha256"),
-    )
+    Names are unique per project; equal text (``sha256``) is refused by the import unless
+    asked for (identical survey answers), so the database does not forbid it.
+    """
+
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     name: str
