@@ -34,9 +34,11 @@ STAGES = {
     "shares": "benchmarks.stage_shares",
     "writes": "benchmarks.stage_writes",
     "app": "benchmarks.stage_app",
+    "pipeline": "benchmarks.stage_pipeline",
     "memory50k": "benchmarks.stage_memory50k",
+    "scaling": "benchmarks.stage_scaling",
 }
-OPT_IN = {"memory50k"}  # slow; only when named in --stages
+OPT_IN = {"memory50k", "scaling"}  # slow; only when named in --stages
 DEFAULT_OUT = HERE / "results" / "latest.jsonl"
 
 
@@ -97,6 +99,9 @@ def run(argv: list[str] | None = None) -> list[dict]:
             module = importlib.import_module(STAGES[stage])
             try:
                 for case in module.cases(ctx):
+                    if isinstance(case, dict):  # a stage that measures in child processes yields ready rows
+                        rows.append(case)
+                        continue
                     try:
                         rows += harness.run_case(case, args.repeats, size=size.name, log=log)
                         if stage in args.profile:

@@ -31,6 +31,7 @@ EXPECTED = {
     ("writes", "add_coding on SQLite vs executemany"), ("writes", "add_coding on SQLite vs 1 txn/row"),
     ("writes", "add_coding on PostgreSQL vs executemany"), ("writes", "add_coding on PostgreSQL vs 1 txn/row"),
     ("app", "code page, first render"), ("app", "code page, rerun after click"),
+    ("pipeline", "cold: import + embed + suggest"), ("pipeline", "warm: suggest again (all cached)"),
 }
 
 
@@ -95,6 +96,30 @@ def test_embedding_cap_is_reported(small_run):
     assert any("capped at 200" in note for note in cold["notes"])
 
 
+def test_pipeline_encodes_each_text_once_and_nothing_when_warm(small_run):
+    _, rows, _ = small_run
+    cold = next(r for r in rows if r["measurement"] == "cold: import + embed + suggest")
+    warm = next(r for r in rows if r["measurement"] == "warm: suggest again (all cached)")
+    assert 0 < cold["items"] <= 200 + 200  # whole transcripts up to the cap (at least one)
+    assert any("capped at 200" in note for note in cold["notes"])
+    encoded = [int(n.split()[2]) for n in cold["notes"] if n.startswith("texts encoded:")]
+    assert encoded and encoded[0] > 0
+    assert any(n.startswith("texts encoded: 0 ") for n in warm["notes"]), warm["notes"]
+    assert warm["seconds"]["median"] < cold["seconds"]["median"]
+
+
+def test_scaling_stage_measures_each_size_in_its_own_process(tmp_path):
+    out = tmp_path / "scaling.jsonl"
+    assert main(["--size", "small", "--stages", "scaling", "--embed-cap", "160", "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["stage"] for r in rows] == ["scaling"] * 4
+    units = [r["items"] for r in rows]
+    assert units == sorted(units) and units[0] < units[-1] <= 160 + 200
+    for r in rows:
+        assert r["peak_rss_mb"] > 0 and r["median"] == pytest.approx(r["items"] / r["seconds"]["median"])
+        assert any("MB per 1,000 units" in n for n in r["notes"])
+
+
 def test_corpus_is_deterministic_and_shaped_like_interviews():
     first = corpus.interviews(3, seed=5)
     assert first == corpus.interviews(3, seed=5)
@@ -117,3 +142,28 @@ def test_table_explains_ratio_and_marks_errors():
     lines = harness.table_lines([row])
     assert "ERROR" in lines[-1] and "boom" in lines[-1]
     assert "ratio" in lines[0]
+
+
+def test_linear_fit_note_recovers_a_line():
+    from benchmarks.stage_scaling import linear_fit_note
+
+    note = linear_fit_note([1000, 2000, 4000, 8000], [130.0, 160.0, 220.0, 340.0])
+    assert note == "linear fit over the runs: peak RSS growth = 100.0 MB + 30.00 MB per 1,000 units (R² = 1.000)"
+    assert "needs at least two" in linear_fit_note([500, 500], [1.0, 2.0])
+
+
+def test_backend_comparison_measures_speed_and_faithfulness(tmp_path):
+    from benchmarks import bench_backends
+
+    out = tmp_path / "backends.json"
+    assert bench_backends.main(["--texts", "64", "--repeats", "1", "--out", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    rows = {r["backend"]: r for r in result["rows"]}
+    assert {"torch fp32", "onnx fp32", "onnx int8"} <= set(rows)
+    fp32 = rows["torch fp32"]
+    assert fp32["speed_vs_fp32"] == pytest.approx(1.0) and fp32["cosine_min"] == pytest.approx(1.0, abs=1e-5)
+    assert fp32["top1_same"] == 1.0 and fp32["suggestion_sets_same"] == 1.0
+    # the same weights through onnxruntime give the same embeddings; int8 weights move them
+    assert rows["onnx fp32"]["cosine_min"] > 0.9999
+    assert 0.5 < rows["onnx int8"]["cosine_mean"] < rows["onnx fp32"]["cosine_mean"]
+    assert ("torch bf16" in rows) != ("torch bf16" in result["skipped"])

@@ -1,0 +1,168 @@
+"""The whole suggestion job end to end, through the facade: segment, embed, score.
+
+* ``cold``: ``service.import_transcripts`` of the raw transcripts into a fresh SQLite
+  project, then ``service.suggest`` for every unit against the frame ``oecd_pslc``
+  (units embedded through the persistent cache, which starts empty; zero-shot model
+  fitted; suggestions with evidence). In-process caches are cleared first.
+* ``warm``: the same ``service.suggest`` again on that project after clearing the
+  in-process caches, as when the app restarts: every vector comes from the database
+  cache. The notes say how many texts the embedder was asked to encode (0 expected).
+
+Baseline for both: the bare work the chain cannot avoid on the same input -- spaCy's
+blank English ``sentencizer`` over the raw texts, a bare ``SentenceTransformer.encode``
+of the unit texts (fastest batch size, fastest faithful precision) and one numpy
+``X @ prototypes.T``. Issue 4 asks for end-to-end throughput of at least 0.9 of a bare
+encode, i.e. a ratio (time) of at most 1.11.
+
+The peak RSS of the cold row is the memory of the whole job at that size (``--size
+large``: ~51,000 units).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from benchmarks.context import FRAME, Context
+from benchmarks.harness import Case, Runner
+from benchmarks.stage_embedding import cap_texts, models
+from benchmarks.stage_import import spacy_baseline
+
+STAGE = "pipeline"
+PROJECT = "default"
+CODER = "bench"
+
+
+class CountingEmbedder:
+    """Wraps an embedder and counts the texts it is asked to encode."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.model_id, self.dim, self.encoded = inner, inner.model_id, inner.dim, 0
+
+    def encode(self, texts, *, batch_size: int = 64):
+        self.encoded += len(texts)
+        return self.inner.encode(texts, batch_size=batch_size)
+
+
+def files_within(ctx: Context, cap_units: int) -> list[tuple[str, bytes]]:
+    """The first transcripts of the corpus holding at most ``cap_units`` units (at least one file)."""
+    chosen, units = [], 0
+    for (name, data), (_, spans) in zip(ctx.files(), ctx.parsed()):
+        n = sum(s.is_unit for s in spans)
+        if chosen and units + n > cap_units:
+            break
+        chosen.append((name, data))
+        units += n
+    return chosen
+
+
+def fresh_project(ctx: Context, stem: str):
+    from coding import service
+    from coding.database.engine import make_engine
+
+    url = ctx.new_sqlite_url(stem)
+    engine = make_engine(url)
+    service.initialize(engine, PROJECT)
+    service.ensure_coder(engine, PROJECT, CODER)
+    service.clear_suggestion_cache()
+    return engine, url
+
+
+def drop_project(state) -> None:
+    engine, url = state[:2]
+    engine.dispose()
+    path = Path(url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def cases(ctx: Context) -> Iterator[Case]:
+    from coding import service
+    from coding.suggestions import code_prototype_texts, embed_code_texts
+
+    m = models(ctx)
+    all_units = ctx.unit_texts()
+    sample = all_units[: min(len(all_units), 512, ctx.embed_cap or 512)]
+    batch_size, rate = m.best_batch_size(sample)
+    kept, cap_note = cap_texts(ctx, all_units, rate, runs=2)
+    files = files_within(ctx, len(kept)) if cap_note else ctx.files()
+    parsed = service.parse_transcripts(files, language="en")
+    units = [s.text for _, spans in parsed for s in spans if s.is_unit]
+    raw = [data.decode("utf-8") for _, data in files]
+    parts = embed_code_texts(code_prototype_texts(ctx.codebook(), FRAME), m.ours.encode)
+    prototypes = np.vstack([p.parts for p in parts.values()])
+    notes = [
+        f"{len(files)} documents, {sum(len(sp) for _, sp in parsed)} segments, {len(units)} units; "
+        f"frame {FRAME} ({len(parts)} codes)",
+        f"ours: {m.ours.model_id}, precision {getattr(m.ours, 'precision', '?')}, batch 64, SQLite; "
+        f"baseline encode: precision {m.precision}, batch {batch_size}",
+    ]
+    if cap_note:
+        notes.append(cap_note)
+        ctx.log(f"  NOTE: pipeline {cap_note}")
+    counter = CountingEmbedder(m.ours)
+    spacy = spacy_baseline(raw)
+
+    def bare_warmup():
+        spacy.warmup()
+        m.bare_encode(sample[:32], batch_size)
+
+    def bare_run(_):
+        spacy.run(None)
+        x = m.bare_encode(units, batch_size)
+        return x @ prototypes.T
+
+    baseline = Runner(f"spaCy sentencizer + SentenceTransformer.encode (batch {batch_size}, {m.precision}) + X @ P.T",
+                      bare_run, warmup=bare_warmup, shared=True)
+    rates = {"units/s": len(units)}
+    repeats = 1 if len(units) > 10_000 else None
+    trace = len(units) <= 5_000  # a traced run re-embeds everything, slowed by tracemalloc: small inputs only
+    state: dict = {}
+
+    def cold_warmup():
+        small = fresh_project(ctx, "pipeline_warmup")
+        service.import_transcripts(small[0], PROJECT, files[:1], language="en")
+        service.suggest(small[0], PROJECT, frame=FRAME, coder=CODER, embedder=m.ours)
+        drop_project(small)
+
+    def cold_setup():
+        if "project" in state:
+            drop_project(state.pop("project"))
+        return fresh_project(ctx, "pipeline")
+
+    cold_notes = notes + [""]
+    warm_notes = notes + [""]
+
+    def cold_run(project):
+        counter.encoded = 0
+        service.import_transcripts(project[0], PROJECT, files, language="en", allow_same_content=True)
+        found = service.suggest(project[0], PROJECT, frame=FRAME, coder=CODER, embedder=counter)
+        state["project"] = project
+        cold_notes[-1] = (f"texts encoded: {counter.encoded} (units and codebook parts, each distinct text once); "
+                          f"{len(found)} suggestions")
+        return found
+
+    yield Case(STAGE, "cold: import + embed + suggest",
+               Runner("import_transcripts + suggest (empty cache)", cold_run, setup=cold_setup,
+                      warmup=cold_warmup),
+               baseline, rates=rates, notes=cold_notes, repeats=repeats, trace_memory=trace)
+
+    def warm_setup():
+        if "project" not in state:
+            cold_run(cold_setup())
+        return state["project"]
+
+    def warm_run(project):
+        service.clear_suggestion_cache()
+        counter.encoded = 0
+        found = service.suggest(project[0], PROJECT, frame=FRAME, coder=CODER, embedder=counter)
+        warm_notes[-1] = f"texts encoded: {counter.encoded} (everything came from the cache); {len(found)} suggestions"
+        return found
+
+    yield Case(STAGE, "warm: suggest again (all cached)",
+               Runner("suggest (filled cache, in-process caches cleared)", warm_run, setup=warm_setup),
+               baseline, rates=rates, notes=warm_notes, repeats=repeats, trace_memory=trace)
+    if "project" in state:
+        drop_project(state.pop("project"))
