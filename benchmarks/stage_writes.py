@@ -26,7 +26,7 @@ from benchmarks.context import FRAME, Context
 from benchmarks.harness import Case, Runner
 
 STAGE = "writes"
-DOCUMENTS = 4
+DOCUMENTS = 8  # enough units for the large size's 1,500 writes
 
 
 class Target:
