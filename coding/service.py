@@ -601,8 +601,8 @@ def _read_attributes(attributes) -> tuple[str, dict[str, dict[str, str]]]:
     return name, parsed.rows
 
 
-_SAME_CONTENT_HINT = (" (if these are different respondents with identical answers, import with "
-                      "allow_same_content / --allow-same-content)")
+_SAME_CONTENT_HINT = (" (different respondents with identical answers? Tick 'Allow files with identical text' "
+                      "on the Import page, or use --allow-same-content)")
 
 
 @_retry_locked

@@ -237,6 +237,22 @@ def test_import_page_previews_and_imports_an_upload(app_engine):
     assert "new_interview" in [d.name for d in service.list_documents(app_engine, PROJECT)]
 
 
+def test_import_page_imports_identical_survey_answers_only_when_allowed(app_engine):
+    at = goto(start(), "import_data")
+    answers = [(f"SV{i}.txt", b"Respondent: No opinion.\n", "text/plain") for i in (1, 2)]
+    at.file_uploader[0].set_value(answers).run()
+    next(b for b in at.button if b.label.startswith("Import 2 transcripts")).click().run()
+    errors = "\n".join(e.value for e in at.error)
+    assert "same content" in errors and "Allow files with identical text" in errors
+    assert len(service.list_documents(app_engine, PROJECT)) == 24  # nothing was imported
+    next(c for c in at.checkbox if c.label == "Allow files with identical text").check().run()
+    next(b for b in at.button if b.label.startswith("Import 2 transcripts")).click().run()
+    assert not at.exception
+    assert "Imported 2 document(s)" in texts(at)
+    names = {d.name for d in service.list_documents(app_engine, PROJECT)}
+    assert {"SV1", "SV2"} <= names and len(names) == 26
+
+
 def test_import_page_shows_each_problem_of_a_bad_file(app_engine):
     at = goto(start(), "import_data")
     at.file_uploader[0].set_value([("empty.txt", b"", "text/plain"), ("blank.md", b"  \n", "text/markdown")]).run()
