@@ -2942,6 +2942,14 @@ class _Suggester:
     coded: set  # segment ids the coder coded in the frame
     covered_documents: set  # documents the coder finished the frame on
     rejected: set  # (segment id, code) the coder rejected
+    columns: dict = field(init=False)  # the unit columns as plain lists, built once per fit
+    row_of: dict = field(init=False)  # segment id -> row of ``units``
+
+    def __post_init__(self) -> None:
+        # plain lists: building a suggestion view reads many fields; one pandas lookup each was the cost
+        self.columns = {name: self.units[name].tolist() for name in
+                        ("segment_id", "document_id", "document", "respondent", "position", "text")}
+        self.row_of = {int(s): i for i, s in enumerate(self.columns["segment_id"])}
 
 
 def _remember(cache: dict, key: tuple, value: tuple, *, size: int = 32) -> None:
@@ -3159,9 +3167,7 @@ def _suggester(engine: Engine, project: str, *, frame: str, coder: str, embedder
 
 
 def _views(fitted: _Suggester, suggestions, *, top_k: int) -> list[SuggestionView]:
-    columns = {name: fitted.units[name].tolist()  # plain lists: one pandas lookup per column, not per field
-               for name in ("segment_id", "document_id", "document", "respondent", "position", "text")}
-    row_of = {int(s): i for i, s in enumerate(columns["segment_id"])}
+    columns, row_of = fitted.columns, fitted.row_of
     per_segment: dict[int, int] = Counter()
     limit = 1 if fitted.exclusive else top_k
     out = []
@@ -3213,9 +3219,9 @@ def suggest(
     if top_k < 1:
         raise CodeframeError(f"top_k must be 1 or more, not {top_k}")
     fitted = _suggester(engine, project, frame=frame, coder=coder, embedder=embedder, document_id=document_id)
-    segment_ids = fitted.units["segment_id"].tolist()
+    segment_ids = fitted.columns["segment_id"]
     keep = [
-        i for i, (s, d) in enumerate(zip(segment_ids, fitted.units["document_id"].tolist()))
+        i for i, (s, d) in enumerate(zip(segment_ids, fitted.columns["document_id"]))
         if (document_id is None or d == document_id) and (include_coded or int(s) not in fitted.coded)
     ]
     if not keep:

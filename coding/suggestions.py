@@ -271,10 +271,14 @@ def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, fl
 
 @dataclass(frozen=True)
 class RidgeScorer:
-    """A fitted linear scorer: ``predict(x)`` is ``x @ weights + bias`` clipped to [0, 1]."""
+    """A fitted linear scorer: ``predict(x)`` is ``x @ weights + bias`` clipped to [0, 1].
+
+    ``weights`` of shape ``(d,)`` with a float ``bias`` scores one code; ``(d, k)`` with ``k``
+    biases scores ``k`` codes at once (columns of the result).
+    """
 
     weights: np.ndarray
-    bias: float
+    bias: float | np.ndarray
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.clip(np.asarray(x, dtype=np.float64) @ self.weights + self.bias, 0.0, 1.0)
@@ -438,7 +442,6 @@ class SuggestionModel:
         self.exclusive = exclusive
         self._models = [_CodeModel(parts=code_embeddings[c]) for c in codes]
         self._stack_parts()
-        self._classified_codes = np.zeros(0, dtype=np.intp)
         self._calibrate_zero_shot(background)
         self._examples = examples
         self._labels = None
@@ -507,13 +510,15 @@ class SuggestionModel:
         self._exclusion_offsets = np.cumsum([0] + [len(self._models[j].parts.exclusions) for j in excluded[:-1]])
 
     def _stack_classifiers(self) -> None:
-        """The few-shot classifiers as one weight matrix, so they score all codes in one GEMM."""
+        """The few-shot classifiers as one :class:`RidgeScorer` with a weight column per code, so
+        they score all their codes in one GEMM."""
         classified = [j for j, m in enumerate(self._models) if m.classifier is not None]
         self._classified_codes = np.array(classified, dtype=np.intp)
-        if classified:
-            self._classifier_weights = np.column_stack([self._models[j].classifier.weights for j in classified])
-            self._classifier_bias = np.array([self._models[j].classifier.bias for j in classified])
-            self._classifier_blend = np.array([self._models[j].blend for j in classified])
+        self._classifiers = RidgeScorer(
+            np.column_stack([self._models[j].classifier.weights for j in classified]),
+            np.array([self._models[j].classifier.bias for j in classified]),
+        ) if classified else None
+        self._classifier_blend = np.array([self._models[j].blend for j in classified])
 
     def _max_part_similarity(self, x: np.ndarray) -> np.ndarray:
         return np.maximum.reduceat(x @ self._part_matrix.T, self._part_offsets, axis=1)
@@ -522,17 +527,19 @@ class SuggestionModel:
         """Uncalibrated zero-shot scores (``n_segments × n_codes``): cosine to the code's
         parts, minus the exclusion penalty."""
         x = self._check_width(segment_embeddings)
+        penalised = bool(self.exclusion_weight and len(self._excluded_codes))
+        best = self._max_part_similarity(x) if self.aggregate != "mean" or penalised else None
         if self.aggregate == "mean":
             out = x @ self._mean_parts.T
         elif self.aggregate == "max":
-            out = self._max_part_similarity(x)
+            out = best.copy()
         else:
-            out = 0.5 * (self._max_part_similarity(x) + x @ self._mean_parts.T)
+            out = 0.5 * (best + x @ self._mean_parts.T)
         out = np.asarray(out, dtype=np.float32)
-        if self.exclusion_weight and len(self._excluded_codes):
+        if penalised:
             excl = np.maximum.reduceat(x @ self._exclusion_matrix.T, self._exclusion_offsets, axis=1)
-            best = self._max_part_similarity(x)[:, self._excluded_codes]
-            out[:, self._excluded_codes] -= self.exclusion_weight * np.maximum(0.0, excl - best)
+            out[:, self._excluded_codes] -= self.exclusion_weight * np.maximum(
+                0.0, excl - best[:, self._excluded_codes])
         return out
 
     def _zero_shot_prob(self, x: np.ndarray) -> np.ndarray:
@@ -542,10 +549,9 @@ class SuggestionModel:
         """Calibrated scores in (0, 1), ``n_segments × n_codes`` (columns follow :attr:`codes`)."""
         x = self._check_width(segment_embeddings)
         scores = self._zero_shot_prob(x).astype(float)
-        if len(self._classified_codes):
+        if self._classifiers is not None:
             j = self._classified_codes
-            predicted = np.clip(x.astype(np.float64) @ self._classifier_weights + self._classifier_bias, 0.0, 1.0)
-            scores[:, j] = (1 - self._classifier_blend) * scores[:, j] + self._classifier_blend * predicted
+            scores[:, j] = (1 - self._classifier_blend) * scores[:, j] + self._classifier_blend * self._classifiers.predict(x)
         return scores
 
     @property
