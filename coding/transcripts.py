@@ -516,6 +516,11 @@ def _turns_from_lines(
     return turns
 
 
+def _extra_labels(interviewer_labels: set[str] | None) -> frozenset[str] | None:
+    """The project's own interviewer labels, casefolded, as the hashable set the label cache needs."""
+    return frozenset(label.casefold() for label in interviewer_labels) if interviewer_labels else None
+
+
 def _plain_labels(text: str, *, markdown: bool, extra: set[str] | None) -> tuple[list[_Label | None], set[int]]:
     labels: list[_Label | None] = []
     headings: set[int] = set()
@@ -532,7 +537,7 @@ def _plain_labels(text: str, *, markdown: bool, extra: set[str] | None) -> tuple
 
 
 def _parse_plain(text: str, *, markdown: bool, interviewer_labels: set[str] | None) -> list[Turn]:
-    extra = frozenset(label.casefold() for label in interviewer_labels) if interviewer_labels else None
+    extra = _extra_labels(interviewer_labels)
     labels, headings = _plain_labels(text, markdown=markdown, extra=extra)
     return _turns_from_lines(text, labels, headings=headings, interviewer_labels=interviewer_labels)
 
@@ -600,7 +605,7 @@ def _parse_docx(data: bytes, *, file: str, interviewer_labels: set[str] | None) 
     except Exception as exc:  # BadZipFile, KeyError, PackageNotFoundError, XML errors
         fail(f"this .docx is corrupt or truncated and cannot be opened ({type(exc).__name__}: {exc})")
 
-    extra = {label.casefold() for label in interviewer_labels} if interviewer_labels else None
+    extra = _extra_labels(interviewer_labels)
     lines: list[str] = []
     labels: list[_Label | None] = []
     numbers: list[int] = []
@@ -737,7 +742,7 @@ def _parse_cues(text: str, *, file: str, kind: str) -> list[_Cue]:
 def _parse_captions(
     text: str, *, file: str, kind: str, interviewer_labels: set[str] | None
 ) -> tuple[str, list[Turn]]:
-    extra = {label.casefold() for label in interviewer_labels} if interviewer_labels else None
+    extra = _extra_labels(interviewer_labels)
     pieces: list[tuple[str | None, str, _Cue]] = []
     for cue in _parse_cues(text, file=file, kind=kind):
         raw = " ".join(line.strip() for line in cue.payload if line.strip())
