@@ -60,3 +60,11 @@ class Context:
         """A URL for a fresh SQLite file in the temp dir."""
         number = self.cache["_db_counter"] = self.cache.get("_db_counter", 0) + 1
         return f"sqlite:///{self.tmp / f'{stem}_{number}.sqlite'}"
+
+
+def drop_sqlite(engine, url: str) -> None:
+    """Dispose of ``engine`` and delete its SQLite file with the WAL and shared-memory files."""
+    engine.dispose()
+    path = Path(url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)

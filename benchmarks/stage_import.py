@@ -12,10 +12,9 @@ for "split this much text into sentences with spaCy".
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
-from benchmarks.context import Context
+from benchmarks.context import Context, drop_sqlite
 from benchmarks.harness import Case, Runner
 
 STAGE = "import"
@@ -67,11 +66,7 @@ def cases(ctx: Context) -> Iterator[Case]:
         return engine, url
 
     def drop_db(state):
-        engine, url = state
-        engine.dispose()
-        path = Path(url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        drop_sqlite(*state)
 
     yield Case(
         STAGE, "import into SQLite",

@@ -20,12 +20,11 @@ large``: ~51,000 units).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from benchmarks.context import FRAME, Context
+from benchmarks.context import FRAME, Context, drop_sqlite
 from benchmarks.harness import Case, Runner
 from benchmarks.stage_embedding import cap_texts, models
 from benchmarks.stage_import import spacy_baseline
@@ -71,11 +70,7 @@ def fresh_project(ctx: Context, stem: str):
 
 
 def drop_project(state) -> None:
-    engine, url = state[:2]
-    engine.dispose()
-    path = Path(url.removeprefix("sqlite:///"))
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+    drop_sqlite(*state[:2])
 
 
 def cases(ctx: Context) -> Iterator[Case]:

@@ -80,8 +80,8 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     sqlite = is_sqlite(engine)
     with engine.connect() as connection:
-        raw = connection.connection.dbapi_connection
-        if sqlite:
+        raw = connection.connection.dbapi_connection if sqlite else None
+        if raw is not None:
             # A batch migration recreates a table; with foreign keys on, dropping the old copy would
             # fail (or cascade). SQLite ignores this pragma inside a transaction, so set it first,
             # and check every reference before committing.
@@ -96,7 +96,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
                         raise RuntimeError(f"migration to {revision} left {len(broken)} broken references, "
                                            f"e.g. {tuple(broken[0])}; nothing was changed")
         finally:
-            if sqlite:
+            if raw is not None:
                 raw.execute("PRAGMA foreign_keys=ON")
 
 
