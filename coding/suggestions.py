@@ -1,35 +1,30 @@
-"""Code suggestions from embeddings: zero-shot from the codebook, few-shot from the project's codings.
+"""Code suggestions from embeddings: zero-shot from the codebook, anchored learning from the project's codings.
 
-Pure: it takes embeddings (float32, L2-normalised rows) and gives scores,
-thresholds and suggestions back; it never loads a model or touches the database.
+Pure: it takes embeddings (float32, L2-normalised rows) and gives probabilities, thresholds and
+suggestions back; it never loads a model or touches the database.
 
-* **Zero-shot.** Each code is represented by the separately embedded *parts* of
-  its definition (label, definition, each inclusion criterion, each example). A
-  segment's raw score for a code is its cosine similarity to those parts (the
-  maximum by default, see :class:`SuggestionModel`), minus a penalty when the
-  segment is closer to one of the code's exclusion criteria than to the code
-  (``exclusion_weight``; off by default, see :class:`SuggestionModel`).
-  Raw cosines are not comparable across codes or models, so each code's score is
-  standardised against the project's own segments (``background``) and mapped to
-  ``(0, 1)``: a segment ``k`` standard deviations above the code's mean sits at 0.5.
-* **Few-shot.** Once a code has coded examples and negatives, a class-balanced
-  linear classifier on the embeddings (ridge regression on 0/1 targets, solved in
-  closed form so that it retrains in milliseconds after every accept, with exact
-  leave-one-out scores for free) is blended in, with a weight that grows with the
-  number of examples.
-* **Calibration.** Every code has a threshold (0.5 by default, tuned by F1 on
-  leave-one-out scores once there are enough examples). Below it the model abstains.
-  A mutually exclusive frame gives at most one suggestion per segment.
-* **Evidence.** A suggestion says which part of the definition it matched and
-  which already-coded passages it is nearest to.
+* **Zero-shot.** Each code is represented by the separately embedded *parts* of its definition
+  (label, definition, each inclusion criterion, each example); a unit's raw score is its cosine
+  similarity to their mean (see :class:`SuggestionModel` for the other aggregates).
+* **Calibration.** A mutually exclusive frame turns a unit's scores into probabilities over its
+  codes (softmax, fitted temperature) and always names the best code: forced choice. Other frames
+  give each code a presence probability (standardised against the project's own units, then
+  Platt-scaled on grouped out-of-fold scores once there are examples) and a threshold.
+* **Learning** anchored on the codebook: prototypes shrunk from the definition toward the coded
+  examples, the amount chosen by respondent-grouped cross-validation (:mod:`coding.anchored`).
+* **Evidence.** A suggestion says which part of the definition it matched and which already-coded
+  passages it is nearest to (only those at least ``min_evidence_similarity`` alike).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Hashable, Mapping, Sequence
 
 import numpy as np
+
+from coding import anchored
 
 PART_KINDS = ("label", "definition", "include", "example")
 AGGREGATES = ("max", "mean", "max+mean")
@@ -138,7 +133,9 @@ class LabeledExamples:
     (rejected suggestions). ``reviewed[i]``: the coder went through the segment for
     this frame, so every code not applied is a negative; by default a segment
     counts as reviewed when it carries a code of the frame. A code both applied and
-    rejected counts as applied. Codes of other frames are ignored.
+    rejected counts as applied. Codes of other frames are ignored. ``groups[i]``: the
+    respondent of segment ``i``, so learning is cross-validated by respondent (default:
+    every segment its own group).
     """
 
     segment_ids: Sequence[Hashable]
@@ -146,6 +143,7 @@ class LabeledExamples:
     positive: Sequence[Collection[str]]
     negative: Sequence[Collection[str]] | None = None
     reviewed: Sequence[bool] | None = None
+    groups: Sequence[Hashable] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.segment_ids)
@@ -158,6 +156,8 @@ class LabeledExamples:
             raise ValueError(f"negative must have one entry per segment ({n}), got {len(self.negative)}")
         if self.reviewed is not None and len(self.reviewed) != n:
             raise ValueError(f"reviewed must have one entry per segment ({n}), got {len(self.reviewed)}")
+        if self.groups is not None and len(self.groups) != n:
+            raise ValueError(f"groups must have one entry per segment ({n}), got {len(self.groups)}")
 
     def __len__(self) -> int:
         return len(self.segment_ids)
@@ -222,132 +222,63 @@ class Suggestion:
     evidence: Evidence
 
 
-@dataclass
-class _CodeModel:
-    parts: PartsEmbeddings
-    center: float = 0.0  # zero-shot raw score that maps to 0.5
-    scale: float = 1.0
-    classifier: Any = None
-    blend: float = 0.0  # weight of the classifier in the score
-    threshold: float = 0.5
-    threshold_source: str = "default"
-    n_positive: int = 0
-    n_negative: int = 0
-
-
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
-
-
-def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """The threshold (midway between neighbouring scores) that maximises F1, and that F1.
-
-    >>> best_f1_threshold(np.array([0.9, 0.8, 0.4, 0.3]), np.array([1, 1, 0, 0]))
-    (0.6, 1.0)
-    """
-    scores = np.asarray(scores, dtype=float)
-    labels = np.asarray(labels).astype(bool)
-    if labels.sum() == 0 or labels.sum() == len(labels):
-        raise ValueError("F1 tuning needs both positive and negative examples")
-    order = np.argsort(-scores, kind="stable")
-    s, y = scores[order], labels[order]
-    tp = np.cumsum(y)
-    fp = np.cumsum(~y)
-    fn = y.sum() - tp
-    f1 = 2 * tp / (2 * tp + fp + fn)
-    # a cut is only possible between distinct scores
-    cut_ok = np.append(s[:-1] > s[1:], True)
-    f1 = np.where(cut_ok, f1, -1.0)
-    best = int(np.argmax(f1))
-    lower = s[best + 1] if best + 1 < len(s) else s[best] - 0.1
-    return round(float((s[best] + lower) / 2), 12), float(f1[best])
-
-
-@dataclass(frozen=True)
-class RidgeScorer:
-    """A fitted linear scorer: ``predict(x)`` is ``x @ weights + bias`` clipped to [0, 1].
-
-    ``weights`` of shape ``(d,)`` with a float ``bias`` scores one code; ``(d, k)`` with ``k``
-    biases scores ``k`` codes at once (columns of the result).
-    """
-
-    weights: np.ndarray
-    bias: float | np.ndarray
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.clip(np.asarray(x, dtype=np.float64) @ self.weights + self.bias, 0.0, 1.0)
-
-
-def fit_balanced_ridge(x: np.ndarray, y: np.ndarray, *, alpha: float = 1.0) -> tuple[RidgeScorer, np.ndarray]:
-    """Class-balanced ridge regression of 0/1 labels on embeddings, and its leave-one-out scores.
-
-    Each class gets half the total weight, so a rare code is not swamped by its
-    negatives. The closed form needs one ``d × d`` solve, and the hat-matrix
-    identity gives each example's exact leave-one-out prediction, so thresholds
-    can be tuned without refitting.
-
-    >>> x = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
-    >>> scorer, loo = fit_balanced_ridge(x, np.array([1, 1, 0, 0]), alpha=0.1)
-    >>> scorer.predict(np.array([[1.0, 0.0], [0.0, 1.0]])).round(2).tolist(), bool(loo[0] > loo[2])
-    ([1.0, 0.0], True)
-    """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if alpha <= 0:
-        raise ValueError(f"alpha must be > 0, got {alpha}")
-    n_pos, n_neg = (y == 1).sum(), (y == 0).sum()
-    if n_pos == 0 or n_neg == 0 or n_pos + n_neg != len(y):
-        raise ValueError("ridge needs 0/1 labels with both classes present")
-    weight = np.where(y == 1, len(y) / (2 * n_pos), len(y) / (2 * n_neg))
-    xa = np.hstack([x, np.ones((len(x), 1))])
-    penalty = np.full(xa.shape[1], alpha)
-    penalty[-1] = 1e-6 * alpha  # the intercept is (almost) not shrunk
-    gram = xa.T @ (xa * weight[:, None]) + np.diag(penalty)
-    inverse = np.linalg.inv(gram)
-    beta = inverse @ (xa.T @ (weight * y))
-    fitted = xa @ beta
-    leverage = weight * ((xa @ inverse) * xa).sum(axis=1)
-    loo = y - (y - fitted) / np.maximum(1.0 - leverage, 1e-9)
-    return RidgeScorer(beta[:-1], float(beta[-1])), np.clip(loo, 0.0, 1.0)
+@dataclass
+class _CodeModel:
+    parts: PartsEmbeddings
+    center: float = 0.0  # raw score that maps to probability 0.5 before Platt scaling
+    scale: float = 1.0
+    platt: tuple[float, float] = (1.0, 0.0)
+    threshold: float = 0.5
+    threshold_source: str = "prior"
+    n_positive: int = 0
+    n_negative: int = 0
 
 
 class SuggestionModel:
     """Scores segments against the codes of one frame and turns scores into suggestions.
 
+    * **Mutually exclusive frame: forced choice.** A unit's codes get probabilities that sum to 1
+      (a softmax of the scores with a temperature fitted on the project's codings, or on the
+      codebook alone). Every unit gets its best code with that probability; low confidence shows
+      as a low probability. "Nothing applies" exists only if the frame has such a code, or with
+      ``allow_none`` in :meth:`suggest` (then the best code must also pass its presence threshold).
+    * **Other frames: per-code probabilities.** A unit's score for a code is standardised against
+      the project's own units (``background``): ``zero_shot_k`` standard deviations above the
+      code's mean is probability 0.5, the prior threshold. With coded examples, each code's
+      mapping is Platt-scaled and its threshold fitted by F1 on out-of-fold scores (folds grouped
+      by respondent), both pulled toward the prior. At most ``top_k`` codes per unit, by probability.
+    * **Learning** moves each code's prototype from its definition toward its coded examples with
+      a pseudo-count chosen by grouped cross-validation, "never move" included (:mod:`coding.anchored`).
+
     Parameters
     ----------
     aggregate
-        How part similarities combine into a code score: ``"max"`` (the best
-        matching part), ``"mean"`` (all parts equally) or ``"max+mean"`` (their
-        average). ``"mean"`` ranked best on the sample corpus with both measured
-        models (see models/README.md).
+        How part similarities combine into a zero-shot score: ``"mean"`` (default; ranked best on the
+        sample corpus, see models/README.md), ``"max"`` or ``"max+mean"``. Learning always starts
+        from the mean of the parts.
     exclusion_weight
-        How much of the excess of exclusion similarity over the best part similarity
-        is subtracted from the raw score. Off by default: on the sample corpus every
-        weight tried (0.5, 1) lowered top-1 accuracy, because exclusion criteria
-        written as "Do not confuse with X: ..." describe the confusable code.
-    zero_shot_k
-        A segment this many standard deviations above a code's mean background
-        score gets zero-shot score 0.5, the default threshold.
-    raw_threshold
-        Without background segments: the raw cosine that maps to 0.5 (model
-        dependent; 0.35 suits all-MiniLM-L6-v2).
-    blend_half
-        Number of positive examples at which the classifier gets half the weight.
-    min_positive, min_negative
-        Examples a code needs before a classifier is trained for it.
-    min_tuning
-        Positives and negatives a code needs before its threshold is tuned by F1.
-    threshold_prior
-        Pseudo-count pulling a tuned threshold toward the default 0.5.
-    ridge_alpha
-        L2 penalty of the few-shot classifier (see :func:`fit_balanced_ridge`).
+        Penalty for being closer to an exclusion criterion than to the code (off by default).
+    zero_shot_k, raw_threshold
+        The prior presence mapping: with background units, ``k`` standard deviations above a code's
+        mean is 0.5; without, the raw cosine ``raw_threshold`` is.
+    temperature
+        Fix the softmax temperature of exclusive frames instead of fitting it.
+    shrinkage
+        Fix the prototype pseudo-count (``math.inf``: zero-shot only) instead of choosing it by CV.
+    min_tuning, threshold_prior, platt_prior
+        Positives (and negatives) a code needs before its threshold and mapping are fitted; the
+        pseudo-counts pulling them toward the prior.
+    min_temperature_units
+        Coded units (with one code each) needed to fit the temperature on the codings; below that
+        it comes from the codebook alone.
+    min_evidence_similarity
+        Coded passages less similar than this are not shown as evidence.
     neighbours
         Coded passages given as evidence per suggestion.
     """
@@ -359,13 +290,13 @@ class SuggestionModel:
         exclusion_weight: float = 0.0,
         zero_shot_k: float = 1.5,
         raw_threshold: float = 0.35,
-        blend_half: float = 8.0,
-        max_blend: float = 0.85,
-        min_positive: int = 3,
-        min_negative: int = 3,
+        temperature: float | None = None,
+        shrinkage: float | None = None,
         min_tuning: int = 5,
         threshold_prior: float = 5.0,
-        ridge_alpha: float = 1.0,
+        platt_prior: float = 4.0,
+        min_temperature_units: int = 10,
+        min_evidence_similarity: float = 0.4,
         neighbours: int = 3,
         random_state: int = 0,
     ) -> None:
@@ -373,60 +304,50 @@ class SuggestionModel:
             raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
         if exclusion_weight < 0:
             raise ValueError("exclusion_weight must be >= 0")
-        if blend_half <= 0 or not 0 <= max_blend <= 1:
-            raise ValueError("blend_half must be > 0 and max_blend within [0, 1]")
-        if min_positive < 1 or min_negative < 1:
-            raise ValueError("min_positive and min_negative must be >= 1")
+        if temperature is not None and not temperature > 0:
+            raise ValueError("temperature must be > 0")
+        if shrinkage is not None and not shrinkage > 0:
+            raise ValueError("shrinkage must be > 0 (math.inf: zero-shot only)")
         self.aggregate = aggregate
         self.exclusion_weight = exclusion_weight
         self.zero_shot_k = zero_shot_k
         self.raw_threshold = raw_threshold
-        self.blend_half = blend_half
-        self.max_blend = max_blend
-        self.min_positive = min_positive
-        self.min_negative = min_negative
+        self.fixed_temperature = temperature
+        self.fixed_shrinkage = shrinkage
         self.min_tuning = max(min_tuning, 2)
+        self.min_temperature_units = min_temperature_units
         self.threshold_prior = threshold_prior
-        self.ridge_alpha = ridge_alpha
+        self.platt_prior = platt_prior
+        self.min_evidence_similarity = min_evidence_similarity
         self.n_neighbours = neighbours
         self.random_state = random_state
         self.codes: list[str] = []
         self.exclusive = False
+        self.temperature = 0.05
+        self.temperature_source = "default"
+        self.shrinkage = math.inf
         self._models: list[_CodeModel] = []
         self._examples: LabeledExamples | None = None
         self._labels: np.ndarray | None = None
         self._dim: int | None = None
+        self._prototypes: np.ndarray | None = None  # learned prototypes, None while zero-shot
 
     # -- fitting -----------------------------------------------------------
 
-    def fit(
-        self,
-        codebook: Any,
-        frame: str,
-        code_embeddings: Mapping[str, PartsEmbeddings],
-        examples: LabeledExamples | None = None,
-        *,
-        background: np.ndarray | None = None,
-    ) -> "SuggestionModel":
+    def fit(self, codebook: Any, frame: str, code_embeddings: Mapping[str, PartsEmbeddings],
+            examples: LabeledExamples | None = None, *, background: np.ndarray | None = None) -> "SuggestionModel":
         """Fit to the codes of ``frame`` of ``codebook`` (see :meth:`fit_codes`)."""
         codes = [code.id for code in codebook.codes(frame)]
         exclusive = bool(codebook.frame(frame).mutually_exclusive)
         return self.fit_codes(codes, code_embeddings, exclusive=exclusive, examples=examples, background=background)
 
-    def fit_codes(
-        self,
-        codes: Sequence[str],
-        code_embeddings: Mapping[str, PartsEmbeddings],
-        *,
-        exclusive: bool,
-        examples: LabeledExamples | None = None,
-        background: np.ndarray | None = None,
-    ) -> "SuggestionModel":
+    def fit_codes(self, codes: Sequence[str], code_embeddings: Mapping[str, PartsEmbeddings], *, exclusive: bool,
+                  examples: LabeledExamples | None = None, background: np.ndarray | None = None) -> "SuggestionModel":
         """Fit to ``codes`` given their part embeddings.
 
-        ``background``: embeddings of the project's segments (coded or not), used to
-        standardise the zero-shot scores; at least 20 rows, else ``raw_threshold`` is used.
-        ``examples``: the project's codings of this frame, for the few-shot part.
+        ``background``: embeddings of the project's units (coded or not), to standardise presence
+        scores; at least 20 rows, else ``raw_threshold`` is used. ``examples``: the project's
+        codings of this frame, for learning and calibration.
         """
         codes = list(codes)
         if not codes:
@@ -438,29 +359,42 @@ class SuggestionModel:
         if len(dims) != 1:
             raise ValueError(f"code embeddings have different widths: {sorted(dims)}")
         self._dim = dims.pop()
-        self.codes = codes
-        self.exclusive = exclusive
+        self.codes, self.exclusive = codes, exclusive
         self._models = [_CodeModel(parts=code_embeddings[c]) for c in codes]
         self._stack_parts()
-        self._calibrate_zero_shot(background)
-        self._examples = examples
-        self._labels = None
+        self._examples, self._labels, self._prototypes = examples, None, None
+        self.shrinkage = math.inf
+        oof = known = None
         if examples is not None and len(examples):
             self._check_width(examples.embeddings)
             self._labels = examples.label_matrix(codes, exclusive=exclusive)
-            self._fit_few_shot(examples.embeddings, self._labels)
-        self._stack_classifiers()
+            known = (self._labels >= 0).any(axis=1)
+            oof = self._learn(examples, known)
+        self._calibrate_presence(background)
+        self._fit_temperature(oof, known)
+        if not exclusive and oof is not None:
+            self._fit_thresholds(oof, self._labels[known])
         return self
 
-    def _check_width(self, x: np.ndarray) -> np.ndarray:
-        if self._dim is None:
-            raise ValueError("the model is not fitted yet")
-        x = np.asarray(x, dtype=np.float32)
-        if x.ndim != 2 or x.shape[1] != self._dim:
-            raise ValueError(f"expected segment embeddings of shape (n, {self._dim}), got {x.shape}")
-        return x
+    def _learn(self, examples: LabeledExamples, known: np.ndarray) -> np.ndarray | None:
+        """Choose the prototype pseudo-count by grouped CV; returns out-of-fold raw scores of the known rows."""
+        labels = self._labels[known]
+        for j, m in enumerate(self._models):
+            m.n_positive, m.n_negative = int((labels[:, j] == 1).sum()), int((labels[:, j] == 0).sum())
+        if not known.any():
+            return None
+        x = examples.embeddings[known]
+        groups = list(examples.groups) if examples.groups is not None else list(examples.segment_ids)
+        groups = [g for g, k in zip(groups, known) if k]
+        candidates = anchored.SHRINKAGE_CANDIDATES if self.fixed_shrinkage is None else (self.fixed_shrinkage,)
+        n0, oof = anchored.choose_shrinkage(self._mean_parts, x, labels, groups, exclusive=self.exclusive,
+                                            candidates=candidates)
+        self.shrinkage = n0
+        if not math.isinf(n0):
+            self._prototypes = anchored.shrunk_prototypes(self._mean_parts, x, labels, n0)
+        return oof
 
-    def _calibrate_zero_shot(self, background: np.ndarray | None) -> None:
+    def _calibrate_presence(self, background: np.ndarray | None) -> None:
         if background is not None and len(background) >= 20:
             raw = self.raw_scores(self._check_width(background))
             mean, sd = raw.mean(axis=0), raw.std(axis=0)
@@ -470,35 +404,51 @@ class SuggestionModel:
         else:
             for m in self._models:
                 m.center, m.scale = self.raw_threshold, 0.05
-        self._center = np.array([m.center for m in self._models], dtype=np.float32)
-        self._scale = np.array([m.scale for m in self._models], dtype=np.float32)
+        self._center = np.array([m.center for m in self._models])
+        self._scale = np.array([m.scale for m in self._models])
 
-    def _fit_few_shot(self, x: np.ndarray, labels: np.ndarray) -> None:
+    def _fit_temperature(self, oof: np.ndarray | None, known: np.ndarray | None) -> None:
+        if self.fixed_temperature is not None:
+            self.temperature, self.temperature_source = self.fixed_temperature, "fixed"
+            return
+        if oof is not None:
+            labels = self._labels[known]
+            single = (labels == 1).sum(axis=1) == 1
+            gold = labels[single].argmax(axis=1)
+            if single.sum() >= self.min_temperature_units and len(set(gold.tolist())) >= 2:
+                self.temperature = anchored.fit_temperature(oof[single], gold)
+                self.temperature_source = "codings"
+                return
+        fitted = anchored.codebook_temperature([m.parts.parts for m in self._models])
+        if fitted is not None:
+            self.temperature, self.temperature_source = fitted, "codebook"
+
+    def _fit_thresholds(self, oof: np.ndarray, labels: np.ndarray) -> None:
+        z = (oof - self._center) / self._scale
         for j, m in enumerate(self._models):
             known = labels[:, j] >= 0
             y = labels[known, j]
-            m.n_positive, m.n_negative = int((y == 1).sum()), int((y == 0).sum())
-            if m.n_positive < self.min_positive or m.n_negative < self.min_negative:
+            if m.n_positive < self.min_tuning or m.n_negative < self.min_tuning:
                 continue
-            xj = x[known]
-            m.classifier, loo = fit_balanced_ridge(xj, y, alpha=self.ridge_alpha)
-            m.blend = min(self.max_blend, m.n_positive / (m.n_positive + self.blend_half))
-            if m.n_positive >= self.min_tuning and m.n_negative >= self.min_tuning:
-                oof = (1 - m.blend) * self._zero_shot_prob(xj)[:, j] + m.blend * loo
-                tuned, _ = best_f1_threshold(oof, y)
-                w = m.n_positive + m.n_negative
-                m.threshold = float((w * tuned + self.threshold_prior * 0.5) / (w + self.threshold_prior))
-                m.threshold_source = "f1"
+            m.platt = anchored.fit_platt(z[known, j], y, prior=self.platt_prior)
+            p = anchored.sigmoid(m.platt[0] * z[known, j] + m.platt[1])
+            tuned, _ = anchored.best_f1_threshold(p, y)
+            m.threshold = float((m.n_positive * tuned + self.threshold_prior * 0.5) / (m.n_positive + self.threshold_prior))
+            m.threshold_source = "cv"
+
+    def _check_width(self, x: np.ndarray) -> np.ndarray:
+        if self._dim is None:
+            raise ValueError("the model is not fitted yet")
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self._dim:
+            raise ValueError(f"expected segment embeddings of shape (n, {self._dim}), got {x.shape}")
+        return x
 
     # -- scoring -----------------------------------------------------------
 
     def _stack_parts(self) -> None:
-        """Stack every code's parts into matrices once, so scoring is a few GEMMs, not one per code.
-
-        ``_part_matrix`` holds all parts (rows of code ``j`` start at ``_part_offsets[j]``);
-        ``_mean_parts`` each code's mean part, so the "mean" score is one ``x @ M.T``
-        (the mean of the cosines equals the cosine with the mean of the unit parts).
-        """
+        """Stack every code's parts once, so scoring is a few GEMMs, not one per code (the mean of
+        the cosines to a code's parts is the cosine with the mean of its unit parts)."""
         parts = [m.parts.parts.astype(np.float32) for m in self._models]
         self._part_matrix = np.ascontiguousarray(np.vstack(parts))
         self._part_offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
@@ -509,24 +459,15 @@ class SuggestionModel:
                                   if excluded else np.zeros((0, self._part_matrix.shape[1]), np.float32))
         self._exclusion_offsets = np.cumsum([0] + [len(self._models[j].parts.exclusions) for j in excluded[:-1]])
 
-    def _stack_classifiers(self) -> None:
-        """The few-shot classifiers as one :class:`RidgeScorer` with a weight column per code, so
-        they score all their codes in one GEMM."""
-        classified = [j for j, m in enumerate(self._models) if m.classifier is not None]
-        self._classified_codes = np.array(classified, dtype=np.intp)
-        self._classifiers = RidgeScorer(
-            np.column_stack([self._models[j].classifier.weights for j in classified]),
-            np.array([self._models[j].classifier.bias for j in classified]),
-        ) if classified else None
-        self._classifier_blend = np.array([self._models[j].blend for j in classified])
-
     def _max_part_similarity(self, x: np.ndarray) -> np.ndarray:
         return np.maximum.reduceat(x @ self._part_matrix.T, self._part_offsets, axis=1)
 
     def raw_scores(self, segment_embeddings: np.ndarray) -> np.ndarray:
-        """Uncalibrated zero-shot scores (``n_segments × n_codes``): cosine to the code's
-        parts, minus the exclusion penalty."""
+        """Uncalibrated scores (``n_segments × n_codes``): cosine to the learned prototypes, or
+        zero-shot to the code's parts (minus the exclusion penalty, when on)."""
         x = self._check_width(segment_embeddings)
+        if self._prototypes is not None:
+            return np.asarray(x @ self._prototypes.T, dtype=np.float32)
         penalised = bool(self.exclusion_weight and len(self._excluded_codes))
         best = self._max_part_similarity(x) if self.aggregate != "mean" or penalised else None
         if self.aggregate == "mean":
@@ -542,56 +483,78 @@ class SuggestionModel:
                 0.0, excl - best[:, self._excluded_codes])
         return out
 
-    def _zero_shot_prob(self, x: np.ndarray) -> np.ndarray:
-        return _sigmoid((self.raw_scores(x) - self._center) / self._scale)
+    def presence(self, segment_embeddings: np.ndarray, raw: np.ndarray | None = None) -> np.ndarray:
+        """Per-code probability that the code applies, on its own (``n_segments × n_codes``)."""
+        raw = self.raw_scores(segment_embeddings) if raw is None else raw
+        z = (raw - self._center) / self._scale
+        a = np.array([m.platt[0] for m in self._models])
+        b = np.array([m.platt[1] for m in self._models])
+        return anchored.sigmoid(a * z + b)
 
     def score(self, segment_embeddings: np.ndarray) -> np.ndarray:
-        """Calibrated scores in (0, 1), ``n_segments × n_codes`` (columns follow :attr:`codes`)."""
-        x = self._check_width(segment_embeddings)
-        scores = self._zero_shot_prob(x).astype(float)
-        if self._classifiers is not None:
-            j = self._classified_codes
-            scores[:, j] = (1 - self._classifier_blend) * scores[:, j] + self._classifier_blend * self._classifiers.predict(x)
-        return scores
+        """Calibrated probabilities, ``n_segments × n_codes`` (columns follow :attr:`codes`): rows sum
+        to 1 in a mutually exclusive frame, per-code presence otherwise."""
+        raw = self.raw_scores(segment_embeddings)
+        if self.exclusive:
+            return anchored.softmax(raw / self.temperature)
+        return self.presence(segment_embeddings, raw)
 
     @property
     def thresholds(self) -> np.ndarray:
-        """Each code's threshold; a score below it means the model abstains for that code."""
+        """Each code's presence threshold (0 in an exclusive frame: forced choice never abstains)."""
+        if self.exclusive:
+            return np.zeros(len(self._models))
         return np.array([m.threshold for m in self._models])
 
     def describe(self) -> list[dict[str, Any]]:
-        """Per code: threshold and where it came from, examples seen, classifier weight."""
+        """Per code: threshold and where it came from, examples seen, the learning pseudo-count."""
         return [
-            {"code": c, "threshold": m.threshold, "threshold_source": m.threshold_source,
-             "positives": m.n_positive, "negatives": m.n_negative, "classifier_weight": m.blend}
-            for c, m in zip(self.codes, self._models)
+            {"code": c, "threshold": float(t), "threshold_source": "forced choice" if self.exclusive else m.threshold_source,
+             "positives": m.n_positive, "negatives": m.n_negative, "shrinkage": self.shrinkage,
+             "temperature": self.temperature if self.exclusive else None}
+            for c, m, t in zip(self.codes, self._models, self.thresholds)
         ]
 
-    def suggest(
-        self, segment_ids: Sequence[Hashable], segment_embeddings: np.ndarray, *, top_k: int = 3
-    ) -> list[Suggestion]:
-        """Suggestions above threshold, best first per segment: at most one per segment in a
-        mutually exclusive frame, at most ``top_k`` otherwise."""
+    def suggest(self, segment_ids: Sequence[Hashable], segment_embeddings: np.ndarray, *, top_k: int = 3,
+                allow_none: bool = False, rejected: Collection[tuple[Hashable, str]] = ()) -> list[Suggestion]:
+        """Suggestions, best first per segment. Exclusive frame: the best code of every unit (none
+        with ``allow_none`` if it fails its presence threshold). Otherwise the codes at or above
+        their thresholds, at most ``top_k``. A (segment id, code) in ``rejected`` is never suggested."""
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         x = self._check_width(segment_embeddings)
         if len(segment_ids) != len(x):
             raise ValueError(f"{len(segment_ids)} segment ids for {len(x)} embeddings")
         scores = self.score(x)
-        thresholds = self.thresholds
-        limit = 1 if self.exclusive else top_k
-        rows, cols = np.nonzero(scores >= thresholds)
-        margins = scores[rows, cols] - thresholds[cols]
-        order = np.lexsort((cols, -margins, rows))  # per segment: largest margin first, ties by code order
-        rows, cols = rows[order], cols[order]
-        first_of_row = np.searchsorted(rows, rows, side="left")
-        keep = np.arange(len(rows)) - first_of_row < limit
-        rows, cols = rows[keep], cols[keep]
+        ranked = scores.copy()
+        column = {c: j for j, c in enumerate(self.codes)}
+        if rejected:
+            row = {sid: i for i, sid in enumerate(segment_ids)}
+            for sid, code in rejected:
+                if sid in row and code in column:
+                    ranked[row[sid], column[code]] = -1.0
+        thresholds = np.array([m.threshold for m in self._models])
+        if self.exclusive:
+            cols = ranked.argmax(axis=1)
+            rows = np.arange(len(x))
+            keep = ranked[rows, cols] >= 0
+            if allow_none:
+                keep &= self.presence(x)[rows, cols] >= thresholds[cols]
+            rows, cols = rows[keep], cols[keep]
+            shown_thresholds = np.zeros(len(cols)) if not allow_none else thresholds[cols]
+        else:
+            rows, cols = np.nonzero(ranked >= thresholds)
+            order = np.lexsort((cols, -ranked[rows, cols], rows))
+            rows, cols = rows[order], cols[order]
+            first_of_row = np.searchsorted(rows, rows, side="left")
+            keep = np.arange(len(rows)) - first_of_row < top_k
+            rows, cols = rows[keep], cols[keep]
+            shown_thresholds = thresholds[cols]
         evidence = self._evidence_many(x, rows, cols, segment_ids)
         return [
-            Suggestion(segment_id=segment_ids[i], code=self.codes[j], score=float(scores[i, j]),
-                       threshold=float(thresholds[j]), evidence=e)
-            for i, j, e in zip(rows.tolist(), cols.tolist(), evidence)
+            Suggestion(segment_id=segment_ids[i], code=self.codes[j], score=float(scores[i, j]), threshold=float(t),
+                       evidence=e)
+            for i, j, t, e in zip(rows.tolist(), cols.tolist(), shown_thresholds.tolist(), evidence)
         ]
 
     def _evidence_many(self, x: np.ndarray, rows: np.ndarray, cols: np.ndarray,
@@ -641,21 +604,20 @@ class SuggestionModel:
             order = np.argsort(-sims, axis=1, kind="stable")[:, : self.n_neighbours]
             for r in range(len(chunk_ids)):
                 found.append(tuple(
-                    Neighbour(example_ids[o], float(sims[r, o])) for o in order[r].tolist() if sims[r, o] > -np.inf
+                    Neighbour(example_ids[o], float(sims[r, o])) for o in order[r].tolist()
+                    if sims[r, o] > -np.inf and sims[r, o] >= self.min_evidence_similarity
                 ))
         return found
 
     def uncertainty(self, segment_embeddings: np.ndarray) -> np.ndarray:
-        """How undecided the model is per segment, in [0, 1] (1 = most): closeness of some
-        code's score to its threshold and, in an exclusive frame, of the top two codes
-        when the best is above threshold. Sort descending for an "uncertain first" queue."""
+        """How undecided the model is per segment, in [0, 1] (1 = most): in an exclusive frame one
+        minus the gap between the two best probabilities; otherwise closeness of some code's
+        probability to its threshold. Sort descending for an "uncertain first" queue."""
         scores = self.score(segment_embeddings)
+        if self.exclusive:
+            if scores.shape[1] < 2:
+                return np.zeros(len(scores))
+            top2 = -np.sort(-scores, axis=1)[:, :2]
+            return np.clip(1.0 - (top2[:, 0] - top2[:, 1]), 0.0, 1.0)
         gap = np.abs(scores - self.thresholds[None, :]).min(axis=1) * 2
-        if self.exclusive and scores.shape[1] > 1:
-            order = np.argsort(-scores, axis=1)
-            rows = np.arange(len(scores))
-            top, second = scores[rows, order[:, 0]], scores[rows, order[:, 1]]
-            above = top >= self.thresholds[order[:, 0]]
-            gap = np.where(above, np.minimum(gap, top - second), gap)
         return np.clip(1.0 - gap, 0.0, 1.0)
-

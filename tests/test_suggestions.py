@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from coding.anchored import best_f1_threshold
 from coding.codebook import parse_codebook
 from coding.embeddings import load_embedder
 from coding.suggestions import (
     LabeledExamples,
     SuggestionModel,
-    best_f1_threshold,
     code_prototype_texts,
     embed_code_texts,
 )
@@ -54,7 +54,7 @@ def test_prototype_texts_keep_kinds_and_exclusions(codebook):
 def test_a_paraphrase_of_a_definition_ranks_its_code_first(zero_shot, embedder):
     x = embedder.encode(list(PARAPHRASES.values()))
     scores = zero_shot.score(x)
-    assert scores.shape == (5, 5) and ((scores > 0) & (scores < 1)).all()
+    assert scores.shape == (5, 5) and ((scores >= 0) & (scores <= 1)).all()
     assert [zero_shot.codes[j] for j in scores.argmax(axis=1)] == list(PARAPHRASES)
 
 
@@ -65,20 +65,43 @@ def test_every_aggregate_ranks_the_paraphrases_right(codebook, parts, background
     assert [model.codes[j] for j in scores.argmax(axis=1)] == list(PARAPHRASES)
 
 
-def test_suggestions_abstain_below_threshold_and_carry_evidence(zero_shot, parts, embedder):
+def test_an_exclusive_frame_forces_a_choice_and_abstains_only_when_none_is_allowed(zero_shot, parts, embedder):
     ids = [f"p{i}" for i in range(5)] + [f"o{i}" for i in range(len(OFF_TOPIC))]
-    suggestions = zero_shot.suggest(ids, embedder.encode(list(PARAPHRASES.values()) + OFF_TOPIC))
-    by_segment = {s.segment_id: s for s in suggestions}
-    assert not any(i.startswith("o") for i in by_segment), "off-topic talk must get no suggestion"
+    x = embedder.encode(list(PARAPHRASES.values()) + OFF_TOPIC)
+    scores = zero_shot.score(x)
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-6)  # probabilities over the frame's codes
+    forced = zero_shot.suggest(ids, x)
+    assert [s.segment_id for s in forced] == ids  # every unit gets exactly its best code
+    assert all(s.threshold == 0.0 and s.score == scores[i].max() for i, s in enumerate(forced))
+    assert {s.segment_id: s.code for s in forced if s.segment_id.startswith("p")} == {
+        f"p{i}": c for i, c in enumerate(PARAPHRASES)}
+    # off-topic talk gets a low-confidence forced guess, shown as such
+    assert max(s.score for s in forced if s.segment_id.startswith("o")) < min(
+        s.score for s in forced if s.segment_id.startswith("p"))
+    by_segment = {s.segment_id: s for s in zero_shot.suggest(ids, x, allow_none=True)}
+    assert not any(i.startswith("o") for i in by_segment), "with 'nothing applies' on, off-topic talk gets nothing"
     assert {i: s.code for i, s in by_segment.items()} == {f"p{i}": c for i, c in enumerate(PARAPHRASES)}
-    for s in suggestions:
-        assert s.score >= s.threshold == 0.5
+    for s in by_segment.values():
+        assert s.threshold == 0.5
         assert s.evidence.matched_part.kind in {"label", "definition", "include", "example"}
         assert s.evidence.neighbours == ()  # no coded passages yet
-    # the same segments, with impossible thresholds: the model abstains everywhere
-    strict = SuggestionModel(zero_shot_k=50).fit_codes(list(parts), parts, exclusive=True,
-                                                       background=embedder.encode(BACKGROUND))
-    assert strict.suggest(ids, embedder.encode(list(PARAPHRASES.values()) + OFF_TOPIC)) == []
+    # a rejected code gives way to the next best
+    [again] = zero_shot.suggest(["p0"], x[:1], rejected={("p0", "cooking")})
+    assert again.code != "cooking" and again.code == zero_shot.codes[int(np.argsort(-scores[0])[1])]
+
+
+def test_the_temperature_comes_from_the_codebook_or_from_the_codings(zero_shot, codebook, parts, background,
+                                                                     embedder):
+    assert zero_shot.temperature_source == "codebook" and 0.003 <= zero_shot.temperature <= 1.0
+    texts = list(PARAPHRASES.values()) * 3
+    examples = LabeledExamples([f"e{i}" for i in range(len(texts))], embedder.encode(texts),
+                               [{c} for c in PARAPHRASES] * 3, groups=[i % 5 for i in range(len(texts))])
+    learned = SuggestionModel().fit(codebook, "topics", parts, examples, background=background)
+    assert learned.temperature_source == "codings"
+    fixed = SuggestionModel(temperature=0.2).fit(codebook, "topics", parts, background=background)
+    assert fixed.temperature_source == "fixed"
+    flat, sharp = fixed.score(embedder.encode(OFF_TOPIC)), zero_shot.score(embedder.encode(OFF_TOPIC))
+    assert (flat.max(axis=1) < sharp.max(axis=1)) .all() == (0.2 > zero_shot.temperature)
 
 
 def test_exclusive_frame_gives_at_most_one_suggestion_other_frames_several(parts, background, embedder):
@@ -90,7 +113,7 @@ def test_exclusive_frame_gives_at_most_one_suggestion_other_frames_several(parts
     assert len(exclusive.suggest(["m"], mixed)) == 1
     many = several.suggest(["m"], mixed, top_k=3)
     assert 2 <= len(many) <= 3 and len({s.code for s in many}) == len(many)
-    assert [s.score - s.threshold for s in many] == sorted((s.score - s.threshold for s in many), reverse=True)
+    assert [s.score for s in many] == sorted((s.score for s in many), reverse=True)  # by probability
     assert len(several.suggest(["m"], mixed, top_k=1)) == 1
 
 
@@ -126,26 +149,78 @@ def _few_shot_examples(embedder):
         segment_ids=[f"e{i}" for i in range(len(texts))],
         embeddings=embedder.encode(texts),
         positive=[{"banking"}] * len(positives) + [{c} for c in codes_of_negatives],
+        groups=[f"r{i % 7}" for i in range(len(texts))],
     )
 
 
-def test_few_shot_examples_teach_a_code_and_give_neighbours_as_evidence(codebook, parts, background, embedder,
-                                                                        zero_shot):
+def test_anchored_learning_moves_a_prototype_toward_its_examples(codebook, parts, background, embedder, zero_shot):
     examples = _few_shot_examples(embedder)
-    model = SuggestionModel().fit(codebook, "topics", parts, examples, background=background)
+    model = SuggestionModel(shrinkage=2.0).fit(codebook, "topics", parts, examples, background=background)
     info = {row["code"]: row for row in model.describe()}
     assert info["banking"]["positives"] == 6 and info["banking"]["negatives"] == 8
-    assert info["banking"]["classifier_weight"] > 0 and info["banking"]["threshold_source"] == "f1"
-    assert info["weather"]["classifier_weight"] == 0  # 2 positives: below min_positive
+    assert info["banking"]["shrinkage"] == 2.0 and info["banking"]["threshold_source"] == "forced choice"
     new = embedder.encode(["How much will my pension be when I retire?"])
     j = model.codes.index("banking")
-    assert model.score(new)[0, j] > zero_shot.score(new)[0, j]
+    assert model.raw_scores(new)[0, j] > zero_shot.raw_scores(new)[0, j]
     [s] = model.suggest(["new"], new)
     assert s.code == "banking"
-    assert len(s.evidence.neighbours) == 3
+    assert 1 <= len(s.evidence.neighbours) <= 3
     assert all(n.segment_id in {f"e{i}" for i in range(6)} for n in s.evidence.neighbours)
+    assert all(n.similarity >= model.min_evidence_similarity for n in s.evidence.neighbours)
     sims = [n.similarity for n in s.evidence.neighbours]
     assert sims == sorted(sims, reverse=True)
+    picky = SuggestionModel(shrinkage=2.0, min_evidence_similarity=0.99).fit(codebook, "topics", parts, examples,
+                                                                             background=background)
+    assert picky.suggest(["new"], new)[0].evidence.neighbours == ()  # weak evidence is hidden
+
+
+def _convention_examples(embedder):
+    """A coder's convention the codebook does not state: delayed trains and buses count as 'weather'."""
+    travel = ["The train was cancelled and I waited an hour on the platform.", "My bus was late again this morning.",
+              "The tram broke down between two stops.", "Our flight was delayed by three hours.",
+              "The metro line was closed for repairs.", "The commuter train skipped my station.",
+              "There was a huge queue for the airport shuttle.", "The night bus never came."]
+    others = ["Our team won the derby.", "I bake bread on Fridays.", "The doctor gave me antibiotics.",
+              "My bank raised the fees.", "We watched the cup final.", "I cook rice with vegetables.",
+              "The nurse measured my blood pressure.", "I took a loan for the car."]
+    codes = ["football", "cooking", "medicine", "banking"] * 2
+    texts = travel + others
+    return LabeledExamples([f"e{i}" for i in range(len(texts))], embedder.encode(texts),
+                           [{"weather"}] * len(travel) + [{c} for c in codes],
+                           groups=[f"r{i % 8}" for i in range(len(texts))])
+
+
+def test_the_amount_of_learning_is_chosen_by_grouped_cross_validation(codebook, parts, background, embedder,
+                                                                      zero_shot):
+    from coding.anchored import choose_shrinkage
+
+    examples = _convention_examples(embedder)
+    chosen = SuggestionModel().fit(codebook, "topics", parts, examples, background=background)
+    assert np.isfinite(chosen.shrinkage)  # the convention is not in the codebook: learning clearly helps
+    new = embedder.encode(["The regional train was late and overcrowded."])
+    assert chosen.suggest(["n"], new)[0].code == "weather"
+    assert zero_shot.suggest(["n"], new)[0].code != "weather"
+    # examples whose labels are noise never move the model away from the codebook
+    rng = np.random.default_rng(1)
+    x = embedder.encode(BACKGROUND)
+    labels = np.zeros((len(x), 5), dtype=np.int8)
+    labels[np.arange(len(x)), rng.integers(0, 5, len(x))] = 1
+    definition = np.vstack([parts[c].parts.mean(axis=0) for c in chosen.codes])
+    n0, oof = choose_shrinkage(definition, x, labels, [i % 6 for i in range(len(x))], exclusive=True)
+    assert n0 == np.inf and oof.shape == labels.shape
+    assert choose_shrinkage(definition, x, labels, [0] * len(x), exclusive=True) == (np.inf, None)  # one group
+
+
+def test_thresholds_of_a_non_exclusive_frame_are_fitted_by_grouped_cv(parts, background, embedder):
+    texts = ([f"I took a loan from the bank number {i}." for i in range(6)]
+             + [f"The bank charges interest on my card, month {i}." for i in range(6)] + BACKGROUND[:12])
+    positive = [{"banking"}] * 12 + [set()] * 12
+    examples = LabeledExamples([f"s{i}" for i in range(24)], embedder.encode(texts), positive,
+                               reviewed=[True] * 24, groups=[i % 6 for i in range(24)])
+    model = SuggestionModel().fit_codes(list(parts), parts, exclusive=False, examples=examples, background=background)
+    info = {row["code"]: row for row in model.describe()}
+    assert info["banking"]["threshold_source"] == "cv" and info["weather"]["threshold_source"] == "prior"
+    assert info["weather"]["threshold"] == 0.5 and 0 < info["banking"]["threshold"] < 1
 
 
 def test_label_matrix_uses_reviews_rejections_and_exclusivity():
@@ -161,14 +236,17 @@ def test_label_matrix_uses_reviews_rejections_and_exclusivity():
         LabeledExamples(["a"], np.eye(1), [set(), set()])
 
 
-def test_uncertainty_is_highest_near_the_threshold(zero_shot, embedder):
+def test_uncertainty_is_highest_where_the_choice_is_closest(zero_shot, parts, background, embedder):
     x = embedder.encode([PARAPHRASES["weather"], "Could you repeat the question, please?",
                          "I had a cold and also my bank account was blocked."])
     u = zero_shot.uncertainty(x)
     assert u.shape == (3,) and ((u >= 0) & (u <= 1)).all()
-    scores, t = zero_shot.score(x), zero_shot.thresholds
-    closeness = np.abs(scores - t).min(axis=1)
-    assert np.argmax(u) == np.argmin(closeness) or u.max() == pytest.approx(1 - 2 * closeness.min())
+    top2 = -np.sort(-zero_shot.score(x), axis=1)[:, :2]
+    np.testing.assert_allclose(u, 1 - (top2[:, 0] - top2[:, 1]), atol=1e-9)
+    several = SuggestionModel().fit_codes(list(parts), parts, exclusive=False, background=background)
+    v = several.uncertainty(x)
+    closeness = np.abs(several.score(x) - several.thresholds).min(axis=1)
+    np.testing.assert_allclose(v, np.clip(1 - 2 * closeness, 0, 1), atol=1e-9)
 
 
 def test_best_f1_threshold_and_input_checks(zero_shot):
@@ -186,22 +264,14 @@ def test_best_f1_threshold_and_input_checks(zero_shot):
         SuggestionModel(aggregate="median")
 
 
-def test_ridge_leave_one_out_scores_equal_refitting_without_each_example():
-    from coding.suggestions import fit_balanced_ridge
+def test_fitted_temperature_recovers_the_one_that_made_the_labels():
+    from coding.anchored import fit_temperature, softmax
 
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(30, 6))
-    y = (x[:, 0] + 0.5 * rng.normal(size=30) > 0).astype(int)
-    _, loo = fit_balanced_ridge(x, y, alpha=2.0)
-    # the class weights of the full fit are kept when refitting, as the hat-matrix identity assumes
-    weight = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (1 - y).sum()))
-    xa = np.hstack([x, np.ones((30, 1))])
-    penalty = np.diag(np.r_[np.full(6, 2.0), 2e-6])
-    for i in range(30):
-        keep = np.arange(30) != i
-        beta = np.linalg.solve(xa[keep].T @ (xa[keep] * weight[keep, None]) + penalty,
-                               xa[keep].T @ (weight[keep] * y[keep]))
-        assert np.clip(xa[i] @ beta, 0, 1) == pytest.approx(loo[i], abs=1e-6)
+    scores = rng.normal(size=(4000, 4)) * 0.1
+    p = softmax(scores / 0.05)
+    gold = np.array([rng.choice(4, p=row) for row in p])
+    assert fit_temperature(scores, gold) == pytest.approx(0.05, rel=0.1)
 
 
 @pytest.mark.parametrize("aggregate", ["mean", "max", "max+mean"])
