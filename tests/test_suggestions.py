@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from topics import BACKGROUND, CODEBOOK, OFF_TOPIC, PARAPHRASES
 
 from coding.anchored import best_f1_threshold
 from coding.codebook import parse_codebook
@@ -14,8 +15,6 @@ from coding.suggestions import (
     code_prototype_texts,
     embed_code_texts,
 )
-
-from topics import BACKGROUND, CODEBOOK, OFF_TOPIC, PARAPHRASES
 
 
 @pytest.fixture(scope="module")
