@@ -46,11 +46,12 @@ from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from coding.errors import NotFound, Problem
+from coding.paths import package_data, repo_root
 
 DEFAULT_MODEL_ID = "all-MiniLM-L6-v2"
 REGISTRY_ENV = "CODEFRAME_MODELS"
-PACKAGED_REGISTRY = Path(__file__).parent / "data" / "models.yaml"
-SOURCE_REGISTRY = Path(__file__).resolve().parent.parent / "models" / "models.yaml"
+PACKAGED_REGISTRY = package_data("models.yaml")
+SOURCE_REGISTRY = repo_root() / "models" / "models.yaml"
 PRECISIONS = ("auto", "fp32", "bf16")
 #: bf16 is used under "auto" only if the probe measures at least this speed-up over fp32.
 BF16_MIN_SPEEDUP = 1.25

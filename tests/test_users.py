@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from coding import service
 from coding.cli import main
+from coding.database.backup import backup_tables
 from coding.database.engine import make_engine
 from coding.errors import CodeframeError, PermissionDenied
 
@@ -258,7 +259,7 @@ def second_url(any_db_url, tmp_path):
 def _all_rows(engine) -> dict[str, list[tuple]]:
     with engine.connect() as conn:
         return {t.name: [tuple(r) for r in conn.execute(t.select().order_by(*t.primary_key.columns))]
-                for t in service._backup_tables()}
+                for t in backup_tables()}
 
 
 def _fill(engine, units) -> None:
