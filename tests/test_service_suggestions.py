@@ -8,22 +8,20 @@ queues), not model quality, and stay fast.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import numpy as np
 import pytest
 from sqlmodel import Session, select
+from topics import BACKGROUND, CODEBOOK, OFF_TOPIC, PARAPHRASES, WordHashing
 
 from coding import service
 from coding.database import queries
 from coding.database.embedding_store import SqlEmbeddingStore
 from coding.database.tables import CodeFrame, Coding, CodingEvent, SuggestionFeedback
-from coding.embeddings import load_embedder, normalize_rows
+from coding.embeddings import load_embedder
 from coding.errors import CodeframeError, NotFound, PermissionDenied
 from coding.service.suggestions import fitted_suggester
-
-from topics import BACKGROUND, CODEBOOK, OFF_TOPIC, PARAPHRASES, WordHashing
 
 _MEMO: dict[tuple[str, str], np.ndarray] = {}
 
@@ -289,7 +287,6 @@ def test_suggestions_skip_coded_segments_and_cite_coded_passages(sample_engine, 
     with Session(sample_engine) as session:
         project = queries.project_by_name(session, "default")
         mine = queries.codings_frame(session, project.id, frame="reform_directions", coders=["aigerim"])
-        coded = queries.codings_frame(session, project.id, frame="reform_directions", coders=["aigerim", "consensus"])
     found = service.suggest(sample_engine, frame="reform_directions", coder="aigerim", document_id=r01,
                             embedder=words)
     assert found and {s.document for s in found} == {"R01"}

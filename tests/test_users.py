@@ -168,8 +168,9 @@ def test_coders_edit_and_see_only_their_own_codings_and_never_adjudicate(engine,
 
 def _codings(engine, coder):
     df = service.history(engine, P)  # noqa: F841  (history must stay readable after undo)
-    from coding.database.queries import codings_frame
     from sqlmodel import Session
+
+    from coding.database.queries import codings_frame
 
     with Session(engine) as session:
         frame = codings_frame(session, service.get_project(engine, P).id, coders=[coder])
@@ -405,7 +406,7 @@ def test_cli_users_team_undo_history_backup_and_restore(tmp_path, monkeypatch, c
 
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "history", "--output", str(tmp_path / "h.jsonl"))
     assert code == 0 and "2 event(s)" in out
-    assert [json.loads(l)["action"] for l in (tmp_path / "h.jsonl").read_text().splitlines()] == ["add", "undo"]
+    assert [json.loads(line)["action"] for line in (tmp_path / "h.jsonl").read_text().splitlines()] == ["add", "undo"]
 
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "backup", str(tmp_path / "b.sqlite"))
     assert code == 0

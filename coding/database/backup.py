@@ -74,7 +74,8 @@ def _backup_postgres(engine: Engine, target: Path) -> None:
 
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
-        raise CodeframeError("pg_dump is not installed; install the PostgreSQL client tools to back up a server database")
+        raise CodeframeError(
+            "pg_dump is not installed; install the PostgreSQL client tools to back up a server database")
     with engine.connect() as conn:
         schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
     url = engine.url
@@ -128,7 +129,8 @@ def restore(engine: Engine, path: str | Path) -> dict[str, int]:
         _restore_from_pg_dump(engine, path)
     else:
         raise CodeframeError(
-            f"{path.name} is not a Codeframe backup (neither a SQLite database nor a pg_dump file); nothing was restored",
+            f"{path.name} is not a Codeframe backup (neither a SQLite database nor a pg_dump file); "
+            "nothing was restored",
             [Problem("unrecognised backup format", file=path.name, line=1)],
         )
     return table_row_counts(engine)
@@ -179,7 +181,8 @@ def _read_pg_dump(path: Path) -> dict[str, tuple[bytes, list[bytes]]]:
     """The COPY blocks of a plain pg_dump: table -> (column list, data lines)."""
     import re
 
-    header = re.compile(rb"^COPY (?:(?:\"(?:[^\"]|\"\")+\"|[^\s.(]+)\.)?(\"(?:[^\"]|\"\")+\"|[^\s.(]+) \((.*)\) FROM stdin;$")
+    identifier = rb"(?:\"(?:[^\"]|\"\")+\"|[^\s.(]+)"  # quoted or bare
+    header = re.compile(rb"^COPY (?:" + identifier + rb"\.)?(" + identifier + rb") \((.*)\) FROM stdin;$")
     blocks: dict[str, tuple[bytes, list[bytes]]] = {}
     with path.open("rb") as handle:
         current = None
@@ -244,6 +247,7 @@ def _restore_from_pg_dump(engine: Engine, path: Path) -> None:
         if isinstance(exc, CodeframeError):
             raise
         raise CodeframeError(f"{path.name} could not be restored ({type(exc).__name__}: {exc}); nothing was restored",
-                             [Problem(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, file=path.name)]) from None
+                             [Problem(str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                                      file=path.name)]) from None
     finally:
         raw.close()

@@ -42,7 +42,8 @@ def history(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str | None
                 }
                 for e in events
             ],
-            columns=["id", "at", "segment_id", "code", "coder", "actor", "action", "source", "before", "after", "reason"],
+            columns=["id", "at", "segment_id", "code", "coder", "actor", "action", "source", "before", "after",
+                     "reason"],
         )
 
 
@@ -101,7 +102,8 @@ def undo(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, actor: s
     replacement. ``actor`` (default: the coder) needs the usual permission on the codings.
     """
     if not isinstance(steps, int) or steps < 1:
-        raise CodeframeError(f"steps must be a whole number of at least 1, not {steps!r}", [Problem(str(steps), field="steps")])
+        raise CodeframeError(f"steps must be a whole number of at least 1, not {steps!r}",
+                             [Problem(str(steps), field="steps")])
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)

@@ -21,7 +21,8 @@ from coding.service.permissions import _require_team_admin
 from coding.service.results import CodebookReport
 
 
-def _apply_codebook(session: Session, project: Project, codebook, *, source_text: str | None, renames: dict[str, str]) -> CodebookReport:
+def _apply_codebook(session: Session, project: Project, codebook, *, source_text: str | None,
+                    renames: dict[str, str]) -> CodebookReport:
     """Upsert frames and codes; keep removed codes (and their codings) as inactive."""
     report = CodebookReport()
     frames = queries.frames_by_key(session, project.id)

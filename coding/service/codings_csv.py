@@ -50,7 +50,8 @@ def read_codings_csv(name: str, data: bytes) -> list[CodingRow]:
     if missing:
         raise CodingsError(
             "the codings file lacks required columns",
-            [Problem(f"missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}", file=name, line=1)],
+            [Problem(f"missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}",
+                     file=name, line=1)],
         )
     if not ("segment" in header or "quote" in header or ("start" in header and "end" in header)):
         raise CodingsError(
@@ -81,7 +82,8 @@ def read_codings_csv(name: str, data: bytes) -> list[CodingRow]:
             continue
         source = values.get("source") or "import"
         if source not in SOURCES:
-            problems.append(Problem(f"unknown source {source!r} (use {', '.join(SOURCES)})", file=name, line=line, field="source"))
+            problems.append(Problem(f"unknown source {source!r} (use {', '.join(SOURCES)})", file=name, line=line,
+                                    field="source"))
             continue
         rows.append(CodingRow(line, values["document"], values["coder"], values["code"], segment, start, end, quote,
                                source, values.get("memo") or None))
@@ -137,7 +139,8 @@ def import_codings(
             if code is None:
                 problems.append(Problem(f"unknown code {r.code!r}", file=name, line=r.line, field="code"))
             elif not code.active:
-                problems.append(Problem(f"code {r.code!r} is no longer in the codebook", file=name, line=r.line, field="code"))
+                problems.append(Problem(f"code {r.code!r} is no longer in the codebook", file=name, line=r.line,
+                                        field="code"))
             coder = coders.get(r.coder)
             if coder is None:
                 problems.append(Problem(f"unknown coder {r.coder!r} (add it first, or use --create-coders)",

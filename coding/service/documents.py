@@ -136,7 +136,8 @@ def import_transcripts(
         batch_hashes: dict[str, str] = {}
         for transcript, _ in parsed:
             if transcript.name in names:
-                problems.append(Problem(f"a document named {transcript.name!r} is already in the project", file=transcript.name))
+                problems.append(Problem(f"a document named {transcript.name!r} is already in the project",
+                                        file=transcript.name))
             if transcript.sha256 in hashes and not allow_same_content:
                 problems.append(Problem(f"same content as document {hashes[transcript.sha256]!r} already in the project"
                                         f"{_SAME_CONTENT_HINT}", file=transcript.name))
@@ -306,7 +307,8 @@ def document_view(engine: Engine, project: str, document_id: int, *, viewer: str
         by_segment: dict[int, list[CodingView]] = defaultdict(list)
         for coding, code, frame, coder in session.exec(stmt.order_by(Code.position, Coder.name)):
             by_segment[coding.segment_id].append(
-                CodingView(coding.id, code.key, code.label, frame.key, coder.name, coding.source, coding.score, coding.memo)
+                CodingView(coding.id, code.key, code.label, frame.key, coder.name, coding.source, coding.score,
+                           coding.memo)
             )
         views = [
             SegmentView(

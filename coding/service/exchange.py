@@ -36,7 +36,8 @@ def export_bundle(engine: Engine, project: str = DEFAULT_PROJECT):
         df = queries.codings_frame(session, row.id)
     codings = [
         BundleCoding(document=r.document, start=int(r.start), end=int(r.end), code=r.code, coder=r.coder,
-                     source=r.source, memo=r.memo, score=None if r.score is None or r.score != r.score else float(r.score),
+                     source=r.source, memo=r.memo,
+                     score=None if r.score is None or r.score != r.score else float(r.score),
                      created=r.created)
         for r in df.itertuples(index=False)
     ]

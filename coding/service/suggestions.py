@@ -84,7 +84,8 @@ class SuggestionView:
 
     def row(self) -> dict:
         """A flat record for tables and CSV."""
-        nearest = "; ".join(f"{n.document}#{n.position} ({n.similarity:.2f}): {n.text}" for n in self.evidence.neighbours)
+        nearest = "; ".join(f"{n.document}#{n.position} ({n.similarity:.2f}): {n.text}"
+                            for n in self.evidence.neighbours)
         return {
             "segment_id": self.segment_id, "document": self.document, "position": self.position,
             "frame": self.frame, "code": self.code, "score": self.score, "threshold": self.threshold,

@@ -84,7 +84,8 @@ def create_user(
         row = queries.project_by_name(session, project)
         _require_user_admin(session, row, actor, "add users")
         if session.exec(select(Coder.id).where(Coder.project_id == row.id, Coder.name == name)).first():
-            raise CodeframeError(f"a user or coder named {name!r} already exists; change it with set_role / set_password")
+            raise CodeframeError(
+                f"a user or coder named {name!r} already exists; change it with set_role / set_password")
         session.add(Coder(project_id=row.id, name=name, role=role, password_hash=password_hash))
         session.commit()
         return name
