@@ -582,7 +582,8 @@ class SuggestionModel:
                 out[p] = Evidence(matched, neighbours[n], exclusion)
         return out  # type: ignore[return-value]
 
-    def _neighbours_many(self, xi: np.ndarray, j: int, ids: list[Hashable], *, block: int) -> list[tuple[Neighbour, ...]]:
+    def _neighbours_many(self, xi: np.ndarray, j: int, ids: list[Hashable], *,
+                         block: int) -> list[tuple[Neighbour, ...]]:
         """The coded passages of code ``j`` nearest each row of ``xi`` (never the segment itself)."""
         if self._examples is None or self._labels is None or not self.n_neighbours:
             return [()] * len(xi)
