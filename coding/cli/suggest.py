@@ -36,15 +36,19 @@ def register(subparsers) -> None:
         "suggest",
         help="suggest codes for uncoded segments (embedding model, calibrated thresholds)",
         description="Codes suggested for a coder's uncoded units: zero-shot from the codebook, few-shot from "
-                    "the project's codings (the coder's and the consensus). The model abstains below each "
-                    "code's threshold; a mutually exclusive frame gets at most one suggestion per segment.",
+                    "the project's codings (the coder's and the consensus). A mutually exclusive frame gives "
+                    "every unit its best code with a calibrated probability (forced choice); in other frames "
+                    "the model abstains below each code's threshold. At most K per unit, most probable first.",
     )
     p.add_argument("--frame", metavar="F", help="only this frame (default: every frame of the codebook)")
     p.add_argument("--document", metavar="D", help="only this document (its name, e.g. R01, or its id)")
     p.add_argument("--coder", metavar="C", default=service.CONSENSUS,
                    help="whose coding the suggestions are for (default: %(default)s)")
     p.add_argument("--top-k", type=whole_number(1), default=3, metavar="K",
-                   help="at most K codes per segment and frame (default: %(default)s)")
+                   help="at most K codes per segment across the frames, most probable first (default: %(default)s)")
+    p.add_argument("--allow-none", action="store_true",
+                   help="in mutually exclusive frames, let 'nothing applies' be an answer (default: every unit "
+                        "gets its best code, with its probability)")
     p.add_argument("--min-score", type=_score, metavar="S", help="only suggestions scoring at least S (0-1)")
     p.add_argument("--include-coded", action="store_true", help="also segments the coder has already coded")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: %(default)s)")
@@ -63,6 +67,9 @@ def register(subparsers) -> None:
     e.add_argument("--splits", type=whole_number(1), default=5, metavar="N",
                    help="cross-validation folds (default: %(default)s)")
     e.add_argument("--seed", type=int, default=0, help="seed for assigning respondents to folds (default: 0)")
+    e.add_argument("--allow-none", action="store_true",
+                   help="in a mutually exclusive frame, let 'nothing applies' be an answer (as suggest --allow-none)")
+    e.add_argument("--no-curve", action="store_true", help="skip the learning curve (0, 2, 4, 8, 16 examples per code)")
     e.add_argument("--format", choices=FORMATS, default="table", help="output format (default: %(default)s)")
     e.set_defaults(func=cmd_evaluate)
 
@@ -84,13 +91,11 @@ def cmd_suggest(args) -> int:
         frames = [args.frame]
     else:
         frames = [f.id for f in service.project_codebook(engine, args.project).frames]
-    found: list[service.SuggestionView] = []
-    for frame in frames:
-        found += service.suggest(engine, args.project, frame=frame, coder=args.coder, document_id=document_id,
-                                 top_k=args.top_k, include_coded=args.include_coded)
+    found = service.suggest_frames(engine, args.project, frames=frames, coder=args.coder, document_id=document_id,
+                                   top_k=args.top_k, include_coded=args.include_coded,
+                                   allow_none=frames if args.allow_none else ())
     if args.min_score is not None:
         found = [s for s in found if s.score >= args.min_score]
-    found.sort(key=lambda s: (s.document, s.position, s.frame, -s.score))
     if args.format == "json":
         import dataclasses
 
@@ -132,7 +137,8 @@ def _first_neighbour(s: "service.SuggestionView") -> str:
 def cmd_evaluate(args) -> int:
     engine = engine_from_args(args)
     result = service.evaluate_suggestions(engine, args.project, frame=args.frame, gold=args.gold,
-                                          n_splits=args.splits, seed=args.seed)
+                                          n_splits=args.splits, seed=args.seed, allow_none=args.allow_none,
+                                          curve_points=None if args.no_curve else (0, 2, 4, 8, 16))
     metrics = result.table()
     if args.format == "json":
         print_json({
@@ -140,7 +146,9 @@ def cmd_evaluate(args) -> int:
             "mutually_exclusive": result.exclusive, "units": result.units, "respondents": result.respondents,
             "gold_codings": result.gold_codings, "splits": len(result.fold_respondents),
             "metrics": _records(metrics), "ranking": _records(result.ranking), "folds": _records(result.folds),
-            "seconds": result.seconds,
+            "calibration": _records(result.calibration), "reliability": _records(result.reliability),
+            "learning_curve": _records(result.curve) if result.curve is not None else None,
+            "allow_none": result.allow_none, "seconds": result.seconds,
         })
         return 0
     if args.format == "csv":
@@ -152,6 +160,15 @@ def cmd_evaluate(args) -> int:
     print_frame(metrics, "table")
     print()
     print_frame(result.ranking, "table")
+    print("\ncalibration (expected calibration error; reliability per confidence bin)")
+    print_frame(result.calibration, "table")
+    print()
+    print_frame(result.reliability, "table")
+    if result.curve is not None:
+        shown = "forced choice" if result.exclusive and not result.allow_none else "after abstention"
+        print(f"\nlearning curve (grouped by respondent): shown = what the coder sees ({shown}), "
+              f"top1/top_k = the ranking")
+        print_frame(result.curve, "table")
     return 0
 
 

@@ -122,9 +122,11 @@ from coding.service.shares import (
 from coding.service.suggesting import (
     accept_suggestion,
     bulk_accept,
+    limit_per_unit,
     precode_document,
     reject_suggestion,
     suggest,
+    suggest_frames,
     uncertain_first,
 )
 from coding.service.suggestions import (
@@ -236,6 +238,8 @@ __all__ = [
     "embedding_precision",
     "embed_units",
     "suggest",
+    "suggest_frames",
+    "limit_per_unit",
     "precode_document",
     "accept_suggestion",
     "reject_suggestion",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,10 @@ class SuggestionEvaluation:
     folds: Any  # DataFrame: fold, train/test units and respondents
     fold_respondents: list[tuple[frozenset, frozenset]]  # (train, test) respondents per fold
     seconds: dict[str, float] = field(default_factory=dict)
+    curve: Any = None  # DataFrame, coding.learning.CURVE_COLUMNS: shown and ranking at 0, 2, 4, 8, 16 examples
+    calibration: Any = None  # DataFrame: setting, ece, predictions
+    reliability: Any = None  # DataFrame: setting, bin, predictions, mean_confidence, accuracy
+    allow_none: bool = False
 
     def table(self) -> Any:
         """Zero-shot and few-shot metrics in one frame, with a ``setting`` column first."""
@@ -54,6 +59,8 @@ def evaluate_suggestions(
     n_splits: int = 5,
     seed: int = 0,
     top_k: int = 3,
+    allow_none: bool = False,
+    curve_points: Sequence[int] | None = (0, 2, 4, 8, 16),
     embedder=None,
 ) -> SuggestionEvaluation:
     """How well suggestions reproduce ``gold``'s coding of ``frame``.
@@ -65,12 +72,17 @@ def evaluate_suggestions(
     setting predicts what :func:`suggest` would (codes at or above threshold, at most
     ``top_k`` per segment, one in an exclusive frame). Per code: precision, recall, F1 and
     Cohen's kappa on presence, plus micro and macro rows; top-1/top-3 accuracy of the ranking
-    on segments with exactly one gold code.
+    on segments with exactly one gold code. Calibration: expected calibration error and the
+    reliability table of both settings (top probability in an exclusive frame, every code's
+    probability otherwise). The learning curve (:func:`coding.learning.learning_curve`) at
+    ``curve_points`` coded examples per code (``None``: skipped) gives what the coder is shown and
+    the ranking side by side. ``allow_none``: "nothing applies" turned on in an exclusive frame.
     """
     import numpy as np
     import pandas as pd
 
     from coding.evaluation import evaluate, respondent_folds, top_k_accuracy
+    from coding.learning import learning_curve, reliability
     from coding.suggestions import LabeledExamples, SuggestionModel
 
     started = time.perf_counter()
@@ -111,7 +123,7 @@ def evaluate_suggestions(
 
     def predict(model, test_ids, test_x) -> list[set[str]]:
         chosen: dict[int, set[str]] = defaultdict(set)
-        for s in model.suggest(test_ids, test_x, top_k=top_k):
+        for s in model.suggest(test_ids, test_x, top_k=top_k, allow_none=allow_none):
             chosen[int(s.segment_id)].add(s.code)
         return [chosen.get(s, set()) for s in test_ids]
 
@@ -127,7 +139,7 @@ def evaluate_suggestions(
         train, test = fold.train, fold.test
         examples = LabeledExamples(
             segment_ids=[ids[i] for i in train], embeddings=x[train], positive=[y[i] for i in train],
-            reviewed=[True] * len(train),
+            reviewed=[True] * len(train), groups=[respondents[i] for i in train],
         )
         model = SuggestionModel().fit_codes(keys, parts, exclusive=exclusive, examples=examples,
                                             background=background)
@@ -151,10 +163,34 @@ def evaluate_suggestions(
          for name, scores in (("zero-shot", zero_scores), ("few-shot (CV)", few_scores)) for k in (1, 3)],
         columns=["setting", "k", "accuracy", "segments", "note"],
     )
+    gold_matrix = np.array([[code in codes_i for code in keys] for codes_i in y], dtype=bool).reshape(len(y), len(keys))
+    calibration_rows, reliability_rows = [], []
+    for name, scores in (("zero-shot", zero_scores), ("few-shot (CV)", few_scores)):
+        if exclusive:
+            coded = gold_matrix.any(axis=1)
+            confidence = scores.max(axis=1)[coded]
+            correct = gold_matrix[coded][np.arange(int(coded.sum())), scores[coded].argmax(axis=1)]
+        else:
+            confidence, correct = scores.ravel(), gold_matrix.ravel()
+        ece, table = reliability(confidence, correct)
+        calibration_rows.append({"setting": name, "ece": ece, "predictions": len(confidence)})
+        reliability_rows.append(table.assign(setting=name))
+    curve = None
+    if curve_points:
+        def make(examples):
+            return SuggestionModel().fit_codes(keys, parts, exclusive=exclusive, examples=examples,
+                                               background=background)
+        curve, _ = learning_curve(x, y, respondents, codes=keys, exclusive=exclusive, make_model=make,
+                                  points=curve_points, n_splits=n_splits, seed=seed, top_k=top_k,
+                                  allow_none=allow_none)
     return SuggestionEvaluation(
+        curve=curve, calibration=pd.DataFrame(calibration_rows), allow_none=allow_none,
+        reliability=pd.concat(reliability_rows, ignore_index=True)[
+            ["setting", "bin", "predictions", "mean_confidence", "accuracy"]],
         frame=frame, gold=gold, model_id=embedder.model_id, exclusive=exclusive, units=len(ids),
         respondents=distinct, gold_codings=int(sum(len(s) for s in y)),
         zero_shot=evaluate(y, zero_pred, keys), few_shot=evaluate(y, few_pred, keys), ranking=ranking,
         folds=pd.DataFrame(fold_rows), fold_respondents=[(f.train_respondents, f.test_respondents) for f in folds],
-        seconds={"read": loaded - started, "embed": embedded - loaded, "fit_and_score": finished - embedded},
+        seconds={"read": loaded - started, "embed": embedded - loaded, "fit_and_score": finished - embedded,
+                 "learning_curve": time.perf_counter() - finished},
     )

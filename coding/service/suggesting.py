@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from collections.abc import Sequence
 
@@ -26,16 +25,11 @@ from coding.service.suggestions import (
 )
 
 
-def _views(fitted: FittedSuggester, suggestions, *, top_k: int) -> list[SuggestionView]:
+def _views(fitted: FittedSuggester, suggestions) -> list[SuggestionView]:
     columns, row_of = fitted.columns, fitted.row_of
-    per_segment: dict[int, int] = Counter()
-    limit = 1 if fitted.exclusive else top_k
     out = []
     for s in suggestions:
         segment_id = int(s.segment_id)
-        if (segment_id, s.code) in fitted.rejected or per_segment[segment_id] >= limit:
-            continue
-        per_segment[segment_id] += 1
         i = row_of[segment_id]
         neighbours = []
         for n in s.evidence.neighbours:
@@ -67,14 +61,17 @@ def suggest(
     document_id: int | None = None,
     top_k: int = 3,
     include_coded: bool = False,
+    allow_none: bool = False,
     embedder=None,
 ) -> list[SuggestionView]:
     """Codes of ``frame`` suggested for ``coder``'s units (one document, or all), best first per segment.
 
-    Only scores at or above each code's threshold are suggested (the model abstains below);
-    at most ``top_k`` per segment, one in a mutually exclusive frame. Segments the coder has
-    already coded in the frame are skipped unless ``include_coded``; a (segment, code) the
-    coder rejected is never suggested to them again.
+    A mutually exclusive frame gives every unit its best code with its probability (forced choice;
+    with ``allow_none`` a unit whose best code fails its presence threshold gets nothing). Other
+    frames give the codes at or above their thresholds, at most ``top_k`` per segment, by
+    probability. Segments the coder has already coded in the frame are skipped unless
+    ``include_coded``; a (segment, code) the coder rejected is never suggested to them again (the
+    next best takes its place).
     """
     if top_k < 1:
         raise CodeframeError(f"top_k must be 1 or more, not {top_k}")
@@ -86,10 +83,43 @@ def suggest(
     ]
     if not keep:
         return []
-    view = copy.copy(fitted.model)  # rank every code above threshold; the limit is applied after
-    view.exclusive = False  # dropping rejected codes, so the next best can take their place
-    raw = view.suggest([int(segment_ids[i]) for i in keep], fitted.matrix[keep], top_k=len(fitted.model.codes))
-    return _views(fitted, raw, top_k=top_k)
+    raw = fitted.model.suggest([int(segment_ids[i]) for i in keep], fitted.matrix[keep], top_k=top_k,
+                               allow_none=allow_none, rejected=fitted.rejected)
+    return _views(fitted, raw)
+
+
+def suggest_frames(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    frames: Sequence[str],
+    coder: str,
+    document_id: int | None = None,
+    top_k: int = 3,
+    include_coded: bool = False,
+    allow_none: Sequence[str] = (),
+    embedder=None,
+) -> list[SuggestionView]:
+    """Suggestions of several frames at once: at most ``top_k`` per unit across all of them, the
+    most probable first (not grouped by frame). ``allow_none``: the exclusive frames where
+    "nothing applies" is turned on. Ordered by document, position, then probability."""
+    found: list[SuggestionView] = []
+    for frame in frames:
+        found += suggest(engine, project, frame=frame, coder=coder, document_id=document_id, top_k=top_k,
+                         include_coded=include_coded, allow_none=frame in allow_none, embedder=embedder)
+    return limit_per_unit(found, top_k)
+
+
+def limit_per_unit(found: Sequence[SuggestionView], top_k: int) -> list[SuggestionView]:
+    """At most ``top_k`` suggestions per unit, the most probable first, units in document order."""
+    found = sorted(found, key=lambda s: (s.document, s.position, s.segment_id, -s.score, s.frame, s.code))
+    per_unit: Counter = Counter()
+    out = []
+    for s in found:
+        if per_unit[s.segment_id] < top_k:
+            per_unit[s.segment_id] += 1
+            out.append(s)
+    return out
 
 
 def precode_document(

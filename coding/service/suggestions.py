@@ -353,6 +353,7 @@ def fitted_suggester(engine: Engine, project: str, *, frame: str, coder: str, em
             positive=[positive.get(s, set()) for s in ids], negative=[negative.get(s, set()) for s in ids],
             reviewed=[bool(positive.get(s)) or int(units["document_id"].iat[i]) in reviewed_documents
                       for s, i in zip(ids, rows)],
+            groups=[str(units["respondent"].iat[i]) for i in rows],
         )
     model = SuggestionModel().fit_codes(
         keys, parts, exclusive=bool(frame_row.mutually_exclusive), examples=examples,
