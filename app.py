@@ -24,6 +24,7 @@ engine = common.engine()
 project = common.project_name()
 common.ensure_project(engine, project)
 common.sidebar(engine, project)
+common.warm_up_progress(engine, project)
 
 # Other pages (agreement & adjudication, shares & charts, suggestions) are added to this list.
 PAGES = {

@@ -182,3 +182,23 @@ CSS = """
 
 def inject_css() -> None:
     st.markdown(CSS, unsafe_allow_html=True)
+
+
+def warm_up_progress(engine: Engine, project: str) -> None:
+    """Start the background preparation of suggestions (once per server process and after each import)
+    and show its progress in the sidebar while it runs."""
+    state = service.start_warm_up(engine, project)
+    if state.status in ("running", "failed"):
+        _warm_up_fragment(engine, project)
+
+
+@st.fragment(run_every=2)
+def _warm_up_fragment(engine: Engine, project: str) -> None:
+    state = service.warm_up_state(engine, project)
+    with st.sidebar:
+        if state.status == "running":
+            st.progress(min(state.fraction, 1.0), text=f"Preparing suggestions: {state.step}…")
+        elif state.status == "failed":
+            st.caption(f"Suggestions will load on demand (background preparation failed: {state.error})")
+        elif state.status == "done":
+            st.caption(f"Suggestions ready ({state.units} units, {state.seconds:.0f} s).")

@@ -136,4 +136,5 @@ if st.button(f"Import {len(parsed)} transcript{'s' * (len(parsed) != 1)}", type=
             + ". Open them on **Code a transcript**."
         )
         st.session_state[round_key] = upload_round + 1
+        service.start_warm_up(engine, project, force=True)  # embed the new units in the background
         st.rerun()

@@ -48,6 +48,22 @@ if submitted:
             st.success("Settings saved.")
 
 st.subheader("Embedding model")
+models = {m["id"]: m for m in service.model_choices()}
+if info.embedding_model not in models:
+    models[info.embedding_model] = {"id": info.embedding_model, "backend": "folder", "languages": []}
+choice = column.selectbox(
+    "Model for suggestions", list(models), index=list(models).index(info.embedding_model), key="_set_model",
+    format_func=lambda m: f"{m} ({', '.join(models[m]['languages']) or 'languages not listed'})",
+    help="Russian and Kazakh projects use multilingual-e5-small-q4 by default. Embeddings are cached per "
+         "model, so switching back costs nothing.",
+)
+if choice != info.embedding_model and column.button("Use this model", key="_set_model_save"):
+    try:
+        service.update_settings(engine, project, embedding_model=choice)
+    except CodeframeError as exc:
+        common.show_error(exc)
+    else:
+        st.rerun()
 st.markdown(f"Suggestions use **{info.embedding_model}**.")
 try:
     precision = service.embedding_precision(engine, project)

@@ -101,7 +101,8 @@ def codebook_temperature(parts: Sequence[np.ndarray]) -> float | None:
     return fit_temperature(np.vstack(rows), np.array(gold))
 
 
-def fit_platt(scores: np.ndarray, labels: np.ndarray, *, prior: float = 4.0, iterations: int = 50) -> tuple[float, float]:
+def fit_platt(scores: np.ndarray, labels: np.ndarray, *, prior: float = 4.0,
+              iterations: int = 50) -> tuple[float, float]:
     """``(a, b)`` of ``P(y=1) = sigmoid(a * s + b)``, by penalised Newton steps pulled toward the
     zero-shot mapping ``(1, 0)`` with weight ``prior`` (pseudo-observations), so a code with few
     examples keeps roughly the prior mapping.

@@ -46,6 +46,8 @@ from coding.paths import package_data, repo_root
 from coding.precision import PRECISION_ENV, cache_model_id, describe_precision, requested_precision
 
 DEFAULT_MODEL_ID = "all-MiniLM-L6-v2"
+MULTILINGUAL_MODEL_ID = "multilingual-e5-small-q4"  # the default for Russian and Kazakh projects
+MULTILINGUAL_LANGUAGES = ("ru", "kk")
 REGISTRY_ENV = "CODEFRAME_MODELS"
 PACKAGED_REGISTRY = package_data("models.yaml")
 SOURCE_REGISTRY = repo_root() / "models" / "models.yaml"
@@ -429,6 +431,22 @@ def load_registry(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
         if not isinstance(spec, dict) or not isinstance(spec.get("backend"), str):
             raise ValueError(f"{file}: model {model_id!r} needs a mapping with a 'backend' name")
     return {str(k): dict(v) for k, v in models.items()}
+
+
+def default_model_for(language: str) -> str:
+    """The model a project in ``language`` uses unless told otherwise: the multilingual model for
+    Russian and Kazakh, the English default for everything else.
+
+    >>> default_model_for("kk"), default_model_for("en")
+    ('multilingual-e5-small-q4', 'all-MiniLM-L6-v2')
+    """
+    return MULTILINGUAL_MODEL_ID if language in MULTILINGUAL_LANGUAGES else DEFAULT_MODEL_ID
+
+
+def registry_models(path: str | Path | None = None) -> list[dict[str, Any]]:
+    """The registry's models for a settings menu: id, backend, the languages it covers (as listed)."""
+    return [{"id": model_id, "backend": spec["backend"], "languages": [str(x) for x in spec.get("languages", [])]}
+            for model_id, spec in load_registry(path).items()]
 
 
 def _backend(name: str) -> BackendFactory:

@@ -433,7 +433,8 @@ class SuggestionModel:
             m.platt = anchored.fit_platt(z[known, j], y, prior=self.platt_prior)
             p = anchored.sigmoid(m.platt[0] * z[known, j] + m.platt[1])
             tuned, _ = anchored.best_f1_threshold(p, y)
-            m.threshold = float((m.n_positive * tuned + self.threshold_prior * 0.5) / (m.n_positive + self.threshold_prior))
+            weight = m.n_positive + self.threshold_prior
+            m.threshold = float((m.n_positive * tuned + self.threshold_prior * 0.5) / weight)
             m.threshold_source = "cv"
 
     def _check_width(self, x: np.ndarray) -> np.ndarray:
@@ -509,7 +510,8 @@ class SuggestionModel:
     def describe(self) -> list[dict[str, Any]]:
         """Per code: threshold and where it came from, examples seen, the learning pseudo-count."""
         return [
-            {"code": c, "threshold": float(t), "threshold_source": "forced choice" if self.exclusive else m.threshold_source,
+            {"code": c, "threshold": float(t),
+             "threshold_source": "forced choice" if self.exclusive else m.threshold_source,
              "positives": m.n_positive, "negatives": m.n_negative, "shrinkage": self.shrinkage,
              "temperature": self.temperature if self.exclusive else None}
             for c, m, t in zip(self.codes, self._models, self.thresholds)

@@ -16,6 +16,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+os.environ.setdefault("CODEFRAME_WARM_UP", "0")  # no background model load in AppTests
+
 POSTGRES_URL = os.environ.get("CODEFRAME_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 POSTGRES_OFF = POSTGRES_URL.lower() == "off"
 if POSTGRES_OFF and os.environ.get("CI"):

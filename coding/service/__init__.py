@@ -91,10 +91,12 @@ from coding.service.progress import (
     progress_by_coder,
 )
 from coding.service.projects import (
+    check_model_id,
     create_project,
     delete_project,
     get_project,
     list_projects,
+    model_choices,
     project_exists,
     status,
     update_settings,
@@ -151,6 +153,7 @@ from coding.service.users import (
     set_role,
     set_team_mode,
 )
+from coding.service.warmup import WarmUpState, start_warm_up, warm_up, warm_up_state
 
 __all__ = [
     "SOURCES",
@@ -181,6 +184,8 @@ __all__ = [
     "project_exists",
     "create_project",
     "update_settings",
+    "check_model_id",
+    "model_choices",
     "delete_project",
     "status",
     "ensure_coder",
@@ -239,6 +244,10 @@ __all__ = [
     "embed_units",
     "suggest",
     "suggest_frames",
+    "WarmUpState",
+    "warm_up",
+    "start_warm_up",
+    "warm_up_state",
     "limit_per_unit",
     "precode_document",
     "accept_suggestion",

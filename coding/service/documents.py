@@ -18,7 +18,7 @@ from coding.database.tables import Code, CodeFrame, Coder, Coding, Document, Doc
 from coding.errors import CodeframeError, DuplicateDocumentError, Problem
 from coding.service.common import DEFAULT_PROJECT, SUPPORTED_LANGUAGES, _source
 from coding.service.permissions import _actor, _visible_coder_ids
-from coding.service.projects import get_project
+from coding.service.projects import follow_document_languages, get_project
 from coding.service.results import CodingView, DocumentInfo, DocumentView, ImportReport, SegmentView
 
 KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
@@ -181,6 +181,11 @@ def import_transcripts(
         report.attributes_applied += _update_existing_attributes(
             session, row.id, {k: v for k, v in attribute_rows.items() if k not in report.documents}
         )
+        session.flush()
+        switched = follow_document_languages(session, row)
+        if switched:
+            report.notes.append(f"most documents are Russian or Kazakh: suggestions now use {switched} "
+                                "(change it with codeframe settings --model)")
         session.commit()
     return report
 

@@ -17,6 +17,12 @@ from coding.service.common import DEFAULT_PROJECT, SUPPORTED_LANGUAGES
 from coding.service.results import ProjectInfo, Status
 
 
+def default_model_for(language: str) -> str:
+    from coding.embeddings import default_model_for as default
+
+    return default(language)
+
+
 def _info(project: Project) -> ProjectInfo:
     return ProjectInfo(
         id=project.id,
@@ -61,7 +67,7 @@ def create_project(
     with Session(engine) as session:
         if session.exec(select(Project.id).where(Project.name == project)).first() is not None:
             raise CodeframeError(f"project {project!r} already exists")
-        row = Project(name=project, language=language)
+        row = Project(name=project, language=language, embedding_model=default_model_for(language))
         session.add(row)
         session.flush()
         _apply_codebook(session, row, codebook, source_text=source_text, renames={})
@@ -79,13 +85,22 @@ def update_settings(
     blind_mode: bool | None = None,
     embedding_model: str | None = None,
 ) -> ProjectInfo:
-    """Change project settings. Segmentation settings apply to documents imported afterwards."""
+    """Change project settings. Segmentation settings apply to documents imported afterwards.
+
+    ``embedding_model``: an id of the model registry (see :func:`model_choices`) or a model folder.
+    Changing the language changes the model too while it is the old language's default (Russian
+    and Kazakh projects use the multilingual model).
+    """
     if segmentation_unit is not None and segmentation_unit not in ("sentence", "turn"):
         raise CodeframeError(f"segmentation unit must be 'sentence' or 'turn', not {segmentation_unit!r}")
     if language is not None and language not in SUPPORTED_LANGUAGES:
         raise CodeframeError(f"language must be one of {', '.join(SUPPORTED_LANGUAGES)}, not {language!r}")
+    if embedding_model is not None:
+        check_model_id(embedding_model)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        if language is not None and embedding_model is None and row.embedding_model == default_model_for(row.language):
+            row.embedding_model = default_model_for(language)  # still the old language's default: follow the language
         if language is not None:
             row.language = language
         if segmentation_unit is not None:
@@ -97,6 +112,37 @@ def update_settings(
         session.add(row)
         session.commit()
         return _info(row)
+
+
+def check_model_id(model_id: str) -> None:
+    """Raise unless ``model_id`` names a model of the registry or an existing model folder."""
+    from coding.embeddings import load_registry
+
+    if model_id in load_registry() or Path(model_id).expanduser().is_dir():
+        return
+    raise CodeframeError(f"unknown embedding model {model_id!r}; the registry has: {', '.join(load_registry())}")
+
+
+def model_choices() -> list[dict]:
+    """The registry's models (id, backend, languages) for a settings menu."""
+    from coding.embeddings import registry_models
+
+    return registry_models()
+
+
+def follow_document_languages(session: Session, row: Project) -> str | None:
+    """Switch a project still on the English default model to the multilingual one when most of its
+    documents are Russian or Kazakh; returns the new model id, or None when nothing changed."""
+    from coding.embeddings import DEFAULT_MODEL_ID, MULTILINGUAL_LANGUAGES, MULTILINGUAL_MODEL_ID
+
+    if row.embedding_model != DEFAULT_MODEL_ID:
+        return None
+    languages = session.exec(select(Document.language).where(Document.project_id == row.id)).all()
+    if languages and 2 * sum(language in MULTILINGUAL_LANGUAGES for language in languages) > len(languages):
+        row.embedding_model = MULTILINGUAL_MODEL_ID
+        session.add(row)
+        return MULTILINGUAL_MODEL_ID
+    return None
 
 
 def status(engine: Engine, project: str = DEFAULT_PROJECT) -> Status:
