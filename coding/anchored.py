@@ -23,7 +23,7 @@ from typing import Hashable, Sequence
 import numpy as np
 
 SHRINKAGE_CANDIDATES = (math.inf, 64.0, 32.0, 16.0, 8.0, 4.0, 2.0, 1.0, 0.5)
-MIN_HITS, MIN_SHARE, MIN_AUC_GAIN = 2.0, 0.2, 0.02  # how clearly learning must beat the codebook in CV
+MIN_HITS, MIN_SHARE, MIN_AUC_GAIN = 2.0, 0.2, 0.05  # how clearly learning must beat the codebook in CV
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -98,13 +98,17 @@ def test_a_paraphrase_of_a_definition_ranks_its_code_first_through_the_facade(en
     assert first.evidence.matched_text in CODEBOOK
 
 
-def test_off_topic_talk_gets_no_suggestion_and_scores_clear_their_threshold(engine, topics, real):
+def test_an_exclusive_frame_answers_every_unit_and_nothing_applies_only_when_turned_on(engine, topics, real):
     ids = _segment_ids(engine, topics)
-    found = service.suggest(engine, topics, frame="topics", coder="ann", embedder=real)
+    forced = service.suggest(engine, topics, frame="topics", coder="ann", embedder=real)
+    assert sorted(s.segment_id for s in forced) == sorted(ids.values())  # forced choice: one code per unit
+    off_topic = {ids[t] for t in OFF_TOPIC}
+    assert all(0 < s.score <= 1 and s.threshold == 0 for s in forced)
+    found = service.suggest(engine, topics, frame="topics", coder="ann", embedder=real, allow_none=True)
     suggested = {s.segment_id for s in found}
-    assert not suggested & {ids[t] for t in OFF_TOPIC}
+    assert not suggested & off_topic
     assert all(s.score >= s.threshold for s in found)
-    assert len(found) < len(ids) / 2  # abstention is the rule, not the exception
+    assert len(found) < len(ids) / 2  # with "nothing applies" on, abstention is the rule
 
 
 def test_embed_units_reuses_the_database_cache_and_a_new_model_misses_it(engine, topics, real):
@@ -255,6 +259,13 @@ def test_evaluation_reports_both_settings_on_the_units_the_gold_coder_covered(sa
     combined = result.table()
     assert set(combined["setting"]) == {"zero-shot", "few-shot (CV)"} and len(combined) == 2 * (len(codes) + 2)
     assert set(result.ranking["k"]) == {1, 3}
+    assert result.curve["examples_per_code"].tolist() == [0, 2, 4, 8, 16]
+    top1_zero = result.ranking.set_index(["setting", "k"])["accuracy"][("zero-shot", 1)]
+    assert result.curve.iloc[0]["top1"] == pytest.approx(top1_zero)  # the curve's 0 is the zero-shot ranking
+    assert set(result.calibration["setting"]) == {"zero-shot", "few-shot (CV)"}
+    assert ((result.calibration["ece"] >= 0) & (result.calibration["ece"] <= 1)).all()
+    assert result.reliability.groupby("setting")["predictions"].sum().tolist() == result.calibration[
+        "predictions"].tolist()
     top1 = result.ranking.set_index(["setting", "k"])["accuracy"]
     assert (top1.xs(3, level="k") >= top1.xs(1, level="k")).all()
     with pytest.raises(CodeframeError, match="folds"):
@@ -276,7 +287,14 @@ def test_an_exclusive_frame_gives_at_most_one_suggestion_per_segment(sample_engi
     one_each = service.suggest(sample_engine, frame="oecd_pslc", coder="aigerim", top_k=3, include_coded=True,
                                embedder=words)
     assert max(Counter(s.segment_id for s in one_each).values()) == 1
-    assert {s.segment_id for s in one_each} == set(per_segment)
+    assert {s.segment_id for s in one_each} >= set(per_segment)  # forced choice: every unit gets its best code
+    every = service.suggest_frames(sample_engine, frames=["reform_directions", "oecd_pslc", "cs_values"],
+                                   coder="aigerim", top_k=2, include_coded=True, embedder=words)
+    per_unit: dict = {}
+    for s in every:
+        per_unit.setdefault(s.segment_id, []).append(s.score)
+    assert max(len(v) for v in per_unit.values()) <= 2  # K across frames, not per frame
+    assert all(v == sorted(v, reverse=True) for v in per_unit.values())  # by probability, not by frame
     contract = service.suggest(sample_engine, frame="contract_service", coder="daniyar", include_coded=True,
                                embedder=words)
     assert contract and max(Counter(s.segment_id for s in contract).values()) == 1
@@ -375,7 +393,13 @@ def test_in_blind_mode_the_consensus_neither_teaches_nor_shows_through_evidence(
         found = service.suggest(sample_engine, frame="reform_directions", coder=coder, embedder=words, top_k=5)
         return {(n.document, n.text) for s in found for n in s.evidence.neighbours}
 
+    def positives():
+        fitted = fitted_suggester(sample_engine, "default", frame="reform_directions", coder="aigerim",
+                                  embedder=words)
+        return sum(row["positives"] for row in fitted.model.describe())
+
     assert not cited("aigerim") & only_consensus
+    blind = positives()
     service.update_settings(sample_engine, blind_mode=False)
     service.clear_suggestion_cache()
-    assert cited("aigerim") & only_consensus  # once others' codings are visible, the consensus teaches too
+    assert positives() > blind  # once others' codings are visible, the consensus teaches too
