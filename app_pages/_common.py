@@ -189,16 +189,16 @@ def warm_up_progress(engine: Engine, project: str) -> None:
     and show its progress in the sidebar while it runs."""
     state = service.start_warm_up(engine, project)
     if state.status in ("running", "failed"):
-        _warm_up_fragment(engine, project)
+        with st.sidebar:  # a fragment may not open the sidebar itself, so it is called inside it
+            _warm_up_fragment(engine, project)
 
 
 @st.fragment(run_every=2)
 def _warm_up_fragment(engine: Engine, project: str) -> None:
     state = service.warm_up_state(engine, project)
-    with st.sidebar:
-        if state.status == "running":
-            st.progress(min(state.fraction, 1.0), text=f"Preparing suggestions: {state.step}…")
-        elif state.status == "failed":
-            st.caption(f"Suggestions will load on demand (background preparation failed: {state.error})")
-        elif state.status == "done":
-            st.caption(f"Suggestions ready ({state.units} units, {state.seconds:.0f} s).")
+    if state.status == "running":
+        st.progress(min(state.fraction, 1.0), text=f"Preparing suggestions: {state.step}…")
+    elif state.status == "failed":
+        st.caption(f"Suggestions will load on demand (background preparation failed: {state.error})")
+    elif state.status == "done":
+        st.caption(f"Suggestions ready ({state.units} units, {state.seconds:.0f} s).")

@@ -31,6 +31,7 @@ MIN_SCORE = "precode_min_score"
 TOKEN = "_suggest_session"  # separates this session's cached results from other sessions'
 DEFAULT_MIN_SCORE = 0.7
 QUEUE_LENGTH = 10
+TOP_K = 3  # suggestions per unit, across frames
 WHY_CHARS = 110
 
 MATCHED = {
@@ -196,7 +197,8 @@ def _headline(s: service.SuggestionView) -> str:
         f'<div class="cf-sugg" title="{html.escape(s.code, quote=True)}">'
         f'<span class="cf-slabel" style="background:{background};border-color:{border};color:{text}">'
         f"{html.escape(s.label)}</span>"
-        f'<div class="cf-score">score <b>{s.score:.2f}</b> · threshold {s.threshold:.2f}</div>'
+        f'<div class="cf-score">score <b>{s.score:.2f}</b> · '
+        + (f"threshold {s.threshold:.2f}" if s.threshold > 0 else "best code of an exclusive frame") + "</div>"
         + _why(s) + "</div>"
     )
 
@@ -241,10 +243,9 @@ def _unit_suggestions(ctx: Context, model, *, segment_id: int, frames: list[str]
             shown += found
             if not found:
                 quiet.append(frame_labels.get(frame, frame))
-    current_frame = None
+    shown = service.limit_per_unit(shown, TOP_K)  # at most K across the frames, the most probable first
     for s in shown:
-        if len(frames) > 1 and s.frame != current_frame:
-            current_frame = s.frame
+        if len(frames) > 1:
             st.html(f'<div class="cf-sframe">{html.escape(frame_labels.get(s.frame, s.frame))}</div>')
         row = st.columns([10, 1, 1], vertical_alignment="top", gap="small")
         row[0].html(_headline(s))
