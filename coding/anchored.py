@@ -24,6 +24,7 @@ import numpy as np
 
 SHRINKAGE_CANDIDATES = (math.inf, 64.0, 32.0, 16.0, 8.0, 4.0, 2.0, 1.0, 0.5)
 MIN_HITS, MIN_SHARE, MIN_AUC_GAIN = 2.0, 0.2, 0.05  # how clearly learning must beat the codebook in CV
+MIN_POSITIVES = 3  # examples a code needs before its prototype moves
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -149,15 +150,18 @@ def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, fl
     return round(float((s[best] + lower) / 2), 12), float(f1[best])
 
 
-def shrunk_prototypes(definition: np.ndarray, x: np.ndarray, labels: np.ndarray, n0: float) -> np.ndarray:
+def shrunk_prototypes(definition: np.ndarray, x: np.ndarray, labels: np.ndarray, n0: float, *,
+                      min_positives: int = MIN_POSITIVES) -> np.ndarray:
     """Prototypes (codes × d) moved from ``definition`` toward each code's positive rows of ``x``
-    (``labels`` 1) with pseudo-count ``n0`` (``inf``: the definitions unchanged)."""
+    (``labels`` 1) with pseudo-count ``n0`` (``inf``: the definitions unchanged). A code with fewer
+    than ``min_positives`` examples keeps its definition: two examples say too little."""
     if math.isinf(n0) or not len(x):
         return definition.copy()
     positive = (labels == 1).astype(np.float64)
     sums = positive.T @ np.asarray(x, dtype=np.float64)
     counts = positive.sum(axis=0)[:, None]
-    return ((n0 * definition + sums) / (n0 + counts)).astype(np.float32)
+    moved = (n0 * definition + sums) / (n0 + counts)
+    return np.where(counts >= min_positives, moved, definition).astype(np.float32)
 
 
 def group_folds(groups: Sequence[Hashable], *, max_splits: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -21,6 +21,7 @@ from coding.database.embedding_store import SqlEmbeddingStore
 from coding.database.tables import CodeFrame, Coding, CodingEvent, SuggestionFeedback
 from coding.embeddings import load_embedder
 from coding.errors import CodeframeError, NotFound, PermissionDenied
+from coding.service.agreement import model_codings
 from coding.service.suggestions import fitted_suggester
 
 _MEMO: dict[tuple[str, str], np.ndarray] = {}
@@ -403,3 +404,23 @@ def test_in_blind_mode_the_consensus_neither_teaches_nor_shows_through_evidence(
     service.update_settings(sample_engine, blind_mode=False)
     service.clear_suggestion_cache()
     assert positives() > blind  # once others' codings are visible, the consensus teaches too
+
+
+@pytest.mark.parametrize("unit", ["segment", "respondent"])
+def test_the_suggestion_model_can_be_a_coder_in_the_agreement_tables(sample_engine, words, monkeypatch, unit):
+    import coding.embeddings
+
+    monkeypatch.setattr(coding.embeddings, "load_embedder", lambda model_id, **_: words)
+    with Session(sample_engine) as session:
+        before = len(session.exec(select(Coding)).all())
+    report = service.agreement_report(sample_engine, frame="contract_service", unit=unit, n_boot=0,
+                                      coders=["aigerim", "consensus", "model:test-word-hashing"])
+    assert report.coders == ["aigerim", "consensus", "model:test-word-hashing"]
+    codes = [c.id for c in service.project_codebook(sample_engine).codes("contract_service")]
+    assert set(codes) <= set(report.table["code"])
+    with Session(sample_engine) as session:
+        assert len(session.exec(select(Coding)).all()) == before  # the model never writes codings
+    shown = model_codings(sample_engine, "default", frame="contract_service", model_id="test-word-hashing")
+    assert shown["unit"].is_unique  # forced choice: one code per unit in an exclusive frame
+    with pytest.raises(CodeframeError, match="name the model"):
+        model_codings(sample_engine, "default", frame="contract_service", model_id="")

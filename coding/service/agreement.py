@@ -67,8 +67,11 @@ def agreement_report(
 ):
     """Inter-coder agreement for one frame from the database, at the segment or respondent level.
 
-    Compares every coder but the consensus unless ``coders`` names them. Each coder's units are
-    those of the documents they worked on in the frame (see :func:`_coder_universes`), so a
+    Compares every coder but the consensus unless ``coders`` names them; ``model:<model id>`` among
+    them is the suggestion model as a coder (:func:`model_codings`, over every unit a human coder
+    saw; at the respondent level of an exclusive frame it is compared on each code's presence).
+    Each coder's units are those of the documents they worked on in the frame (see
+    :func:`_coder_universes`), so a
     segment a coder left uncoded counts as 'not applied', not as missing. At the respondent level,
     a respondent carries a code for a coder if any of their segments does (Figure 1's unit).
     Returns a :class:`coding.reliability.AgreementReport`.
@@ -77,6 +80,8 @@ def agreement_report(
 
     if unit not in ("segment", "respondent"):
         raise CodeframeError(f"unit must be 'segment' or 'respondent', not {unit!r}")
+    import pandas as pd
+
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         frame_row, codes = _frame_codes(session, row, frame)
@@ -84,21 +89,65 @@ def agreement_report(
         units = queries.units_frame(session, row.id)
         all_coders = sorted({c for c in df["coder"]} - {CONSENSUS})
         chosen = list(coders) if coders else all_coders
-        universes = _coder_universes(session, row, frame_row, chosen, units)
+        humans = [c for c in chosen if not c.startswith(MODEL_CODER)]
+        universes = _coder_universes(session, row, frame_row, humans, units)
     if len(chosen) < 2:
         raise CodeframeError(
             f"agreement needs at least two coders in frame {frame!r}; found {', '.join(chosen) or 'none'}"
         )
-    long = df[df["coder"].isin(chosen)].rename(columns={"segment_id": "unit"})[["unit", "coder", "code"]]
+    long = df[df["coder"].isin(humans)].rename(columns={"segment_id": "unit"})[["unit", "coder", "code"]]
+    seen = set().union(*universes.values()) if universes else set()
+    for name in chosen:
+        if name.startswith(MODEL_CODER):  # the suggestion model as a coder: what it would show, never stored
+            found = model_codings(engine, project, frame=frame, model_id=name[len(MODEL_CODER):], segment_ids=seen)
+            long = pd.concat([long, found.assign(coder=name)[["unit", "coder", "code"]]], ignore_index=True)
+            universes[name] = set(seen)
     keys = [c.key for c in codes if c.active]
+    # a model's forced choice gives most respondents several codes of an exclusive frame: compare presence
+    by_presence = unit == "respondent" and len(humans) < len(chosen)
     if unit == "respondent":
         mapping = dict(zip(units["segment_id"], units["respondent"]))
         long, universes = reliability.presence_by_respondent(long, mapping, units_by_coder=universes)
     return reliability.report_from_codings(
         long, codes=keys, units_by_coder=universes, coders=chosen,
-        exclusive_frame=keys if frame_row.mutually_exclusive else None, unit=unit, level=level,
+        exclusive_frame=keys if frame_row.mutually_exclusive and not by_presence else None, unit=unit, level=level,
         n_boot=n_boot, seed=seed,
     )
+
+
+MODEL_CODER = "model:"  # a coder named "model:<model id>" is the suggestion model, zero-shot
+
+
+def model_codings(engine: Engine, project: str, *, frame: str, model_id: str,
+                  segment_ids: Iterable[int] | None = None) -> "Any":
+    """What the suggestion model ``model_id`` would show on ``segment_ids`` (default: every unit) in
+    ``frame``, as codings (columns ``unit``, ``code``): zero-shot from the codebook alone, so it learns
+    nothing from the coders it is compared with. Forced choice in an exclusive frame, the codes at
+    or above threshold (at most 3) otherwise. Nothing is written to the database."""
+    import pandas as pd
+
+    from coding.embeddings import load_embedder
+    from coding.service.suggestions import _code_objects, _code_part_embeddings, embed_units
+    from coding.suggestions import SuggestionModel
+
+    if not model_id:
+        raise CodeframeError(f"name the model after {MODEL_CODER!r}, e.g. {MODEL_CODER}all-MiniLM-L6-v2")
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        frame_row, code_rows = _frame_codes(session, row, frame)
+    embedder = load_embedder(model_id)
+    units, matrix = embed_units(engine, project, embedder=embedder)
+    objects = _code_objects(code_rows)
+    parts = _code_part_embeddings(engine, embedder, objects)
+    model = SuggestionModel().fit_codes([c.id for c in objects], parts,
+                                        exclusive=bool(frame_row.mutually_exclusive),
+                                        background=matrix if len(matrix) >= 20 else None)
+    wanted = None if segment_ids is None else {int(s) for s in segment_ids}
+    rows = [i for i, s in enumerate(units["segment_id"]) if wanted is None or int(s) in wanted]
+    ids = [int(units["segment_id"].iat[i]) for i in rows]
+    found = model.suggest(ids, matrix[rows], top_k=3) if rows else []
+    return pd.DataFrame({"unit": [s.segment_id for s in found], "code": [s.code for s in found]},
+                        columns=["unit", "code"])
 
 
 def coder_drift(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, period: str = "W") -> "Any":
