@@ -27,6 +27,7 @@ import numpy as np
 from coding import anchored
 
 PART_KINDS = ("label", "definition", "include", "example")
+MIN_EVIDENCE_SIMILARITY = 0.4  # coded passages less alike than this are not shown as evidence
 AGGREGATES = ("max", "mean", "max+mean")
 
 
@@ -278,7 +279,8 @@ class SuggestionModel:
         Coded units (with one code each) needed to fit the temperature on the codings; below that
         it comes from the codebook alone.
     min_evidence_similarity
-        Coded passages less similar than this are not shown as evidence.
+        Coded passages less similar than this are not shown as evidence (default
+        ``MIN_EVIDENCE_SIMILARITY``, 0.4: the issue found passages at 0.14-0.17 shown as "closest coded").
     neighbours
         Coded passages given as evidence per suggestion.
     """
@@ -296,7 +298,7 @@ class SuggestionModel:
         threshold_prior: float = 5.0,
         platt_prior: float = 4.0,
         min_temperature_units: int = 10,
-        min_evidence_similarity: float = 0.4,
+        min_evidence_similarity: float | None = None,
         neighbours: int = 3,
         random_state: int = 0,
     ) -> None:
@@ -318,7 +320,8 @@ class SuggestionModel:
         self.min_temperature_units = min_temperature_units
         self.threshold_prior = threshold_prior
         self.platt_prior = platt_prior
-        self.min_evidence_similarity = min_evidence_similarity
+        self.min_evidence_similarity = (MIN_EVIDENCE_SIMILARITY if min_evidence_similarity is None
+                                        else min_evidence_similarity)
         self.n_neighbours = neighbours
         self.random_state = random_state
         self.codes: list[str] = []

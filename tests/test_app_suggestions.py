@@ -139,7 +139,11 @@ def test_a_unit_shows_its_suggestions_with_score_threshold_and_why(suggest_engin
     assert len(service.history(suggest_engine, PROJECT)) == events
 
 
-def test_the_why_cites_at_most_two_nearby_passages_the_coder_coded(suggest_engine, words):
+def test_the_why_cites_at_most_two_nearby_passages_the_coder_coded(suggest_engine, words, monkeypatch):
+    import coding.suggestions
+
+    monkeypatch.setattr(coding.suggestions, "MIN_EVIDENCE_SIMILARITY", 0.0)  # the stand-in model's cosines are low
+    service.clear_suggestion_cache()
     doc = document_id(suggest_engine, "R02")
     found = service.suggest(suggest_engine, PROJECT, frame="oecd_pslc", coder="aigerim", document_id=doc, embedder=words)
     cited = next(s for s in found if len(s.evidence.neighbours) > 2)
@@ -149,6 +153,7 @@ def test_the_why_cites_at_most_two_nearby_passages_the_coder_coded(suggest_engin
     for n in (first, second):
         assert f"closest coded: {n.document} ({n.similarity:.2f}): <q>{html.escape(n.text[:30])}" in shown
     assert f"closest coded: {third.document} ({third.similarity:.2f}): <q>{html.escape(third.text[:30])}" not in shown
+    service.clear_suggestion_cache()  # the next tests see the default minimum similarity again
 
 
 def test_a_unit_without_suggestions_says_the_model_abstains(suggest_engine, words):
