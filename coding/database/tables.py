@@ -212,3 +212,37 @@ class EmbeddingCache(SQLModel, table=True):
     text_hash: str
     dim: int
     vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32, little-endian
+
+
+class Instrument(SQLModel, table=True):
+    """A survey, an OCAI or a sector instrument of a project (migration 0006).
+
+    ``kind`` is survey | ocai | scale; ``spec`` holds what the import decided: a survey's
+    id, attribute, closed and open columns; the OCAI validation mode and every rescaled row;
+    a sector instrument's YAML text.
+    """
+
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str
+    kind: str
+    source: Optional[str] = None  # the file it came from
+    spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created: datetime = Field(default_factory=utcnow)
+
+
+class InstrumentResponse(SQLModel, table=True):
+    """One respondent's answers to one instrument: attributes and answers (JSON, instrument-shaped).
+
+    Survey: ``{"closed": {question: answer}, "open": {question: text}}``; OCAI: ``{"now"|"preferred":
+    {dimension: [clan, adhocracy, market, hierarchy]}}`` as scored; scale: ``{statement: rating}``.
+    """
+
+    __tablename__ = "instrument_response"
+    __table_args__ = (UniqueConstraint("instrument_id", "respondent"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    instrument_id: int = Field(foreign_key="instrument.id", index=True)
+    respondent: str
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
