@@ -156,8 +156,11 @@ def validate(answers: pd.DataFrame, *, mode: str = "reject", source: str | None 
             values = [v * 100 / total for v in values]
         rows.append({"respondent": respondent, "view": view, "dimension": dimension, **dict(zip(TYPES, values))})
     table = pd.DataFrame(rows, columns=["respondent", "view", "dimension", *TYPES])
-    for (respondent, view), part in table.groupby(["respondent", "view"], sort=False):
-        absent = [d for d in DIMENSIONS if d not in set(part["dimension"])]
+    given: dict[tuple[str, str], set[str]] = {}
+    for respondent, view, dimension in seen:  # rows with a wrong sum count as given: one problem each
+        given.setdefault((respondent, view), set()).add(dimension)
+    for (respondent, view), dimensions in given.items():
+        absent = [d for d in DIMENSIONS if d not in dimensions]
         if absent:
             problems.append(_problem(f"missing dimension(s) {', '.join(absent)}", None, respondent, view))
     if problems:

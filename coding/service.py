@@ -1539,7 +1539,10 @@ def delete_project(engine: Engine, project: str) -> None:
         doc_ids = select(t.Document.id).where(t.Document.project_id == row.id)
         seg_ids = select(t.Segment.id).where(t.Segment.document_id.in_(doc_ids))
         coder_ids = select(t.Coder.id).where(t.Coder.project_id == row.id)
+        instrument_ids = select(t.Instrument.id).where(t.Instrument.project_id == row.id)
         for stmt in (
+            delete(t.InstrumentResponse).where(t.InstrumentResponse.instrument_id.in_(instrument_ids)),
+            delete(t.Instrument).where(t.Instrument.project_id == row.id),
             delete(t.SuggestionFeedback).where(t.SuggestionFeedback.segment_id.in_(seg_ids)),
             delete(t.CodingEvent).where(t.CodingEvent.project_id == row.id),
             delete(t.Coding).where(t.Coding.segment_id.in_(seg_ids)),
@@ -1571,6 +1574,10 @@ def load_sample(engine: Engine, project: str = DEFAULT_PROJECT) -> ImportReport:
     report.notes += codings.notes
     if (corpus / "coverage.csv").exists():
         import_coverage(engine, project, corpus / "coverage.csv")
+    from coding.service_instruments import load_instruments_sample
+
+    for loaded in load_instruments_sample(engine, project):
+        report.notes.append(f"instrument {loaded.name!r} ({loaded.kind}): {loaded.respondents} respondent(s)")
     return report
 
 
