@@ -107,14 +107,18 @@ def _insert_responses(session: Session, instrument_id: int, rows: list[dict]) ->
                                      [{"instrument_id": instrument_id, **r} for r in rows])
 
 
-def _instrument(session: Session, project: str, name: str, kind: str) -> tuple[Instrument, list[InstrumentResponse]]:
+def _instrument(session: Session, project: str, name: str | None, kind: str
+                ) -> tuple[Instrument, list[InstrumentResponse]]:
+    """The named instrument of ``kind`` (``name=None``: the project's only one of that kind) and its responses."""
     row = queries.project_by_name(session, project)
-    found = session.exec(select(Instrument).where(Instrument.project_id == row.id, Instrument.name == name)).first()
-    if found is None or found.kind != kind:
-        known = session.exec(select(Instrument.name).where(Instrument.project_id == row.id,
-                                                           Instrument.kind == kind)).all()
-        raise NotFound(f"no {kind} instrument {name!r} in project {project!r} "
-                       f"(available: {', '.join(known) or 'none'})")
+    of_kind = session.exec(select(Instrument).where(Instrument.project_id == row.id, Instrument.kind == kind)
+                           .order_by(Instrument.id)).all()
+    found = next((i for i in of_kind if i.name == name), None) if name else (of_kind[0] if len(of_kind) == 1
+                                                                              else None)
+    if found is None:
+        known = ", ".join(i.name for i in of_kind) or "none"
+        what = f"{kind} instrument {name!r}" if name else f"single {kind} instrument (choose one by name)"
+        raise NotFound(f"no {what} in project {project!r} (available: {known})")
     responses = session.exec(select(InstrumentResponse).where(InstrumentResponse.instrument_id == found.id)
                              .order_by(InstrumentResponse.id)).all()
     return found, list(responses)
@@ -216,7 +220,8 @@ def _insert_unit_segments(session: Session, document_ids: list[int], texts: list
         session.connection().execute(insert(Segment.__table__), rows[start:start + 5000])
 
 
-def survey_respondents(engine: Engine, project: str = DEFAULT_PROJECT, *, survey: str) -> pd.DataFrame:
+def survey_respondents(engine: Engine, project: str = DEFAULT_PROJECT, *,
+                       survey: str | None = None) -> pd.DataFrame:
     """One row per respondent of a survey: id, attributes, closed answers."""
     with Session(engine) as session:
         instrument, responses = _instrument(session, project, survey, "survey")
@@ -227,13 +232,13 @@ def survey_respondents(engine: Engine, project: str = DEFAULT_PROJECT, *, survey
                         columns=columns)
 
 
-def survey_spec(engine: Engine, project: str = DEFAULT_PROJECT, *, survey: str) -> dict:
+def survey_spec(engine: Engine, project: str = DEFAULT_PROJECT, *, survey: str | None = None) -> dict:
     with Session(engine) as session:
         instrument, _ = _instrument(session, project, survey, "survey")
         return dict(instrument.spec)
 
 
-def closed_question_table(engine: Engine, project: str = DEFAULT_PROJECT, *, survey: str,
+def closed_question_table(engine: Engine, project: str = DEFAULT_PROJECT, *, survey: str | None = None,
                           questions=None, by: str | None = None) -> pd.DataFrame:
     """Share of respondents per answer (Wilson CI; every respondent in scope), overall or by ``by``."""
     from coding.survey import closed_shares
@@ -281,14 +286,14 @@ def import_ocai(engine: Engine, project: str = DEFAULT_PROJECT, file=None, *, na
     return InstrumentReport(name=name, kind="ocai", respondents=len(answers_by), notes=notes)
 
 
-def ocai_report(engine: Engine, project: str = DEFAULT_PROJECT, *, name: str = "ocai",
+def ocai_report(engine: Engine, project: str = DEFAULT_PROJECT, *, name: str | None = None,
                 by: str | None = None) -> OcaiReport:
     """Profiles (overall or by an attribute), per dimension, dominant type, congruence, discrepancy."""
     from coding import ocai
 
     with Session(engine) as session:
         instrument, responses = _instrument(session, project, name, "ocai")
-        spec = dict(instrument.spec)
+        spec, name = dict(instrument.spec), instrument.name
         rows = [{"respondent": r.respondent, "view": view, "dimension": dimension, **dict(zip(ocai.TYPES, values))}
                 for r in responses for view, dims in r.answers.items() for dimension, values in dims.items()]
         attributes = pd.DataFrame([{"respondent": r.respondent, **r.attributes} for r in responses])
@@ -341,12 +346,14 @@ def import_scale(engine: Engine, project: str = DEFAULT_PROJECT, instrument_file
     return InstrumentReport(name=name, kind="scale", respondents=len(answers))
 
 
-def scale_report(engine: Engine, project: str = DEFAULT_PROJECT, *, name: str, by: str | None = None) -> ScaleReport:
+def scale_report(engine: Engine, project: str = DEFAULT_PROJECT, *, name: str | None = None,
+                 by: str | None = None) -> ScaleReport:
     """Mean, CI, band and bottleneck flag per sector (and group); mean per statement."""
     from coding import scales
 
     with Session(engine) as session:
         instrument, responses = _instrument(session, project, name, "scale")
+        name = instrument.name
         definition = scales.parse_instrument(instrument.spec["yaml"], source=name)
         rows = [{"respondent": r.respondent, "statement": s, "rating": v} for r in responses
                 for s, v in r.answers.items()]

@@ -145,7 +145,7 @@ def parse_survey(name: str, data: bytes, *, id_column: str | None = None, closed
         raw_header.pop()
     closed_names, ranges = _split_spec(closed)
     open_names, _ = _split_spec(open)
-    header, kinds = [], {}
+    header: list[str] = []
     problems: list[Problem] = []
     for number, column in enumerate(raw_header, start=1):
         kind = None
