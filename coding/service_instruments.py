@@ -367,6 +367,30 @@ def scale_report(engine: Engine, project: str = DEFAULT_PROJECT, *, name: str | 
                        notes=list(table.attrs.get("notes", [])))
 
 
+def instrument_attributes(engine: Engine, project: str = DEFAULT_PROJECT, *, name: str) -> list[str]:
+    """The respondent attribute names of an instrument's responses, in first-seen order."""
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        found = session.exec(select(Instrument).where(Instrument.project_id == row.id,
+                                                      Instrument.name == name)).first()
+        if found is None:
+            raise NotFound(f"no instrument {name!r} in project {project!r}")
+        attributes = session.exec(select(InstrumentResponse.attributes)
+                                  .where(InstrumentResponse.instrument_id == found.id).limit(200)).all()
+    return list(dict.fromkeys(k for a in attributes for k in a))
+
+
+def survey_columns(file) -> list[str]:
+    """The header of a survey file (for choosing the closed and open columns before importing)."""
+    from coding.survey import SurveyError, read_records
+
+    name, data = _read(file)
+    records = read_records(name, data)
+    if not records:
+        raise SurveyError(f"{name} has no header row")
+    return [c for c in records[0][1] if c]
+
+
 # --------------------------------------------------------------------------- exports and the sample
 
 

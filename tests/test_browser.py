@@ -134,3 +134,33 @@ def test_code_a_segment_in_the_browser_and_see_it_after_reload(server, tmp_path)
                 shutil.copy(shot, target / shot.name)
         finally:
             browser.close()
+
+
+def test_instruments_page_downloads_the_kite_plot(server, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`, or "
+                    "`apt-get install chromium`); the browser test never downloads a browser", pytrace=False)
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)
+    base, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            page.set_default_timeout(60_000)
+            page.goto(base)
+            expect(page.get_by_role("heading", name="Project overview")).to_be_visible(timeout=60_000)
+            page.get_by_test_id("stSidebarNav").get_by_text("Instruments", exact=True).click()
+            expect(page.get_by_role("heading", name="Instruments")).to_be_visible()
+            expect(page.get_by_text("ipsative").first).to_be_visible()
+            with page.expect_download() as download_info:
+                page.get_by_test_id("stDownloadButton").filter(has_text="Chart (PNG)").first.click()
+            download = download_info.value
+            assert download.suggested_filename == "ocai_kite.png"
+            target = tmp_path / download.suggested_filename
+            download.save_as(target)
+            data = target.read_bytes()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+        finally:
+            browser.close()
