@@ -35,6 +35,7 @@ STAGES = {
     "writes": "benchmarks.stage_writes",
     "app": "benchmarks.stage_app",
     "pipeline": "benchmarks.stage_pipeline",
+    "instruments": "benchmarks.stage_instruments",
     "memory50k": "benchmarks.stage_memory50k",
     "scaling": "benchmarks.stage_scaling",
 }

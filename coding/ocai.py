@@ -110,59 +110,61 @@ def validate(answers: pd.DataFrame, *, mode: str = "reject", source: str | None 
         raise OcaiError("OCAI answers lack columns", [Problem(f"missing column {c!r}", file=source, field=c)
                                                       for c in missing])
     problems: list[Problem] = []
-    rows, rescaled, seen = [], [], {}
-    for number, record in enumerate(data.to_dict("records"), start=2):
-        respondent = str(record["respondent"]).strip()
-        view = str(record["view"]).strip().casefold()
-        dimension = str(record["dimension"]).strip().casefold().replace(" ", "_")
-        bad = False
-        if not respondent or respondent == "nan":
-            problems.append(Problem("empty respondent id", file=source, line=number, field="respondent"))
+    respondent = data["respondent"].astype(str).str.strip()
+    view = data["view"].astype(str).str.strip().str.casefold()
+    dimension = data["dimension"].astype(str).str.strip().str.casefold().str.replace(" ", "_")
+    numbers = pd.DataFrame({t: pd.to_numeric(data[t], errors="coerce").astype(float) for t in TYPES},
+                           index=data.index)
+    no_id = respondent.isin(["", "nan", "None"])
+    bad_number = numbers.isna() | (numbers < 0)
+    bad = (no_id | ~view.isin(VIEWS) | ~dimension.isin(DIMENSIONS) | bad_number.any(axis=1)).to_numpy()
+    row_number = np.arange(2, len(data) + 2)  # the file's row, after a header
+    raw = data.to_numpy(dtype=object) if bad.any() else None
+    columns = {c: i for i, c in enumerate(data.columns)}
+    for i in np.flatnonzero(bad):  # messages only for the rows at fault (vectorised checks above)
+        who, number = respondent.iat[i], int(row_number[i])
+        if no_id.iat[i]:
+            problems.append(Problem("empty respondent id", line=number, field="respondent"))
             continue
-        if view not in VIEWS:
-            problems.append(_problem(f"view must be now or preferred, not {record['view']!r}", number, respondent,
+        if view.iat[i] not in VIEWS:
+            problems.append(_problem(f"view must be now or preferred, not {raw[i, columns['view']]!r}", number, who,
                                      column="view"))
-            bad = True
-        if dimension not in DIMENSIONS:
-            problems.append(_problem(f"unknown dimension {record['dimension']!r} (one of {', '.join(DIMENSIONS)})",
-                                     number, respondent, column="dimension"))
-            bad = True
-        values = []
+        if dimension.iat[i] not in DIMENSIONS:
+            problems.append(_problem(f"unknown dimension {raw[i, columns['dimension']]!r} (one of "
+                                     f"{', '.join(DIMENSIONS)})", number, who, column="dimension"))
         for t in TYPES:
-            try:
-                value = float(record[t])
-            except (TypeError, ValueError):
-                value = math.nan
-            if math.isnan(value) or value < 0:
-                problems.append(_problem(f"{t} must be a number of points >= 0, not {record[t]!r}", number,
-                                         respondent, view, dimension, t))
-                bad = True
-            values.append(value)
-        if bad:
-            continue
-        key = (respondent, view, dimension)
-        if key in seen:
-            problems.append(_problem(f"given twice (first on row {seen[key]})", number, respondent, view, dimension))
-            continue
-        seen[key] = number
-        total = sum(values)
-        if abs(total - 100) > TOLERANCE:
-            if mode == "reject" or total <= 0:
-                why = "" if mode == "reject" else " and cannot be rescaled"
-                problems.append(_problem(f"the four numbers sum to {total:g}, not 100{why}", number, respondent,
-                                         view, dimension))
-                continue
-            rescaled.append({"respondent": respondent, "view": view, "dimension": dimension, "sum": total})
-            values = [v * 100 / total for v in values]
-        rows.append({"respondent": respondent, "view": view, "dimension": dimension, **dict(zip(TYPES, values))})
-    table = pd.DataFrame(rows, columns=["respondent", "view", "dimension", *TYPES])
-    given: dict[tuple[str, str], set[str]] = {}
-    for respondent, view, dimension in seen:  # rows with a wrong sum count as given: one problem each
-        given.setdefault((respondent, view), set()).add(dimension)
-    for (respondent, view), dimensions in given.items():
-        absent = [d for d in DIMENSIONS if d not in dimensions]
-        if absent:
-            problems.append(_problem(f"missing dimension(s) {', '.join(absent)}", None, respondent, view))
+            if bad_number[t].iat[i]:
+                problems.append(_problem(f"{t} must be a number of points >= 0, not {raw[i, columns[t]]!r}", number,
+                                         who, view.iat[i], dimension.iat[i], t))
+    keys = pd.DataFrame({"respondent": respondent, "view": view, "dimension": dimension})
+    good = ~bad
+    duplicate = np.zeros(len(data), dtype=bool)
+    duplicate[good] = keys[good].duplicated(keep="first").to_numpy()
+    if duplicate.any():
+        first = {tuple(k): int(n) for k, n in zip(keys[good & ~duplicate].to_numpy(), row_number[good & ~duplicate])}
+        for i in np.flatnonzero(duplicate):
+            key = tuple(keys.iloc[i])
+            problems.append(_problem(f"given twice (first on row {first[key]})", int(row_number[i]), *key))
+    given = good & ~duplicate
+    total = numbers.sum(axis=1).to_numpy()
+    off = given & (np.abs(total - 100) > TOLERANCE)
+    refused = off & ((mode == "reject") | (total <= 0))
+    for i in np.flatnonzero(refused):
+        why = "" if mode == "reject" else " and cannot be rescaled"
+        problems.append(_problem(f"the four numbers sum to {total[i]:g}, not 100{why}", int(row_number[i]),
+                                 *keys.iloc[i]))
+    change = off & ~refused
+    rescaled = [{"respondent": r, "view": v, "dimension": d, "sum": float(t)}
+                for (r, v, d), t in zip(keys[change].to_numpy(), total[change])]
+    numbers.loc[change, list(TYPES)] = numbers.loc[change, list(TYPES)].mul(100 / total[change], axis=0)
+    keep = given & ~refused
+    table = pd.concat([keys[keep], numbers[keep]], axis=1).reset_index(drop=True)
+    present = keys[given].groupby(["respondent", "view"], sort=False)["dimension"].nunique()
+    for respondent_id, view_name in present[present < len(DIMENSIONS)].index:  # rows with a wrong sum count as given
+        dims = set(keys.loc[given & (keys["respondent"] == respondent_id).to_numpy()
+                            & (keys["view"] == view_name).to_numpy(), "dimension"])
+        absent = [d for d in DIMENSIONS if d not in dims]
+        problems.append(_problem(f"missing dimension(s) {', '.join(absent)}", None, respondent_id, view_name))
     if problems:
         raise OcaiError(f"{len(problems)} problem(s) in the OCAI answers; nothing was scored"
                         + ("" if mode == "rescale" else " (validation: reject)"),

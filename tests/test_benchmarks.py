@@ -32,6 +32,8 @@ EXPECTED = {
     ("writes", "add_coding on PostgreSQL vs executemany"), ("writes", "add_coding on PostgreSQL vs 1 txn/row"),
     ("app", "code page, first render"), ("app", "code page, rerun after click"),
     ("pipeline", "cold: import + embed + suggest"), ("pipeline", "warm: suggest again (all cached)"),
+    ("instruments", "survey parse (CSV)"), ("instruments", "survey import into SQLite"),
+    ("instruments", "closed-question shares by group"), ("instruments", "OCAI scoring"),
 }
 
 
