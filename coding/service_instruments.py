@@ -163,7 +163,8 @@ def import_survey(engine: Engine, project: str = DEFAULT_PROJECT, file=None, *, 
     with Session(engine) as session:
         project_row = queries.project_by_name(session, project)
         spec = {"id_column": survey.id_column, "attributes": survey.attributes, "closed": survey.closed,
-                "open": survey.open, "ranges": survey.ranges, "documents": documents}
+                "open": survey.open, "ranges": survey.ranges, "choices": survey.choices,
+                "documents": documents}
         instrument = _add_instrument(session, project_row.id, name, "survey", filename, spec)
         docs = []
         if documents:
@@ -254,6 +255,7 @@ def closed_question_table(engine: Engine, project: str = DEFAULT_PROJECT, *, sur
         raise CodeframeError(f"no respondent attribute {by!r} in survey {survey!r} "
                              f"(attributes: {', '.join(respondents.columns[1:])})")
     orders = {q: [str(v) for v in range(lo, hi + 1)] for q, (lo, hi) in spec.get("ranges", {}).items()}
+    orders.update(spec.get("choices", {}))
     return closed_shares(respondents, chosen, by=by, orders=orders)
 
 
@@ -434,7 +436,8 @@ def load_instruments_sample(engine: Engine, project: str = DEFAULT_PROJECT) -> l
     ]
 
 
-SAMPLE_CLOSED = ("mission_satisfaction", "integrity", "initiative")
+SAMPLE_CLOSED = ("mission_satisfaction=satisfied|more satisfied than dissatisfied|more dissatisfied than satisfied|"
+                 "dissatisfied|hard to say", "integrity=high|medium|low", "initiative=high|medium|low")
 SAMPLE_OPEN = ("open_change",)
 
 

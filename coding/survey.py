@@ -55,6 +55,7 @@ class Survey:
     open: list[str]
     rows: list[SurveyRow] = field(default_factory=list)
     ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    choices: dict[str, list[str]] = field(default_factory=dict)  # the allowed answers, in reading order
 
     def respondents(self) -> pd.DataFrame:
         """One row per respondent: id, attributes and closed answers (blank = '')."""
@@ -115,27 +116,31 @@ def read_records(name: str, data: bytes) -> list[tuple[int, list[str]]]:
     return [(n, cells) for n, cells in records if any(cells)]
 
 
-def _split_spec(names: Iterable[str]) -> tuple[list[str], dict[str, tuple[int, int]]]:
-    """``["satisfaction", "integrity=1-10"]`` -> names and the numeric ranges to check."""
-    out, ranges = [], {}
+def _split_spec(names: Iterable[str]) -> tuple[list[str], dict[str, tuple[int, int]], dict[str, list[str]]]:
+    """``["satisfaction=yes|no", "integrity=1-10", "q"]`` -> names, numeric ranges and answer lists to check."""
+    out, ranges, choices = [], {}, {}
     for raw in names:
         match = _RANGE.match(raw.strip())
         if match:
             name = match["name"].strip()
             ranges[name] = (int(match["low"]), int(match["high"]))
+        elif "=" in raw and "|" in raw.split("=", 1)[1]:
+            name, answers = (part.strip() for part in raw.split("=", 1))
+            choices[name] = [a.strip() for a in answers.split("|") if a.strip()]
         else:
             name = raw.strip()
         if name:
             out.append(name)
-    return out, ranges
+    return out, ranges, choices
 
 
 def parse_survey(name: str, data: bytes, *, id_column: str | None = None, closed: Sequence[str] = (),
                  open: Sequence[str] = ()) -> Survey:  # noqa: A002 - the survey's vocabulary
     """Parse a survey file, all or nothing (see the module docstring).
 
-    ``closed`` entries may carry a whole-number range, ``"integrity=1-10"``: answers outside
-    it (or not whole numbers) are errors.
+    ``closed`` entries may carry a whole-number range, ``"integrity=1-10"``, or the list of
+    answers, ``"integrity=high|medium|low"`` (also their order in the tables): any other answer
+    is an error. Blank answers are always allowed (no answer).
     """
     records = read_records(name, data)
     if not records:
@@ -143,8 +148,8 @@ def parse_survey(name: str, data: bytes, *, id_column: str | None = None, closed
     header_row, raw_header = records[0]
     while raw_header and not raw_header[-1]:
         raw_header.pop()
-    closed_names, ranges = _split_spec(closed)
-    open_names, _ = _split_spec(open)
+    closed_names, ranges, choices = _split_spec(closed)
+    open_names = _split_spec(open)[0]
     header: list[str] = []
     problems: list[Problem] = []
     for number, column in enumerate(raw_header, start=1):
@@ -184,7 +189,7 @@ def parse_survey(name: str, data: bytes, *, id_column: str | None = None, closed
     attributes = [h for h in header if h != id_column and h not in closed_names and h not in open_names]
     index = {h: i for i, h in enumerate(header)}
     survey = Survey(name=name, id_column=id_column, attributes=attributes, closed=closed_names, open=open_names,
-                    ranges=ranges)
+                    ranges=ranges, choices=choices)
     seen: dict[str, int] = {}
     for row, cells in records[1:]:
         while len(cells) > len(header) and not cells[-1]:
@@ -209,6 +214,11 @@ def parse_survey(name: str, data: bytes, *, id_column: str | None = None, closed
             if value and not (re.fullmatch(r"-?\d+", value) and low <= int(value) <= high):
                 problems.append(Problem(f"respondent {respondent}: {value!r} is not a whole number from {low} to "
                                         f"{high}", file=name, line=row, field=question))
+        for question, allowed in choices.items():
+            value = answers[question]
+            if value and value not in allowed:
+                problems.append(Problem(f"respondent {respondent}: {value!r} is not one of the answers "
+                                        f"{' | '.join(allowed)}", file=name, line=row, field=question))
         survey.rows.append(SurveyRow(respondent=respondent, row=row,
                                      attributes={a: cells[index[a]] for a in attributes}, closed=answers,
                                      open={q: cells[index[q]] for q in open_names}))

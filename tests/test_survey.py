@@ -98,3 +98,15 @@ def test_numeric_answers_sort_as_numbers():
     respondents = pd.DataFrame({"respondent": list("abcd"), "q": ["10", "9", "", "6"]})
     table = survey.closed_shares(respondents, ["q"], orders=None)
     assert table["answer"].tolist() == ["6", "9", "10", "(no answer)"]
+
+
+def test_declared_answers_are_checked_and_give_the_order():
+    data = b"id,q\n1,low\n2,high\n3,\n4,hihg\n"
+    with pytest.raises(survey.SurveyError) as info:
+        survey.parse_survey("s.csv", data, closed=["q=high|medium|low"])
+    (problem,) = info.value.problems
+    assert (problem.line, problem.field) == (5, "q") and "'hihg' is not one of the answers" in problem.message
+    parsed = survey.parse_survey("s.csv", data.replace(b"hihg", b"medium"), closed=["q=high|medium|low"])
+    assert parsed.choices == {"q": ["high", "medium", "low"]}
+    table = survey.closed_shares(parsed.respondents(), ["q"], orders=parsed.choices)
+    assert table["answer"].tolist() == ["high", "medium", "low", "(no answer)"]

@@ -31,8 +31,9 @@ def add_import_commands(imp_sub) -> None:
     s.add_argument("--name", help="the survey's name (default: the file name without extension)")
     s.add_argument("--id", dest="id_column", metavar="COLUMN", help="the id column (default: respondent, id, "
                                                                      "or the first column)")
-    s.add_argument("--closed", metavar="Q,...", help="closed-question columns; Q=1-10 also checks a whole-number "
-                                                     "range (or prefix headers with 'closed:')")
+    s.add_argument("--closed", metavar="Q,...", help="closed-question columns; Q=1-10 checks a whole-number range, "
+                                                     "Q=a|b|c the allowed answers and their order (or prefix "
+                                                     "headers with 'closed:')")
     s.add_argument("--open", metavar="Q,...", help="open-answer columns (or prefix headers with 'open:')")
     s.add_argument("--no-documents", action="store_true", help="keep open answers as text, not documents")
     s.set_defaults(func=cmd_import_survey)
