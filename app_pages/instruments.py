@@ -1,6 +1,6 @@
 """Instruments beside the interviews: OCAI culture profiles, sector scores, closed survey questions.
 
-Thin: every number comes from :mod:`coding.service_instruments`, every chart from
+Thin: every number comes from :mod:`coding.service` (its module `coding/service/instruments.py`), every chart from
 :mod:`coding.instrument_charts`. The last tab imports a survey, OCAI answers or a sector
 instrument (all or nothing, errors with file, row and column).
 """
@@ -10,8 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _common as common
-from coding import instrument_charts
-from coding import service_instruments as si
+from coding import instrument_charts, service
 from coding.charts import chart_to_png, chart_to_svg
 from coding.errors import CodeframeError
 
@@ -21,7 +20,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 st.title("Instruments")
 st.caption("OCAI culture profiles, sector scores and closed survey questions of the same project as the codings.")
 
-names = si.instrument_summary(engine, project)
+names = service.instrument_summary(engine, project)
 
 
 def downloads(chart, stem: str, tables: dict, key: str) -> None:
@@ -35,7 +34,7 @@ def downloads(chart, stem: str, tables: dict, key: str) -> None:
     cols[2].download_button("Table (CSV)", lambda: first.to_csv(index=False), file_name=f"{stem}.csv",
                             mime="text/csv", icon=":material/table:", width="stretch", key=f"_dl_{key}_csv",
                             on_click="ignore")
-    cols[3].download_button("Workbook (XLSX)", lambda: si.tables_workbook(tables), file_name=f"{stem}.xlsx",
+    cols[3].download_button("Workbook (XLSX)", lambda: service.tables_workbook(tables), file_name=f"{stem}.xlsx",
                             mime=XLSX, icon=":material/download:", width="stretch", key=f"_dl_{key}_xlsx",
                             on_click="ignore")
 
@@ -53,8 +52,8 @@ def ocai_tab() -> None:
         return
     name = st.selectbox("OCAI instrument", names["ocai"], key="ocai_name") if len(names["ocai"]) > 1 \
         else names["ocai"][0]
-    by, slot = group_controls("ocai", si.instrument_attributes(engine, project, name=name))
-    report = si.ocai_report(engine, project, name=name, by=by)
+    by, slot = group_controls("ocai", service.instrument_attributes(engine, project, name=name))
+    report = service.ocai_report(engine, project, name=name, by=by)
     groups = list(dict.fromkeys(report.profiles["group"]))
     group = slot.selectbox("Group to draw", groups, key="ocai_group") if by else None
     st.caption(f"n = **{report.n}** respondents · validation: **{report.mode}**"
@@ -88,8 +87,8 @@ def sectors_tab() -> None:
         return
     name = st.selectbox("Sector instrument", names["scale"], key="scale_name") if len(names["scale"]) > 1 \
         else names["scale"][0]
-    by, slot = group_controls("scale", si.instrument_attributes(engine, project, name=name))
-    report = si.scale_report(engine, project, name=name, by=by)
+    by, slot = group_controls("scale", service.instrument_attributes(engine, project, name=name))
+    report = service.scale_report(engine, project, name=name, by=by)
     groups = list(dict.fromkeys(report.table["group"]))
     group = slot.selectbox("Group to draw", groups, key="scale_group") if by else None
     bottlenecks = report.table.loc[report.table["bottleneck"], "label"].unique().tolist()
@@ -110,12 +109,12 @@ def survey_tab() -> None:
         return
     name = st.selectbox("Survey", names["survey"], key="survey_name") if len(names["survey"]) > 1 \
         else names["survey"][0]
-    spec = si.survey_spec(engine, project, survey=name)
+    spec = service.survey_spec(engine, project, survey=name)
     cols = st.columns(2)
     question = cols[0].selectbox("Closed question", spec["closed"], key="survey_question")
     by = cols[1].selectbox("By attribute", spec["attributes"] + [q for q in spec["closed"] if q != question],
                            index=None, key="survey_by", placeholder="All respondents together")
-    table = si.closed_question_table(engine, project, survey=name, questions=[question], by=by)
+    table = service.closed_question_table(engine, project, survey=name, questions=[question], by=by)
     n = int(table["n"].iloc[0]) if by is None else int(table.attrs["n"])
     st.caption(f"n = **{n}** respondents: every "
                "respondent of the survey, blanks counted as '(no answer)'; Wilson 95% intervals.")
@@ -149,7 +148,7 @@ def import_tab() -> None:
         if upload is None:
             return
         try:
-            columns = si.survey_columns((upload.name, upload.getvalue()))
+            columns = service.survey_columns((upload.name, upload.getvalue()))
         except CodeframeError as exc:
             common.show_error(exc)
             return
@@ -158,7 +157,7 @@ def import_tab() -> None:
                                [c for c in columns if c not in closed], key="survey_open")
         name = st.text_input("Survey name", value=upload.name.rsplit(".", 1)[0], key="survey_import_name")
         if st.button("Import survey", type="primary", key="survey_import"):
-            _run_import(lambda: si.import_survey(engine, project, (upload.name, upload.getvalue()), name=name,
+            _run_import(lambda: service.import_survey(engine, project, (upload.name, upload.getvalue()), name=name,
                                                  closed=closed, open=open_))
     elif kind == "OCAI answers":
         upload = st.file_uploader("OCAI answers (respondent, view, dimension, A, B, C, D, attributes)",
@@ -168,7 +167,7 @@ def import_tab() -> None:
                                               "to 100 and every rescaled row is recorded")
         name = st.text_input("Name", value="ocai", key="ocai_import_name")
         if upload is not None and st.button("Import OCAI answers", type="primary", key="ocai_import"):
-            _run_import(lambda: si.import_ocai(engine, project, (upload.name, upload.getvalue()), name=name,
+            _run_import(lambda: service.import_ocai(engine, project, (upload.name, upload.getvalue()), name=name,
                                                mode=mode))
     else:
         yaml_file = st.file_uploader("Sector instrument (YAML)", type=["yaml", "yml"], key="scale_yaml")
@@ -176,7 +175,7 @@ def import_tab() -> None:
                                    key="scale_ratings")
         if yaml_file is not None and ratings is not None and st.button("Import ratings", type="primary",
                                                                        key="scale_import"):
-            _run_import(lambda: si.import_scale(engine, project, (yaml_file.name, yaml_file.getvalue()),
+            _run_import(lambda: service.import_scale(engine, project, (yaml_file.name, yaml_file.getvalue()),
                                                 (ratings.name, ratings.getvalue())))
 
 

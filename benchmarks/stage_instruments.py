@@ -5,7 +5,7 @@ The input is the synthetic sample survey ``corpus/instruments/survey.csv`` (its 
 
 * ``survey parse (CSV)``: ours ``coding.survey.parse_survey`` (every row and column checked,
   all or nothing) vs ``pandas.read_csv`` (no checks).
-* ``survey import into SQLite``: ours ``service_instruments.import_survey`` (responses stored,
+* ``survey import into SQLite``: ours ``service.import_survey`` (responses stored,
   each non-blank open answer a document with one unit segment) into a fresh SQLite project vs
   ``pandas.read_csv`` + ``DataFrame.to_sql`` of the same rows into a fresh SQLite file.
 * ``closed-question shares by group``: ours ``coding.survey.closed_shares(by='body')`` (share
@@ -58,7 +58,6 @@ def cases(ctx: Context) -> Iterator[Case]:
     import pandas as pd
 
     from coding import ocai, service
-    from coding import service_instruments as si
     from coding.database.engine import make_engine
     from coding.survey import closed_shares, parse_survey
 
@@ -93,8 +92,8 @@ def cases(ctx: Context) -> Iterator[Case]:
         answers.to_sql("documents", state[0], index=False)
 
     yield Case(STAGE, "survey import into SQLite",
-               Runner("service_instruments.import_survey (documents for open answers)",
-                      lambda state: si.import_survey(state[0], "default", ("survey.csv", data), closed=CLOSED,
+               Runner("service.import_survey (documents for open answers)",
+                      lambda state: service.import_survey(state[0], "default", ("survey.csv", data), closed=CLOSED,
                                                      open=OPEN),
                       setup=fresh_project, teardown=lambda state: drop_sqlite(*state)),
                Runner("pandas read_csv + to_sql (two tables)", pandas_import, setup=fresh_file,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from apptest import APP, ok, texts
 from streamlit.testing.v1 import AppTest
 
-from apptest import APP, ok, texts
 from coding import service
-from coding import service_instruments as si
 
 PROJECT = "default"
 
@@ -26,7 +25,7 @@ def test_ocai_tab_shows_the_sample_profile_and_the_ipsative_note(app_engine):
     assert "ipsative" in shown and "rule of thumb" in shown
     dominant = at.dataframe[0].value.set_index("view")
     assert dominant.loc["now", "dominant"] == "hierarchy" and dominant.loc["preferred", "dominant"] == "clan"
-    expected = si.ocai_report(app_engine, PROJECT)
+    expected = service.ocai_report(app_engine, PROJECT)
     discrepancy = at.dataframe[2].value
     assert discrepancy["difference"].to_numpy() == pytest.approx(expected.discrepancy["difference"].to_numpy())
     names = [b.proto.label for b in at.get("download_button")]

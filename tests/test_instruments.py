@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from coding import service
-from coding import service_instruments as si
 from coding.database.engine import make_engine, migrate
 from coding.errors import CodeframeError
 
@@ -30,7 +29,7 @@ def project(engine):
 
 
 def test_survey_import_makes_open_answers_documents_with_closed_answers_on_them(project):
-    report = si.import_survey(project, "p", ("staff.csv", SURVEY), closed=["satisfaction", "integrity=1-10"],
+    report = service.import_survey(project, "p", ("staff.csv", SURVEY), closed=["satisfaction", "integrity=1-10"],
                               open=["why"])
     assert report.name == "staff" and report.respondents == 4
     assert report.documents == ["staff/S1", "staff/S3", "staff/S4"]  # S2 left it blank; S3 and S4 both say "No."
@@ -41,29 +40,29 @@ def test_survey_import_makes_open_answers_documents_with_closed_answers_on_them(
     # the closed answers are respondent attributes, so the share tables' crosstab works by them
     shares = service.share_report(project, "p", frame="reform_directions", by="satisfaction")
     assert shares.n == 3 and set(shares.crosstab["group"]) == {"yes", "(missing)"}
-    table = si.closed_question_table(project, "p", survey="staff", questions=["integrity"]).set_index("answer")
+    table = service.closed_question_table(project, "p", survey="staff", questions=["integrity"]).set_index("answer")
     assert list(table.index) == [str(v) for v in range(1, 11)]  # the declared range 1-10, in order
     assert table.loc["1", "display"] == "0/4 = 0.0%"
     assert table.loc["8", "display"] == "2/4 = 50.0%"
-    by = si.closed_question_table(project, "p", by="body", questions=["satisfaction"])
+    by = service.closed_question_table(project, "p", by="body", questions=["satisfaction"])
     assert by.set_index(["answer", "group"]).loc[("yes", "central"), "display"] == "2/2 = 100.0%"
 
 
 def test_survey_import_is_all_or_nothing(project):
     bad = SURVEY + b"S5,local,yes,11,x\nS1,local,no,5,y\n"
     with pytest.raises(CodeframeError) as info:
-        si.import_survey(project, "p", ("staff.csv", bad), closed=["satisfaction", "integrity=1-10"], open=["why"])
+        service.import_survey(project, "p", ("staff.csv", bad), closed=["satisfaction", "integrity=1-10"], open=["why"])
     where = {(p.file, p.line, p.field) for p in info.value.problems}
     assert ("staff.csv", 6, "integrity") in where and ("staff.csv", 7, "respondent") in where
-    assert si.list_instruments(project, "p") == [] and service.list_documents(project, "p") == []
-    si.import_survey(project, "p", ("staff.csv", SURVEY), closed=["satisfaction"], open=["why"])
+    assert service.list_instruments(project, "p") == [] and service.list_documents(project, "p") == []
+    service.import_survey(project, "p", ("staff.csv", SURVEY), closed=["satisfaction"], open=["why"])
     with pytest.raises(CodeframeError, match="already has an instrument named 'staff'"):
-        si.import_survey(project, "p", ("staff.csv", SURVEY), closed=["satisfaction"], open=["why"])
+        service.import_survey(project, "p", ("staff.csv", SURVEY), closed=["satisfaction"], open=["why"])
     assert len(service.list_documents(project, "p")) == 3  # the refused second import added nothing
-    si.import_survey(project, "p", ("staff.csv", SURVEY), name="wave2", closed=["satisfaction"], open=["why"])
+    service.import_survey(project, "p", ("staff.csv", SURVEY), name="wave2", closed=["satisfaction"], open=["why"])
     assert len(service.list_documents(project, "p")) == 6
     with pytest.raises(CodeframeError, match="no single survey instrument"):
-        si.closed_question_table(project, "p")
+        service.closed_question_table(project, "p")
 
 
 def test_ocai_and_scales_round_trip_and_delete(project, tmp_path):
@@ -75,19 +74,19 @@ def test_ocai_and_scales_round_trip_and_delete(project, tmp_path):
     lines[1] = "r1,central,now,dominant_characteristics,10,10,20,59"  # 99 points
     ocai_csv.write_text("\n".join(lines) + "\n")
     with pytest.raises(CodeframeError) as info:
-        si.import_ocai(project, "p", ocai_csv)
+        service.import_ocai(project, "p", ocai_csv)
     assert info.value.problems[0].line == 2 and "sum to 99" in info.value.problems[0].message
-    report = si.import_ocai(project, "p", ocai_csv, mode="rescale")
+    report = service.import_ocai(project, "p", ocai_csv, mode="rescale")
     assert report.respondents == 1 and "validation: rescale" in report.notes
-    ocai = si.ocai_report(project, "p", by="body")
+    ocai = service.ocai_report(project, "p", by="body")
     assert ocai.mode == "rescale" and ocai.rescaled[0]["sum"] == 99
     assert ocai.dominant.set_index("view").loc["now", "dominant"] == "hierarchy"
     assert any("ipsative" in n for n in ocai.notes)
-    folder = si.sample_dir()
-    si.import_scale(project, "p", folder / "sectors.yaml", folder / "sector_ratings.csv", name="sectors")
-    sectors = si.scale_report(project, "p").table.set_index("sector")
+    folder = service.instruments_sample_dir()
+    service.import_scale(project, "p", folder / "sectors.yaml", folder / "sector_ratings.csv", name="sectors")
+    sectors = service.scale_report(project, "p").table.set_index("sector")
     assert sectors.loc["management", "bottleneck"] and sectors["n"].eq(30).all()
-    assert {i["kind"] for i in si.list_instruments(project, "p")} == {"ocai", "scale"}
+    assert {i["kind"] for i in service.list_instruments(project, "p")} == {"ocai", "scale"}
     service.delete_project(project, "p")
     with project.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM instrument_response")).scalar() == 0
@@ -101,7 +100,7 @@ def si_dimensions():
 
 def test_the_sample_reproduces_the_published_shapes(sample_engine):
     assert len(service.list_documents(sample_engine)) == 24  # the survey's open answers are not documents here
-    ocai = si.ocai_report(sample_engine)
+    ocai = service.ocai_report(sample_engine)
     assert ocai.n == 30
     overall = ocai.dominant.set_index("view")
     assert overall.loc["now", "dominant"] == "hierarchy" and overall.loc["preferred", "dominant"] == "clan"
@@ -111,9 +110,9 @@ def test_the_sample_reproduces_the_published_shapes(sample_engine):
     assert per_dimension.loc["organizational_leadership", "dominant"] == "market"
     discrepancy = ocai.discrepancy.set_index("type")["difference"]
     assert discrepancy["clan"] > 10 and discrepancy["adhocracy"] > 10 and discrepancy["hierarchy"] < -10
-    sectors = si.scale_report(sample_engine).table.set_index("sector")
+    sectors = service.scale_report(sample_engine).table.set_index("sector")
     assert list(sectors.index[sectors["bottleneck"]]) == ["management"]
-    closed = si.closed_question_table(sample_engine).set_index("code")
+    closed = service.closed_question_table(sample_engine).set_index("code")
     assert closed.loc["mission_satisfaction: more satisfied than dissatisfied", "display"] == "4180/11000 = 38.0%"
     assert closed.loc["integrity: high", "display"] == "7370/11000 = 67.0%"
     assert closed.loc["initiative: high", "display"] == "4840/11000 = 44.0%"
@@ -184,7 +183,7 @@ def test_cli_ocai_and_scales_on_the_sample(tmp_path, sample_db_template):
     assert grid.returncode == 0 and "<svg" in (tmp_path / "grid.svg").read_text()
     scales = run("scales", "--chart", str(tmp_path / "sectors.svg"), db=db)
     assert scales.returncode == 0 and "decadent state" in scales.stdout and "True" in scales.stdout
-    check = run("scales", "--check", str(si.sample_dir() / "sectors.yaml"), db=db)
+    check = run("scales", "--check", str(service.instruments_sample_dir() / "sectors.yaml"), db=db)
     assert check.returncode == 0 and "4 sectors, 16 statements" in check.stdout
     broken = tmp_path / "broken.yaml"
     broken.write_text("id: x\nsectors:\n  - id: a\n    statements: []\n")

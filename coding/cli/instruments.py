@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from coding import service
 from coding.cli.common import engine_from_args, print_frame
 from coding.errors import CodeframeError
 
@@ -84,11 +85,9 @@ def register(subparsers) -> None:
 
 
 def cmd_import_survey(args) -> int:
-    from coding import service_instruments as si
-
-    report = si.import_survey(engine_from_args(args), args.project, args.path, name=args.name,
-                              id_column=args.id_column, closed=_names(args.closed), open=_names(args.open),
-                              documents=not args.no_documents)
+    report = service.import_survey(engine_from_args(args), args.project, args.path, name=args.name,
+                                   id_column=args.id_column, closed=_names(args.closed), open=_names(args.open),
+                                   documents=not args.no_documents)
     print(f"imported survey {report.name!r}: {report.respondents} respondent(s), "
           f"{len(report.documents)} open answer document(s)")
     for note in report.notes:
@@ -97,9 +96,7 @@ def cmd_import_survey(args) -> int:
 
 
 def cmd_import_ocai(args) -> int:
-    from coding import service_instruments as si
-
-    report = si.import_ocai(engine_from_args(args), args.project, args.path, name=args.name, mode=args.invalid)
+    report = service.import_ocai(engine_from_args(args), args.project, args.path, name=args.name, mode=args.invalid)
     print(f"imported OCAI {report.name!r}: {report.respondents} respondent(s)")
     for note in report.notes:
         print(f"note: {note}")
@@ -107,9 +104,8 @@ def cmd_import_ocai(args) -> int:
 
 
 def cmd_import_scales(args) -> int:
-    from coding import service_instruments as si
-
-    report = si.import_scale(engine_from_args(args), args.project, args.instrument, args.ratings, name=args.name)
+    report = service.import_scale(engine_from_args(args), args.project, args.instrument, args.ratings,
+                                  name=args.name)
     print(f"imported sector instrument {report.name!r}: {report.respondents} respondent(s)")
     return 0
 
@@ -119,7 +115,7 @@ def cmd_import_scales(args) -> int:
 
 def _emit(tables: dict, args, notes: list[str]) -> None:
     if args.format == "xlsx":
-        from coding.service_instruments import tables_workbook
+        from coding.service import tables_workbook
 
         if not args.output:
             raise CodeframeError("--format xlsx needs --output FILE.xlsx")
@@ -157,9 +153,7 @@ def cmd_ocai(args) -> int:
     import pandas as pd
 
     from coding import instrument_charts
-    from coding import service_instruments as si
-
-    report = si.ocai_report(engine_from_args(args), args.project, name=args.name, by=args.by)
+    report = service.ocai_report(engine_from_args(args), args.project, name=args.name, by=args.by)
     tables = {"profiles": report.profiles, "dimensions": report.per_dimension,
               "dominant": pd.concat([report.dominant.assign(dimension="(six-dimension profile)"),
                                   report.dominant_per_dimension], ignore_index=True)[
@@ -181,14 +175,12 @@ def cmd_ocai(args) -> int:
 
 def cmd_scales(args) -> int:
     from coding import instrument_charts, scales
-    from coding import service_instruments as si
-
     if args.check:
         instrument = scales.load_instrument(args.check)
         statements = sum(len(s.statements) for s in instrument.sectors)
         print(f"{args.check}: OK ({len(instrument.sectors)} sectors, {statements} statements)")
         return 0
-    report = si.scale_report(engine_from_args(args), args.project, name=args.name, by=args.by)
+    report = service.scale_report(engine_from_args(args), args.project, name=args.name, by=args.by)
     _emit({"sectors": report.table, "statements": report.statements}, args, report.notes)
     if args.chart:
         _save_chart(instrument_charts.sector_chart(report.table, group=args.group), args.chart)
@@ -197,10 +189,8 @@ def cmd_scales(args) -> int:
 
 def cmd_survey(args) -> int:
     from coding import instrument_charts
-    from coding import service_instruments as si
-
-    table = si.closed_question_table(engine_from_args(args), args.project, survey=args.name,
-                                     questions=args.question, by=args.by)
+    table = service.closed_question_table(engine_from_args(args), args.project, survey=args.name,
+                                          questions=args.question, by=args.by)
     columns = ["question", "answer", "count", "n", "percent", "display", "ci_low", "ci_high"] if args.by is None \
         else ["question", "answer", "group", "count", "group_n", "percent", "display", "ci_low", "ci_high", "small"]
     shown = table[columns] if args.format == "table" else table

@@ -1,5 +1,7 @@
 """The facade of the instruments: surveys, OCAI and sector scores, one unit of work each.
 
+Re-exported by :mod:`coding.service`, like every other facade module.
+
 Each public function opens one ``with Session(engine)`` and commits once, so an import lands
 whole or not at all. Scoring is done by the pure modules :mod:`coding.survey`,
 :mod:`coding.ocai` and :mod:`coding.scales`; this module only reads and writes the tables
@@ -25,8 +27,9 @@ from sqlmodel import Session, select
 from coding.database import queries
 from coding.database.tables import Document, Instrument, InstrumentResponse, Segment, utcnow
 from coding.errors import CodeframeError, NotFound, Problem
+from coding.paths import sample_corpus_dir
+from coding.service.common import DEFAULT_PROJECT
 
-DEFAULT_PROJECT = "default"
 KINDS = ("survey", "ocai", "scale")
 SAMPLE_DIR = "instruments"
 
@@ -412,10 +415,8 @@ def tables_workbook(tables: dict[str, pd.DataFrame]) -> bytes:
     return buffer.getvalue()
 
 
-def sample_dir() -> Path:
-    from coding import service
-
-    return service.sample_corpus_dir() / SAMPLE_DIR
+def instruments_sample_dir() -> Path:
+    return sample_corpus_dir() / SAMPLE_DIR
 
 
 def load_instruments_sample(engine: Engine, project: str = DEFAULT_PROJECT) -> list[InstrumentReport]:
@@ -425,7 +426,7 @@ def load_instruments_sample(engine: Engine, project: str = DEFAULT_PROJECT) -> l
     documents stay the 24 interviews, so Figure 1 keeps its denominator of 24. Import
     ``corpus/instruments/survey.csv`` into a project of its own to code them.
     """
-    folder = sample_dir()
+    folder = instruments_sample_dir()
     if not (folder / "ocai.csv").exists():
         return []
     return [
