@@ -63,6 +63,10 @@ def _kite_layers(data: pd.DataFrame, *, limit: float, size: int):
                                                                              order="order:Q")
     names = alt.Chart(pd.DataFrame(labels)).mark_text(fontSize=11, fontWeight="bold").encode(
         x=x, y=y, text="text:N")
+    ticks = alt.Chart(pd.DataFrame({"x": [0.0] * len(range(10, int(limit) + 1, 10)),
+                                    "y": [float(r) * math.sin(math.radians(45)) for r in range(10, int(limit) + 1, 10)],
+                                    "text": [str(r) for r in range(10, int(limit) + 1, 10)]})
+                      ).mark_text(fontSize=9, color="#999999", dy=-4).encode(x=x, y=y, text="text:N")
     color = alt.Color("view:N", sort=views, title=None,
                       scale=alt.Scale(domain=views, range=[VIEW_COLORS.get(v, "#777777") for v in views]))
     frame = pd.DataFrame(points)
@@ -70,7 +74,7 @@ def _kite_layers(data: pd.DataFrame, *, limit: float, size: int):
     dots = alt.Chart(frame[frame["order"] < len(types)]).mark_point(filled=True, size=50).encode(
         x=x, y=y, color=color, tooltip=[alt.Tooltip("view:N"), alt.Tooltip("type:N"),
                                         alt.Tooltip("mean:Q", title="points")])
-    return alt.layer(grid, axes, names, lines, dots).properties(width=size, height=size)
+    return alt.layer(grid, axes, names, ticks, lines, dots).properties(width=size, height=size)
 
 
 def _limit(values) -> float:
@@ -81,6 +85,8 @@ def kite_chart(profiles: pd.DataFrame, *, dimension: str | None = None, group: s
                title: str | None = None):
     """The kite of now vs preferred from :func:`coding.ocai.profile_table` (overall, or one ``dimension``
     of a per-dimension table; one ``group`` if the table has several)."""
+    if dimension is None and "dimension" in profiles.columns:
+        raise ValueError("a per-dimension profile table needs dimension= (or use kite_grid for all six)")
     data = _select(profiles, dimension, group)
     n = int(data["n"].max())
     what = (dimension or "").replace("_", " ") or "six-dimension profile"
@@ -111,11 +117,12 @@ def kite_grid(per_dimension: pd.DataFrame, *, group: str | None = None, title: s
 
 
 def _select(profiles: pd.DataFrame, dimension: str | None, group: str | None) -> pd.DataFrame:
+    """The rows of one dimension (all six when ``dimension`` is None) and one group."""
     data = profiles
-    if "dimension" in data.columns and dimension is not None:
+    if dimension is not None:
+        if "dimension" not in data.columns:
+            raise ValueError("dimension= needs a per-dimension profile table (profile_table(per_dimension=True))")
         data = data[data["dimension"] == dimension]
-    elif "dimension" in data.columns and dimension is None and data["dimension"].nunique() > 1:
-        pass  # kite_grid's common limit
     if group is not None:
         data = data[data["group"] == group]
     elif "group" in data.columns and data["group"].nunique() > 1:
