@@ -110,8 +110,8 @@ def _insert_responses(session: Session, instrument_id: int, rows: list[dict]) ->
                                      [{"instrument_id": instrument_id, **r} for r in rows])
 
 
-def _instrument(session: Session, project: str, name: str | None, kind: str
-                ) -> tuple[Instrument, list[InstrumentResponse]]:
+def _instrument(session: Session, project: str, name: str | None, kind: str, *,
+                responses: bool = True) -> tuple[Instrument, list]:
     """The named instrument of ``kind`` (``name=None``: the project's only one of that kind) and its responses."""
     row = queries.project_by_name(session, project)
     of_kind = session.exec(select(Instrument).where(Instrument.project_id == row.id, Instrument.kind == kind)
@@ -122,9 +122,12 @@ def _instrument(session: Session, project: str, name: str | None, kind: str
         known = ", ".join(i.name for i in of_kind) or "none"
         what = f"{kind} instrument {name!r}" if name else f"single {kind} instrument (choose one by name)"
         raise NotFound(f"no {what} in project {project!r} (available: {known})")
-    responses = session.exec(select(InstrumentResponse).where(InstrumentResponse.instrument_id == found.id)
-                             .order_by(InstrumentResponse.id)).all()
-    return found, list(responses)
+    if not responses:
+        return found, []
+    rows = session.exec(  # plain rows (respondent, attributes, answers): no ORM identity map for 11,000
+        select(InstrumentResponse.respondent, InstrumentResponse.attributes, InstrumentResponse.answers)
+        .where(InstrumentResponse.instrument_id == found.id).order_by(InstrumentResponse.id)).all()
+    return found, list(rows)
 
 
 def list_instruments(engine: Engine, project: str = DEFAULT_PROJECT, *, kind: str | None = None) -> list[dict]:
@@ -238,7 +241,7 @@ def survey_respondents(engine: Engine, project: str = DEFAULT_PROJECT, *,
 
 def survey_spec(engine: Engine, project: str = DEFAULT_PROJECT, *, survey: str | None = None) -> dict:
     with Session(engine) as session:
-        instrument, _ = _instrument(session, project, survey, "survey")
+        instrument, _ = _instrument(session, project, survey, "survey", responses=False)
         return dict(instrument.spec)
 
 
