@@ -189,3 +189,29 @@ def test_cli_ocai_and_scales_on_the_sample(tmp_path, sample_db_template):
     broken.write_text("id: x\nsectors:\n  - id: a\n    statements: []\n")
     refused = run("scales", "--check", str(broken), db=db)
     assert refused.returncode == 2 and "broken.yaml:4" in refused.stderr
+
+
+def test_ocai_and_ratings_from_xlsx(project):
+    from openpyxl import Workbook
+
+    def xlsx(rows) -> bytes:
+        book = Workbook()
+        for row in rows:
+            book.active.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return buffer.getvalue()
+
+    rows = [["respondent", "view", "dimension", "A", "B", "C", "D"]]
+    for view in ("now", "preferred"):
+        for dimension in si_dimensions():
+            rows.append(["x1", view, dimension, 25, 25, 25, 25 if view == "now" else 24])
+    with pytest.raises(CodeframeError) as info:
+        service.import_ocai(project, "p", ("ocai.xlsx", xlsx(rows)))
+    assert len(info.value.problems) == 6 and {p.line for p in info.value.problems} == set(range(8, 14))
+    assert all(p.file == "ocai.xlsx" and "sum to 99" in p.message for p in info.value.problems)
+    service.import_ocai(project, "p", ("ocai.xlsx", xlsx(rows)), mode="rescale")
+    report = service.ocai_report(project, "p")
+    assert report.dominant.set_index("view").loc["now", "dominant"] == "clan+adhocracy+market+hierarchy"
+    preferred = report.profiles[report.profiles["view"] == "preferred"].set_index("type")["mean"]
+    assert preferred["clan"] == pytest.approx(2500 / 99) and preferred["hierarchy"] == pytest.approx(2400 / 99)
