@@ -15,7 +15,8 @@ Scoring, as in the instrument's manual:
 
 * a respondent's **profile** for a view is the mean of each type over the six dimensions;
 * a group's (or everyone's) profile is the mean of its respondents' profiles, with a
-  t-based 95% confidence interval over respondents (NaN for a single respondent);
+  t-based 95% confidence interval over respondents (NaN for a single respondent; not
+  clipped to 0-100, so a small group's interval may reach below 0 points);
 * the **dominant type** is the type with the highest mean; its **strength** is that mean
   in points (ties are reported as ``"clan+market"``);
 * **congruence**: the same type dominates all six dimension profiles; the **spread** of a

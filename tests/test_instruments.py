@@ -181,6 +181,11 @@ def test_cli_ocai_and_scales_on_the_sample(tmp_path, sample_db_template):
     assert (tmp_path / "kite.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     grid = run("ocai", "--table", "dominant", "--dimension", "all", "--chart", str(tmp_path / "grid.svg"), db=db)
     assert grid.returncode == 0 and "<svg" in (tmp_path / "grid.svg").read_text()
+    by_body = run("ocai", "--by", "body", "--table", "dominant", "--chart", str(tmp_path / "k.svg"), db=db)
+    assert by_body.returncode == 2 and "add --group G" in by_body.stderr
+    central = run("ocai", "--by", "body", "--group", "central", "--table", "dominant", "--chart",
+                  str(tmp_path / "k.svg"), db=db)
+    assert central.returncode == 0 and "central" in central.stdout
     scales = run("scales", "--chart", str(tmp_path / "sectors.svg"), db=db)
     assert scales.returncode == 0 and "decadent state" in scales.stdout and "True" in scales.stdout
     check = run("scales", "--check", str(service.instruments_sample_dir() / "sectors.yaml"), db=db)

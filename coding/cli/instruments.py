@@ -136,6 +136,15 @@ def _emit(tables: dict, args, notes: list[str]) -> None:
             out.close()
 
 
+def _chart(draw, *args, **kwargs):
+    """A chart, or a user error naming the option to add (e.g. --group with --by)."""
+    try:
+        return draw(*args, **kwargs)
+    except ValueError as exc:
+        hint = " (add --group G)" if "several groups" in str(exc) else ""
+        raise CodeframeError(f"cannot draw the chart: {exc}{hint}") from None
+
+
 def _save_chart(chart, path: str) -> None:
     from coding.charts import chart_to_png, chart_to_svg
 
@@ -164,11 +173,12 @@ def cmd_ocai(args) -> int:
     _emit(tables, args, report.notes)
     if args.chart:
         if args.dimension == "all":
-            chart = instrument_charts.kite_grid(report.per_dimension, group=args.group)
+            chart = _chart(instrument_charts.kite_grid, report.per_dimension, group=args.group)
         elif args.dimension:
-            chart = instrument_charts.kite_chart(report.per_dimension, dimension=args.dimension, group=args.group)
+            chart = _chart(instrument_charts.kite_chart, report.per_dimension, dimension=args.dimension,
+                           group=args.group)
         else:
-            chart = instrument_charts.kite_chart(report.profiles, group=args.group)
+            chart = _chart(instrument_charts.kite_chart, report.profiles, group=args.group)
         _save_chart(chart, args.chart)
     return 0
 
@@ -183,7 +193,7 @@ def cmd_scales(args) -> int:
     report = service.scale_report(engine_from_args(args), args.project, name=args.name, by=args.by)
     _emit({"sectors": report.table, "statements": report.statements}, args, report.notes)
     if args.chart:
-        _save_chart(instrument_charts.sector_chart(report.table, group=args.group), args.chart)
+        _save_chart(_chart(instrument_charts.sector_chart, report.table, group=args.group), args.chart)
     return 0
 
 
@@ -197,5 +207,5 @@ def cmd_survey(args) -> int:
     _emit({"closed questions": shown}, args, table.attrs.get("notes", []))
     if args.chart:
         question = (args.question or [table["question"].iloc[0]])[0]
-        _save_chart(instrument_charts.closed_question_chart(table, question=question, by=args.by), args.chart)
+        _save_chart(_chart(instrument_charts.closed_question_chart, table, question=question, by=args.by), args.chart)
     return 0
