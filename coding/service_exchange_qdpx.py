@@ -13,13 +13,25 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
 from coding.database import queries
-from coding.database.tables import Code, Coder, Document, ItemSet, Segment, Selection
+from coding.database.tables import (
+    Code,
+    CodeFrame,
+    Coder,
+    Coding,
+    CodingEvent,
+    Document,
+    ItemSet,
+    Segment,
+    Selection,
+    SuggestionFeedback,
+)
 
 IMPORT_REASON = "imported project"
 
@@ -77,8 +89,23 @@ def offset_map(original: str, stored: str) -> list[int]:
     return mapping
 
 
+@dataclass(frozen=True)
+class _IdOnly:
+    id: int
+
+
+def combined_memo(memos) -> str | None:
+    """The memo of a segment coding made from several spans: their distinct memos, in order."""
+    return "\n\n".join(dict.fromkeys(m for m in memos if m)) or None
+
+
 def _missing(value) -> bool:
     return value is None or value != value  # None, NaN or NaT from a DataFrame
+
+
+def _jsonable(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Attributes as the JSON column holds them: dates and times as ISO text (the export types them again)."""
+    return {k: v.isoformat() if isinstance(v, (date, datetime)) else v for k, v in attributes.items()}
 
 
 def _normalised(text: str) -> str:
@@ -86,6 +113,19 @@ def _normalised(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- import
+
+
+def _drop_unused_inactive(session: Session, project_id: int) -> None:
+    """Delete the codes and frames the imported codebook replaced, if nothing refers to them.
+
+    The project is empty (checked before), so this is the codebook it was created with: left
+    inactive, it would be exported with the project's own codes.
+    """
+    used = [select(t.code_id) for t in (Coding, CodingEvent, SuggestionFeedback, Selection)]
+    session.execute(delete(Code).where(Code.project_id == project_id, Code.active.is_(False),
+                                       *[Code.id.not_in(q) for q in used]))
+    session.execute(delete(CodeFrame).where(CodeFrame.project_id == project_id, CodeFrame.active.is_(False),
+                                            CodeFrame.id.not_in(select(Code.frame_id))))
 
 
 def import_bundle(engine, project: str, bundle, report=None):
@@ -121,6 +161,7 @@ def import_bundle(engine, project: str, bundle, report=None):
         if queries.documents(session, row.id):
             raise CodeframeError(f"project {project!r} already has documents; import a project into an empty one")
         service._apply_codebook(session, row, bundle.codebook, source_text=None, renames={})
+        _drop_unused_inactive(session, row.id)
         codes = queries.codes_by_key(session, row.id)
         non_codable = set(getattr(bundle, "non_codable", ()))
         colors = getattr(bundle, "colors", {}) or {}
@@ -137,7 +178,7 @@ def import_bundle(engine, project: str, bundle, report=None):
         documents: dict[str, tuple[int, str, str, list[int] | None]] = {}
         for document, transcript, language, spans in parsed:
             doc = Document(project_id=row.id, name=document.name, respondent=document.respondent or document.name,
-                           attributes=dict(document.attributes), text=transcript.text, format=document.format,
+                           attributes=_jsonable(document.attributes), text=transcript.text, format=document.format,
                            encoding="utf-8", language=language, sha256=transcript.sha256)
             session.add(doc)
             session.flush()
@@ -146,8 +187,9 @@ def import_bundle(engine, project: str, bundle, report=None):
             documents[document.name] = (doc.id, document.text, transcript.text,
                                         None if same else offset_map(document.text, transcript.text))
         index = _segment_index(session, [d[0] for d in documents.values()])
-        unaligned = unmatched = exact = segment_codings = 0
+        unaligned = unmatched = exact = 0
         selections: list[dict[str, Any]] = []
+        on_segment: dict[tuple[int, str, str], list] = {}
         for coding in bundle.codings:
             if coding.document not in documents or coding.code not in codes:
                 unmatched += 1
@@ -169,13 +211,21 @@ def import_bundle(engine, project: str, bundle, report=None):
             unaligned += not aligned
             code, coder = codes[coding.code], coders[coding.coder]
             for segment in hits:
-                service._upsert_coding(session, row, segment, code, coder, coder,
-                                       source=coding.source if coding.source in service.SOURCES else "import",
-                                       score=coding.score, model_id=None, memo=coding.memo, reason=IMPORT_REASON)
-            segment_codings += len(hits)
+                on_segment.setdefault((segment.id, code.key, coder.name), []).append((start, end, coding))
             exact += 1
             selections.append({"document_id": doc_id, "code_id": code.id, "coder_id": coder.id, "start": start,
                                "end": end, "memo": coding.memo, "created": coding.created})
+        # one segment coding per (segment, code, coder); spans on it in text order, so its memo (the
+        # distinct memos of those spans) does not depend on the order of the file
+        for (segment_id, code_key, coder_name), spans in on_segment.items():
+            spans.sort(key=lambda item: (item[0], item[1]))
+            first_coding = spans[0][2]
+            service._upsert_coding(session, row, _IdOnly(segment_id), codes[code_key], coders[coder_name],
+                                   coders[coder_name],
+                                   source=first_coding.source if first_coding.source in service.SOURCES else "import",
+                                   score=first_coding.score, model_id=None,
+                                   memo=combined_memo([c.memo for _, _, c in spans]), reason=IMPORT_REASON)
+        segment_codings = len(on_segment)
         if selections:
             session.execute(insert(Selection.__table__), selections)
         for item in getattr(bundle, "sets", ()):
@@ -231,21 +281,21 @@ def export_bundle(engine, project: str):
         existing[(int(r.segment_id), r.code, r.coder)] = None if _missing(r.memo) else r.memo
     covered: set[tuple[int, str, str]] = set()
     intact = []
-    memos_of: dict[tuple[int, str, str], set] = {}
+    spans_on: dict[tuple[int, str, str], list] = {}
     for doc_id, start, end, memo, created, code, coder in selections:
         hits, _ = index[doc_id].hits(start, end)
         keys = [(s.id, code, coder) for s in hits]
+        for k in keys:
+            spans_on.setdefault(k, []).append((start, end, memo))
         if keys and all(k in existing for k in keys):
             intact.append((doc_id, start, end, memo, created, code, coder, keys))
-            for k in keys:
-                memos_of.setdefault(k, set()).add(memo)
+    imported_memo = {k: combined_memo([m for *_, m in sorted(v, key=lambda item: item[:2])])
+                     for k, v in spans_on.items()}
     codings = []
     for doc_id, start, end, memo, created, code, coder, keys in intact:
-        current = {existing[k] for k in keys}
-        if len(current) == 1:  # a memo changed in Codeframe since the import wins over the imported one
-            only = next(iter(current))
-            if not any(only in memos_of[k] for k in keys):
-                memo = only
+        edited = {existing[k] for k in keys if existing[k] != imported_memo[k]}
+        if len(edited) == 1 and all(existing[k] != imported_memo[k] for k in keys):
+            memo = next(iter(edited))  # the memo was changed in Codeframe since the import: that one wins
         covered.update(keys)
         codings.append(BundleCoding(document=doc_names[doc_id], start=start, end=end, code=code, coder=coder,
                                     source="import", memo=memo, created=created))

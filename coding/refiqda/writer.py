@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from datetime import date, datetime
@@ -27,6 +28,8 @@ from coding.refiqda.common import (
 
 #: Characters of a selection's text written as its ``name`` (ATLAS.ti style), so a reader can check positions.
 SELECTION_NAME_CHARS = 60
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
 _TYPE_TAGS = {"Text": "TextValue", "Boolean": "BooleanValue", "Integer": "IntegerValue", "Float": "FloatValue",
               "Date": "DateValue", "DateTime": "DateTimeValue"}
 
@@ -89,7 +92,13 @@ def _missing(value: Any) -> bool:
 
 
 def variable_type(values: list[Any]) -> str:
+    """The REFI-QDA type of a variable; ISO dates and times stored as text (a JSON column) are typed again."""
     present = [v for v in values if not _missing(v)]
+    if present and all(isinstance(v, str) for v in present):
+        if all(_ISO_DATE.match(v) for v in present):
+            return "Date"
+        if all(_ISO_DATETIME.match(v) for v in present):
+            return "DateTime"
     if not present:
         return "Text"
     if all(isinstance(v, bool) for v in present):
@@ -112,7 +121,7 @@ def _value_element(kind: str, value: Any, ns: str):
     elif kind == "Float":
         element.text = format(Decimal(repr(float(value))), "f")
     elif kind in ("Date", "DateTime"):
-        element.text = value.isoformat()
+        element.text = value if isinstance(value, str) else value.isoformat()
     else:
         element.text = _xml_text(value)
     return element
@@ -233,9 +242,9 @@ class ProjectWriter:
         if not self.bundle.documents:
             return
         sources = self._el(root, "Sources")
-        by_document: dict[str, list[tuple[int, BundleCoding]]] = {}
-        for number, coding in enumerate(self.bundle.codings):
-            by_document.setdefault(coding.document, []).append((number, coding))
+        by_document: dict[str, list[BundleCoding]] = {}
+        for coding in self.bundle.codings:
+            by_document.setdefault(coding.document, []).append(coding)
         for document in self.bundle.documents:
             guid = stable_guid("source", document.name)
             source = self._el(sources, "TextSource", {
@@ -243,7 +252,9 @@ class ProjectWriter:
             self._el(source, "Description").text = (
                 f"{DOCUMENT_MARKER} language={document.language} format={document.format}")
             self.files.append((f"Sources/{guid}.txt", document.text.encode("utf-8")))
-            for number, coding in by_document.get(document.name, []):
+            # in text order; the number tells equal selections apart, so GUIDs do not depend on other documents
+            ordered = sorted(by_document.get(document.name, []), key=lambda c: (c.start, c.end, c.code, c.coder))
+            for number, coding in enumerate(ordered):
                 self._selection(source, document, number, coding)
             common = self.case_values.get(document.respondent, {})
             self._values(source, {k: v for k, v in document.attributes.items() if k not in common})
