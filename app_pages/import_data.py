@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
+from app_pages import _exchange as exchange
 from coding import service
 from coding.errors import CodeframeError
 
@@ -18,6 +19,9 @@ st.caption(
     "respondent attributes whose first column names the document or respondent. Nothing is saved until you press "
     "**Import**; an import lands whole or not at all."
 )
+
+with st.expander("REFI-QDA project or codebook (.qdpx, .qdc)", expanded=False):
+    exchange.panel(engine, project, "_imp")
 
 round_key = "_import_round"  # a new round gives fresh, empty uploaders after an import
 upload_round = st.session_state.get(round_key, 0)

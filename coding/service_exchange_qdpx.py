@@ -309,3 +309,40 @@ def export_bundle(engine, project: str):
     return Bundle(codebook=codebook, documents=documents, codings=codings, coders=coders, name=project,
                   colors={c.key: c.color for c in code_rows if c.color},
                   non_codable=[c.key for c in code_rows if not c.codable], sets=sets)
+
+
+# --------------------------------------------------------------------------- files, for the app and the CLI
+
+
+def export_qdpx_file(engine, project: str) -> bytes:
+    """The project as .qdpx bytes."""
+    from coding.refiqda import export_qdpx
+
+    return export_qdpx(export_bundle(engine, project))
+
+
+def export_qdc_file(engine, project: str) -> bytes:
+    """The project's codebook as .qdc bytes, with the codes' colours and non-codable categories."""
+    from coding.refiqda import export_qdc
+
+    bundle = export_bundle(engine, project)
+    return export_qdc(bundle.codebook, colors=bundle.colors, non_codable=bundle.non_codable)
+
+
+def import_qdpx_file(engine, project: str, data: bytes, *, name: str = "project.qdpx"):
+    """Import a .qdpx into ``project`` (created if missing; it must have no documents). Returns the report."""
+    from coding import service
+    from coding.refiqda import import_qdpx
+
+    bundle, report = import_qdpx(data, name=name)
+    service.import_bundle(engine, project, bundle, report)
+    return report
+
+
+def import_qdc_file(engine, project: str, data: bytes, *, name: str = "codebook.qdc", actor: str | None = None):
+    """Apply a .qdc codebook to ``project``, keeping every coding. Returns the codebook report."""
+    from coding import service
+    from coding.refiqda import import_qdc
+
+    title = service.project_codebook(engine, project).title if service.project_exists(engine, project) else None
+    return service.import_codebook_object(engine, project, import_qdc(data, title=title, name=name), actor=actor)
