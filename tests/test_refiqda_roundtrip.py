@@ -546,3 +546,18 @@ def test_codings_changed_in_codeframe_are_exported_on_their_segments(engine):
     assert young not in after  # the removed coding is not exported from its stored span
     assert (str(nobody.start), str(nobody.end)) in after  # the new one is, on its segment
     assert len(after) == 9
+
+
+def test_cli_imports_the_nvivo_file_with_its_report_and_exports_it_again(tmp_path, capsys):
+    from coding.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    assert main(["--db", url, "--project", "nv", "import", "qdpx", str(NVIVO)]) == 0
+    out = capsys.readouterr().out
+    assert "offsets of videos_10_selected: UTF-16 units, CRLF as two characters" in out
+    assert "mapped 330 spans kept exactly" in out and "carried 3 users -> coders" in out
+    assert main(["--db", url, "--project", "nv", "export", "qdpx", str(tmp_path / "nv.qdpx")]) == 0
+    assert main(["--db", url, "--project", "nv", "export", "qdc", str(tmp_path / "nv.qdc")]) == 0
+    bundle, _ = import_qdpx((tmp_path / "nv.qdpx").read_bytes())
+    assert len(bundle.codings) == 330 and len(bundle.codebook.code_ids) == 151
+    assert b"isCodable" in (tmp_path / "nv.qdc").read_bytes()
