@@ -546,6 +546,12 @@ def test_codings_changed_in_codeframe_are_exported_on_their_segments(engine):
     assert young not in after  # the removed coding is not exported from its stored span
     assert (str(nobody.start), str(nobody.end)) in after  # the new one is, on its segment
     assert len(after) == 9
+    # a memo changed in Codeframe on an imported span is exported on that span, not the imported memo
+    why = next(s for s in segments if s.text == "Why?")
+    service.set_memo(engine, P, segment_id=why.id, code="careers", coder="Boris", memo="asked back")
+    qde = qde_text(export_qdpx(service.export_bundle(engine, P)))
+    start = text.index("Why?")
+    assert re.search(rf'startPosition="{start}" endPosition="{start + 4}"[^>]*>\s*<Description>asked back<', qde)
 
 
 def test_cli_imports_the_nvivo_file_with_its_report_and_exports_it_again(tmp_path, capsys):
