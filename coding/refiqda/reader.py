@@ -214,8 +214,8 @@ class ProjectReader:
             element = _child(root, part)
             if element is not None:
                 self.report.skip(f"{part} (not supported)", f"{len(list(element))} item(s)")
-        if _children(root, "NoteRef"):
-            self.report.skip("project note (Codeframe keeps memos on codings)", f"{len(_children(root, 'NoteRef'))}")
+        for _ in _children(root, "NoteRef"):
+            self.report.skip("note on the project (Codeframe keeps memos on codings)", root.get("name") or "project")
 
     def _sets(self, root) -> list[BundleSet]:
         element = _child(root, "Sets")
@@ -361,9 +361,12 @@ class ProjectReader:
             codings = _children(selection, "Coding")
             span = convention.span(start, end)
             where = f"{label}: {start}-{end}"
+            if not codings:
+                self.report.skip("selection without a coding (nothing to code)", where)
+                continue
             if span is None:
                 size = f"{convention.position(len(text))} {convention.label.split(',')[0]}"
-                for _ in codings or [None]:
+                for _ in codings:
                     self.report.skip("coding with bad position",
                                      f"{where} (fits no offset convention; the text has {size})")
                 continue
