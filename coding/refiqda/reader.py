@@ -319,7 +319,7 @@ class ProjectReader:
         own = {**extra_values, **self._values(source, f"source {label}")}
         if own:
             self.report.carry("variable values on sources -> document attributes", len(own))
-        language, fmt = "en", "txt"
+        language, fmt = "", "txt"  # "": unknown, the import detects it from the text
         own_description = (_child_text(source, "Description") or "").strip()
         if own_description.startswith(DOCUMENT_MARKER):
             fields = dict(part.split("=", 1) for part in own_description[len(DOCUMENT_MARKER):].split() if "=" in part)
