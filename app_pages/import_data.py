@@ -20,9 +20,6 @@ st.caption(
     "**Import**; an import lands whole or not at all."
 )
 
-with st.expander("REFI-QDA project or codebook (.qdpx, .qdc)", expanded=False):
-    exchange.panel(engine, project, "_imp")
-
 round_key = "_import_round"  # a new round gives fresh, empty uploaders after an import
 upload_round = st.session_state.get(round_key, 0)
 
@@ -45,6 +42,9 @@ attributes_upload = st.file_uploader(
     "Respondent attributes (CSV, optional)", type=["csv"], key=f"_attributes_{upload_round}",
     help="First column: document name or respondent id; other columns: attributes such as sector or gender.",
 )
+
+with st.expander("REFI-QDA project or codebook (.qdpx, .qdc)", expanded=False):
+    exchange.panel(engine, project, "_imp")
 
 report = st.session_state.pop("_import_report", None)
 if report:
