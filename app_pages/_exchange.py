@@ -8,7 +8,6 @@ import streamlit as st
 
 from app_pages import _common as common
 from coding import service
-from coding import service_exchange_qdpx as exchange
 from coding.errors import CodeframeError
 
 QDPX_MIME = "application/zip"
@@ -40,7 +39,7 @@ def panel(engine, project: str, prefix: str) -> None:
         if name.lower().endswith(".qdc"):
             if st.button("Apply this codebook", key=f"{prefix}_refi_apply_qdc", type="primary"):
                 try:
-                    result = exchange.import_qdc_file(engine, project, data, name=name,
+                    result = service.import_qdc_file(engine, project, data, name=name,
                                                       actor=common.current_coder())
                 except CodeframeError as exc:
                     common.show_error(exc)
@@ -56,7 +55,7 @@ def panel(engine, project: str, prefix: str) -> None:
             if st.button(f"Import {name}", key=f"{prefix}_refi_import_qdpx", type="primary", disabled=not target):
                 try:
                     with st.spinner("Importing and segmenting…"):
-                        report = exchange.import_qdpx_file(engine, target, data, name=name)
+                        report = service.import_qdpx_file(engine, target, data, name=name)
                 except CodeframeError as exc:
                     common.show_error(exc)
                 else:
@@ -70,12 +69,12 @@ def panel(engine, project: str, prefix: str) -> None:
     columns = st.columns(2)
     if columns[0].button("Prepare project export (.qdpx)", key=f"{prefix}_refi_prepare_qdpx"):
         try:
-            st.session_state[f"{prefix}_refi_qdpx"] = exchange.export_qdpx_file(engine, project)
+            st.session_state[f"{prefix}_refi_qdpx"] = service.export_qdpx_file(engine, project)
         except CodeframeError as exc:
             common.show_error(exc)
     if columns[1].button("Prepare codebook export (.qdc)", key=f"{prefix}_refi_prepare_qdc"):
         try:
-            st.session_state[f"{prefix}_refi_qdc"] = exchange.export_qdc_file(engine, project)
+            st.session_state[f"{prefix}_refi_qdc"] = service.export_qdc_file(engine, project)
         except CodeframeError as exc:
             common.show_error(exc)
     if st.session_state.get(f"{prefix}_refi_qdpx"):

@@ -78,10 +78,10 @@ def cmd_export_qdc(args) -> int:
         codebook = load_codebook(args.codebook)
         _write_bytes(args.path, export_qdc(codebook))
         return 0
+    from coding import service
     from coding.cli.common import engine_from_args
-    from coding.service_exchange_qdpx import export_qdc_file
 
-    _write_bytes(args.path, export_qdc_file(engine_from_args(args), args.project))  # with colours and categories
+    _write_bytes(args.path, service.export_qdc_file(engine_from_args(args), args.project))  # colours, categories
     return 0
 
 

@@ -137,7 +137,7 @@ class Selection(SQLModel, table=True):
 
     The coding itself lives on the segment(s) the span overlaps (rows of ``coding``, used by
     agreement and shares); this row keeps the original span so an export writes it back
-    unchanged while all of those codings still exist (see ``coding.service_exchange_qdpx``).
+    unchanged while all of those codings still exist (see ``coding.service.exchange``).
     """
 
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -1,4 +1,5 @@
-"""A project to and from a :class:`~coding.bundle.Bundle` (REFI-QDA), keeping every original span.
+"""Whole-project exchange: a project to and from a :class:`~coding.bundle.Bundle` (REFI-QDA), keeping every
+original span.
 
 An imported coding is a span of a document's text. Coding, agreement and shares work on
 segments, so the span is coded on the segments it overlaps (its *units* of coding, or, for a
@@ -6,7 +7,7 @@ coded interviewer question, the segments it covers), and the span itself is kept
 ``selection`` row. An export writes the selection's exact span while every segment coding it
 maps to still exists; codings made or changed in Codeframe since are written on their segment.
 
-``coding.service.import_bundle`` and ``export_bundle`` call these.
+The ``*_file`` functions are what the CLI and the app call: bytes of a .qdpx or .qdc in or out.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from coding.database import queries
+from coding.database.retry import retry_locked
 from coding.database.tables import (
     Code,
     CodeFrame,
@@ -32,6 +35,13 @@ from coding.database.tables import (
     Selection,
     SuggestionFeedback,
 )
+from coding.errors import CodeframeError
+from coding.service.codebook import _apply_codebook, import_codebook_object, project_codebook
+from coding.service.codings import _upsert_coding
+from coding.service.common import CONSENSUS, DEFAULT_PROJECT, SOURCES, SUPPORTED_LANGUAGES
+from coding.service.documents import _insert_segments, detect_language
+from coding.service.projects import create_project, get_project, project_exists
+from coding.service.results import ImportReport
 
 IMPORT_REASON = "imported project"
 
@@ -128,7 +138,8 @@ def _drop_unused_inactive(session: Session, project_id: int) -> None:
                                             CodeFrame.id.not_in(select(Code.frame_id))))
 
 
-def import_bundle(engine, project: str, bundle, report=None):
+@retry_locked
+def import_bundle(engine: Engine, project: str, bundle, report=None) -> "Any":
     """Import a whole project (e.g. from REFI-QDA) into an empty project, in one transaction.
 
     The bundle's codebook replaces the project's, with its colours and non-codable categories;
@@ -136,31 +147,29 @@ def import_bundle(engine, project: str, bundle, report=None):
     span overlaps and its exact span is kept (``selection``); sets become ``item_set`` rows. The
     report says how many spans were kept exactly and how many did not align with segments.
     """
-    from coding import service
-    from coding.errors import CodeframeError
     from coding.segmentation import segment_transcript
     from coding.transcripts import read_transcript
 
-    report = report if report is not None else service.ImportReport()
+    report = report if report is not None else ImportReport()
     notes = report.warnings if hasattr(report, "warnings") else report.notes
     mapped = getattr(report, "map", None)
     if bundle.codebook is None:
         raise CodeframeError("the file holds no codebook")
-    if not service.project_exists(engine, project):
-        service.create_project(engine, project)
-    info = service.get_project(engine, project)
+    if not project_exists(engine, project):
+        create_project(engine, project)
+    info = get_project(engine, project)
     parsed = []
     for document in bundle.documents:
         transcript = read_transcript(f"{document.name}.txt", name=document.name, data=document.text.encode("utf-8"))
-        language = (document.language if document.language in service.SUPPORTED_LANGUAGES
-                    else service.detect_language(transcript.text))
+        language = (document.language if document.language in SUPPORTED_LANGUAGES
+                    else detect_language(transcript.text))
         spans = segment_transcript(transcript, language=language, unit=info.segmentation_unit)
         parsed.append((document, transcript, language, spans))
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         if queries.documents(session, row.id):
             raise CodeframeError(f"project {project!r} already has documents; import a project into an empty one")
-        service._apply_codebook(session, row, bundle.codebook, source_text=None, renames={})
+        _apply_codebook(session, row, bundle.codebook, source_text=None, renames={})
         _drop_unused_inactive(session, row.id)
         codes = queries.codes_by_key(session, row.id)
         non_codable = set(getattr(bundle, "non_codable", ()))
@@ -171,8 +180,8 @@ def import_bundle(engine, project: str, bundle, report=None):
         coders = queries.coders_by_name(session, row.id)
         for name in sorted(set(bundle.coders) | {c.coder for c in bundle.codings}):
             if name not in coders:
-                coders[name] = Coder(project_id=row.id, name=name, is_consensus=name == service.CONSENSUS,
-                                     role="supervisor" if name == service.CONSENSUS else "coder")
+                coders[name] = Coder(project_id=row.id, name=name, is_consensus=name == CONSENSUS,
+                                     role="supervisor" if name == CONSENSUS else "coder")
                 session.add(coders[name])
         session.flush()
         documents: dict[str, tuple[int, str, str, list[int] | None]] = {}
@@ -182,7 +191,7 @@ def import_bundle(engine, project: str, bundle, report=None):
                            encoding="utf-8", language=language, sha256=transcript.sha256)
             session.add(doc)
             session.flush()
-            service._insert_segments(session, doc.id, spans)
+            _insert_segments(session, doc.id, spans)
             same = transcript.text == document.text
             documents[document.name] = (doc.id, document.text, transcript.text,
                                         None if same else offset_map(document.text, transcript.text))
@@ -220,9 +229,9 @@ def import_bundle(engine, project: str, bundle, report=None):
         for (segment_id, code_key, coder_name), spans in on_segment.items():
             spans.sort(key=lambda item: (item[0], item[1]))
             first_coding = spans[0][2]
-            service._upsert_coding(session, row, _IdOnly(segment_id), codes[code_key], coders[coder_name],
+            _upsert_coding(session, row, _IdOnly(segment_id), codes[code_key], coders[coder_name],
                                    coders[coder_name],
-                                   source=first_coding.source if first_coding.source in service.SOURCES else "import",
+                                   source=first_coding.source if first_coding.source in SOURCES else "import",
                                    score=first_coding.score, model_id=None,
                                    memo=combined_memo([c.memo for _, _, c in spans]), reason=IMPORT_REASON)
         segment_codings = len(on_segment)
@@ -248,15 +257,14 @@ def import_bundle(engine, project: str, bundle, report=None):
 # --------------------------------------------------------------------------- export
 
 
-def export_bundle(engine, project: str):
+def export_bundle(engine: Engine, project: str = DEFAULT_PROJECT):
     """The project as a :class:`~coding.bundle.Bundle`: codebook (inactive codes too, so no coding is
     orphaned) with colours and non-codable categories, documents with attributes, coders, sets, and
     every coding as a character span: the original span of an imported selection while all of its
     segment codings exist, the segment's span otherwise."""
-    from coding import service
     from coding.bundle import Bundle, BundleCoding, BundleDocument, BundleSet
 
-    codebook = service.project_codebook(engine, project, include_inactive=True)
+    codebook = project_codebook(engine, project, include_inactive=True)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         docs = queries.documents(session, row.id)
@@ -314,14 +322,14 @@ def export_bundle(engine, project: str):
 # --------------------------------------------------------------------------- files, for the app and the CLI
 
 
-def export_qdpx_file(engine, project: str) -> bytes:
+def export_qdpx_file(engine: Engine, project: str) -> bytes:
     """The project as .qdpx bytes."""
     from coding.refiqda import export_qdpx
 
     return export_qdpx(export_bundle(engine, project))
 
 
-def export_qdc_file(engine, project: str) -> bytes:
+def export_qdc_file(engine: Engine, project: str) -> bytes:
     """The project's codebook as .qdc bytes, with the codes' colours and non-codable categories."""
     from coding.refiqda import export_qdc
 
@@ -329,20 +337,18 @@ def export_qdc_file(engine, project: str) -> bytes:
     return export_qdc(bundle.codebook, colors=bundle.colors, non_codable=bundle.non_codable)
 
 
-def import_qdpx_file(engine, project: str, data: bytes, *, name: str = "project.qdpx"):
+def import_qdpx_file(engine: Engine, project: str, data: bytes, *, name: str = "project.qdpx"):
     """Import a .qdpx into ``project`` (created if missing; it must have no documents). Returns the report."""
-    from coding import service
     from coding.refiqda import import_qdpx
 
     bundle, report = import_qdpx(data, name=name)
-    service.import_bundle(engine, project, bundle, report)
+    import_bundle(engine, project, bundle, report)
     return report
 
 
-def import_qdc_file(engine, project: str, data: bytes, *, name: str = "codebook.qdc", actor: str | None = None):
+def import_qdc_file(engine: Engine, project: str, data: bytes, *, name: str = "codebook.qdc", actor: str | None = None):
     """Apply a .qdc codebook to ``project``, keeping every coding. Returns the codebook report."""
-    from coding import service
     from coding.refiqda import import_qdc
 
-    title = service.project_codebook(engine, project).title if service.project_exists(engine, project) else None
-    return service.import_codebook_object(engine, project, import_qdc(data, title=title, name=name), actor=actor)
+    title = project_codebook(engine, project).title if project_exists(engine, project) else None
+    return import_codebook_object(engine, project, import_qdc(data, title=title, name=name), actor=actor)
