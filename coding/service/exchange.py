@@ -34,6 +34,7 @@ from coding.database.tables import (
     Segment,
     Selection,
     SuggestionFeedback,
+    utcnow,
 )
 from coding.errors import CodeframeError
 from coding.service.codebook import _apply_codebook, import_codebook_object, project_codebook
@@ -226,14 +227,33 @@ def import_bundle(engine: Engine, project: str, bundle, report=None) -> "Any":
                                "end": end, "memo": coding.memo, "created": coding.created})
         # one segment coding per (segment, code, coder); spans on it in text order, so its memo (the
         # distinct memos of those spans) does not depend on the order of the file
+        exclusive = {f.id: f.mutually_exclusive
+                     for f in session.exec(select(CodeFrame).where(CodeFrame.project_id == row.id))}
+        now = utcnow()
+        rows, events = [], []
         for (segment_id, code_key, coder_name), spans in on_segment.items():
             spans.sort(key=lambda item: (item[0], item[1]))
             first_coding = spans[0][2]
-            _upsert_coding(session, row, _IdOnly(segment_id), codes[code_key], coders[coder_name],
-                                   coders[coder_name],
-                                   source=first_coding.source if first_coding.source in SOURCES else "import",
-                                   score=first_coding.score, model_id=None,
-                                   memo=combined_memo([c.memo for _, _, c in spans]), reason=IMPORT_REASON)
+            code, coder = codes[code_key], coders[coder_name]
+            source = first_coding.source if first_coding.source in SOURCES else "import"
+            memo = combined_memo([c.memo for _, _, c in spans])
+            if exclusive[code.frame_id]:  # one code per segment: the upsert replaces the others, with history
+                _upsert_coding(session, row, _IdOnly(segment_id), code, coder, coder, source=source,
+                               score=first_coding.score, model_id=None, memo=memo, reason=IMPORT_REASON,
+                               mutually_exclusive=True)
+                continue
+            # the project had no documents, so no coding exists yet: write them (and their history) at once
+            rows.append({"segment_id": segment_id, "code_id": code.id, "coder_id": coder.id, "source": source,
+                         "score": first_coding.score, "model_id": None, "memo": memo, "created": now,
+                         "updated": now})
+            events.append({"project_id": row.id, "segment_id": segment_id, "code_id": code.id,
+                           "coder_id": coder.id, "actor_id": coder.id, "action": "add", "source": source,
+                           "before": None, "after": {"source": source, "score": first_coding.score,
+                                                     "model_id": None, "memo": memo},
+                           "reason": IMPORT_REASON, "at": now})
+        if rows:
+            session.execute(insert(Coding.__table__), rows)
+            session.execute(insert(CodingEvent.__table__), events)
         segment_codings = len(on_segment)
         if selections:
             session.execute(insert(Selection.__table__), selections)
