@@ -1,7 +1,7 @@
 """instruments: surveys, OCAI and sector instruments with one row of answers per respondent
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"  # chained after main's 0004 (original spans) at the merge of main
 branch_labels = None
 depends_on = None
 
