@@ -151,7 +151,8 @@ def codebook_markdown(codebook, usage: pd.DataFrame | None = None, *, n_responde
         for code in frame.codes:
             depth = len(codebook.ancestors(code.id))
             out += [f"{'#' * min(3 + depth, 6)} {code.label} (`{code.id}`)", "",
-                    f"*{_counts(counts, code.id, n_respondents)}*" + (f"; sub-code of `{code.parent}`" if code.parent else ""),
+                    f"*{_counts(counts, code.id, n_respondents)}*"
+                    + (f"; sub-code of `{code.parent}`" if code.parent else ""),
                     "", f"**Definition.** {code.definition}", ""]
             for name, items in (("Include", code.include), ("Exclude", code.exclude), ("Examples", code.examples)):
                 if items:

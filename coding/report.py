@@ -6,8 +6,8 @@ Pure: the facade (:func:`coding.service_analysis.findings_report`) passes the sh
 crosstab of :mod:`coding.shares`, the per-code agreement of :mod:`coding.reliability`, the coded
 units with their embeddings and the chart image. Nothing here recomputes a statistic; it formats.
 
->>> share_line("Systematic and comprehensive approach to reform", 7, 24, 14.91, 49.17, 0.8235)
-'Systematic and comprehensive approach to reform: 7 of 24 respondents (29.2%, 95% CI 14.9–49.2%; respondent-level α 0.82)'
+>>> share_line("Systematic approach", 7, 24, 14.91, 49.17, 0.8235)
+'Systematic approach: 7 of 24 respondents (29.2%, 95% CI 14.9–49.2%; respondent-level α 0.82)'
 """
 
 from __future__ import annotations
@@ -80,16 +80,24 @@ def share_line(label: str, count: int, n: int, ci_low: float, ci_high: float, al
 
 
 def split_line(crosstab: pd.DataFrame, code: str, by: str) -> str:
-    """'By expert group: public administration 3 of 8 (37.5%), ...' (groups with a mention first)."""
+    """'By expert group: public administration 3 of 8 (37.5%); ...; not mentioned in private sector (n = 3).'
+
+    Groups that mention the code come first (most mentions first); small groups (fewer than 5
+    respondents) are marked † once per line.
+    """
     rows = crosstab[crosstab["code"] == code]
     ordered = sorted(rows.to_dict("records"), key=lambda r: (-r["count"], -r["group_n"]))
-    parts = [f"{r['group']} {int(r['count'])} of {int(r['group_n'])} ({percent_text(int(r['count']), int(r['group_n']))})"
-             for r in ordered]
-    small = sorted({r["group"] for r in ordered if r.get("small")})
-    text = f"By {by.replace('_', ' ')}: " + "; ".join(parts) + "."
-    if small:
-        text += " Groups of fewer than 5 respondents (" + ", ".join(small) + ") are too small to compare on their own."
-    return text
+
+    def name(r) -> str:
+        return f"{r['group']}{' †' if r.get('small') else ''}"
+
+    parts = [f"{name(r)} {int(r['count'])} of {int(r['group_n'])} ({percent_text(int(r['count']), int(r['group_n']))})"
+             for r in ordered if r["count"] > 0]
+    silent = [f"{name(r)} (n = {int(r['group_n'])})" for r in ordered if r["count"] == 0]
+    text = f"By {by.replace('_', ' ')}: " + ("; ".join(parts) if parts else "no group")
+    if silent:
+        text += "; not mentioned in " + ", ".join(silent)
+    return text + "."
 
 
 def pick_quotes(candidates: pd.DataFrame, vectors: Mapping[int, np.ndarray] | None = None, *, k: int = 3,
@@ -113,25 +121,28 @@ def pick_quotes(candidates: pd.DataFrame, vectors: Mapping[int, np.ndarray] | No
             centroid = unit.mean(axis=0)
             centroid /= np.linalg.norm(centroid) or 1.0
             closeness[have] = unit @ centroid
-    rows = rows.assign(_star=rows["key_quote"].fillna(False).astype(bool), _close=closeness,
-                       _order=range(len(rows)))
-    rows = rows.sort_values(["_star", "_close", "_order"], ascending=[False, False, True])
+    rows = rows.assign(q_star=rows["key_quote"].fillna(False).astype(bool), q_close=closeness,
+                       q_order=range(len(rows)))
+    rows = rows.sort_values(["q_star", "q_close", "q_order"], ascending=[False, False, True])
     picked, seen = [], set()
     for row in rows.itertuples(index=False):
         if row.respondent in seen:
             continue
         seen.add(row.respondent)
         picked.append(Quote(respondent=str(row.respondent), text=str(row.text).strip(),
-                            group=(group_of or {}).get(row.respondent), document=row.document, starred=row._star))
+                            group=(group_of or {}).get(row.respondent), document=row.document, starred=bool(row.q_star)))
         if len(picked) == k:
             break
     return picked
 
 
+_NUMBERS = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine"}
+
+
 def methods_paragraph(*, frame_label: str, n_codes: int, n_respondents: int, n_documents: int, n_units: int,
                       unit_kind: str, coder: str, coders: Sequence[str], coverage: Mapping[str, int],
                       alpha_respondent: Mapping[str, float], alpha_segment: Mapping[str, float],
-                      key_quotes: int) -> str:
+                      key_quotes: int, by: str | None = None, small_groups: Sequence[str] = ()) -> str:
     """Coders, units, coverage, agreement and the denominator rule, in a paragraph."""
     unit_word = "sentences" if unit_kind == "sentence" else "speaker turns"
     parts = [f"The {n_documents} transcripts ({n_respondents} respondents) were segmented into {n_units} units "
@@ -139,7 +150,8 @@ def methods_paragraph(*, frame_label: str, n_codes: int, n_respondents: int, n_d
     individual = [c for c in coders if c != "consensus"]
     if individual:
         covered = "; ".join(f"{c} {coverage.get(c, 0)} of {n_documents}" for c in individual)
-        parts.append(f"{len(individual)} coder{'s' if len(individual) != 1 else ''} ({', '.join(individual)}) "
+        count = _NUMBERS.get(len(individual), str(len(individual)))
+        parts.append(f"{count} coder{'s' if len(individual) != 1 else ''} ({', '.join(individual)}) "
                      f"coded the transcripts independently (transcripts coded in this frame: {covered}).")
     if coder == "consensus":
         parts.append(f"Disagreements were adjudicated into a consensus coding (transcripts covered: "
@@ -161,6 +173,13 @@ def methods_paragraph(*, frame_label: str, n_codes: int, n_respondents: int, n_d
     parts.append(f"Shares are of all {n_respondents} respondents in scope, including those with no code of this "
                  "frame; a respondent counts once however often a code was applied, and a parent code counts "
                  "respondents with any of its sub-codes. Intervals are 95% Wilson score intervals.")
+    if by:
+        text = f"The split by {by.replace('_', ' ')} gives column percentages within each group"
+        if small_groups:
+            text += ("; groups marked † (" + ", ".join(small_groups) + ") have fewer than 5 respondents, so one "
+                     "respondent moves their percentage by 20 points or more, and they should not be compared "
+                     "on their own")
+        parts.append(text + ".")
     if key_quotes:
         parts.append(f"Quotes marked as key quotes by a coder ({key_quotes}) are shown first; the others are the "
                      "coded units closest to the centre of each code's coded units (sentence embeddings), "
