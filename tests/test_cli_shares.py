@@ -103,7 +103,8 @@ def test_user_errors_name_the_file_and_line(files, tmp_path, capsys):
     assert "--respondents" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
     bad.write_text("respondent,coder,code\nR01,ann,no_such_code\n", encoding="utf-8")
-    assert main(["shares", str(bad), "--respondents", str(respondents), "--codebook", str(default_codebook_path())]) == 2
+    assert main(["shares", str(bad), "--respondents", str(respondents),
+                 "--codebook", str(default_codebook_path())]) == 2
     err = capsys.readouterr().err
     assert "no_such_code" in err and "bad.csv:2" in err
     missing = tmp_path / "missing.csv"
