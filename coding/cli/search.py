@@ -65,10 +65,12 @@ def cmd_search(args) -> int:
         if not args.apply:
             print("preview only: add --apply to code them (one batch; `codeframe undo --coder "
                   f"{args.coder}` reverts it)", file=sys.stderr)
+        elif not preview.apply:
+            print("nothing to code", file=sys.stderr)
         else:
             result = service_analysis.code_hits(engine, args.project, segment_ids=ids, code=args.code,
                                                  coder=args.coder, actor=viewer(args, engine), label=label)
-            print(f"coded {result.applied} unit(s) with {args.code} for {args.coder} as {result.batch!r}; "
+            print(f"coded {result.applied} unit(s) with {args.code} for {args.coder} as {result.batch}; "
                   f"undo with `codeframe undo --coder {args.coder}`", file=sys.stderr)
         return 0
     if args.format == "table":
