@@ -92,10 +92,11 @@ def heatmap(table: pd.DataFrame, *, value: str = "count", title: str | None = No
     import altair as alt
 
     data = table.assign(jaccard_text=[("" if j != j else f"{j:.2f}") for j in table["jaccard"]])
+    data.attrs = {}  # the caller's attrs (e.g. the codings behind the matrix) are not chart data
     rows = list(dict.fromkeys(data["label_a"]))
     cols = list(dict.fromkeys(data["label_b"]))
     pick = alt.selection_point(name="cell", fields=["code_a", "code_b"], on="click")
-    base = alt.Chart(data, title=title or f"Co-occurrence ({table.attrs.get('unit', 'segment')} level)")
+    base = alt.Chart(data)
     tooltip = [alt.Tooltip("label_a:N", title="code"), alt.Tooltip("label_b:N", title="with"),
                alt.Tooltip("count:Q", title="count"), alt.Tooltip("jaccard_text:N", title="Jaccard")]
     cells = base.mark_rect().encode(
@@ -107,4 +108,5 @@ def heatmap(table: pd.DataFrame, *, value: str = "count", title: str | None = No
     ).add_params(pick)
     text = base.mark_text(fontSize=11).encode(
         x=alt.X("label_b:N", sort=cols), y=alt.Y("label_a:N", sort=rows), text=alt.Text("count:Q", format=".0f"))
-    return (cells + text).properties(width=min(60 * len(cols), 600), height=min(30 * len(rows), 600))
+    return (cells + text).properties(width=min(60 * len(cols), 600), height=min(30 * len(rows), 600),
+                                     title=title or f"Co-occurrence ({table.attrs.get('unit', 'segment')} level)")
