@@ -134,3 +134,58 @@ def test_code_a_segment_in_the_browser_and_see_it_after_reload(server, tmp_path)
                 shutil.copy(shot, target / shot.name)
         finally:
             browser.close()
+
+
+def test_retrieve_quotes_for_one_group_and_download_the_docx_report(server, tmp_path):
+    """Retrieve the quotes of one code for one expert group, then download the findings report (DOCX)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`, or "
+                    "`apt-get install chromium`); the browser test never downloads a browser", pytrace=False)
+    import io
+
+    from docx import Document
+    from playwright.sync_api import expect, sync_playwright
+
+    from coding import service_analysis
+
+    expect.set_options(timeout=30_000)
+    base, engine = server
+    code = "rd_systemic_approach"
+    label = service.project_codebook(engine, PROJECT).code(code).label
+    expected = service_analysis.retrieve(engine, PROJECT, codes=[code], where=["expert_group=academia and research"])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            page.set_default_timeout(30_000)
+            page.goto(base)
+            expect(page.get_by_role("heading", name="Project overview")).to_be_visible(timeout=60_000)
+            choose_coder(page, "supervisor (supervisor)")  # roles other than coder are shown
+            page.get_by_test_id("stSidebarNav").get_by_text("Retrieve & report", exact=True).click()
+            expect(page.get_by_role("heading", name="Retrieve & report")).to_be_visible()
+            page.get_by_test_id("stMultiSelect").filter(has_text="Codes").click()
+            page.get_by_role("option", name=f"{label} ({code})").click()
+            page.keyboard.press("Escape")
+            expect(page.get_by_text("segment(s) from 7 respondent(s)")).to_be_visible()
+            page.get_by_test_id("stSelectbox").filter(has_text="Respondent attribute").click()
+            page.get_by_role("option", name="expert_group", exact=True).click()
+            page.get_by_test_id("stMultiSelect").filter(has_text="Values").click()
+            page.get_by_role("option", name="academia and research", exact=True).click()
+            page.keyboard.press("Escape")
+            expect(page.get_by_text(f"{len(expected)} segment(s) from 2 respondent(s)")).to_be_visible()
+            for text in expected["text"]:
+                expect(page.locator(".cf-quote").filter(has_text=text)).to_have_count(1)
+            expect(page.locator(".cf-quote")).to_have_count(len(expected))
+
+            page.get_by_role("tab", name="Report & codebook").click()
+            with page.expect_download(timeout=120_000) as download_info:
+                page.get_by_test_id("stDownloadButton").filter(has_text="Report (DOCX)").click()
+            target = tmp_path / "findings.docx"
+            download_info.value.save_as(target)
+            document = Document(io.BytesIO(target.read_bytes()))
+            text = "\n".join(p.text for p in document.paragraphs)
+            assert "Systematic and comprehensive approach to reform: 7 of 24 respondents (29.2%" in text
+            assert len(document.inline_shapes) == 1
+            assert download_info.value.suggested_filename == "findings_reform_directions.docx"
+        finally:
+            browser.close()
