@@ -129,8 +129,8 @@ def pick_quotes(candidates: pd.DataFrame, vectors: Mapping[int, np.ndarray] | No
         if row.respondent in seen:
             continue
         seen.add(row.respondent)
-        picked.append(Quote(respondent=str(row.respondent), text=str(row.text).strip(),
-                            group=(group_of or {}).get(row.respondent), document=row.document, starred=bool(row.q_star)))
+        picked.append(Quote(respondent=str(row.respondent), text=str(row.text).strip(), document=row.document,
+                            group=(group_of or {}).get(row.respondent), starred=bool(row.q_star)))
         if len(picked) == k:
             break
     return picked

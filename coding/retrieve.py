@@ -26,6 +26,7 @@ Condition(attribute='region', values=('north',), negate=True)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -58,7 +59,12 @@ class Condition:
 
 
 def _norm(value: object) -> str:
-    return "" if value is None else " ".join(str(value).split()).casefold()
+    return "" if value is None else _norm_text(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _norm_text(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def parse_where(items: Iterable[str] | None) -> list[Condition]:
@@ -91,8 +97,10 @@ def check_attributes(conditions: Sequence[Condition], attributes: Mapping[str, M
 
 def respondents_matching(attributes: Mapping[str, Mapping[str, object]],
                          conditions: Sequence[Condition]) -> set[str]:
-    """The respondents whose attributes satisfy every condition."""
-    return {r for r, a in attributes.items() if all(c.holds(a) for c in conditions)}
+    """The respondents whose attributes satisfy every condition (as :meth:`Condition.holds` decides)."""
+    tests = [(c.attribute, {_norm(v) for v in c.values}, c.negate) for c in conditions]
+    return {r for r, a in attributes.items()
+            if all((_norm(a.get(name)) in wanted) != negate for name, wanted, negate in tests)}
 
 
 def expand(codes: Sequence[str], hierarchy: Mapping[str, Iterable[str]] | None, rollup: bool) -> dict[str, set[str]]:
@@ -109,11 +117,12 @@ def select_segments(
     hierarchy: Mapping[str, Iterable[str]] | None = None,
     rollup: bool = True,
     units: pd.DataFrame | None = None,
+    coders: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """(segment, coder) pairs that carry any / all / none of ``codes``, with the codes they carry.
 
-    ``none`` needs ``units`` (segment_id, and optionally coder scope via the codings' coders):
-    every unit of coding that carries none of the codes for that coder. Returns columns
+    ``none`` needs ``units`` (a ``segment_id`` column): every unit that carries none of the codes,
+    for each of ``coders`` (default: the coders in ``codings``). Returns columns
     ``segment_id, coder, codes`` (the matched codes, comma-separated, codebook order) and ``memo``.
     """
     if mode not in MODES:
@@ -138,8 +147,7 @@ def select_segments(
     if mode == "none":
         if units is None:
             raise CodeframeError("mode 'none' needs the units of coding")
-        coders = sorted(set(frame["coder"])) or ["consensus"]
-        for coder in coders:
+        for coder in coders or sorted(set(frame["coder"])) or ["consensus"]:
             for seg in units["segment_id"]:
                 if not carried.get((int(seg), coder)):
                     rows.append((int(seg), coder, "", ""))
@@ -151,20 +159,30 @@ def select_segments(
     return pd.DataFrame(rows, columns=["segment_id", "coder", "codes", "memo"])
 
 
-def context(segments: pd.DataFrame, width: int = 1) -> dict[int, tuple[str, str]]:
-    """Per segment id, the text of the ``width`` segments before and after it in its document."""
+def context(segments: pd.DataFrame, width: int = 1, only: Iterable[int] | None = None) -> dict[int, tuple[str, str]]:
+    """Per segment id (all, or those in ``only``), the text of the ``width`` segments before and after
+    it in its document ("Speaker: text", joined by spaces).
+
+    Neighbours are found by position (positions of a document are 0, 1, 2, ...), so ``segments``
+    may hold only the segments around those asked for.
+    """
     if width < 0:
         raise CodeframeError(f"context must be 0 or more units, not {width}")
+    if segments.empty:
+        return {}
+    ids, docs, positions, texts = (segments[c].tolist() for c in ("segment_id", "document_id", "position", "text"))
+    speakers = segments["speaker"].tolist() if "speaker" in segments else [None] * len(ids)
+    labelled = {(d, p): (f"{s}: {t}" if isinstance(s, str) and s else t)
+                for d, p, s, t in zip(docs, positions, speakers, texts)}
+    where = {int(s): (d, p) for s, d, p in zip(ids, docs, positions)}
     out: dict[int, tuple[str, str]] = {}
-    ordered = segments.sort_values(["document_id", "position"])
-    for _, group in ordered.groupby("document_id", sort=False):
-        ids, texts = group["segment_id"].tolist(), group["text"].tolist()
-        speakers = group["speaker"].tolist() if "speaker" in group else [None] * len(ids)
-        labelled = [f"{s}: {t}" if s else t for s, t in zip(speakers, texts)]
-        for i, seg in enumerate(ids):
-            before = " ".join(labelled[max(0, i - width):i]) if width else ""
-            after = " ".join(labelled[i + 1:i + 1 + width]) if width else ""
-            out[int(seg)] = (before, after)
+    for seg in (where if only is None else (int(s) for s in only)):
+        if seg not in where:
+            continue
+        d, p = where[seg]
+        before = [labelled[(d, q)] for q in range(p - width, p) if (d, q) in labelled]
+        after = [labelled[(d, q)] for q in range(p + 1, p + 1 + width) if (d, q) in labelled]
+        out[seg] = (" ".join(before), " ".join(after))
     return out
 
 
@@ -180,6 +198,7 @@ def retrieve(
     where: Sequence[Condition] = (),
     documents: Iterable[str] | None = None,
     width: int = 1,
+    coders: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The retrieved segments, one row per (segment, coder), in document order.
 
@@ -195,12 +214,14 @@ def retrieve(
         codings = codings[codings["document"].isin(names)]
     units = units[units["respondent"].isin(keep)]
     codings = codings[codings["respondent"].isin(keep)]
-    picked = select_segments(codings, codes, mode=mode, hierarchy=hierarchy, rollup=rollup, units=units)
+    picked = select_segments(codings, codes, mode=mode, hierarchy=hierarchy, rollup=rollup, units=units,
+                             coders=coders)
     info = units.drop(columns=[c for c in ("memo",) if c in units.columns])
     numbered = info.sort_values(["document_id", "position"]).assign(
         unit=lambda d: d.groupby("document_id").cumcount() + 1)
     rows = picked.merge(numbered, on="segment_id", how="inner")
-    around = context(segments[segments["document_id"].isin(set(rows["document_id"]))], width)
+    around = context(segments[segments["document_id"].isin(set(rows["document_id"]))], width,
+                     only=rows["segment_id"].tolist())
     rows["before"] = [around.get(int(s), ("", ""))[0] for s in rows["segment_id"]]
     rows["after"] = [around.get(int(s), ("", ""))[1] for s in rows["segment_id"]]
     names = sorted({k for a in attributes.values() for k in a})

@@ -52,25 +52,29 @@ def search(
     case_sensitive: bool = False,
     include_interviewer: bool = False,
     width: int = 1,
+    context_from: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every segment whose text matches, with the number of matches, their spans and the context.
 
-    Respondent turns only unless ``include_interviewer``. Rows in document order.
+    Respondent turns only unless ``include_interviewer``. Rows in document order. ``context_from``:
+    the segments the context is read from when ``segments`` holds only candidates (default: ``segments``).
     """
     from coding.retrieve import context
 
     regex = compile_pattern(pattern, mode=mode, case_sensitive=case_sensitive)
     scope = segments if include_interviewer else segments[segments["role"] != "interviewer"]
     rows = []
-    for row in scope.itertuples(index=False):
-        spans = [(m.start(), m.end()) for m in regex.finditer(row.text) if m.end() > m.start()]
+    columns = [scope[c].tolist() for c in ("segment_id", "document_id", "document", "respondent", "position", "role",
+                                           "is_unit", "text")]  # plain lists: iterating Arrow strings is slow
+    for seg, doc_id, doc, respondent, position, role, is_unit, text in zip(*columns):
+        spans = [(m.start(), m.end()) for m in regex.finditer(text) if m.end() > m.start()]
         if spans:
-            rows.append({"segment_id": int(row.segment_id), "document_id": int(row.document_id),
-                         "document": row.document, "respondent": row.respondent, "position": int(row.position),
-                         "role": row.role, "is_unit": bool(row.is_unit), "hits": len(spans), "spans": spans,
-                         "text": row.text})
+            rows.append((int(seg), int(doc_id), doc, respondent, int(position), role, bool(is_unit), len(spans),
+                         spans, text))
     hits = pd.DataFrame(rows, columns=[c for c in HIT_COLUMNS if c not in ("before", "after")])
-    around = context(segments[segments["document_id"].isin(set(hits["document_id"]))], width) if rows else {}
+    source = segments if context_from is None else context_from
+    around = context(source[source["document_id"].isin(set(hits["document_id"]))], width,
+                     only=hits["segment_id"].tolist()) if rows else {}
     hits["before"] = [around.get(s, ("", ""))[0] for s in hits["segment_id"]]
     hits["after"] = [around.get(s, ("", ""))[1] for s in hits["segment_id"]]
     return hits.sort_values(["document", "position"]).reset_index(drop=True).reindex(columns=HIT_COLUMNS)

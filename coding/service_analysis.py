@@ -34,26 +34,67 @@ SEGMENT_COLUMNS = ["segment_id", "document_id", "document", "respondent", "posit
 # --------------------------------------------------------------------------- reads shared by the analyses
 
 
-def segments_frame(session: Session, project_id: int, document_ids: Iterable[int] | None = None) -> "Any":
-    """Every segment (units and interviewer turns) with its document and respondent, in order."""
+def segments_frame(session: Session, project_id: int, document_ids: Iterable[int] | None = None, *,
+                   containing: str | None = None, around: Iterable[tuple[int, int]] | None = None,
+                   width: int = 1) -> "Any":
+    """Every segment (units and interviewer turns) with its document and respondent, in order.
+
+    ``containing``: only segments whose text contains it, ignoring case (a pre-filter for search:
+    the database compares case-insensitively for ASCII text on SQLite, any text on PostgreSQL).
+    ``around``: (document id, position) pairs; only those segments and ``width`` either side.
+    """
     import pandas as pd
 
+    if around is not None:
+        keys = sorted({(d, p + k) for d, p in around for k in range(-width, width + 1)})
+        parts = [_segments(session, project_id, document_ids, containing=containing, pairs=keys[i:i + 5000])
+                 for i in range(0, len(keys), 5000)] if keys else [_segments(session, project_id, [])]
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return _segments(session, project_id, document_ids, containing=containing)
+
+
+def _segments(session: Session, project_id: int, document_ids, *, containing=None, pairs=None) -> "Any":
+    import pandas as pd
+    from sqlalchemy import select as core_select
+    from sqlalchemy import tuple_
+
+    segment, document = Segment.__table__.c, Document.__table__.c
     stmt = (
-        select(Segment.id, Segment.document_id, Document.name, Document.respondent, Segment.position, Segment.role,
-               Segment.speaker, Segment.text, Segment.is_unit)
-        .join(Document, Segment.document_id == Document.id)
-        .where(Document.project_id == project_id)
+        core_select(segment.id, segment.document_id, document.name, document.respondent, segment.position,
+                    segment.role, segment.speaker, segment.text, segment.is_unit)
+        .join_from(Segment.__table__, Document.__table__, segment.document_id == document.id)
+        .where(document.project_id == project_id)
     )
     if document_ids is not None:
-        stmt = stmt.where(Document.id.in_(list(document_ids)))
-    rows = session.exec(stmt.order_by(Document.name, Segment.position)).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=SEGMENT_COLUMNS)
+        stmt = stmt.where(document.id.in_(list(document_ids)))
+    if pairs is not None:
+        stmt = stmt.where(tuple_(segment.document_id, segment.position).in_(pairs))
+    if containing is not None:
+        stmt = stmt.where(segment.text.ilike(f"%{_escape_like(containing)}%", escape="\\"))
+    rows = session.connection().execute(stmt.order_by(document.name, segment.position)).all()  # Core: no ORM rows
+    columns = list(zip(*rows)) if rows else [()] * len(SEGMENT_COLUMNS)  # by column: much faster than Row objects
+    return pd.DataFrame(dict(zip(SEGMENT_COLUMNS, columns)), columns=SEGMENT_COLUMNS)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def respondent_attributes(session: Session, project_id: int) -> dict[str, dict]:
+    """Respondent id -> attributes (merged over their documents), without reading the documents' text."""
+    import json
+
+    from sqlalchemy import Text, cast
+    from sqlalchemy import select as core_select
+
+    document = Document.__table__.c
+    rows = session.connection().execute(
+        core_select(document.respondent, cast(document.attributes, Text)).where(document.project_id == project_id)
+        .order_by(document.name)).all()
+    decoded = {text: json.loads(text) if text else {} for text in {t for _, t in rows}}  # few distinct values
     attributes: dict[str, dict] = {}
-    for d in queries.documents(session, project_id):
-        attributes.setdefault(d.respondent, {}).update(d.attributes)
+    for respondent, text in rows:
+        attributes.setdefault(respondent, {}).update(decoded[text] or {})
     return attributes
 
 
@@ -134,12 +175,19 @@ def retrieve(
         if coder != ALL_CODERS:
             coder = chosen_coder(session, row, viewer, coder) or CONSENSUS
             queries.coder_by_name(session, row.id, coder)
-        codings = queries.codings_frame(session, row.id, coders=None if coder == ALL_CODERS else [coder])
+        counted = set().union(*rt.expand(codes, hierarchy, rollup).values())  # other codes never change the answer
+        codings = queries.codings_frame(session, row.id, coders=None if coder == ALL_CODERS else [coder],
+                                        codes=sorted(counted))
         codings = visible_codings(session, row, codings, viewer)
-        segments = segments_frame(session, row.id)
+        coders = [coder] if coder != ALL_CODERS else sorted(set(codings["coder"]))
         attributes = respondent_attributes(session, row.id)
+        rt.check_attributes(conditions, attributes)
+        codings = codings[codings["respondent"].isin(rt.respondents_matching(attributes, conditions))]
+        # "none" needs every unit; otherwise only the documents with a matching coding are read
+        scope = None if mode == "none" else sorted({int(d) for d in codings["document_id"]})
+        segments = segments_frame(session, row.id, document_ids=scope)
     rows = rt.retrieve(codings, segments, attributes, codes, mode=mode, hierarchy=hierarchy, rollup=rollup,
-                       where=conditions, documents=documents, width=context)
+                       where=conditions, documents=documents, width=context, coders=coders)
     labels = {c.id: c.label for c in codebook.codes()}
     rows["code_labels"] = ["; ".join(labels.get(c.strip(), c.strip()) for c in s.split(",") if c.strip())
                            for s in rows["codes"].fillna("")]
@@ -168,13 +216,22 @@ def search(
     """Text search over every transcript (respondent turns only unless ``include_interviewer``)."""
     from coding import search as sr
 
+    regex = sr.compile_pattern(pattern, mode=mode, case_sensitive=case_sensitive)  # refuse a bad pattern first
+    # the database pre-filters plain and whole-word searches; SQLite folds case for ASCII only
+    literal = pattern.strip() if mode != "regex" and (pattern.isascii() or engine.dialect.name != "sqlite") else None
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        segments = segments_frame(session, row.id)
+        if literal is None:
+            segments = around = segments_frame(session, row.id)
+        else:
+            segments = segments_frame(session, row.id, containing=literal)
+            found = [(int(d), int(p)) for d, p, t in zip(segments["document_id"], segments["position"],
+                                                            segments["text"]) if regex.search(t)]
+            around = segments_frame(session, row.id, around=found, width=context) if context else segments
     if documents is not None:
         segments = segments[segments["document"].isin(set(documents))]
     return sr.search(segments, pattern, mode=mode, case_sensitive=case_sensitive,
-                     include_interviewer=include_interviewer, width=context)
+                     include_interviewer=include_interviewer, width=context, context_from=around)
 
 
 def similar_units(engine: Engine, project: str = DEFAULT_PROJECT, *, text: str, k: int = 20,
