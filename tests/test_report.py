@@ -130,3 +130,16 @@ def test_cli_retrieve_search_cooccurrence_memos(sample_url, tmp_path, capsys):
     assert main(["--db", sample_url, "memos", "--code", "rd_delegation", "--format", "csv"]) == 0
     memos = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [m["text"] for m in memos if m["kind"] == "code"] == ["only quasi-public respondents"]
+
+
+def test_units_like_a_sentence_come_from_the_cached_embeddings(sample_engine, sample_url, capsys):
+    sentence = ("We need a systematic and comprehensive approach to reform rather than separate patches on the old "
+                "model.")
+    found = service_analysis.similar_units(sample_engine, text=sentence, k=5)
+    assert len(found) == 5 and found["similarity"].is_monotonic_decreasing
+    assert found.iloc[0]["text"] == sentence and found.iloc[0]["similarity"] > 0.99
+    assert found.iloc[0]["document"] == "R01"
+    again = service_analysis.similar_units(sample_engine, text="Pay in the civil service is too low.", k=3)
+    assert again.iloc[0]["similarity"] < 0.99 and len(again) == 3
+    assert main(["--db", sample_url, "search", "Pay is too low", "--like", "--top", "2", "--format", "csv"]) == 0
+    assert len(list(csv.DictReader(io.StringIO(capsys.readouterr().out)))) == 2
