@@ -1,7 +1,7 @@
 """Retrieve & report: coded quotes by code and respondent group, search (and code all hits), co-occurrence,
 memos, and the findings report and codebook appendix as downloads.
 
-Thin: every read and write is one call into :mod:`coding.service_analysis` or :mod:`coding.service_report`,
+Thin: every read and write is one call into :mod:`coding.service` (its parts `analysis` and `analysis_report`),
 which apply the blind-mode rules for the coder chosen in the sidebar (a supervisor sees everyone's).
 Files are built only when a download button is clicked.
 """
@@ -13,7 +13,7 @@ import html
 import streamlit as st
 
 from app_pages import _common as common
-from coding import cooccurrence, exports, report, service, service_analysis, service_report
+from coding import cooccurrence, exports, report, service
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -95,9 +95,9 @@ with tabs[0]:
     else:
         where = [f"{attribute}{'!=' if negate else '='}{','.join(chosen)}"] if attribute and chosen else []
         coder = (None if coder_choice.startswith("consensus") else
-                 service_analysis.ALL_CODERS if coder_choice.startswith("everyone") else coder_choice)
+                 service.ALL_CODERS if coder_choice.startswith("everyone") else coder_choice)
         try:
-            rows = service_analysis.retrieve(engine, project, codes=picked, mode=mode or "any", where=where,
+            rows = service.retrieve(engine, project, codes=picked, mode=mode or "any", where=where,
                                              coder=coder, context=int(context), rollup=rollup, viewer=viewer)
         except CodeframeError as exc:
             common.show_error(exc)
@@ -127,7 +127,7 @@ with tabs[0]:
 
 def _code_all(ids: list[int], code: str, label: str) -> None:
     try:
-        result = service_analysis.code_hits(engine, project, segment_ids=ids, code=code, coder=viewer, label=label)
+        result = service.code_hits(engine, project, segment_ids=ids, code=code, coder=viewer, label=label)
         st.session_state[MESSAGE] = ("success", f"Coded {result.applied} unit(s) with {labels[code]} as one batch.")
     except CodeframeError as exc:
         st.session_state[MESSAGE] = ("error", str(exc).split("\n", 1)[0])
@@ -153,9 +153,9 @@ with tabs[1]:
     if pattern.strip():
         try:
             if how == "like this":
-                hits = service_analysis.similar_units(engine, project, text=pattern, k=30)
+                hits = service.similar_units(engine, project, text=pattern, k=30)
             else:
-                hits = service_analysis.search(engine, project, pattern=pattern, mode=how or "plain",
+                hits = service.search(engine, project, pattern=pattern, mode=how or "plain",
                                                include_interviewer=interviewer)
         except CodeframeError as exc:
             common.show_error(exc)
@@ -166,7 +166,7 @@ with tabs[1]:
                 code = st.selectbox("Code", list(labels), format_func=lambda c: f"{labels[c]} ({c})", index=None,
                                     key="sr_code", placeholder="Choose the code to apply")
                 if code:
-                    preview = service_analysis.preview_code_hits(engine, project, segment_ids=hits["segment_id"],
+                    preview = service.preview_code_hits(engine, project, segment_ids=hits["segment_id"],
                                                                  code=code, coder=viewer)
                     st.caption(f"{len(preview.apply)} unit(s) will get the code as **{html.escape(viewer)}**; "
                                f"{len(preview.already)} already carry it; {len(preview.not_units)} are interviewer "
@@ -190,7 +190,7 @@ def _cooccurrence_panel() -> None:
     unit = row[2].segmented_control("Level", ["segment", "respondent"], default="segment", key="co_unit") \
         or "segment"
     try:
-        table = service_analysis.cooccurrence(engine, project, frames=[first, *([second] if second else [])],
+        table = service.cooccurrence(engine, project, frames=[first, *([second] if second else [])],
                                               unit=unit, viewer=viewer)
     except CodeframeError as exc:
         common.show_error(exc)
@@ -211,7 +211,7 @@ def _cooccurrence_panel() -> None:
     if picked:
         a, b = picked.get("code_a", a), picked.get("code_b", b)
     if a and b:
-        behind = service_analysis.cooccurrence_members(table, a, b)
+        behind = service.cooccurrence_members(table, a, b)
         st.markdown(f"**{len(behind)}** {'unit(s)' if unit == 'segment' else 'respondent(s)'} with "
                     f"**{html.escape(labels[a])}** and **{html.escape(labels[b])}**")
         st.dataframe(behind.drop(columns=[c for c in ("segment_id",) if c in behind]), hide_index=True,
@@ -228,7 +228,7 @@ def _add_memo(kind: str) -> None:
     target = st.session_state.get("mm_target")
     text = (st.session_state.get("mm_text") or "").strip()
     try:
-        service_report.add_memo(engine, project, kind=kind, target=target, coder=viewer, text=text)
+        service.add_memo(engine, project, kind=kind, target=target, coder=viewer, text=text)
         st.session_state["mm_text"] = ""
         st.session_state[MESSAGE + "_memo"] = ("success", "Memo saved.")
     except CodeframeError as exc:
@@ -242,7 +242,7 @@ with tabs[3]:
                                placeholder="Any code")
     by_doc = row[2].selectbox("On document", [d.name for d in documents], index=None, key="mm_doc",
                               placeholder="Any document")
-    memo_table = service_report.memos(engine, project, viewer=viewer, coder=by_coder, code=by_code,
+    memo_table = service.memos(engine, project, viewer=viewer, coder=by_coder, code=by_code,
                                       document=by_doc)
     st.markdown(f"**{len(memo_table)}** memo(s) on codings, units, documents and codes")
     st.dataframe(memo_table.drop(columns=["memo_id", "segment_id"]), hide_index=True, width="stretch",
@@ -272,7 +272,7 @@ with tabs[4]:
                "first), then Figure 1 and a methods paragraph. It says whose codings it uses.")
 
     def _report(fmt: str):
-        found = service_report.findings_report(engine, project, frame=frame, by=split, coder=whose, viewer=viewer)
+        found = service.findings_report(engine, project, frame=frame, by=split, coder=whose, viewer=viewer)
         return report.to_docx(found) if fmt == "docx" else report.to_markdown(found)
 
     cols = st.columns(4)
@@ -283,16 +283,16 @@ with tabs[4]:
                             mime=MIME["md"], key="_dl_report_md", on_click="ignore", icon=":material/article:",
                             width="stretch")
     cols[2].download_button("Codebook appendix (DOCX)",
-                            lambda: service_report.codebook_appendix(engine, project, fmt="docx"),
+                            lambda: service.codebook_appendix(engine, project, fmt="docx"),
                             file_name="codebook_appendix.docx", mime=MIME["docx"], key="_dl_codebook_docx",
                             on_click="ignore", icon=":material/menu_book:", width="stretch")
     cols[3].download_button("Codebook appendix (Markdown)",
-                            lambda: service_report.codebook_appendix(engine, project, fmt="md"),
+                            lambda: service.codebook_appendix(engine, project, fmt="md"),
                             file_name="codebook_appendix.md", mime=MIME["md"], key="_dl_codebook_md",
                             on_click="ignore", icon=":material/menu_book:", width="stretch")
     if st.toggle("Preview the report here", key="rp_preview"):
         try:
-            found = service_report.findings_report(engine, project, frame=frame, by=split, coder=whose,
+            found = service.findings_report(engine, project, frame=frame, by=split, coder=whose,
                                                    viewer=viewer, chart=False)
             st.markdown(report.to_markdown(found))
         except CodeframeError as exc:

@@ -21,7 +21,8 @@ column = st.columns([3, 2])[0]
 with column, st.form("settings"):
     language = st.selectbox(
         "Project language", service.SUPPORTED_LANGUAGES, index=service.SUPPORTED_LANGUAGES.index(info.language),
-        format_func=LANGUAGES.get, key="_set_language", help="Default language of imported transcripts (sentence splitting, suggestions).",
+        format_func=LANGUAGES.get, key="_set_language",
+        help="Default language of imported transcripts (sentence splitting, suggestions).",
     )
     unit = st.radio(
         "Unit of coding", tuple(UNITS), index=tuple(UNITS).index(info.segmentation_unit), format_func=UNITS.get,
@@ -45,3 +46,12 @@ if submitted:
             common.show_error(exc)
         else:
             st.success("Settings saved.")
+
+st.subheader("Embedding model")
+st.markdown(f"Suggestions use **{info.embedding_model}**.")
+try:
+    precision = service.embedding_precision(engine, project)
+except (ValueError, CodeframeError) as exc:
+    precision = f"unknown ({exc})"
+st.caption(f"Precision on this machine: {precision}. Set `CODEFRAME_PRECISION=auto|fp32|bf16` to choose; "
+           "bf16 and fp32 embeddings are cached separately.")

@@ -4,10 +4,10 @@ Set-up (untimed, once): the size's transcripts imported into a fresh SQLite proj
 attribute per respondent, and consensus codings of ``oecd_pslc`` principles on about 15% of the
 units (bulk-inserted).
 
-* ``retrieve one code x one group``: ``service_analysis.retrieve`` of a pillar (its principles
+* ``retrieve one code x one group``: ``service.retrieve`` of a pillar (its principles
   rolled up) for respondents with ``role = academia``: rows with one unit of context either side,
   respondent attributes and unit numbers. Target: under 1 s at the large size.
-* ``search a phrase``: ``service_analysis.search`` of a whole-word phrase over respondent turns.
+* ``search a phrase``: ``service.search`` of a whole-word phrase over respondent turns.
 
 Baselines: one raw SQL query each on the same database, read with pandas (the codings of the
 codes joined to their documents, then the attribute filter; or ``text LIKE '%phrase%'``),
@@ -66,7 +66,7 @@ def cases(ctx: Context) -> Iterator[Case]:
     import pandas as pd
     from sqlalchemy import text
 
-    from coding import service_analysis
+    from coding import service
 
     engine, url, n_units, n_codings, pillar, children = _build(ctx)
     notes = [f"{n_units} units, {n_codings} consensus codings of {FRAME}; pillar {pillar} "
@@ -74,7 +74,7 @@ def cases(ctx: Context) -> Iterator[Case]:
     keys = ", ".join(f"'{k}'" for k in [pillar, *children])
 
     def ours_retrieve(_):
-        rows = service_analysis.retrieve(engine, "default", codes=[pillar], where=[f"role={GROUP}"])
+        rows = service.retrieve(engine, "default", codes=[pillar], where=[f"role={GROUP}"])
         if rows.empty:
             raise RuntimeError("retrieve found nothing")
         return rows
@@ -91,7 +91,7 @@ def cases(ctx: Context) -> Iterator[Case]:
         return df[[r == GROUP for r in role]].drop_duplicates("id")
 
     def ours_search(_):
-        return service_analysis.search(engine, "default", pattern=PHRASE, mode="word")
+        return service.search(engine, "default", pattern=PHRASE, mode="word")
 
     def sql_search(_):
         return pd.read_sql(text(
@@ -100,11 +100,11 @@ def cases(ctx: Context) -> Iterator[Case]:
 
     try:
         yield Case(STAGE, "retrieve one code x one group",
-                   Runner("service_analysis.retrieve(pillar, role=academia), context 1", ours_retrieve),
+                   Runner("service.retrieve(pillar, role=academia), context 1", ours_retrieve),
                    Runner("one SQL join (codings of the codes) + pandas attribute filter", sql_retrieve),
                    rates={"units/s": n_units}, notes=notes)
         yield Case(STAGE, "search a phrase (whole word)",
-                   Runner("service_analysis.search(phrase, word)", ours_search),
+                   Runner("service.search(phrase, word)", ours_search),
                    Runner("one SQL query, text LIKE '%phrase%'", sql_search),
                    rates={"units/s": n_units}, notes=notes)
     finally:

@@ -2,7 +2,7 @@
 of respondents, the split by a respondent attribute, 1-3 representative quotes, then Figure 1 and a
 methods paragraph. A draft for researchers to edit, as Markdown or DOCX.
 
-Pure: the facade (:func:`coding.service_analysis.findings_report`) passes the share table and
+Pure: the facade (:func:`coding.service.findings_report`) passes the share table and
 crosstab of :mod:`coding.shares`, the per-code agreement of :mod:`coding.reliability`, the coded
 units with their embeddings and the chart image. Nothing here recomputes a statistic; it formats.
 

@@ -1,6 +1,6 @@
 """Retrieve coded segments: one code, or any/all/none of several, filtered by respondent attributes.
 
-Pure: data in, data out (pandas). The facade (:mod:`coding.service_analysis`) reads the codings,
+Pure: data in, data out (pandas). The facade (:mod:`coding.service.analysis`) reads the codings,
 the segments and the respondents' attributes from the database and passes them here.
 
 Inputs

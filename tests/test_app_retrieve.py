@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import json
 
+from apptest import APP, ok, texts
 from docx import Document
 from streamlit.testing.v1 import AppTest
 
-from apptest import APP, ok, texts
-from coding import service, service_analysis
+from coding import service
 
 PROJECT = "default"
 
@@ -27,14 +27,14 @@ def test_retrieve_quotes_of_one_code_for_one_expert_group(app_engine):
     at = retrieve_page()
     at.multiselect(key="rt_codes").set_value(["rd_systemic_approach"]).run()
     ok(at)
-    everyone = service_analysis.retrieve(app_engine, PROJECT, codes=["rd_systemic_approach"])
+    everyone = service.retrieve(app_engine, PROJECT, codes=["rd_systemic_approach"])
     assert f"**{len(everyone)}** segment(s) from **7** respondent(s)" in texts(at)
     at.selectbox(key="rt_attr").set_value("expert_group").run()
     at.multiselect(key="rt_values_expert_group").set_value(["academia and research"]).run()
     ok(at)
     page = texts(at)
     assert "from **2** respondent(s)" in page and "expert_group = academia and research" in page
-    expected = service_analysis.retrieve(app_engine, PROJECT, codes=["rd_systemic_approach"],
+    expected = service.retrieve(app_engine, PROJECT, codes=["rd_systemic_approach"],
                                          where=["expert_group=academia and research"])
     assert f"**{len(expected)}** segment(s)" in page
     for text in expected["text"]:
@@ -62,19 +62,19 @@ def test_search_then_code_all_hits_and_undo(app_engine):
     at = retrieve_page("aigerim")
     at.text_input(key="sr_pattern").set_value("strategic planning").run()
     ok(at)
-    hits = service_analysis.search(app_engine, PROJECT, pattern="strategic planning")
+    hits = service.search(app_engine, PROJECT, pattern="strategic planning")
     assert f"**{len(hits)}** hit(s)" in texts(at) and len(hits) > 0
     at.selectbox(key="sr_code").set_value("rd_evidence_based").run()
-    preview = service_analysis.preview_code_hits(app_engine, PROJECT, segment_ids=hits["segment_id"],
+    preview = service.preview_code_hits(app_engine, PROJECT, segment_ids=hits["segment_id"],
                                                  code="rd_evidence_based", coder="aigerim")
     assert preview.apply
     ok(at.button(key="sr_apply").click().run())
     assert f"Coded {len(preview.apply)} unit(s)" in "\n".join(e.value for e in at.success)
-    coded = service_analysis.retrieve(app_engine, PROJECT, codes=["rd_evidence_based"], coder="aigerim")
+    coded = service.retrieve(app_engine, PROJECT, codes=["rd_evidence_based"], coder="aigerim")
     assert set(preview.apply) <= set(coded["segment_id"])
     assert service.history(app_engine, PROJECT)["reason"].iloc[-1].startswith("batch ")
     ok(at.button(key="sr_undo").click().run())
-    left = service_analysis.retrieve(app_engine, PROJECT, codes=["rd_evidence_based"], coder="aigerim")
+    left = service.retrieve(app_engine, PROJECT, codes=["rd_evidence_based"], coder="aigerim")
     assert not set(preview.apply) & set(left["segment_id"])
 
 
@@ -87,8 +87,8 @@ def test_cooccurrence_heatmap_cell_and_memos_and_report_download(app_engine):
     at.selectbox(key="co_b").set_value("rd_human_capital").run()
     ok(at)
     behind = at.dataframe[0].value  # the units behind the cell (the memo table comes after it)
-    table = service_analysis.cooccurrence(app_engine, PROJECT, frames=["reform_directions"])
-    assert len(behind) == len(service_analysis.cooccurrence_members(table, "rd_systemic_approach",
+    table = service.cooccurrence(app_engine, PROJECT, frames=["reform_directions"])
+    assert len(behind) == len(service.cooccurrence_members(table, "rd_systemic_approach",
                                                                     "rd_human_capital"))
     at.text_area(key="mm_text").set_value("Check the pace quotes again").run()
     ok(at.button(key="mm_save").click().run())
@@ -97,8 +97,7 @@ def test_cooccurrence_heatmap_cell_and_memos_and_report_download(app_engine):
     report = next(b for b in at.get("download_button") if b.label == "Report (DOCX)")
     assert report.proto.label == "Report (DOCX)"
     from coding import report as rp
-    from coding import service_report
 
-    found = service_report.findings_report(app_engine, PROJECT, frame="reform_directions", embedder=False)
+    found = service.findings_report(app_engine, PROJECT, frame="reform_directions", embedder=False)
     text = "\n".join(p.text for p in Document(io.BytesIO(rp.to_docx(found))).paragraphs)
     assert "7 of 24 respondents (29.2%" in text

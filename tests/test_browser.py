@@ -146,13 +146,13 @@ def test_retrieve_quotes_for_one_group_and_download_the_docx_report(server, tmp_
     from docx import Document
     from playwright.sync_api import expect, sync_playwright
 
-    from coding import service_analysis
+    from coding import service
 
     expect.set_options(timeout=30_000)
     base, engine = server
     code = "rd_systemic_approach"
     label = service.project_codebook(engine, PROJECT).code(code).label
-    expected = service_analysis.retrieve(engine, PROJECT, codes=[code], where=["expert_group=academia and research"])
+    expected = service.retrieve(engine, PROJECT, codes=[code], where=["expert_group=academia and research"])
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -11,7 +11,7 @@ import pytest
 from docx import Document
 
 from coding import report as rp
-from coding import service, service_analysis, service_report
+from coding import service
 from coding.cli import main
 
 
@@ -26,7 +26,7 @@ def _docx_text(data: bytes) -> tuple[str, Document]:
 
 
 def test_findings_report_docx_has_the_share_line_quotes_and_the_chart(sample_engine, sample_url, tmp_path, capsys):
-    found = service_report.findings_report(sample_engine, frame="reform_directions", by="expert_group")
+    found = service.findings_report(sample_engine, frame="reform_directions", by="expert_group")
     assert found.coder == "consensus" and found.n == 24
     assert [f.code for f in found.findings][:2] == ["rd_systemic_approach", "rd_human_capital"]  # order of share
     first = found.findings[0]
@@ -53,15 +53,15 @@ def test_findings_report_docx_has_the_share_line_quotes_and_the_chart(sample_eng
 
 
 def test_key_quotes_come_first_and_other_coders_are_said(sample_engine):
-    rows = service_analysis.retrieve(sample_engine, codes=["rd_delegation"])
+    rows = service.retrieve(sample_engine, codes=["rd_delegation"])
     last = rows.iloc[-1]
-    service_report.set_key_quote(sample_engine, segment_id=int(last["segment_id"]), code="rd_delegation",
+    service.set_key_quote(sample_engine, segment_id=int(last["segment_id"]), code="rd_delegation",
                                  coder="consensus", actor="supervisor")
-    found = service_report.findings_report(sample_engine, frame="reform_directions", embedder=False, chart=False)
+    found = service.findings_report(sample_engine, frame="reform_directions", embedder=False, chart=False)
     delegation = next(f for f in found.findings if f.code == "rd_delegation")
     assert delegation.quotes[0].starred and delegation.quotes[0].text == last["text"].strip()
     assert "key quotes" in found.methods
-    mine = service_report.findings_report(sample_engine, frame="reform_directions", coder="aigerim",
+    mine = service.findings_report(sample_engine, frame="reform_directions", coder="aigerim",
                                           embedder=False, chart=False)
     assert mine.coder == "aigerim" and "codings of aigerim, not an adjudicated consensus" in mine.methods
 
@@ -79,7 +79,7 @@ def test_report_markdown_from_the_cli_writes_the_chart_next_to_it(sample_url, tm
 
 
 def test_codebook_appendix_has_definitions_criteria_and_counts(sample_engine, sample_url, tmp_path):
-    md = service_report.codebook_appendix(sample_engine, fmt="md")
+    md = service.codebook_appendix(sample_engine, fmt="md")
     assert "### Systematic and comprehensive approach to reform (`rd_systemic_approach`)" in md
     assert "*15 segments, 7 of 24 respondents*" in md
     assert "**Include:**" in md and "**Exclude:**" in md and "**Definition.**" in md
@@ -135,11 +135,11 @@ def test_cli_retrieve_search_cooccurrence_memos(sample_url, tmp_path, capsys):
 def test_units_like_a_sentence_come_from_the_cached_embeddings(sample_engine, sample_url, capsys):
     sentence = ("We need a systematic and comprehensive approach to reform rather than separate patches on the old "
                 "model.")
-    found = service_analysis.similar_units(sample_engine, text=sentence, k=5)
+    found = service.similar_units(sample_engine, text=sentence, k=5)
     assert len(found) == 5 and found["similarity"].is_monotonic_decreasing
     assert found.iloc[0]["text"] == sentence and found.iloc[0]["similarity"] > 0.99
     assert found.iloc[0]["document"] == "R01"
-    again = service_analysis.similar_units(sample_engine, text="Pay in the civil service is too low.", k=3)
+    again = service.similar_units(sample_engine, text="Pay in the civil service is too low.", k=3)
     assert again.iloc[0]["similarity"] < 0.99 and len(again) == 3
     assert main(["--db", sample_url, "search", "Pay is too low", "--like", "--top", "2", "--format", "csv"]) == 0
     assert len(list(csv.DictReader(io.StringIO(capsys.readouterr().out)))) == 2

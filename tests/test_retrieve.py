@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from coding import cooccurrence as co
 from coding import retrieve as rt
 from coding import search as sr
-from coding import service, service_analysis, service_report
+from coding import service
 from coding.errors import CodeframeError, NotFound, PermissionDenied
 
 INTERVIEW_1 = """Interviewer: What should change in the civil service?
@@ -124,74 +124,74 @@ def test_retrieve_filters_by_code_attributes_coder_and_gives_context(engine, pro
     _code(engine, project, "R1", "Reform must", "rd_human_capital")
     _code(engine, project, "R2", "Reforms stall", "rd_systemic_approach")
     _code(engine, project, "R1", "Training", "rd_human_capital", coder="ana", actor="ana")
-    rows = service_analysis.retrieve(engine, project, codes=["rd_systemic_approach"])
+    rows = service.retrieve(engine, project, codes=["rd_systemic_approach"])
     assert rows["respondent"].tolist() == ["R1", "R2"] and set(rows["coder"]) == {"consensus"}
     first = rows.iloc[0]
     assert first["segment_id"] == systemic and first["unit"] == 1
     assert first["before"].endswith("What should change in the civil service?")
     assert first["after"] == "Respondent: Partial changes do not work."
     assert first["expert_group"] == "academia"
-    academia = service_analysis.retrieve(engine, project, codes=["rd_systemic_approach"],
+    academia = service.retrieve(engine, project, codes=["rd_systemic_approach"],
                                          where=["expert_group=academia"])
     assert academia["respondent"].tolist() == ["R1"]
-    assert service_analysis.retrieve(engine, project, codes=["rd_systemic_approach"],
+    assert service.retrieve(engine, project, codes=["rd_systemic_approach"],
                                      where=["expert_group!=academia"])["respondent"].tolist() == ["R2"]
-    assert len(service_analysis.retrieve(engine, project, codes=["rd_systemic_approach"],
+    assert len(service.retrieve(engine, project, codes=["rd_systemic_approach"],
                                          where=["expert_group=academia,private sector"])) == 2
-    both = service_analysis.retrieve(engine, project, codes=["rd_systemic_approach", "rd_human_capital"], mode="all")
+    both = service.retrieve(engine, project, codes=["rd_systemic_approach", "rd_human_capital"], mode="all")
     assert both["segment_id"].tolist() == [systemic]
-    assert service_analysis.retrieve(engine, project, codes=["rd_human_capital"], coder="ana")["text"].tolist() == [
+    assert service.retrieve(engine, project, codes=["rd_human_capital"], coder="ana")["text"].tolist() == [
         "Training of personnel is weak."]
-    everyone = service_analysis.retrieve(engine, project, codes=["rd_human_capital"],
-                                         coder=service_analysis.ALL_CODERS)
+    everyone = service.retrieve(engine, project, codes=["rd_human_capital"],
+                                         coder=service.ALL_CODERS)
     assert sorted(everyone["coder"]) == ["ana", "consensus"]
     with pytest.raises(NotFound, match="no code 'nope'"):
-        service_analysis.retrieve(engine, project, codes=["nope"])
+        service.retrieve(engine, project, codes=["nope"])
 
 
 def test_blind_coder_retrieves_only_their_own_codings(engine, project):
     assert service.get_project(engine, project).blind_mode
     _code(engine, project, "R1", "Training", "rd_human_capital", coder="ana", actor="ana")
     _code(engine, project, "R1", "Many officials", "rd_human_capital", coder="ben", actor="ben")
-    mine = service_analysis.retrieve(engine, project, codes=["rd_human_capital"], viewer="ben",
-                                     coder=service_analysis.ALL_CODERS)
+    mine = service.retrieve(engine, project, codes=["rd_human_capital"], viewer="ben",
+                                     coder=service.ALL_CODERS)
     assert mine["coder"].tolist() == ["ben"]
-    assert service_analysis.retrieve(engine, project, codes=["rd_human_capital"], viewer="ben")["coder"].tolist() \
+    assert service.retrieve(engine, project, codes=["rd_human_capital"], viewer="ben")["coder"].tolist() \
         == ["ben"]  # the default (consensus) becomes the blind coder's own
     with pytest.raises(PermissionDenied, match="only their own"):
-        service_analysis.retrieve(engine, project, codes=["rd_human_capital"], viewer="ben", coder="ana")
-    seen = service_analysis.retrieve(engine, project, codes=["rd_human_capital"], viewer="sup",
-                                     coder=service_analysis.ALL_CODERS)
+        service.retrieve(engine, project, codes=["rd_human_capital"], viewer="ben", coder="ana")
+    seen = service.retrieve(engine, project, codes=["rd_human_capital"], viewer="sup",
+                                     coder=service.ALL_CODERS)
     assert sorted(seen["coder"]) == ["ana", "ben"]
     with pytest.raises(PermissionDenied):
-        service_analysis.cooccurrence(engine, project, frames=["reform_directions"], viewer="ben", coder="ana")
+        service.cooccurrence(engine, project, frames=["reform_directions"], viewer="ben", coder="ana")
 
 
 def test_code_all_hits_is_one_batch_undone_in_one_step(engine, project):
-    hits = service_analysis.search(engine, project, pattern="reform", mode="word")
+    hits = service.search(engine, project, pattern="reform", mode="word")
     assert hits["respondent"].tolist() == ["R1", "R3"]  # respondent turns only; "Reforms" is not the word
-    assert len(service_analysis.search(engine, project, pattern="reform", mode="word",
+    assert len(service.search(engine, project, pattern="reform", mode="word",
                                        include_interviewer=True)) == 4
-    with_interviewer = service_analysis.search(engine, project, pattern="reform", include_interviewer=True)
+    with_interviewer = service.search(engine, project, pattern="reform", include_interviewer=True)
     already = _code(engine, project, "R1", "Reform must", "rd_systemic_approach", coder="ana", actor="ana")
-    preview = service_analysis.preview_code_hits(engine, project, segment_ids=with_interviewer["segment_id"],
+    preview = service.preview_code_hits(engine, project, segment_ids=with_interviewer["segment_id"],
                                                  code="rd_systemic_approach", coder="ana")
     assert preview.already == [already] and len(preview.not_units) == 2 and len(preview.apply) == 2
     before = len(service.history(engine, project))
-    result = service_analysis.code_hits(engine, project, segment_ids=with_interviewer["segment_id"],
+    result = service.code_hits(engine, project, segment_ids=with_interviewer["segment_id"],
                                         code="rd_systemic_approach", coder="ana", label="search 'reform'")
     assert (result.applied, result.already, result.not_units) == (2, 1, 2)
     log = service.history(engine, project)
     batch = log.iloc[before:]
     assert len(batch) == 2 and set(batch["reason"]) == {result.batch} and result.batch.startswith("batch ")
-    coded = service_analysis.retrieve(engine, project, codes=["rd_systemic_approach"], coder="ana")
+    coded = service.retrieve(engine, project, codes=["rd_systemic_approach"], coder="ana")
     assert len(coded) == 3
     assert service.undo(engine, project, coder="ana") == 1  # the whole batch is one step
-    left = service_analysis.retrieve(engine, project, codes=["rd_systemic_approach"], coder="ana")
+    left = service.retrieve(engine, project, codes=["rd_systemic_approach"], coder="ana")
     assert left["segment_id"].tolist() == [already]
     assert len(service.history(engine, project)) == before + 4  # history is appended to, never rewritten
     with pytest.raises(PermissionDenied):
-        service_analysis.code_hits(engine, project, segment_ids=hits["segment_id"], code="rd_systemic_approach",
+        service.code_hits(engine, project, segment_ids=hits["segment_id"], code="rd_systemic_approach",
                                    coder="ana", actor="ben")
 
 
@@ -201,15 +201,15 @@ def test_cooccurrence_from_the_database_with_members(engine, project):
     _code(engine, project, "R1", "Training", "rd_human_capital")
     _code(engine, project, "R2", "Reforms stall", "rd_systemic_approach")
     _code(engine, project, "R2", "People resist", "rd_resistance_to_change")
-    seg = service_analysis.cooccurrence(engine, project, frames=["reform_directions"], unit="segment")
+    seg = service.cooccurrence(engine, project, frames=["reform_directions"], unit="segment")
     cell = seg.set_index(["code_a", "code_b"]).loc[("rd_systemic_approach", "rd_human_capital")]
     assert cell["count"] == 1 and cell["jaccard"] == pytest.approx(1 / 3)
-    behind = service_analysis.cooccurrence_members(seg, "rd_systemic_approach", "rd_human_capital")
+    behind = service.cooccurrence_members(seg, "rd_systemic_approach", "rd_human_capital")
     assert behind["segment_id"].tolist() == [s1] and behind["respondent"].tolist() == ["R1"]
-    resp = service_analysis.cooccurrence(engine, project, frames=["reform_directions"], unit="respondent")
-    assert service_analysis.cooccurrence_members(resp, "rd_systemic_approach", "rd_resistance_to_change")[
+    resp = service.cooccurrence(engine, project, frames=["reform_directions"], unit="respondent")
+    assert service.cooccurrence_members(resp, "rd_systemic_approach", "rd_resistance_to_change")[
         "respondent"].tolist() == ["R2"]
-    two = service_analysis.cooccurrence(engine, project, frames=["reform_directions", "contract_service"])
+    two = service.cooccurrence(engine, project, frames=["reform_directions", "contract_service"])
     assert set(two["code_b"]) == {"cs_evolutionary", "cs_progressive"}
 
 
@@ -217,32 +217,32 @@ def test_memos_on_codings_units_documents_codes_and_key_quotes(engine, project):
     segment = _code(engine, project, "R1", "Reform must", "rd_systemic_approach", coder="ana", actor="ana")
     service.set_memo(engine, project, segment_id=segment, code="rd_systemic_approach", coder="ana",
                      memo="clear case")
-    service_report.add_memo(engine, project, kind="segment", target=segment, coder="ana", text="a strong sentence")
-    doc_memo = service_report.add_memo(engine, project, kind="document", target="R2", coder="ben",
+    service.add_memo(engine, project, kind="segment", target=segment, coder="ana", text="a strong sentence")
+    doc_memo = service.add_memo(engine, project, kind="document", target="R2", coder="ben",
                                        text="short interview")
-    service_report.add_memo(engine, project, kind="code", target="rd_systemic_approach", coder="sup",
+    service.add_memo(engine, project, kind="code", target="rd_systemic_approach", coder="sup",
                             text="merge with pace?")
-    table = service_report.memos(engine, project)
+    table = service.memos(engine, project)
     assert sorted(table["kind"]) == ["code", "coding", "document", "segment"]
-    assert service_report.memos(engine, project, document="R1")["kind"].tolist() in (["segment", "coding"],
+    assert service.memos(engine, project, document="R1")["kind"].tolist() in (["segment", "coding"],
                                                                                      ["coding", "segment"])
-    assert set(service_report.memos(engine, project, code="rd_systemic_approach")["kind"]) == {"coding", "code"}
-    assert service_report.memos(engine, project, viewer="ana")["coder"].unique().tolist() == ["ana"]  # blind
-    assert len(service_report.memos(engine, project, viewer="sup")) == 4
+    assert set(service.memos(engine, project, code="rd_systemic_approach")["kind"]) == {"coding", "code"}
+    assert service.memos(engine, project, viewer="ana")["coder"].unique().tolist() == ["ana"]  # blind
+    assert len(service.memos(engine, project, viewer="sup")) == 4
     with pytest.raises(PermissionDenied):
-        service_report.edit_memo(engine, project, memo_id=doc_memo, text="x", actor="ana")
-    service_report.edit_memo(engine, project, memo_id=doc_memo, text="short interview, 3 turns", actor="ben")
-    assert "short interview, 3 turns" in service_report.memos(engine, project)["text"].tolist()
+        service.edit_memo(engine, project, memo_id=doc_memo, text="x", actor="ana")
+    service.edit_memo(engine, project, memo_id=doc_memo, text="short interview, 3 turns", actor="ben")
+    assert "short interview, 3 turns" in service.memos(engine, project)["text"].tolist()
     with pytest.raises(NotFound):
-        service_report.add_memo(engine, project, kind="document", target="R9", coder="ana", text="x")
-    service_report.set_key_quote(engine, project, segment_id=segment, code="rd_systemic_approach", coder="ana")
+        service.add_memo(engine, project, kind="document", target="R9", coder="ana", text="x")
+    service.set_key_quote(engine, project, segment_id=segment, code="rd_systemic_approach", coder="ana")
     log = service.history(engine, project)
     assert log.iloc[-1]["action"] == "key_quote" and log.iloc[-1]["after"] == {"key_quote": True}
     with pytest.raises(PermissionDenied):
-        service_report.set_key_quote(engine, project, segment_id=segment, code="rd_systemic_approach", coder="ana",
+        service.set_key_quote(engine, project, segment_id=segment, code="rd_systemic_approach", coder="ana",
                                      actor="ben")
     with pytest.raises(NotFound, match="only a coded unit"):
-        service_report.set_key_quote(engine, project, segment_id=segment, code="rd_human_capital", coder="ana")
+        service.set_key_quote(engine, project, segment_id=segment, code="rd_human_capital", coder="ana")
 
 
 def test_migration_0007_adds_memos_and_the_key_quote_star_keeping_codings(any_db_url):

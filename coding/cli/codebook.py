@@ -61,11 +61,11 @@ def check_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from coding import service_report
+    from coding import service
     from coding.cli.common import engine_from_args
     from coding.cli.retrieve import emit
 
-    data = service_report.codebook_appendix(engine_from_args(args), args.project, fmt=args.format, coder=args.coder)
+    data = service.codebook_appendix(engine_from_args(args), args.project, fmt=args.format, coder=args.coder)
     emit(data, args.output, args.format)
     return 0
 

@@ -23,11 +23,11 @@ def register(subparsers) -> None:
 
 
 def cmd_cooccurrence(args) -> int:
-    from coding import cooccurrence, exports, service_analysis
+    from coding import cooccurrence, exports, service
     from coding.cli.common import format_table
 
     engine = engine_from_args(args)
-    table = service_analysis.cooccurrence(engine, args.project, frames=args.frame, unit=args.unit,
+    table = service.cooccurrence(engine, args.project, frames=args.frame, unit=args.unit,
                                           coder=args.coder, viewer=viewer(args, engine))
     if args.format == "csv":
         emit(table.to_csv(index=False), args.output, "csv")

@@ -34,10 +34,10 @@ def register(subparsers) -> None:
 
 
 def cmd_memos(args) -> int:
-    from coding import exports, service_report
+    from coding import exports, service
 
     engine = engine_from_args(args)
-    table = service_report.memos(engine, args.project, viewer=viewer(args, engine), coder=args.coder,
+    table = service.memos(engine, args.project, viewer=viewer(args, engine), coder=args.coder,
                                  code=args.code, document=args.document)
     if args.format == "table":
         print(f"{len(table)} memo(s)", file=sys.stderr)
@@ -60,10 +60,10 @@ def cmd_memos(args) -> int:
 
 
 def cmd_memo_add(args) -> int:
-    from coding import service_report
+    from coding import service
 
     engine = engine_from_args(args)
-    memo_id = service_report.add_memo(engine, args.project, kind=args.kind, target=args.target, coder=args.coder,
+    memo_id = service.add_memo(engine, args.project, kind=args.kind, target=args.target, coder=args.coder,
                                       text=args.text)
     print(f"memo {memo_id} added on {args.kind} {args.target}")
     return 0

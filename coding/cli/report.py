@@ -28,10 +28,10 @@ def register(subparsers) -> None:
 
 
 def cmd_report(args) -> int:
-    from coding import report, service_report
+    from coding import report, service
 
     engine = engine_from_args(args)
-    found = service_report.findings_report(
+    found = service.findings_report(
         engine, args.project, frame=args.frame, by=args.by, coder=args.coder, quotes=args.quotes,
         embedder=False if args.no_embeddings else None, chart=args.format == "docx" or bool(args.output),
         viewer=viewer(args, engine))

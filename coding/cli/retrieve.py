@@ -75,11 +75,11 @@ def rows_text(rows, columns: list[str], *, width: int = 90) -> str:
 
 
 def cmd_retrieve(args) -> int:
-    from coding import exports, service_analysis
+    from coding import exports, service
 
     engine = engine_from_args(args)
-    coder = service_analysis.ALL_CODERS if args.coder == "all" else args.coder
-    rows = service_analysis.retrieve(
+    coder = service.ALL_CODERS if args.coder == "all" else args.coder
+    rows = service.retrieve(
         engine, args.project, codes=args.code, mode=args.mode, where=args.where, coder=coder,
         documents=args.document, context=args.context, rollup=not args.no_rollup, viewer=viewer(args, engine))
     filters = rows.attrs["filters"]

@@ -39,16 +39,16 @@ def register(subparsers) -> None:
 
 
 def cmd_search(args) -> int:
-    from coding import exports, service_analysis
+    from coding import exports, service
     from coding.errors import CodeframeError, Problem
 
     engine = engine_from_args(args)
     if args.like:
-        hits = service_analysis.similar_units(engine, args.project, text=args.pattern, k=args.top)
+        hits = service.similar_units(engine, args.project, text=args.pattern, k=args.top)
         label = f"units like {args.pattern!r}"
     else:
         mode = "regex" if args.regex else "word" if args.word else "plain"
-        hits = service_analysis.search(engine, args.project, pattern=args.pattern, mode=mode,
+        hits = service.search(engine, args.project, pattern=args.pattern, mode=mode,
                                        case_sensitive=args.case_sensitive, include_interviewer=args.interviewer,
                                        context=args.context)
         label = f"search {args.pattern!r} ({mode})"
@@ -57,7 +57,7 @@ def cmd_search(args) -> int:
             raise CodeframeError("--code needs --coder NAME: whose coding it is", [Problem("missing --coder",
                                                                                             field="coder")])
         ids = hits["segment_id"].tolist()
-        preview = service_analysis.preview_code_hits(engine, args.project, segment_ids=ids, code=args.code,
+        preview = service.preview_code_hits(engine, args.project, segment_ids=ids, code=args.code,
                                                      coder=args.coder)
         print(f"{len(hits)} hit(s): {len(preview.apply)} unit(s) to code with {args.code}, "
               f"{len(preview.already)} already coded, {len(preview.not_units)} not units of coding "
@@ -68,7 +68,7 @@ def cmd_search(args) -> int:
         elif not preview.apply:
             print("nothing to code", file=sys.stderr)
         else:
-            result = service_analysis.code_hits(engine, args.project, segment_ids=ids, code=args.code,
+            result = service.code_hits(engine, args.project, segment_ids=ids, code=args.code,
                                                  coder=args.coder, actor=viewer(args, engine), label=label)
             print(f"coded {result.applied} unit(s) with {args.code} for {args.coder} as {result.batch}; "
                   f"undo with `codeframe undo --coder {args.coder}`", file=sys.stderr)

@@ -5,7 +5,7 @@ Like :mod:`coding.service`: each public function opens one ``with Session(engine
 :mod:`coding.search`, :mod:`coding.cooccurrence`) and returns plain data. Who may see what follows
 the facade's rules: ``viewer`` None is the command line's "everything"; a coder in blind mode (or
 on an unreleased double-coding document) sees only their own codings, a supervisor everyone's.
-Memos, key quotes, the findings report and the codebook appendix are in :mod:`coding.service_report`.
+Memos, key quotes, the findings report and the codebook appendix are in :mod:`coding.service.analysis_report`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,18 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from coding import service
 from coding.database import queries
+from coding.database.retry import retry_locked
 from coding.database.tables import Assignment, Coding, Document, Project, Segment
 from coding.errors import CodeframeError, NotFound, PermissionDenied
+from coding.service.audit import BATCH_PREFIX
+from coding.service.codebook import project_codebook
+from coding.service.codings import _code, _IdRow, _upsert_coding
+from coding.service.common import CONSENSUS, DEFAULT_PROJECT
+from coding.service.permissions import _check_may_edit, _visible_coder_ids
+from coding.service.shares import default_share_coder
+from coding.service.suggestions import _embed_cached, embed_units, embedder_for
 
-DEFAULT_PROJECT = service.DEFAULT_PROJECT
-CONSENSUS = service.CONSENSUS
-BATCH_PREFIX = service.BATCH_PREFIX
 ALL_CODERS = "*"  # retrieve: every coder the viewer may see
 SEGMENT_COLUMNS = ["segment_id", "document_id", "document", "respondent", "position", "role", "speaker", "text",
                    "is_unit"]
@@ -121,21 +125,21 @@ def chosen_coder(session: Session, row: Project, viewer: str | None, coder: str 
 
 
 def visible_codings(session: Session, row: Project, codings: "Any", viewer: str | None) -> "Any":
-    """The codings ``viewer`` may see, by the per-document rule of :func:`coding.service._visible_coder_ids`."""
+    """The codings ``viewer`` may see, by the per-document rule of :func:`coding._visible_coder_ids`."""
     if viewer is None or codings.empty:
         return codings
     actor = queries.coder_by_name(session, row.id, viewer)
     names = {c.id: c.name for c in queries.coders_by_name(session, row.id).values()}
     allowed = {}
     for document_id in set(codings["document_id"]):
-        ids = service._visible_coder_ids(session, row, actor, int(document_id))
+        ids = _visible_coder_ids(session, row, actor, int(document_id))
         allowed[int(document_id)] = None if ids is None else {names[i] for i in ids}
     keep = [allowed[int(d)] is None or c in allowed[int(d)] for d, c in zip(codings["document_id"], codings["coder"])]
     return codings[keep]
 
 
 def _hierarchy(engine: Engine, project: str, codes: Sequence[str]):
-    codebook = service.project_codebook(engine, project)
+    codebook = project_codebook(engine, project)
     unknown = [c for c in codes if c not in codebook]
     if unknown:
         raise NotFound(f"no code {unknown[0]!r} in this project's codebook")
@@ -241,9 +245,9 @@ def similar_units(engine: Engine, project: str = DEFAULT_PROJECT, *, text: str, 
 
     if not text or not text.strip():
         raise CodeframeError("give a sentence to search for")
-    embedder = embedder or service.embedder_for(engine, project)
-    units, matrix = service.embed_units(engine, project, embedder=embedder)
-    query = service._embed_cached(engine, embedder, [text.strip()])[0]
+    embedder = embedder or embedder_for(engine, project)
+    units, matrix = embed_units(engine, project, embedder=embedder)
+    query = _embed_cached(engine, embedder, [text.strip()])[0]
     index, similarity = sr.nearest(matrix, query, k=k)
     out = units.iloc[index].reset_index(drop=True)
     out.insert(0, "similarity", similarity)
@@ -277,7 +281,7 @@ def preview_code_hits(engine: Engine, project: str = DEFAULT_PROJECT, *, segment
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)
-        code_row = service._code(session, row, code)
+        code_row = _code(session, row, code)
         units = set(session.exec(select(Segment.id).join(Document, Segment.document_id == Document.id).where(
             Document.project_id == row.id, Segment.id.in_(wanted), Segment.is_unit == True)).all())  # noqa: E712
         missing = set(wanted) - set(session.exec(select(Segment.id).join(
@@ -293,13 +297,13 @@ def preview_code_hits(engine: Engine, project: str = DEFAULT_PROJECT, *, segment
     return preview
 
 
-@service._retry_locked
+@retry_locked
 def code_hits(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_ids: Iterable[int], code: str,
               coder: str, actor: str | None = None, label: str = "") -> BatchResult:
     """Apply ``code`` to every hit unit in ONE transaction, logged as one batch in the history.
 
     Every history event of the batch carries the reason ``batch <id>: <label>``, and
-    ``codeframe undo`` (:func:`coding.service.undo`) reverts the whole batch as one step.
+    ``codeframe undo`` (:func:`coding.service.audit.undo`) reverts the whole batch as one step.
     """
     preview = preview_code_hits(engine, project, segment_ids=segment_ids, code=code, coder=coder)
     batch = f"{BATCH_PREFIX}{secrets.token_hex(4)}: {label or 'code all hits'} ({len(preview.apply)} units)"
@@ -307,10 +311,10 @@ def code_hits(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_ids: It
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)
         acting = queries.coder_by_name(session, row.id, actor) if actor else target
-        service._check_may_edit(acting, target, "hand")
-        code_row = service._code(session, row, code)
+        _check_may_edit(acting, target, "hand")
+        code_row = _code(session, row, code)
         for segment_id in preview.apply:
-            service._upsert_coding(session, row, service._IdRow(segment_id), code_row, target, acting, source="hand",
+            _upsert_coding(session, row, _IdRow(segment_id), code_row, target, acting, source="hand",
                                    score=None, model_id=None, memo=None, reason=batch)
         session.commit()
     return BatchResult(batch=batch, applied=len(preview.apply), already=len(preview.already),
@@ -338,7 +342,7 @@ def cooccurrence(
 
     if not frames or len(frames) > 2:
         raise CodeframeError("give one or two frames")
-    codebook = service.project_codebook(engine, project)
+    codebook = project_codebook(engine, project)
     keys = []
     for frame in frames:
         try:
@@ -351,7 +355,7 @@ def cooccurrence(
         coder = chosen_coder(session, row, viewer, coder)
         codings = queries.codings_frame(session, row.id)
         codings = codings[codings["frame"].isin(set(frames))]
-    chosen = coder or service.default_share_coder(codings, frames[0])
+    chosen = coder or default_share_coder(codings, frames[0])
     mine = codings[codings["coder"] == chosen][["segment_id", "respondent", "code", "document", "text"]]
     labels = {c.id: c.label for c in codebook.codes()}
     table = co.cooccurrence(mine, keys[0], keys[1] if len(keys) == 2 else None, unit=unit, labels=labels,

@@ -1,7 +1,9 @@
 """The analysis facade, part two: memos, key quotes, the findings report and the codebook appendix.
 
+Part one (retrieve, search, code all hits, co-occurrence) is :mod:`coding.service.analysis`.
+
 One ``with Session(engine)`` per unit of work, as in :mod:`coding.service`. Memos on codings are
-the coding's ``memo`` (written by :func:`coding.service.set_memo`); analytic memos on units,
+the coding's ``memo`` (written by :func:`coding.service.codings.set_memo`); analytic memos on units,
 documents and codes are rows of the ``memo`` table.
 """
 
@@ -13,14 +15,19 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from coding import service
 from coding.database import queries
+from coding.database.retry import retry_locked
 from coding.database.tables import Code, Coder, Coding, CodingEvent, Document, Memo, Segment, utcnow
 from coding.errors import CodeframeError, NotFound, PermissionDenied
-from coding.service_analysis import chosen_coder, restricted, visible_codings
+from coding.service.agreement import _coder_universes, _frame_codes, agreement_report
+from coding.service.analysis import chosen_coder, restricted, visible_codings
+from coding.service.codebook import code_usage, project_codebook
+from coding.service.common import CONSENSUS, DEFAULT_PROJECT
+from coding.service.permissions import _check_may_edit
+from coding.service.projects import get_project
+from coding.service.shares import share_report
+from coding.service.suggestions import _embed_cached, embedder_for
 
-DEFAULT_PROJECT = service.DEFAULT_PROJECT
-CONSENSUS = service.CONSENSUS
 MEMO_KINDS = ("segment", "document", "code")
 MEMO_COLUMNS = ["kind", "memo_id", "coder", "code", "document", "respondent", "segment_id", "target", "text",
                 "updated"]
@@ -136,7 +143,7 @@ def memos(engine: Engine, project: str = DEFAULT_PROJECT, *, viewer: str | None 
 # --------------------------------------------------------------------------- key quotes
 
 
-@service._retry_locked
+@retry_locked
 def set_key_quote(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_id: int, code: str, coder: str,
                   starred: bool = True, actor: str | None = None) -> None:
     """Star (or unstar) ``coder``'s coding of ``code`` on a unit as a key quote; logged in the history."""
@@ -153,7 +160,7 @@ def set_key_quote(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_id:
         if coding is None:
             raise NotFound(f"{coder} has not coded unit {segment_id} with {code!r}: "
                            "only a coded unit can be a key quote")
-        service._check_may_edit(acting, target, coding.source)
+        _check_may_edit(acting, target, coding.source)
         if bool(coding.key_quote) == starred:
             return
         session.add(CodingEvent(project_id=row.id, segment_id=segment_id, code_id=code_row.id, coder_id=target.id,
@@ -169,9 +176,9 @@ def set_key_quote(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_id:
 
 def _coverage(session: Session, row, frame: str, coders: Sequence[str]) -> dict[str, int]:
     """Documents each coder worked on in the frame: coded, finished or assigned (the agreement rule)."""
-    frame_row, _ = service._frame_codes(session, row, frame)
+    frame_row, _ = _frame_codes(session, row, frame)
     units = queries.units_frame(session, row.id)
-    universes = service._coder_universes(session, row, frame_row, coders, units)
+    universes = _coder_universes(session, row, frame_row, coders, units)
     document_of = dict(zip(units["segment_id"], units["document_id"]))
     return {c: len({document_of[u] for u in universes.get(c, set())}) for c in coders}
 
@@ -181,7 +188,7 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
                     viewer: str | None = None):
     """The findings report of one frame (:class:`coding.report.FindingsReport`).
 
-    Shares, intervals and agreement come from :func:`coding.service.share_report` (the numbers
+    Shares, intervals and agreement come from :func:`coding.share_report` (the numbers
     ``codeframe shares`` prints); quotes are key quotes first, then the units nearest the code's
     centroid (embeddings from the cache; ``embedder=False`` keeps document order). Consensus
     codings unless ``coder`` says otherwise; the report says which.
@@ -194,13 +201,13 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         coder = chosen_coder(session, row, viewer, coder)
-    shares = service.share_report(engine, project, frame=frame, by=by, coder=coder)
-    codebook = service.project_codebook(engine, project)
+    shares = share_report(engine, project, frame=frame, by=by, coder=coder)
+    codebook = project_codebook(engine, project)
     frame_obj = codebook.frame(frame)
     individual = sorted(set(shares.quotes["coder"]) - {CONSENSUS})
     alpha_segment: dict = {}
     if len(individual) >= 2:
-        seg = service.agreement_report(engine, project, frame=frame, unit="segment", coders=individual, n_boot=0)
+        seg = agreement_report(engine, project, frame=frame, unit="segment", coders=individual, n_boot=0)
         alpha_segment = dict(zip(seg.table["code"], seg.table["alpha"]))
     alpha_respondent = dict(zip(shares.table["code"], shares.table["agreement"])) if "agreement" in shares.table else {}
     with Session(engine) as session:
@@ -215,9 +222,9 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
     mine = shares.quotes[shares.quotes["coder"] == shares.coder]
     vectors = None
     if embedder is not False and not mine.empty:
-        embedder = embedder or service.embedder_for(engine, project)
+        embedder = embedder or embedder_for(engine, project)
         distinct = mine.drop_duplicates("segment_id")
-        matrix = service._embed_cached(engine, embedder, distinct["text"].tolist())
+        matrix = _embed_cached(engine, embedder, distinct["text"].tolist())
         vectors = dict(zip(distinct["segment_id"].astype(int), matrix))
     group_of = dict(zip(mine["respondent"], mine[by])) if by and by in mine else {}
     ordered = shares.table.assign(_pos=range(len(shares.table))).sort_values(["count", "_pos"],
@@ -238,7 +245,7 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
     png = charts.chart_to_png(charts.share_bar_chart(figure, title=frame_obj.label)) if chart else None
     methods = rp.methods_paragraph(
         frame_label=frame_obj.label, n_codes=len(frame_obj.codes), n_respondents=shares.n, n_documents=n_documents,
-        n_units=n_units, unit_kind=service.get_project(engine, project).segmentation_unit, coder=shares.coder,
+        n_units=n_units, unit_kind=get_project(engine, project).segmentation_unit, coder=shares.coder,
         coders=[*individual, shares.coder], coverage=coverage, alpha_respondent=alpha_respondent,
         alpha_segment=alpha_segment, key_quotes=sum(1 for f in findings for q in f.quotes if q.starred), by=by,
         small_groups=sorted(set(shares.crosstab.loc[shares.crosstab["small"], "group"])) if by else ())
@@ -261,8 +268,8 @@ def codebook_appendix(engine: Engine, project: str = DEFAULT_PROJECT, *, fmt: st
 
     if fmt not in ("md", "docx"):
         raise CodeframeError(f"the codebook exports as md or docx, not {fmt!r}")
-    codebook = service.project_codebook(engine, project)
-    usage = service.code_usage(engine, project, coders=[coder])
+    codebook = project_codebook(engine, project)
+    usage = code_usage(engine, project, coders=[coder])
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         n = len({d.respondent for d in session.exec(select(Document).where(Document.project_id == row.id))})
