@@ -7,6 +7,7 @@ With ``--format md --output F.md`` the chart is written next to it as ``F.png``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from coding.cli.common import engine_from_args, whole_number
@@ -44,4 +45,7 @@ def cmd_report(args) -> int:
         image.write_bytes(found.chart_png)
         chart_file = image.name
     emit(report.to_markdown(found, chart_file=chart_file), args.output, "md")
+    if chart_file is None:
+        print("note: Figure 1 is not drawn on standard output: give --output FILE.md to write it as FILE.png "
+              "next to the report, or use --format docx", file=sys.stderr)
     return 0

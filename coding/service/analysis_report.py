@@ -249,8 +249,11 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
         coders=[*individual, shares.coder], coverage=coverage, alpha_respondent=alpha_respondent,
         alpha_segment=alpha_segment, key_quotes=sum(1 for f in findings for q in f.quotes if q.starred), by=by,
         small_groups=sorted(set(shares.crosstab.loc[shares.crosstab["small"], "group"])) if by else ())
+    any_count = int((shares.matrix.sum(axis=1) > 0).sum()) if not shares.matrix.empty else 0
+    overview = rp.overview_paragraph(findings, frame_label=frame_obj.label, n=shares.n, any_count=any_count)
     return rp.FindingsReport(title=f"Findings: {frame_obj.label}", frame=frame, frame_label=frame_obj.label,
                              coder=shares.coder, n=shares.n, by=by, findings=findings, methods=methods,
+                             overview=overview,
                              chart_png=png, notes=[*shares.notes, *shares.table.attrs.get("notes", [])])
 
 
