@@ -169,8 +169,19 @@ def test_retrieve_quotes_for_one_group_and_download_the_docx_report(server, tmp_
             expect(page.get_by_text("segment(s) from 7 respondent(s)")).to_be_visible()
             page.get_by_test_id("stSelectbox").filter(has_text="Respondent attribute").click()
             page.get_by_role("option", name="expert_group", exact=True).click()
-            page.get_by_test_id("stMultiSelect").filter(has_text="Values").click()
-            page.get_by_role("option", name="academia and research", exact=True).click()
+            values = page.get_by_test_id("stMultiSelect").filter(has_text="Values")
+            # the rerun after choosing the attribute replaces the disabled, empty list by the attribute's values
+            expect(page.get_by_placeholder("No options to select")).to_have_count(0)
+            expect(values).to_have_count(1)
+            expect(values.locator("input")).to_be_enabled()
+            option = page.get_by_role("option", name="academia and research", exact=True)
+            for _ in range(3):  # on a busy machine the list can open before the rerun has filled it
+                values.click()
+                try:
+                    option.click(timeout=10_000)
+                    break
+                except Exception:
+                    page.keyboard.press("Escape")
             page.keyboard.press("Escape")
             expect(page.get_by_text(f"{len(expected)} segment(s) from 2 respondent(s)")).to_be_visible()
             for text in expected["text"]:

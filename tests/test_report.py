@@ -34,6 +34,8 @@ def test_findings_report_docx_has_the_share_line_quotes_and_the_chart(sample_eng
                                  "95% CI 14.9–49.2%; respondent-level α 0.82)")
     assert len({q.respondent for q in first.quotes}) == len(first.quotes) == 3  # nobody quoted twice
     assert "public administration 3 of 8 (37.5%)" in first.split
+    assert found.overview.startswith("15 of the 24 respondents (62.5%) mentioned at least one of the 5 codes")
+    assert "The most frequent was “Systematic and comprehensive approach to reform” (7 of 24, 29.2%)" in found.overview
     text, doc = _docx_text(rp.to_docx(found))
     assert "Systematic and comprehensive approach to reform: 7 of 24 respondents (29.2%" in text
     quote = first.quotes[0]
