@@ -137,12 +137,16 @@ def _counts(counts: dict, code: str, n: int | None) -> str:
     return f"{segments} segment{'s' if segments != 1 else ''}, {respondents}{of} respondents"
 
 
+def _counts_note(coder: str) -> str:
+    return (f"Counts are of {coder} codings: segments carrying the code or one of its sub-codes, and respondents "
+            "with at least one such segment.")
+
+
 def codebook_markdown(codebook, usage: pd.DataFrame | None = None, *, n_respondents: int | None = None,
                       coder: str = "consensus") -> str:
     """The codebook as an appendix: per frame, each code with its definition, criteria, examples and counts."""
     counts = _usage(usage)
-    out = [f"# Appendix: codebook — {codebook.title}", "",
-           f"Counts are of {coder} codings: segments carrying the code, and respondents with at least one.", ""]
+    out = [f"# Appendix: codebook — {codebook.title}", "", _counts_note(coder), ""]
     for frame in codebook.frames:
         exclusive = " Codes are mutually exclusive within a segment." if frame.mutually_exclusive else ""
         out += [f"## {frame.label} (`{frame.id}`)", ""]
@@ -168,7 +172,7 @@ def codebook_docx(codebook, usage: pd.DataFrame | None = None, *, n_respondents:
     counts = _usage(usage)
     doc = Document()
     doc.add_heading(f"Appendix: codebook — {codebook.title}", level=1)
-    doc.add_paragraph(f"Counts are of {coder} codings: segments carrying the code, and respondents with at least one.")
+    doc.add_paragraph(_counts_note(coder))
     for frame in codebook.frames:
         doc.add_heading(f"{frame.label} ({frame.id})", level=2)
         if frame.description:

@@ -84,6 +84,9 @@ def test_codebook_appendix_has_definitions_criteria_and_counts(sample_engine, sa
     md = service.codebook_appendix(sample_engine, fmt="md")
     assert "### Systematic and comprehensive approach to reform (`rd_systemic_approach`)" in md
     assert "*15 segments, 7 of 24 respondents*" in md
+    pillar = re.search(r"\(`pslc_p1_values_culture`\)\n\n\*(\d+) segments, (\d+) of 24", md)
+    child = re.search(r"\(`pslc_01_define_values`\)\n\n\*(\d+) segments?, (\d+) of 24", md)
+    assert int(pillar.group(2)) >= int(child.group(2)) > 0  # a parent counts its principles' respondents
     assert "**Include:**" in md and "**Exclude:**" in md and "**Definition.**" in md
     usage = service.code_usage(sample_engine, coders=["consensus"]).set_index("code")
     assert usage.loc["rd_systemic_approach", "respondents"] == 7

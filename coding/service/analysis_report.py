@@ -21,7 +21,7 @@ from coding.database.tables import Code, Coder, Coding, CodingEvent, Document, M
 from coding.errors import CodeframeError, NotFound, PermissionDenied
 from coding.service.agreement import _coder_universes, _frame_codes, agreement_report
 from coding.service.analysis import chosen_coder, restricted, visible_codings
-from coding.service.codebook import code_usage, project_codebook
+from coding.service.codebook import project_codebook
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.permissions import _check_may_edit
 from coding.service.projects import get_project
@@ -263,22 +263,30 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
 def codebook_appendix(engine: Engine, project: str = DEFAULT_PROJECT, *, fmt: str = "md",
                       coder: str = CONSENSUS) -> str | bytes:
     """The project's codebook as a paper's appendix (Markdown text or DOCX bytes), with counts of
-    segments and respondents carrying each code in ``coder``'s codings."""
+    segments and respondents carrying each code (or one of its sub-codes) in ``coder``'s codings."""
     from dataclasses import replace
 
-    from coding import exports
+    import pandas as pd
+
+    from coding import cooccurrence, exports
     from coding.codebook import parse_codebook
 
     if fmt not in ("md", "docx"):
         raise CodeframeError(f"the codebook exports as md or docx, not {fmt!r}")
     codebook = project_codebook(engine, project)
-    usage = code_usage(engine, project, coders=[coder])
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         n = len({d.respondent for d in session.exec(select(Document).where(Document.project_id == row.id))})
         if coder not in queries.coders_by_name(session, row.id):
             raise NotFound(f"no coder named {coder!r} in this project")
         source = row.codebook_source
+        codings = queries.codings_frame(session, row.id, coders=[coder])
+    ids = list(codebook.code_ids)
+    hierarchy = {c: codebook.descendants(c) for c in ids}  # a parent counts its sub-codes, as shares do
+    segments = cooccurrence.carriers(codings, ids, unit="segment", hierarchy=hierarchy)
+    respondents = cooccurrence.carriers(codings, ids, unit="respondent", hierarchy=hierarchy)
+    usage = pd.DataFrame({"code": ids, "segments": [len(segments[c]) for c in ids],
+                          "respondents": [len(respondents[c]) for c in ids]})
     if source:
         try:
             codebook = replace(codebook, title=parse_codebook(source).title)
