@@ -1,7 +1,7 @@
 """analytic memos on units, documents and codes; the key-quote star on a coding
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0004 (re-chained after main gained 0004_original_spans)
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
