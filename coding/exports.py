@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 FORMATS = ("table", "csv", "xlsx", "docx", "md")
-_SKIP = {"segment_id", "document_id", "position", "spans", "is_unit", "role"}
+_SKIP = {"document_id", "position", "spans", "is_unit", "role"}  # segment_id stays: it locates the unit
 
 
 def _header(row: Mapping, attributes: Sequence[str]) -> str:

@@ -135,6 +135,13 @@ def test_cli_retrieve_search_cooccurrence_memos(sample_url, tmp_path, capsys):
     assert main(["--db", sample_url, "memos", "--code", "rd_delegation", "--format", "csv"]) == 0
     memos = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [m["text"] for m in memos if m["kind"] == "code"] == ["only quasi-public respondents"]
+    first = rows[0]
+    assert main(["--db", sample_url, "key-quote", first["segment_id"], "--code", "rd_systemic_approach",
+                 "--coder", "consensus", "--as", "aigerim"]) == 2  # only supervisors touch the consensus
+    assert "only supervisors" in capsys.readouterr().err
+    assert main(["--db", sample_url, "key-quote", first["segment_id"], "--code", "rd_systemic_approach",
+                 "--coder", "consensus", "--as", "supervisor"]) == 0
+    assert "is now a key quote" in capsys.readouterr().out
 
 
 def test_units_like_a_sentence_come_from_the_cached_embeddings(sample_engine, sample_url, capsys):

@@ -2,6 +2,7 @@
 
     codeframe memos [--coder C] [--code C] [--document D] [--format table|csv|xlsx|md] [--output F]
     codeframe memo add --on segment|document|code TARGET --coder C TEXT
+    codeframe key-quote SEGMENT_ID --code C --coder C [--off] [--as NAME]
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ def register(subparsers) -> None:
     add.add_argument("--coder", required=True, metavar="C", help="the memo's author")
     add.add_argument("text", metavar="TEXT")
     add.set_defaults(func=cmd_memo_add)
+
+    star = subparsers.add_parser("key-quote", help="star a coded unit as a key quote (the findings report quotes it "
+                                                   "first), or --off to unstar it")
+    star.add_argument("segment", type=int, metavar="SEGMENT_ID",
+                      help="the unit's segment id (a column of retrieve --format csv)")
+    star.add_argument("--code", required=True, metavar="C")
+    star.add_argument("--coder", required=True, metavar="C", help="whose coding (consensus: supervisors only)")
+    star.add_argument("--off", action="store_true", help="remove the star")
+    add_as(star)
+    star.set_defaults(func=cmd_key_quote)
 
 
 def cmd_memos(args) -> int:
@@ -66,4 +77,14 @@ def cmd_memo_add(args) -> int:
     memo_id = service.add_memo(engine, args.project, kind=args.kind, target=args.target, coder=args.coder,
                                       text=args.text)
     print(f"memo {memo_id} added on {args.kind} {args.target}")
+    return 0
+
+
+def cmd_key_quote(args) -> int:
+    from coding import service
+
+    engine = engine_from_args(args)
+    service.set_key_quote(engine, args.project, segment_id=args.segment, code=args.code, coder=args.coder,
+                          starred=not args.off, actor=viewer(args, engine))
+    print(f"unit {args.segment} {'is no longer' if args.off else 'is now'} a key quote for {args.code} ({args.coder})")
     return 0
