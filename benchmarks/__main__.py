@@ -33,6 +33,7 @@ STAGES = {
     "suggestions": "benchmarks.stage_suggestions",
     "agreement": "benchmarks.stage_agreement",
     "shares": "benchmarks.stage_shares",
+    "retrieve": "benchmarks.stage_retrieve",
     "writes": "benchmarks.stage_writes",
     "app": "benchmarks.stage_app",
     "pipeline": "benchmarks.stage_pipeline",
