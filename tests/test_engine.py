@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -102,7 +104,18 @@ def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
         assert conn.execute(sa.text(
             "SELECT d.name FROM segment s JOIN document d ON d.id = s.document_id")).scalars().all() == ["S1"]
         assert "frame_coverage" in sa.inspect(conn).get_table_names()
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == _head()
+        assert "unit_mark" in sa.inspect(conn).get_table_names()  # 0008
+        conn.execute(sa.text(  # 0008: a mark on the kept segment, by a coder
+            "INSERT INTO coder (project_id, name, role, is_consensus, created) "
+            "SELECT id, 'ann', 'coder', false, CURRENT_TIMESTAMP FROM project"))
+        conn.execute(sa.text(
+            "INSERT INTO unit_mark (segment_id, coder_id, frame_key, created) "
+            "SELECT s.id, c.id, 'f', CURRENT_TIMESTAMP FROM segment s, coder c"))
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # one mark per unit, coder and frame
+            conn.execute(sa.text(
+                "INSERT INTO unit_mark (segment_id, coder_id, frame_key, created) "
+                "SELECT s.id, c.id, 'f', CURRENT_TIMESTAMP FROM segment s, coder c"))
         insert = ("INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, "
                   "language, sha256, imported) SELECT id, '{name}', '{name}', '{{}}', 'No.', 'txt', 'utf-8', 'en', "
                   "'h', CURRENT_TIMESTAMP FROM project")
@@ -111,6 +124,15 @@ def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
             conn.execute(sa.text(insert.format(name="S1")))
         assert sorted(conn.execute(sa.text("SELECT name FROM document")).scalars().all()) == ["S1", "S2"]
     engine.dispose()
+
+
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(engine_module.__file__).parent / "migrations"))
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def test_default_location_follows_the_environment(monkeypatch, tmp_path):

@@ -212,3 +212,19 @@ class EmbeddingCache(SQLModel, table=True):
     text_hash: str
     dim: int
     vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32, little-endian
+
+
+class UnitMark(SQLModel, table=True):
+    """A coder read a unit and found that nothing of one frame applies ("read, nothing applies").
+
+    Progress counts such a unit as read, and "next uncoded" skips it. Coding the unit in that
+    frame afterwards removes the mark.
+    """
+
+    __tablename__ = "unit_mark"
+    __table_args__ = (UniqueConstraint("segment_id", "coder_id", "frame_key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    segment_id: int = Field(foreign_key="segment.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    frame_key: str
+    created: datetime = Field(default_factory=utcnow)
