@@ -54,6 +54,17 @@ class NextUnit:
 
 
 @dataclass(frozen=True)
+class PanelState:
+    """What the unit panel shows after each decision: the selected unit as the coder may see it,
+    and which units of the transcript the coder has read (coded or marked)."""
+
+    unit: service.SegmentView
+    coded: frozenset[int]  # units carrying at least one of the coder's codes
+    marks: dict[int, frozenset[str]]  # units marked "nothing applies": segment id -> frames
+    done: bool  # the coder marked the transcript done or finished a frame of it
+
+
+@dataclass(frozen=True)
 class Change:
     """One undoable change of a coder (newest first in :func:`recent_changes`)."""
 
@@ -135,6 +146,52 @@ def set_nothing_applies(engine: Engine, project: str = DEFAULT_PROJECT, *, segme
                 changed.append(frame)
         session.commit()
         return changed
+
+
+def panel_state(engine: Engine, project: str = DEFAULT_PROJECT, document_id: int = 0, *, segment_id: int,
+                viewer: str) -> PanelState:
+    """One read for the coding page's panel: the selected unit with the codings ``viewer`` may see
+    (blind mode as in :func:`coding.service.document_view`), and the viewer's read units."""
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        actor = queries.coder_by_name(session, row.id, viewer)
+        segment, document = queries.segment_in_project(session, row.id, segment_id)
+        if document.id != document_id:
+            raise NotFound(f"segment {segment_id} is not in document {document_id}")
+        visible = service._visible_coder_ids(session, row, actor, document.id)
+        stmt = (
+            select(Coding, Code, CodeFrame, Coder)
+            .join(Code, Coding.code_id == Code.id)
+            .join(CodeFrame, Code.frame_id == CodeFrame.id)
+            .join(Coder, Coding.coder_id == Coder.id)
+            .where(Coding.segment_id == segment_id)
+        )
+        if visible is not None:
+            stmt = stmt.where(Coding.coder_id.in_(visible))
+        codings = [
+            service.CodingView(coding.id, code.key, code.label, frame.key, coder.name, coding.source, coding.score,
+                               coding.memo)
+            for coding, code, frame, coder in session.exec(stmt.order_by(Code.position, Coder.name))
+        ]
+        unit = service.SegmentView(
+            segment.id, segment.position, segment.turn_index, segment.speaker, segment.role, segment.is_unit,
+            segment.start, segment.end, segment.text, segment.time_start, segment.time_end, codings)
+        coded = session.exec(
+            select(Coding.segment_id).distinct().join(Segment, Segment.id == Coding.segment_id)
+            .where(Segment.document_id == document.id, Coding.coder_id == actor.id)
+        ).all()
+        marks: dict[int, set[str]] = {}
+        for seg_id, frame in session.exec(
+            select(UnitMark.segment_id, UnitMark.frame_key).join(Segment, Segment.id == UnitMark.segment_id)
+            .where(Segment.document_id == document.id, UnitMark.coder_id == actor.id)
+        ).all():
+            marks.setdefault(seg_id, set()).add(frame)
+        done = session.exec(select(DocumentProgress.id).where(
+            DocumentProgress.document_id == document.id, DocumentProgress.coder_id == actor.id,
+            DocumentProgress.done == True)).first() is not None  # noqa: E712
+        done = done or session.exec(select(FrameCoverage.id).where(
+            FrameCoverage.document_id == document.id, FrameCoverage.coder_id == actor.id)).first() is not None
+    return PanelState(unit, frozenset(coded), {k: frozenset(v) for k, v in marks.items()}, done)
 
 
 def unit_marks(engine: Engine, project: str = DEFAULT_PROJECT, document_id: int = 0, *,

@@ -36,12 +36,34 @@ def goto(at: AppTest, page: str) -> AppTest:
 widget = by_prefix
 
 
-def code_box(at: AppTest, segment: int, code: str):
-    return widget(at.checkbox, f"_c_{segment}_{code}_")
+class CodeBox:
+    """One code of the coding page's code list (a pill of its frame's row), used like a checkbox."""
+
+    def __init__(self, at: AppTest, segment: int, code: str):
+        frame = service.project_codebook(make_engine(), PROJECT).code(code).frame
+        self.pills = widget(at.button_group, f"_p_{segment}_{frame}_")
+        self.code = code
+
+    @property
+    def value(self) -> bool:
+        value = self.pills.value
+        return self.code in value if isinstance(value, list) else value == self.code
+
+    def check(self):
+        return self.pills.select(self.code)
+
+    def uncheck(self):
+        return self.pills.unselect(self.code)
+
+
+def code_box(at: AppTest, segment: int, code: str) -> CodeBox:
+    return CodeBox(at, segment, code)
 
 
 def pick_unit(at: AppTest, segment: int) -> AppTest:
-    widget(at.selectbox, "_seg_pick_").set_value(segment).run()
+    view_units = [s.id for s in service.document_view(
+        make_engine(), PROJECT, at.session_state["doc_id"], viewer=at.session_state["coder"]).segments if s.is_unit]
+    widget(at.number_input, "_go_").set_value(view_units.index(segment) + 1).run()
     assert not at.exception, at.exception
     return at
 
@@ -103,7 +125,7 @@ def test_sidebar_adds_a_coder_and_codes_as_them(app_engine):
 def test_code_page_asks_who_is_coding(app_engine):
     at = goto(start(), "code")
     assert "Choose who you are in the sidebar" in texts(at)
-    assert not at.checkbox
+    assert not at.button_group
 
 
 def test_apply_and_remove_a_code_through_the_page(app_engine):
@@ -164,10 +186,10 @@ def test_next_uncoded_and_mark_done(app_engine):
     assert first == service.next_uncoded_segment(app_engine, PROJECT, doc, coder="aigerim")
     position = next(s.position for s in service.document_view(app_engine, PROJECT, doc, viewer="aigerim").segments
                     if s.id == first)
-    at.button(key="_next_uncoded").click().run()
+    at.button(key="cf_next_unread").click().run()
     expected = service.next_uncoded_segment(app_engine, PROJECT, doc, coder="aigerim", after_position=position)
     assert at.session_state["seg_id"] == expected != first
-    at.button(key="_next").click().run()
+    at.button(key="cf_next").click().run()
     assert at.session_state["seg_id"] != expected
 
     assert service.document_view(app_engine, PROJECT, doc, viewer="aigerim").done is False
@@ -290,6 +312,6 @@ def test_exclusive_frame_swaps_the_code_and_navigation_writes_nothing(app_engine
     assert {c.code for s in view.segments if s.id == seg for c in s.codings} == {"cs_progressive"}
     events = len(service.history(app_engine, PROJECT))
     at.text_input(key=f"_memo_{seg}").input("not for the next unit")
-    at.button(key="_next_uncoded").click().run()
-    at.button(key="_prev").click().run()
+    at.button(key="cf_next_unread").click().run()
+    at.button(key="cf_prev").click().run()
     assert len(service.history(app_engine, PROJECT)) == events  # moving around changes no coding
