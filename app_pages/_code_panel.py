@@ -32,6 +32,7 @@ WIDGETS = "_code_widgets"  # bumped when the database changed behind the widgets
 FULL_RUN = "_code_full_run"  # a change the transcript must show at once (undo): rerun the whole page
 DRAFTS = "_memo_drafts"  # half-typed memos per unit, kept while the coder moves around
 LAST_TICKED = "_code_last_ticked"
+SHOWN = "_code_shown"  # the unit the panel showed last
 STEPS = "_code_steps"  # this session's changes, newest last: ("coding",) or ("mark", segment id, frames)
 FILTER = "code_filter"
 
@@ -217,7 +218,11 @@ def panel(p: Page) -> None:
     seg_id = st.session_state.get(common.SEG_ID)
     if seg_id not in unit_by_id:
         seg_id = st.session_state[common.SEG_ID] = units[0].id
-    state = coding_page.panel_state(p.engine, p.project, p.document_id, segment_id=seg_id, viewer=p.coder)
+    left = st.session_state.get(SHOWN)  # the unit shown before: a decision there (a mark) must reach the transcript
+    st.session_state[SHOWN] = seg_id
+    also = [left] if left in unit_by_id and left != seg_id else []
+    state = coding_page.panel_state(p.engine, p.project, p.document_id, segment_id=seg_id, viewer=p.coder,
+                                    also=also)
     selected = state.unit
     position = units.index(unit_by_id[seg_id])
     codebook = p.codebook
@@ -240,14 +245,14 @@ def panel(p: Page) -> None:
                   args=(units[position - 1].id if position else None,))
     go_key = f"_go_{seg_id}"
     nav[1].number_input("Unit", min_value=1, max_value=len(units), value=position + 1, step=1, key=go_key,
-                        on_change=_go_to, args=(go_key, units), help=f"Unit number, 1 to {len(units)}")
+                        on_change=_go_to, args=(go_key, units))
     nav[2].button("", icon=":material/chevron_right:", key="cf_next", help="Next unit (j, ↓ or →)",
                   disabled=position == len(units) - 1, width="stretch", on_click=_select,
                   args=(units[position + 1].id if position < len(units) - 1 else None,))
     nav[3].button("Next unread", icon=":material/skip_next:", key="cf_next_unread", width="stretch",
                   type="primary", help="The next unit without your codes or a “nothing applies” mark (n)",
                   on_click=_next_unread, args=(p, selected.position, chosen))
-    act = st.columns([3, 1, 1], vertical_alignment="center")
+    act = st.columns([5, 3, 2], vertical_alignment="center")
     mark_frames = [f for f in active if f not in coded_frames]
     act[0].button(
         "Nothing applies ✓" if marked_here else "Read, nothing applies", key="cf_nothing", width="stretch",
@@ -302,9 +307,9 @@ def panel(p: Page) -> None:
                                coded_frames=coded_frames)
     _code_list(p, seg_id, chosen, {c.code for c in mine}, widgets, frame_labels)
 
-    units_changed = {seg_id: {"chips": transcript.chips(selected.codings, p.coder),
-                              "read": seg_id in state.coded or seg_id in state.marks,
-                              "marked": seg_id in state.marks}}
+    units_changed = {s: {"chips": transcript.chips(codings, p.coder), "read": s in state.coded or s in state.marks,
+                         "marked": s in state.marks}
+                     for s, codings in [(seg_id, selected.codings), *state.also.items()]}
     keys.keyboard(selected=seg_id, units=units_changed, on_select=_select_clicked)
 
 

@@ -59,6 +59,7 @@ class PanelState:
     and which units of the transcript the coder has read (coded or marked)."""
 
     unit: service.SegmentView
+    also: dict[int, list[service.CodingView]]  # the visible codings of the other units asked for
     coded: frozenset[int]  # units carrying at least one of the coder's codes
     marks: dict[int, frozenset[str]]  # units marked "nothing applies": segment id -> frames
     done: bool  # the coder marked the transcript done or finished a frame of it
@@ -149,9 +150,10 @@ def set_nothing_applies(engine: Engine, project: str = DEFAULT_PROJECT, *, segme
 
 
 def panel_state(engine: Engine, project: str = DEFAULT_PROJECT, document_id: int = 0, *, segment_id: int,
-                viewer: str) -> PanelState:
+                viewer: str, also: Sequence[int] = ()) -> PanelState:
     """One read for the coding page's panel: the selected unit with the codings ``viewer`` may see
-    (blind mode as in :func:`coding.service.document_view`), and the viewer's read units."""
+    (blind mode as in :func:`coding.service.document_view`), the codings of the units ``also``
+    (the unit the coder just left, which a decision may have changed), and the viewer's read units."""
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         actor = queries.coder_by_name(session, row.id, viewer)
@@ -164,15 +166,16 @@ def panel_state(engine: Engine, project: str = DEFAULT_PROJECT, document_id: int
             .join(Code, Coding.code_id == Code.id)
             .join(CodeFrame, Code.frame_id == CodeFrame.id)
             .join(Coder, Coding.coder_id == Coder.id)
-            .where(Coding.segment_id == segment_id)
+            .join(Segment, Segment.id == Coding.segment_id)
+            .where(Coding.segment_id.in_({segment_id, *also}), Segment.document_id == document.id)
         )
         if visible is not None:
             stmt = stmt.where(Coding.coder_id.in_(visible))
-        codings = [
-            service.CodingView(coding.id, code.key, code.label, frame.key, coder.name, coding.source, coding.score,
-                               coding.memo)
-            for coding, code, frame, coder in session.exec(stmt.order_by(Code.position, Coder.name))
-        ]
+        by_segment: dict[int, list[service.CodingView]] = {s: [] for s in {segment_id, *also}}
+        for coding, code, frame, coder in session.exec(stmt.order_by(Code.position, Coder.name)):
+            by_segment[coding.segment_id].append(service.CodingView(
+                coding.id, code.key, code.label, frame.key, coder.name, coding.source, coding.score, coding.memo))
+        codings = by_segment.pop(segment_id)
         unit = service.SegmentView(
             segment.id, segment.position, segment.turn_index, segment.speaker, segment.role, segment.is_unit,
             segment.start, segment.end, segment.text, segment.time_start, segment.time_end, codings)
@@ -191,7 +194,7 @@ def panel_state(engine: Engine, project: str = DEFAULT_PROJECT, document_id: int
             DocumentProgress.done == True)).first() is not None  # noqa: E712
         done = done or session.exec(select(FrameCoverage.id).where(
             FrameCoverage.document_id == document.id, FrameCoverage.coder_id == actor.id)).first() is not None
-    return PanelState(unit, frozenset(coded), {k: frozenset(v) for k, v in marks.items()}, done)
+    return PanelState(unit, by_segment, frozenset(coded), {k: frozenset(v) for k, v in marks.items()}, done)
 
 
 def unit_marks(engine: Engine, project: str = DEFAULT_PROJECT, document_id: int = 0, *,
