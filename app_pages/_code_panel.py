@@ -32,6 +32,8 @@ WIDGETS = "_code_widgets"  # bumped when the database changed behind the widgets
 FULL_RUN = "_code_full_run"  # a change the transcript must show at once (undo): rerun the whole page
 DRAFTS = "_memo_drafts"  # half-typed memos per unit, kept while the coder moves around
 LAST_TICKED = "_code_last_ticked"
+GO = "_go"  # the "Unit" number box
+DRAFT = "_memo_draft"  # the box of the memo for the next code ticked
 SHOWN = "_code_shown"  # the unit the panel showed last
 STEPS = "_code_steps"  # this session's changes, newest last: ("coding",) or ("mark", segment id, frames)
 FILTER = "code_filter"
@@ -49,6 +51,7 @@ class Page:
     units: list  # its units, in order
     codebook: object
     model: object | None  # the embedding model when suggestions are on
+    suggest_revision: int = 0  # the revision of the last full run: suggestions are refitted on full runs
 
 
 # --------------------------------------------------------------------------- callbacks (one facade call each)
@@ -243,9 +246,10 @@ def panel(p: Page) -> None:
     nav[0].button("", icon=":material/chevron_left:", key="cf_prev", help="Previous unit (k, ↑ or ←)",
                   disabled=position == 0, width="stretch", on_click=_select,
                   args=(units[position - 1].id if position else None,))
-    go_key = f"_go_{seg_id}"
-    nav[1].number_input("Unit", min_value=1, max_value=len(units), value=position + 1, step=1, key=go_key,
-                        on_change=_go_to, args=(go_key, units))
+    # Stable keys with the value set before the widget is drawn: moving to another unit updates these
+    # widgets instead of replacing them, which is cheaper to redraw and keeps the keyboard focus.
+    st.session_state[GO] = position + 1
+    nav[1].number_input("Unit", min_value=1, max_value=len(units), step=1, key=GO, on_change=_go_to, args=(GO, units))
     nav[2].button("", icon=":material/chevron_right:", key="cf_next", help="Next unit (j, ↓ or →)",
                   disabled=position == len(units) - 1, width="stretch", on_click=_select,
                   args=(units[position + 1].id if position < len(units) - 1 else None,))
@@ -301,7 +305,7 @@ def panel(p: Page) -> None:
     _codes_and_memos(p, seg_id, mine, others, widgets)
     if p.model is not None:
         ctx = suggestions.Context(engine=p.engine, project=p.project, coder=p.coder, document_id=p.document_id,
-                                  revision=st.session_state.get(REVISION, 0),
+                                  revision=p.suggest_revision,
                                   changed=lambda: _changed(widgets=True), message_key=MESSAGE)
         suggestions.unit_panel(ctx, p.model, segment_id=seg_id, frames=active, frame_labels=frame_labels,
                                coded_frames=coded_frames)
@@ -334,10 +338,9 @@ def _codes_and_memos(p: Page, seg_id: int, mine: list, others: list, widgets: in
                               on_click=_remove, args=(p, seg_id, c.code))
         else:
             st.caption("No codes of yours on this unit yet: tick codes below (1–9).")
-        draft_key = f"_memo_{seg_id}"
-        st.text_input("Memo for the next code you tick", key=draft_key,
-                      value=st.session_state.get(DRAFTS, {}).get(seg_id, ""), on_change=_keep_draft,
-                      args=(draft_key, seg_id), placeholder="Saved with the next code you tick on this unit",
+        st.session_state[DRAFT] = st.session_state.get(DRAFTS, {}).get(seg_id, "")
+        st.text_input("Memo for the next code you tick", key=DRAFT, on_change=_keep_draft, args=(DRAFT, seg_id),
+                      placeholder="Saved with the next code you tick on this unit",
                       label_visibility="collapsed" if mine else "visible")
     if others:
         st.html('<span class="cf-muted">Other coders: </span>'
@@ -370,13 +373,13 @@ def _code_list(p: Page, seg_id: int, chosen: list[str], applied: set[str], widge
             ids = [c.id for c in codes]
             names = {c.id: (f"{numbered[c.id]} · " if c.id in numbered else "") + ("↳ " if c.parent else "") + c.label
                      for c in codes}
-            key = f"_p_{seg_id}_{frame_id}_{widgets}"
+            key = f"_p_{frame_id}"
             mine = [c for c in ids if c in applied]
             single = frame.mutually_exclusive
+            st.session_state[key] = (mine[0] if mine else None) if single else mine
             st.pills(
                 frame.label + (" · one code per unit" if single else ""), ids, key=key, format_func=names.get,
                 selection_mode="single" if single else "multi",
-                default=(mine[0] if mine else None) if single else mine,
                 on_change=_pick, args=(p, key, seg_id, frame, set(mine)),
             )
     with st.popover("Definitions", icon=":material/menu_book:"):

@@ -131,4 +131,5 @@ with left:
                                            marks=marks))
 with right:
     panel.panel(panel.Page(engine=engine, project=project, coder=coder, document_id=doc_id,
-                           segments=view.segments, units=units, codebook=codebook, model=model))
+                           segments=view.segments, units=units, codebook=codebook, model=model,
+                           suggest_revision=revision))

@@ -291,12 +291,16 @@ def recent_changes(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)
-        events = session.exec(
-            select(CodingEvent).where(CodingEvent.project_id == row.id, CodingEvent.coder_id == target.id)
-            .order_by(CodingEvent.id)
-        ).all()
+        mine = (CodingEvent.project_id == row.id, CodingEvent.coder_id == target.id)
+        undo_events = session.exec(select(CodingEvent).where(*mine, CodingEvent.action == "undo")).all()
+        undone = service._undone_event_ids(undo_events)
+        # the newest undoable events are enough: each change is one event, or an add with its replacements
+        window = (limit + len(undone)) * 4 + 8
+        events = list(reversed(session.exec(
+            select(CodingEvent).where(*mine, CodingEvent.action.in_(service.UNDOABLE_ACTIONS))
+            .order_by(CodingEvent.id.desc()).limit(window)
+        ).all()))
         keys = {c.id: c.key for c in session.exec(select(Code).where(Code.project_id == row.id))}
-    undone = service._undone_event_ids(events)
     stack = [e for e in events if e.action in service.UNDOABLE_ACTIONS and e.id not in undone]
     changes: list[Change] = []
     while stack and len(changes) < limit:
