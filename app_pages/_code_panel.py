@@ -1,8 +1,8 @@
 """The unit panel of the coding page: one ``st.fragment``, so a decision reruns only this panel.
 
 Navigation, "read, nothing applies", undo, the selected unit with its codes and memos, the
-suggestions and the code list. Every widget calls one facade function
-(:mod:`coding.service_coding_page` or :mod:`coding.service`). The transcript beside it is
+suggestions and the code list. Every widget calls one facade function of :mod:`coding.service`
+(those of this page live in :mod:`coding.service.coding_page`). The transcript beside it is
 drawn by full runs only; after each decision the keyboard component (:mod:`app_pages._keys`)
 moves its highlight and redraws the changed unit's chips.
 
@@ -23,7 +23,6 @@ from app_pages import _keys as keys
 from app_pages import _suggestions as suggestions
 from app_pages import _transcript as transcript
 from coding import service
-from coding import service_coding_page as coding_page
 from coding.errors import CodeframeError
 
 MESSAGE = "_code_message"
@@ -87,7 +86,7 @@ def _go_to(key: str, units: list) -> None:
 def _toggle(p: Page, code, segment_id: int, *, on: bool, frame_label: str) -> None:
     drafts = st.session_state.setdefault(DRAFTS, {})
     try:
-        result = coding_page.tick(p.engine, p.project, segment_id=segment_id, code=code.id, coder=p.coder, on=on,
+        result = service.tick(p.engine, p.project, segment_id=segment_id, code=code.id, coder=p.coder, on=on,
                                   memo=(drafts.get(segment_id) or "").strip() or None if on else None)
     except CodeframeError as exc:
         _say(str(exc).split("\n", 1)[0])
@@ -105,7 +104,7 @@ def _toggle(p: Page, code, segment_id: int, *, on: bool, frame_label: str) -> No
 
 def _remove(p: Page, segment_id: int, code: str) -> None:
     try:
-        coding_page.tick(p.engine, p.project, segment_id=segment_id, code=code, coder=p.coder, on=False)
+        service.tick(p.engine, p.project, segment_id=segment_id, code=code, coder=p.coder, on=False)
     except CodeframeError as exc:
         _say(str(exc).split("\n", 1)[0])
     _changed(widgets=True)
@@ -126,7 +125,7 @@ def _keep_draft(key: str, segment_id: int) -> None:
 
 
 def _next_unread(p: Page, position: int, frames: list[str]) -> None:
-    found = coding_page.next_unread(p.engine, p.project, p.document_id, coder=p.coder, after_position=position,
+    found = service.next_unread(p.engine, p.project, p.document_id, coder=p.coder, after_position=position,
                                     frames=frames)
     if found.segment_id is None:
         _say("Every unit of this transcript is read: it carries your codes or is marked “nothing applies”.")
@@ -138,7 +137,7 @@ def _next_unread(p: Page, position: int, frames: list[str]) -> None:
 def _nothing_applies(p: Page, segment_id: int, frames: list[str], marked: bool, after: int | None) -> None:
     try:
         if marked:
-            coding_page.set_nothing_applies(p.engine, p.project, segment_id=segment_id, coder=p.coder,
+            service.set_nothing_applies(p.engine, p.project, segment_id=segment_id, coder=p.coder,
                                             frames=frames, on=False)
             _say("The “nothing applies” mark is lifted.")
             _changed(step=None)
@@ -146,7 +145,7 @@ def _nothing_applies(p: Page, segment_id: int, frames: list[str], marked: bool, 
         elif not frames:
             _say("This unit carries your codes in every frame shown: nothing to mark.")
         else:
-            coding_page.set_nothing_applies(p.engine, p.project, segment_id=segment_id, coder=p.coder, frames=frames)
+            service.set_nothing_applies(p.engine, p.project, segment_id=segment_id, coder=p.coder, frames=frames)
             _select(after)
             _changed(step=("mark", segment_id, tuple(frames)))
             return
@@ -162,7 +161,7 @@ def _undo(p: Page, key: str | None = None) -> None:
     if key is None and steps and steps[-1][0] == "mark":
         _, segment_id, frames = steps.pop()
         try:
-            coding_page.set_nothing_applies(p.engine, p.project, segment_id=segment_id, coder=p.coder,
+            service.set_nothing_applies(p.engine, p.project, segment_id=segment_id, coder=p.coder,
                                             frames=list(frames), on=False)
             _say("Undid the “nothing applies” mark.")
             _select(segment_id)
@@ -173,7 +172,7 @@ def _undo(p: Page, key: str | None = None) -> None:
         return
     count = int(st.session_state.get(key) or 1) if key else 1
     try:
-        done = coding_page.undo_changes(p.engine, p.project, coder=p.coder, steps=count)
+        done = service.undo_changes(p.engine, p.project, coder=p.coder, steps=count)
         _say(f"Undid {done} change{'s' if done != 1 else ''} (logged in the history)." if done
              else "Nothing to undo.")
     except CodeframeError as exc:
@@ -224,7 +223,7 @@ def panel(p: Page) -> None:
     left = st.session_state.get(SHOWN)  # the unit shown before: a decision there (a mark) must reach the transcript
     st.session_state[SHOWN] = seg_id
     also = [left] if left in unit_by_id and left != seg_id else []
-    state = coding_page.panel_state(p.engine, p.project, p.document_id, segment_id=seg_id, viewer=p.coder,
+    state = service.panel_state(p.engine, p.project, p.document_id, segment_id=seg_id, viewer=p.coder,
                                     also=also)
     selected = state.unit
     position = units.index(unit_by_id[seg_id])
@@ -271,7 +270,7 @@ def panel(p: Page) -> None:
     act[1].button("Undo", icon=":material/undo:", key="cf_undo", width="stretch", on_click=_undo, args=(p,),
                   help="Undo your last change (u); it is logged in the history")
     with act[2].popover("", icon=":material/history:", help="Your last changes; undo several at once"):
-        changes = coding_page.recent_changes(p.engine, p.project, coder=p.coder)
+        changes = service.recent_changes(p.engine, p.project, coder=p.coder)
         if not changes:
             st.caption("No change to undo.")
         else:

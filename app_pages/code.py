@@ -18,7 +18,6 @@ from app_pages import _common as common
 from app_pages import _suggestions as suggestions
 from app_pages import _transcript as transcript
 from coding import service
-from coding import service_coding_page as coding_page
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -101,7 +100,7 @@ st.caption(f"Respondent **{view.document.respondent}**{' · ' + attributes if at
            f"You are coding as **{coder}** · {visibility}")
 
 if st.session_state.get(common.SEG_ID) not in number:
-    first = coding_page.next_unread(engine, project, doc_id, coder=coder).segment_id
+    first = service.next_unread(engine, project, doc_id, coder=coder).segment_id
     st.session_state[common.SEG_ID] = first if first is not None else units[0].id
 seg_id = st.session_state[common.SEG_ID]
 
@@ -123,7 +122,7 @@ if model is not None:
         model, frame_labels=frame_labels, preferred=chosen, number=number)
 
 coded = frozenset(s.id for s in units if any(c.coder == coder for c in s.codings))
-marks = coding_page.unit_marks(engine, project, doc_id, coder=coder)
+marks = service.unit_marks(engine, project, doc_id, coder=coder)
 left, right = st.columns([3, 2], gap="large")
 with left:
     with st.container(height=720, border=True, key="cf_transcript"):

@@ -1,10 +1,11 @@
-"""Project settings: language, unit of coding, blind mode."""
+"""Project settings: language, unit of coding, blind mode; REFI-QDA import and export."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from app_pages import _common as common
+from app_pages import _exchange as exchange
 from coding import service
 from coding.errors import CodeframeError
 
@@ -21,7 +22,8 @@ column = st.columns([3, 2])[0]
 with column, st.form("settings"):
     language = st.selectbox(
         "Project language", service.SUPPORTED_LANGUAGES, index=service.SUPPORTED_LANGUAGES.index(info.language),
-        format_func=LANGUAGES.get, key="_set_language", help="Default language of imported transcripts (sentence splitting, suggestions).",
+        format_func=LANGUAGES.get, key="_set_language",
+        help="Default language of imported transcripts (sentence splitting, suggestions).",
     )
     unit = st.radio(
         "Unit of coding", tuple(UNITS), index=tuple(UNITS).index(info.segmentation_unit), format_func=UNITS.get,
@@ -54,3 +56,6 @@ except (ValueError, CodeframeError) as exc:
     precision = f"unknown ({exc})"
 st.caption(f"Precision on this machine: {precision}. Set `CODEFRAME_PRECISION=auto|fp32|bf16` to choose; "
            "bf16 and fp32 embeddings are cached separately.")
+
+st.divider()
+exchange.panel(engine, project, "_set")

@@ -12,7 +12,7 @@ import pytest
 from test_browser import CHROMIUM, CHROMIUM_ARGS, PROJECT, server  # noqa: F401  (the fixture)
 
 from coding import service
-from coding import service_coding_page as coding_page
+from coding.service import coding_page
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from coding import service
-from coding import service_coding_page as page
 from coding.errors import CodeframeError
+from coding.service import coding_page as page
 
 P = "default"
 TRANSCRIPT = (

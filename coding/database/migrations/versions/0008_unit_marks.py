@@ -1,15 +1,15 @@
 """unit marks: a coder read a unit and nothing of a frame applies
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 revision = "0008"
-down_revision = "0003"
+down_revision = "0004"  # 0003 on the branch; chained after 0004 once main had it
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Facade functions of the keyboard-driven coding page: tick, "read, nothing applies", progress, undo.
 
-Like :mod:`coding.service`, every function takes an engine and a project name and does one
-unit of work in one transaction. A *mark* says that a coder read a unit and found that
+Part of the facade :mod:`coding.service` (re-exported there): every function takes an engine
+and a project name and does one unit of work in one transaction. A *mark* says that a coder read a unit and found that
 nothing of a frame applies; a unit counts as **read** for a coder when it carries one of
 their codes, one of their marks, or belongs to a transcript they finished (marked done, or
 a frame recorded as finished). Progress and "next unread" are built on that, so a coder who
@@ -18,7 +18,6 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from coding import service
 from coding.database import queries
 from coding.database.tables import (
     Code,
@@ -33,8 +32,12 @@ from coding.database.tables import (
     UnitMark,
 )
 from coding.errors import CodeframeError, NotFound
+from coding.service.audit import UNDOABLE_ACTIONS, _undone_event_ids, undo
+from coding.service.codings import add_coding, remove_coding
+from coding.service.common import DEFAULT_PROJECT
+from coding.service.permissions import _visible_coder_ids
+from coding.service.results import CodingView, SegmentView
 
-DEFAULT_PROJECT = service.DEFAULT_PROJECT
 UNDO_LIST = 10
 
 
@@ -58,8 +61,8 @@ class PanelState:
     """What the unit panel shows after each decision: the selected unit as the coder may see it,
     and which units of the transcript the coder has read (coded or marked)."""
 
-    unit: service.SegmentView
-    also: dict[int, list[service.CodingView]]  # the visible codings of the other units asked for
+    unit: SegmentView
+    also: dict[int, list[CodingView]]  # the visible codings of the other units asked for
     coded: frozenset[int]  # units carrying at least one of the coder's codes
     marks: dict[int, frozenset[str]]  # units marked "nothing applies": segment id -> frames
     done: bool  # the coder marked the transcript done or finished a frame of it
@@ -87,7 +90,7 @@ def tick(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_id: int, cod
     Applying a code lifts the coder's "nothing applies" mark of that frame on the unit.
     """
     if not on:
-        service.remove_coding(engine, project, segment_id=segment_id, code=code, coder=coder)
+        remove_coding(engine, project, segment_id=segment_id, code=code, coder=coder)
         return TickResult(applied=False)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
@@ -103,7 +106,7 @@ def tick(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_id: int, cod
                 .where(Coding.segment_id == segment_id, Coding.coder_id == target.id,
                        Code.frame_id == frame.id, Code.id != code_row.id)
             ).all()
-    service.add_coding(engine, project, segment_id=segment_id, code=code, coder=coder, memo=memo)
+    add_coding(engine, project, segment_id=segment_id, code=code, coder=coder, memo=memo)
     with Session(engine) as session:
         gone = session.exec(delete(UnitMark).where(
             UnitMark.segment_id == segment_id, UnitMark.coder_id == target.id, UnitMark.frame_key == frame.key))
@@ -160,7 +163,7 @@ def panel_state(engine: Engine, project: str = DEFAULT_PROJECT, document_id: int
         segment, document = queries.segment_in_project(session, row.id, segment_id)
         if document.id != document_id:
             raise NotFound(f"segment {segment_id} is not in document {document_id}")
-        visible = service._visible_coder_ids(session, row, actor, document.id)
+        visible = _visible_coder_ids(session, row, actor, document.id)
         stmt = (
             select(Coding, Code, CodeFrame, Coder)
             .join(Code, Coding.code_id == Code.id)
@@ -171,12 +174,12 @@ def panel_state(engine: Engine, project: str = DEFAULT_PROJECT, document_id: int
         )
         if visible is not None:
             stmt = stmt.where(Coding.coder_id.in_(visible))
-        by_segment: dict[int, list[service.CodingView]] = {s: [] for s in {segment_id, *also}}
+        by_segment: dict[int, list[CodingView]] = {s: [] for s in {segment_id, *also}}
         for coding, code, frame, coder in session.exec(stmt.order_by(Code.position, Coder.name)):
-            by_segment[coding.segment_id].append(service.CodingView(
+            by_segment[coding.segment_id].append(CodingView(
                 coding.id, code.key, code.label, frame.key, coder.name, coding.source, coding.score, coding.memo))
         codings = by_segment.pop(segment_id)
-        unit = service.SegmentView(
+        unit = SegmentView(
             segment.id, segment.position, segment.turn_index, segment.speaker, segment.role, segment.is_unit,
             segment.start, segment.end, segment.text, segment.time_start, segment.time_end, codings)
         coded = session.exec(
@@ -293,15 +296,15 @@ def recent_changes(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str
         target = queries.coder_by_name(session, row.id, coder)
         mine = (CodingEvent.project_id == row.id, CodingEvent.coder_id == target.id)
         undo_events = session.exec(select(CodingEvent).where(*mine, CodingEvent.action == "undo")).all()
-        undone = service._undone_event_ids(undo_events)
+        undone = _undone_event_ids(undo_events)
         # the newest undoable events are enough: each change is one event, or an add with its replacements
         window = (limit + len(undone)) * 4 + 8
         events = list(reversed(session.exec(
-            select(CodingEvent).where(*mine, CodingEvent.action.in_(service.UNDOABLE_ACTIONS))
+            select(CodingEvent).where(*mine, CodingEvent.action.in_(UNDOABLE_ACTIONS))
             .order_by(CodingEvent.id.desc()).limit(window)
         ).all()))
         keys = {c.id: c.key for c in session.exec(select(Code).where(Code.project_id == row.id))}
-    stack = [e for e in events if e.action in service.UNDOABLE_ACTIONS and e.id not in undone]
+    stack = [e for e in events if e.action in UNDOABLE_ACTIONS and e.id not in undone]
     changes: list[Change] = []
     while stack and len(changes) < limit:
         event = stack.pop()
@@ -318,5 +321,5 @@ def recent_changes(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str
 
 def undo_changes(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, steps: int = 1) -> int:
     """Undo the coder's last ``steps`` changes (each logged in the history as an 'undo' event)."""
-    return service.undo(engine, project, coder=coder, steps=steps)
+    return undo(engine, project, coder=coder, steps=steps)
 
