@@ -68,13 +68,13 @@ def _transcript(units: int, seed: int) -> bytes:
     """A generated interview with at least ``units`` respondent sentences."""
     from coding import service
 
-    segments = units * 2
+    segments = units  # about two thirds of the segments are respondent sentences: grow until enough
     while True:
         _, data = corpus.interview_file(1, seed=seed, segments=segments)
         found = sum(s.is_unit for _, spans in service.parse_transcripts([("T.txt", data)]) for s in spans)
         if found >= units:
             return data
-        segments += max(10, (units - found) * 2)
+        segments += max(5, (units - found) // 2)
 
 
 def _free_port() -> int:

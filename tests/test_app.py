@@ -89,6 +89,9 @@ def test_first_start_loads_the_sample_and_the_overview_shows_24_documents(tmp_pa
     assert len(documents) == 24 and "respondent" in documents.columns
     progress = at.dataframe[1].value
     assert {"aigerim", "daniyar", "consensus", "supervisor"} <= set(progress["coder"])
+    # the sample coders read every transcript: all units read, every document done (not "18% coded, Done 0")
+    aigerim = progress.set_index("coder").loc["aigerim"]
+    assert aigerim["share"] == 1.0 and aigerim["documents_done"] == 24 and aigerim["units_coded"] < 1000
     assert not at.dataframe[2].value.empty  # codes in use
     engine = make_engine(url)
     try:
