@@ -102,7 +102,7 @@ with right:
             height=420,
             column_order=["label", "respondents", "segments", "codings"],
             column_config={
-                "label": st.column_config.TextColumn("Code", width="medium", help="Frames are on the Codebook page"),
+                "label": st.column_config.TextColumn("Code", width="large", help="Frames are on the Codebook page"),
                 "respondents": st.column_config.ProgressColumn(
                     "Respondents", format="%d", min_value=0, max_value=max(status.respondents, 1),
                     help="Respondents with at least one segment carrying the code (any coder).",
