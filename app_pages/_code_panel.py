@@ -245,10 +245,11 @@ def panel(p: Page) -> None:
     nav[0].button("", icon=":material/chevron_left:", key="cf_prev", help="Previous unit (k, ↑ or ←)",
                   disabled=position == 0, width="stretch", on_click=_select,
                   args=(units[position - 1].id if position else None,))
-    # Stable keys with the value set before the widget is drawn: moving to another unit updates these
-    # widgets instead of replacing them, which is cheaper to redraw and keeps the keyboard focus.
-    st.session_state[GO] = position + 1
-    nav[1].number_input("Unit", min_value=1, max_value=len(units), step=1, key=GO, on_change=_go_to, args=(GO, units))
+    # Keys carry the unit: a value set from the server into a kept widget can race with the browser's
+    # own copy (seen: the unit box sent the previous unit back after a move), a new widget cannot.
+    go_key = f"{GO}_{seg_id}"
+    nav[1].number_input("Unit", min_value=1, max_value=len(units), value=position + 1, step=1, key=go_key,
+                        on_change=_go_to, args=(go_key, units))
     nav[2].button("", icon=":material/chevron_right:", key="cf_next", help="Next unit (j, ↓ or →)",
                   disabled=position == len(units) - 1, width="stretch", on_click=_select,
                   args=(units[position + 1].id if position < len(units) - 1 else None,))
@@ -295,8 +296,12 @@ def panel(p: Page) -> None:
     question = [s for s in _previous_turn(p, selected)]
     context = (f'<div class="cf-context">{html.escape(question[0].speaker or "Interviewer")}: '
                f'{html.escape(" ".join(s.text for s in question))}</div>' if question else "")
-    flag = (' · <span class="cf-muted">nothing applies: ' + ", ".join(frame_labels.get(f, f) for f in sorted(
-        marked_here)) + "</span>") if marked_here else ""
+    flag = ""
+    if marked_here:
+        which = ("every frame" if set(marked_here) >= set(frame_labels) else
+                 ", ".join(frame_labels.get(f, f) for f in sorted(marked_here)))
+        flag = f' · <span class="cf-muted" title="{html.escape(which, quote=True)}">nothing applies</span>'
+
     st.html(f'{context}<div class="cf-quote"><span class="cf-speaker">'
             f'{html.escape(selected.speaker or "Respondent")} · unit {number[seg_id]} of {len(units)}{flag}</span>'
             f"{html.escape(selected.text)}</div>")
@@ -327,18 +332,20 @@ def _codes_and_memos(p: Page, seg_id: int, mine: list, others: list, widgets: in
     with st.container(key="cf_memos"):
         if mine:
             for c in mine:
-                row = st.columns([3, 4, 1], vertical_alignment="center")
+                row = st.columns([7, 1], vertical_alignment="bottom")
                 row[0].html(common.chip(c.code, c.label, title=f"{c.code}: {c.label}"))
                 memo_key = f"_cm_{seg_id}_{c.code}_{widgets}"
-                row[1].text_input(f"Memo on {c.label}", value=c.memo or "", key=memo_key, label_visibility="collapsed",
+                row[0].text_input(f"Memo on {c.label}", value=c.memo or "", key=memo_key, label_visibility="collapsed",
                                   placeholder="Memo on this code (m, Enter saves)", on_change=_save_memo,
                                   args=(p, memo_key, seg_id, c.code))
-                row[2].button("", icon=":material/close:", key=f"_rm_{seg_id}_{c.code}", help=f"Remove {c.label}",
+                row[1].button("", icon=":material/close:", key=f"_rm_{seg_id}_{c.code}", help=f"Remove {c.label}",
                               on_click=_remove, args=(p, seg_id, c.code))
         else:
             st.caption("No codes of yours on this unit yet: tick codes below (1–9).")
-        st.session_state[DRAFT] = st.session_state.get(DRAFTS, {}).get(seg_id, "")
-        st.text_input("Memo for the next code you tick", key=DRAFT, on_change=_keep_draft, args=(DRAFT, seg_id),
+        draft_key = f"{DRAFT}_{seg_id}"
+        st.text_input("Memo for the next code you tick", key=draft_key,
+                      value=st.session_state.get(DRAFTS, {}).get(seg_id, ""), on_change=_keep_draft,
+                      args=(draft_key, seg_id),
                       placeholder="Saved with the next code you tick on this unit",
                       label_visibility="collapsed" if mine else "visible")
     if others:
@@ -372,13 +379,13 @@ def _code_list(p: Page, seg_id: int, chosen: list[str], applied: set[str], widge
             ids = [c.id for c in codes]
             names = {c.id: (f"{numbered[c.id]} · " if c.id in numbered else "") + ("↳ " if c.parent else "") + c.label
                      for c in codes}
-            key = f"_p_{frame_id}"
+            key = f"_p_{seg_id}_{frame_id}_{widgets}"
             mine = [c for c in ids if c in applied]
             single = frame.mutually_exclusive
-            st.session_state[key] = (mine[0] if mine else None) if single else mine
             st.pills(
                 frame.label + (" · one code per unit" if single else ""), ids, key=key, format_func=names.get,
                 selection_mode="single" if single else "multi",
+                default=(mine[0] if mine else None) if single else mine,
                 on_change=_pick, args=(p, key, seg_id, frame, set(mine)),
             )
     with st.popover("Definitions", icon=":material/menu_book:"):

@@ -39,8 +39,7 @@ class CodeBox:
 
     def __init__(self, at: AppTest, segment: int, code: str):
         frame = service.project_codebook(make_engine(), PROJECT).code(code).frame
-        assert at.session_state["seg_id"] == segment
-        self.pills = at.button_group(key=f"_p_{frame}")
+        self.pills = widget(at.button_group, f"_p_{segment}_{frame}_")
         self.code = code
 
     @property
@@ -62,7 +61,7 @@ def code_box(at: AppTest, segment: int, code: str) -> CodeBox:
 def pick_unit(at: AppTest, segment: int) -> AppTest:
     view_units = [s.id for s in service.document_view(
         make_engine(), PROJECT, at.session_state["doc_id"], viewer=at.session_state["coder"]).segments if s.is_unit]
-    at.number_input(key="_go").set_value(view_units.index(segment) + 1).run()
+    widget(at.number_input, "_go_").set_value(view_units.index(segment) + 1).run()
     assert not at.exception, at.exception
     return at
 
@@ -170,7 +169,7 @@ def test_memo_is_saved_with_the_code_and_the_remove_button_removes(app_engine):
     at = goto(start("daniyar"), "code")
     at.selectbox(key="_doc_pick").set_value(doc).run()
     seg = at.session_state["seg_id"]
-    at.text_input(key="_memo_draft").input("clear example").run()
+    widget(at.text_input, f"_memo_draft_{seg}").input("clear example").run()
     code_box(at, seg, "rd_delegation").check().run()
     codings = service.document_view(app_engine, PROJECT, doc, viewer="daniyar").segments
     applied = [c for s in codings if s.id == seg for c in s.codings if c.code == "rd_delegation"]
@@ -313,7 +312,7 @@ def test_exclusive_frame_swaps_the_code_and_navigation_writes_nothing(app_engine
     view = service.document_view(app_engine, PROJECT, doc, viewer="aigerim")
     assert {c.code for s in view.segments if s.id == seg for c in s.codings} == {"cs_progressive"}
     events = len(service.history(app_engine, PROJECT))
-    at.text_input(key="_memo_draft").input("not for the next unit")
+    widget(at.text_input, f"_memo_draft_{seg}").input("not for the next unit")
     at.button(key="cf_next_unread").click().run()
     at.button(key="cf_prev").click().run()
     assert len(service.history(app_engine, PROJECT)) == events  # moving around changes no coding

@@ -3,7 +3,7 @@ memos on applied codes, the address that brings a coder back, and what an exclus
 
 from __future__ import annotations
 
-from apptest import APP, ok, texts
+from apptest import APP, by_prefix, ok, texts
 from streamlit.testing.v1 import AppTest
 
 from coding import service
@@ -62,7 +62,7 @@ def test_nothing_applies_moves_on_next_unread_skips_it_and_undo_lifts_it(app_eng
 def test_a_memo_added_after_ticking_is_saved_and_undo_reverts_the_last_change(app_engine):
     at = code_page(app_engine, "daniyar", "R06")
     seg = at.session_state["seg_id"]
-    ok(at.button_group(key="_p_reform_directions").select("rd_delegation").run())
+    ok(by_prefix(at.button_group, f"_p_{seg}_reform_directions_").select("rd_delegation").run())
     assert mine(app_engine, "R06", "daniyar", seg) == {"rd_delegation": None}
     memo = next(w for w in at.text_input if (w.key or "").startswith(f"_cm_{seg}_rd_delegation_"))
     ok(memo.input("delegation, said twice").run())  # typed after ticking: kept (it used to be dropped)
@@ -77,8 +77,9 @@ def test_a_memo_added_after_ticking_is_saved_and_undo_reverts_the_last_change(ap
 
 def test_an_exclusive_frame_says_which_code_it_replaced(app_engine):
     at = code_page(app_engine, "aigerim", "R07")
-    ok(at.button_group(key="_p_contract_service").set_value("cs_evolutionary").run())
-    ok(at.button_group(key="_p_contract_service").set_value("cs_progressive").run())
+    seg = at.session_state["seg_id"]
+    ok(by_prefix(at.button_group, f"_p_{seg}_contract_service_").set_value("cs_evolutionary").run())
+    ok(by_prefix(at.button_group, f"_p_{seg}_contract_service_").set_value("cs_progressive").run())
     shown = texts(at)
     assert "replaced" in shown and "takes one code per unit" in shown
     seg = at.session_state["seg_id"]
@@ -95,7 +96,8 @@ def test_the_address_brings_back_coder_transcript_unit_frames_and_filter(app_eng
     assert at.session_state["doc_id"] == doc and at.session_state["seg_id"] == unit
     assert at.multiselect(key="_frames_pick").value == ["oecd_pslc"]
     assert at.text_input(key="_code_filter").value == "merit"
-    assert [w.key for w in at.button_group] == ["_p_oecd_pslc"]  # only the chosen frame, filtered
+    assert [w.key.split("_")[-2] for w in at.button_group] == ["pslc"]  # only the chosen frame
+    assert all("erit" in o for o in at.button_group[0].options)  # filtered: "merit"
     assert "unit 5 of" in texts(at)
     assert dict(at.query_params) == {"coder": "aigerim", "doc": str(doc), "unit": str(unit), "frames": "oecd_pslc",
                                      "filter": "merit"}
