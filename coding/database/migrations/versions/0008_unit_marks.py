@@ -1,7 +1,7 @@
 """unit marks: a coder read a unit and nothing of a frame applies
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"  # 0003 on the branch; chained after 0004 once main had it
+down_revision = "0007"  # 0003 on the branch; chained after 0007 (memos) once main had 0004-0007
 branch_labels = None
 depends_on = None
 
