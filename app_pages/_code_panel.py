@@ -307,6 +307,7 @@ def panel(p: Page) -> None:
             f"{html.escape(selected.text)}</div>")
 
     _codes_and_memos(p, seg_id, mine, others, widgets)
+    _analytic_memos(p, seg_id, number[seg_id], mine, widgets)
     if p.model is not None:
         ctx = suggestions.Context(engine=p.engine, project=p.project, coder=p.coder, document_id=p.document_id,
                                   revision=p.suggest_revision,
@@ -351,6 +352,39 @@ def _codes_and_memos(p: Page, seg_id: int, mine: list, others: list, widgets: in
     if others:
         st.html('<span class="cf-muted">Other coders: </span>'
                 + "".join(common.chip(c.code, c.label, coder=c.coder, own=False) for c in others))
+
+
+def _analytic_memos(p: Page, seg_id: int, number: int, mine: list, widgets: int) -> None:
+    """Analytic memos (the coder's own): on this unit, on the transcript, and on each code applied here."""
+    found = service.own_memos(p.engine, p.project, coder=p.coder, segment_id=seg_id, document_id=p.document_id,
+                              codes=[c.code for c in mine])
+    targets = [("segment", str(seg_id), f"On unit {number}"), ("document", str(p.document_id), "On this transcript")]
+    targets += [("code", c.code, f"On the code “{c.label}” (analytic)") for c in mine]
+    written = sum(1 for kind, target, _ in targets if (kind, target) in found)
+    with st.popover(f"Memos on the unit, transcript, codes ({written})", icon=":material/sticky_note_2:",
+                    width="stretch"):
+        for kind, target, label in targets:
+            memo_id, text = found.get((kind, target), (None, ""))
+            key = f"_am_{kind}_{target}_{widgets}"
+            st.text_area(label, value=text, key=key, height=68, on_change=_save_analytic,
+                         args=(p, key, kind, target, memo_id), placeholder="Ctrl+Enter or click outside saves")
+
+
+def _save_analytic(p: Page, key: str, kind: str, target: str, memo_id: int | None) -> None:
+    text = (st.session_state.get(key) or "").strip()
+    try:
+        if memo_id is not None and text:
+            service.edit_memo(p.engine, p.project, memo_id=memo_id, text=text, actor=p.coder)
+        elif text:
+            service.add_memo(p.engine, p.project, kind=kind, target=target if kind == "code" else int(target),
+                             coder=p.coder, text=text)
+        else:
+            _say("A memo cannot be emptied here; write the new text instead.")
+            return
+        _say("Memo saved.")
+    except CodeframeError as exc:
+        _say(str(exc).split("\n", 1)[0])
+    _changed(widgets=True, step=None)
 
 
 def _code_list(p: Page, seg_id: int, chosen: list[str], applied: set[str], widgets: int,

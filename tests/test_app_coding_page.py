@@ -101,3 +101,21 @@ def test_the_address_brings_back_coder_transcript_unit_frames_and_filter(app_eng
     assert "unit 5 of" in texts(at)
     assert dict(at.query_params) == {"coder": "aigerim", "doc": str(doc), "unit": str(unit), "frames": "oecd_pslc",
                                      "filter": "merit"}
+
+
+def test_analytic_memos_on_the_unit_the_transcript_and_an_applied_code(app_engine):
+    at = code_page(app_engine, "daniyar", "R09")
+    seg = at.session_state["seg_id"]
+    doc = document_id(app_engine, "R09")
+    ok(by_prefix(at.button_group, f"_p_{seg}_reform_directions_").select("rd_human_capital").run())
+    ok(by_prefix(at.text_area, f"_am_segment_{seg}_").input("a turning point").run())
+    ok(by_prefix(at.text_area, f"_am_document_{doc}_").input("speaks for the ministry").run())
+    ok(by_prefix(at.text_area, "_am_code_rd_human_capital_").input("often paired with pay").run())
+    ok(by_prefix(at.text_area, f"_am_segment_{seg}_").input("a turning point, said twice").run())  # edited
+    table = service.memos(app_engine, PROJECT, coder="daniyar")
+    table = table[table["kind"] != "coding"]
+    assert sorted(zip(table["kind"], table["text"])) == [
+        ("code", "often paired with pay"), ("document", "speaks for the ministry"),
+        ("segment", "a turning point, said twice")]
+    assert any(getattr(b.proto, "popover", None) and b.proto.popover.label == "Memos on the unit, transcript, codes (3)"
+               for b in at.get("popover"))

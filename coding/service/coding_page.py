@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -28,6 +28,7 @@ from coding.database.tables import (
     Document,
     DocumentProgress,
     FrameCoverage,
+    Memo,
     Segment,
     UnitMark,
 )
@@ -323,3 +324,25 @@ def undo_changes(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, 
     """Undo the coder's last ``steps`` changes (each logged in the history as an 'undo' event)."""
     return undo(engine, project, coder=coder, steps=steps)
 
+
+
+def own_memos(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, segment_id: int, document_id: int,
+              codes: Sequence[str] = ()) -> dict[tuple[str, str], tuple[int, str]]:
+    """The coder's analytic memos (:func:`coding.service.add_memo`) on a unit, its document and ``codes``:
+    (kind, segment id / document id / code key as text) -> (memo id, text), the newest per target."""
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        author = queries.coder_by_name(session, row.id, coder)
+        code_ids = dict(session.exec(select(Code.id, Code.key).where(Code.project_id == row.id,
+                                                                     Code.key.in_(list(codes)))).all())
+        wanted = [(Memo.target_kind == "segment") & (Memo.target_id == segment_id),
+                  (Memo.target_kind == "document") & (Memo.target_id == document_id)]
+        if code_ids:
+            wanted.append((Memo.target_kind == "code") & Memo.target_id.in_(list(code_ids)))
+        found = session.exec(select(Memo).where(Memo.project_id == row.id, Memo.coder_id == author.id,
+                                                or_(*wanted)).order_by(Memo.updated)).all()
+    memos = {}
+    for m in found:
+        target = code_ids.get(m.target_id) if m.target_kind == "code" else str(m.target_id)
+        memos[(m.target_kind, target)] = (m.id, m.text)
+    return memos
