@@ -374,7 +374,8 @@ class SuggestionModel:
             known = (self._labels >= 0).any(axis=1)
             oof = self._learn(examples, known)
         self._calibrate_presence(background)
-        self._fit_temperature(oof, known)
+        if exclusive:
+            self._fit_temperature(oof, known)
         if not exclusive and oof is not None:
             self._fit_thresholds(oof, self._labels[known])
         return self
