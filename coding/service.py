@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from coding.database import queries
 from coding.database.tables import (
+    Adjudication,
     Assignment,
     Code,
     CodeFrame,
@@ -819,8 +820,18 @@ def _visible_coder_ids(session: Session, project: Project, actor: Coder, documen
     return {actor.id} if project.blind_mode else None
 
 
-def _check_may_edit(actor: Coder, coder: Coder, source: str) -> None:
-    """A coder edits only their own codings; adjudication is for supervisors and admins."""
+CONSENSUS_REFUSED = ("the consensus is written only by adjudication (a supervisor, with a reason: Agreement & "
+                     "adjudication page); it is not a coder one codes as")
+
+
+def _check_may_edit(actor: Coder, coder: Coder, source: str, *, adjudicated: bool = False) -> None:
+    """A coder edits only their own codings; adjudication is for supervisors and admins.
+
+    Nobody writes the consensus coder through the coding functions: only :func:`adjudicate`,
+    imports by a supervisor (``adjudicated``) and the undo of those changes do.
+    """
+    if coder.is_consensus and not adjudicated:
+        raise PermissionDenied(CONSENSUS_REFUSED)
     if source == "adjudication" or coder.is_consensus:
         if actor.role not in ("supervisor", "admin"):
             raise PermissionDenied(f"{actor.name} is a {actor.role}: only supervisors adjudicate")
@@ -1447,8 +1458,13 @@ def import_codings(
             raise CodingsError(f"{len(problems)} problem(s) in the codings file; nothing was imported", problems)
         for r, seg, code, coder in resolved:
             target_actor = acting or coder
-            _check_may_edit(target_actor, coder, r.source)
-            _upsert_coding(session, row, seg, code, coder, target_actor, source=r.source, score=None, model_id=None,
+            source = r.source
+            if coder.is_consensus:  # adjudicated codings from another tool: supervisors and admins, logged as import
+                if row.team_mode and acting is None:
+                    raise PermissionDenied("team mode is on: import consensus codings as a supervisor or admin")
+                source = "import"
+            _check_may_edit(target_actor, coder, source, adjudicated=coder.is_consensus)
+            _upsert_coding(session, row, seg, code, coder, target_actor, source=source, score=None, model_id=None,
                            memo=r.memo, reason=f"imported from {name}")
             report.codings += 1
         if multi:
@@ -1540,6 +1556,9 @@ def delete_project(engine: Engine, project: str) -> None:
         seg_ids = select(t.Segment.id).where(t.Segment.document_id.in_(doc_ids))
         coder_ids = select(t.Coder.id).where(t.Coder.project_id == row.id)
         for stmt in (
+            delete(t.Adjudication).where(t.Adjudication.segment_id.in_(seg_ids)),
+            delete(t.Exclusion).where(t.Exclusion.project_id == row.id),
+            delete(t.ProjectEvent).where(t.ProjectEvent.project_id == row.id),
             delete(t.SuggestionFeedback).where(t.SuggestionFeedback.segment_id.in_(seg_ids)),
             delete(t.CodingEvent).where(t.CodingEvent.project_id == row.id),
             delete(t.Coding).where(t.Coding.segment_id.in_(seg_ids)),
@@ -1608,6 +1627,9 @@ def _coder_universes(session: Session, project: Project, frame_row: CodeFrame, c
     finished = select(FrameCoverage.coder_id, FrameCoverage.document_id).where(
         FrameCoverage.frame_key == frame_row.key)
     assigned = select(Assignment.coder_id, Assignment.document_id)
+    if CONSENSUS in worked:  # adjudicated units, 'nothing applies' included, are covered by the consensus
+        worked[CONSENSUS] |= set(session.exec(select(Segment.document_id).join(
+            Adjudication, Adjudication.segment_id == Segment.id).where(Adjudication.frame_id == frame_row.id)).all())
     for stmt in (finished, assigned):
         for coder_id, doc_id in session.exec(stmt).all():
             if coder_id in name_of:
@@ -1640,14 +1662,22 @@ def agreement_report(
 
     if unit not in ("segment", "respondent"):
         raise CodeframeError(f"unit must be 'segment' or 'respondent', not {unit!r}")
+    from coding import review, service_review
+
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         frame_row, codes = _frame_codes(session, row, frame)
-        df = queries.codings_frame(session, row.id, frame=frame)
-        units = queries.units_frame(session, row.id)
-        all_coders = sorted({c for c in df["coder"]} - {CONSENSUS})
-        chosen = list(coders) if coders else all_coders
+        skip_docs, skip_coders = service_review.excluded(session, row.id)
+        df = service_review.in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
+        units = service_review.in_scope(queries.units_frame(session, row.id), skip_docs)
+        all_coders = sorted({c for c in df["coder"]} - {CONSENSUS} - skip_coders)
+        chosen = list(dict.fromkeys(coders)) if coders else all_coders
         universes = _coder_universes(session, row, frame_row, chosen, units)
+    if not coders:  # the coders who double-coded the most; a pilot on two units does not join by default
+        chosen = review.default_coders(universes)
+        universes = {c: universes[c] for c in chosen}
+    coverage = review.coverage_table(universes, dict(zip(units["segment_id"], units["respondent"])),
+                                     df.rename(columns={"segment_id": "unit"}), chosen)
     if len(chosen) < 2:
         raise CodeframeError(
             f"agreement needs at least two coders in frame {frame!r}; found {', '.join(chosen) or 'none'}"
@@ -1657,11 +1687,13 @@ def agreement_report(
     if unit == "respondent":
         mapping = dict(zip(units["segment_id"], units["respondent"]))
         long, universes = reliability.presence_by_respondent(long, mapping, units_by_coder=universes)
-    return reliability.report_from_codings(
+    report = reliability.report_from_codings(
         long, codes=keys, units_by_coder=universes, coders=chosen,
         exclusive_frame=keys if frame_row.mutually_exclusive else None, unit=unit, level=level,
         n_boot=n_boot, seed=seed,
     )
+    report.coverage = coverage
+    return report
 
 
 def _require_supervisor(session: Session, project: Project, actor: str) -> Coder:
@@ -1760,38 +1792,14 @@ def list_assignments(engine: Engine, project: str = DEFAULT_PROJECT) -> "Any":
 
 def disagreement_details(
     engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, coders: Sequence[str] | None = None,
-    actor: str | None = None,
+    actor: str | None = None, show: str = "all",
 ) -> list[dict]:
-    """Every segment where coders differ in a frame, side by side: text, each coder's codes and memos,
-    and the consensus so far. Supervisors only when ``actor`` is given."""
-    with Session(engine) as session:
-        row = queries.project_by_name(session, project)
-        if actor is not None:
-            _require_supervisor(session, row, actor)
-        frame_row, _ = _frame_codes(session, row, frame)
-        df = queries.codings_frame(session, row.id, frame=frame)
-        units = queries.units_frame(session, row.id)
-        chosen = list(coders) if coders else sorted(set(df["coder"]) - {CONSENSUS})
-        universes = _coder_universes(session, row, frame_row, chosen, units)
-    text = dict(zip(units["segment_id"], units["text"]))
-    where = {s: (d, p) for s, d, p in zip(units["segment_id"], units["document"], units["position"])}
-    decisions: dict[int, dict[str, dict[str, str | None]]] = defaultdict(lambda: defaultdict(dict))
-    for r in df.itertuples(index=False):
-        decisions[r.segment_id][r.coder][r.code] = r.memo
-    out = []
-    shared = set.intersection(*(universes[c] for c in chosen)) if chosen else set()
-    for segment_id in sorted(shared, key=lambda s: where.get(s, ("", 0))):
-        sets = {c: frozenset(decisions[segment_id].get(c, {})) for c in chosen}
-        if len(set(sets.values())) <= 1:
-            continue
-        document, position = where[segment_id]
-        out.append({
-            "segment_id": int(segment_id), "document": document, "position": int(position),
-            "text": text[segment_id],
-            "coders": {c: dict(decisions[segment_id].get(c, {})) for c in chosen},
-            "consensus": dict(decisions[segment_id].get(CONSENSUS, {})),
-        })
-    return out
+    """The disagreements of :func:`coding.service_review.disagreement_report` (its ``items``): every unit
+    at least two of the chosen coders covered and on which they differ, with the consensus so far."""
+    from coding import service_review
+
+    return service_review.disagreement_report(engine, project, frame=frame, coders=coders, actor=actor,
+                                              show=show).items
 
 
 @_retry_locked
@@ -1843,6 +1851,12 @@ def adjudicate(
         for key in sorted(wanted - have):
             _upsert_coding(session, row, segment, by_key[key], consensus, acting, source="adjudication",
                            score=None, model_id=None, memo=None, reason=reason)
+        decision = session.exec(select(Adjudication).where(
+            Adjudication.segment_id == segment.id, Adjudication.frame_id == frame_row.id)).first()
+        if decision is None:  # also 'no code of this frame': a decision, shown and counted as decided
+            decision = Adjudication(segment_id=segment.id, frame_id=frame_row.id)
+        decision.actor_id, decision.reason, decision.at = acting.id, reason, utcnow()
+        session.add(decision)
         session.commit()
         return sorted(wanted)
 
@@ -1902,7 +1916,10 @@ def _respondents_and_codings(session: Session, project: Project, frame: str | No
     """Every respondent in scope (with attributes) and respondent-level codings of a frame."""
     import pandas as pd
 
-    docs = queries.documents(session, project.id)
+    from coding import service_review
+
+    skip_docs, _ = service_review.excluded(session, project.id)
+    docs = [d for d in queries.documents(session, project.id) if d.id not in skip_docs]
     if documents is not None:
         docs = [d for d in docs if d.name in set(documents)]
     attributes: dict[str, dict] = {}
@@ -1936,8 +1953,23 @@ class ShareReport:
     table: "Any"  # coding.shares.share_table
     crosstab: "Any | None"
     matrix: "Any"
-    quotes: "Any"
+    quotes: "Any"  # the quotes of ``coder`` only
     notes: list[str] = field(default_factory=list)
+    covered: int = 0  # respondents in scope the coder covered in the frame
+    total: int = 0  # respondents in scope
+    denominator: str = "all"
+    spread_coders: list[str] = field(default_factory=list)  # whose shares give coder_min / coder_max
+
+    @property
+    def coverage(self) -> str:
+        """'consensus coded this frame for 10 of 24 respondents'."""
+        from coding.review import coverage_line
+
+        return coverage_line(self.coder, self.covered, self.total)
+
+    @property
+    def partial(self) -> bool:
+        return self.covered < self.total
 
 
 def share_report(
@@ -1949,16 +1981,23 @@ def share_report(
     coder: str | None = None,
     documents: Sequence[str] | None = None,
     with_agreement: bool = True,
+    denominator: str = "all",
+    viewer: str | None = None,
 ) -> ShareReport:
     """Figure 1 from the database: share of respondents mentioning each code of a frame.
 
-    The denominator is every respondent in scope (all documents, or ``documents``), including
-    respondents nobody coded. Parent codes count respondents with any descendant. Each row
-    carries a Wilson interval, the spread across the individual coders, and the code's
-    respondent-level agreement (Krippendorff's alpha) when two or more coders coded the frame.
+    The denominator is every respondent in scope (all documents not excluded from analysis, or
+    ``documents``), including respondents nobody coded; ``denominator="covered"`` divides by the
+    respondents the coder covered in the frame instead. The report states that coverage. Parent
+    codes count respondents with any descendant. Each row carries a Wilson interval, the spread
+    across the individual coders who covered every respondent, and the code's respondent-level
+    agreement over the coders who double-coded the most. In blind mode a coder ``viewer`` gets
+    their own codings only.
     """
-    from coding import shares
+    from coding import review, service_review, shares
 
+    if denominator not in review.DENOMINATORS:
+        raise CodeframeError(f"denominator must be one of {', '.join(review.DENOMINATORS)}, not {denominator!r}")
     codebook = project_codebook(engine, project)
     try:
         frame_obj = codebook.frame(frame)
@@ -1967,44 +2006,77 @@ def share_report(
     keys = [c.id for c in frame_obj.codes]
     labels = {c.id: c.label for c in frame_obj.codes}
     hierarchy = {k: codebook.descendants(k) for k in keys}
+    visible = service_review.visible_coders(engine, project, viewer)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         respondents, codings = _respondents_and_codings(session, row, frame, documents)
-    chosen = coder or default_share_coder(codings, frame)
+        _, skip_coders = service_review.excluded(session, row.id)
+        if visible is not None:
+            codings = codings[codings["coder"].isin(visible)]
+        chosen = (visible[0] if visible and coder is None else coder) or default_share_coder(codings, frame)
+        if visible is not None and chosen not in visible:
+            raise PermissionDenied(f"blind mode: {viewer} sees only their own codings")
+        individual = sorted(set(codings["coder"]) - {CONSENSUS} - skip_coders)
+        frame_row, _ = _frame_codes(session, row, frame)
+        units = queries.units_frame(session, row.id)
+        universes = _coder_universes(session, row, frame_row, sorted({chosen, *individual}), units)
+    respondent_of = dict(zip(units["segment_id"], units["respondent"]))
+    in_scope = set(respondents["respondent"]) if not respondents.empty else set()
+    covered_by = {c: {respondent_of[u] for u in universes[c] if u in respondent_of} & in_scope for c in universes}
+    total, covered = len(in_scope), len(covered_by.get(chosen, set()))
     notes = []
     if codings.empty:
         notes.append(f"nobody has coded frame {frame!r} yet: every share is 0 of {len(respondents)}")
     if chosen not in set(codings["coder"]) and coder is not None:
         known = ", ".join(sorted(set(codings["coder"]))) or "none"
         raise CodeframeError(f"coder {coder!r} has no codings in frame {frame!r} (coders with codings: {known})")
-    agreement_by_code = None
-    individual = sorted(set(codings["coder"]) - {CONSENSUS})
-    if with_agreement and len(individual) >= 2:
-        report = agreement_report(engine, project, frame=frame, unit="respondent", coders=individual, n_boot=0)
-        agreement_by_code = dict(zip(report.table["code"], report.table["alpha"]))
-    spread = codings[codings["coder"].isin(individual)] if len(individual) >= 2 else None
-    table = shares.share_table(
-        respondents, codings[codings["coder"] == chosen][["respondent", "coder", "code"]], codes=keys,
-        hierarchy=hierarchy, labels=labels, agreement=agreement_by_code,
-    )
-    if spread is not None:
+    if denominator == "covered":
+        respondents = respondents[respondents["respondent"].isin(covered_by.get(chosen, set()))]
+    scope = set(respondents["respondent"]) if not respondents.empty else set()
+    agreement_by_code = agreement_reason = None
+    if with_agreement and visible is None and len(individual) >= 2:
+        try:
+            report = agreement_report(engine, project, frame=frame, unit="respondent", n_boot=0)
+        except CodeframeError:
+            report = None
+        if report is not None:
+            agreement_by_code = dict(zip(report.table["code"], report.table["alpha"]))
+            agreement_reason = dict(zip(report.table["code"], report.table["reason"]))
+            for key in keys:
+                if hierarchy[key] and key in agreement_by_code and _is_missing(agreement_by_code[key]):
+                    agreement_reason[key] = "parent code: α is computed per sub-code, not for the roll-up"
+    spread_coders = review.spread_coders({c: covered_by.get(c, set()) for c in individual}, scope)
+    own = codings[codings["coder"] == chosen][["respondent", "coder", "code"]]
+    table = shares.share_table(respondents, own, codes=keys, hierarchy=hierarchy, labels=labels,
+                               agreement=agreement_by_code)
+    if agreement_reason is not None:
+        table["agreement_reason"] = [None if not _is_missing(a) else agreement_reason.get(c) or "undefined"
+                                     for c, a in zip(table["code"], table["agreement"])]
+    if len(spread_coders) >= 2:
+        spread = codings[codings["coder"].isin(spread_coders)]
         per_coder = shares.share_table(respondents, spread[["respondent", "coder", "code"]], codes=keys,
                                        hierarchy=hierarchy, labels=labels)
         table["coder_min"] = per_coder["coder_min"].to_numpy()
         table["coder_max"] = per_coder["coder_max"].to_numpy()
+    else:
+        spread_coders = []
+    line = review.coverage_line(chosen, covered, total)
+    table["counted_from"] = chosen
+    table["coverage"] = line
     cross = None
     if by is not None:
         if by not in respondents.columns:
             known = ", ".join(c for c in respondents.columns if c != "respondent") or "none"
             raise CodeframeError(f"no respondent attribute {by!r} (attributes: {known})")
-        cross = shares.crosstab(respondents, codings[codings["coder"] == chosen][["respondent", "coder", "code"]],
-                                by=by, codes=keys, hierarchy=hierarchy, labels=labels)
-    matrix = shares.case_code_matrix(respondents, codings[codings["coder"] == chosen][["respondent", "coder", "code"]],
-                                     codes=keys, hierarchy=hierarchy)
-    quotes = codings.merge(respondents, on="respondent", how="left")
+        cross = shares.crosstab(respondents, own, by=by, codes=keys, hierarchy=hierarchy, labels=labels)
+        cross["coverage"] = line
+    matrix = shares.case_code_matrix(respondents, own, codes=keys, hierarchy=hierarchy)
+    quotes = codings[codings["coder"] == chosen]
+    quotes = quotes[quotes["respondent"].isin(scope)].merge(respondents, on="respondent", how="left")
     quotes = quotes.assign(label=quotes["code"].map(labels))
     return ShareReport(frame=frame, coder=chosen, n=len(respondents), table=table, crosstab=cross,
-                       matrix=matrix, quotes=quotes, notes=notes)
+                       matrix=matrix, quotes=quotes, notes=notes, covered=covered, total=total,
+                       denominator=denominator, spread_coders=spread_coders)
 
 
 # --------------------------------------------------------------------------- exchange (REFI-QDA, CSV)
@@ -2148,7 +2220,8 @@ def import_bundle(engine: Engine, project: str, bundle, report=None) -> "Any":
             coder = coders[coding.coder]
             for segment in hits:
                 _upsert_coding(session, row, segment, codes[coding.code], coder, acting[coding.coder],
-                               source=coding.source if coding.source in SOURCES else "import", score=coding.score,
+                               source=coding.source if coding.source in SOURCES and not coder.is_consensus
+                               else "import", score=coding.score,
                                model_id=None, memo=coding.memo, reason="imported project")
         if unaligned:
             notes.append(f"{unaligned} coding(s) did not align with segment boundaries and were mapped to the "
@@ -2231,13 +2304,15 @@ def find_codes(codebook, query: str = "", *, frames: Iterable[str] | None = None
     return found
 
 
-def quotes_by_code(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int = 3) -> dict[str, list[dict]]:
-    """Up to ``limit`` coded passages per code (consensus first), read in one query for the codebook page."""
+def quotes_by_code(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int = 3,
+                   coders: Iterable[str] | None = None) -> dict[str, list[dict]]:
+    """Up to ``limit`` coded passages per code (consensus first), read in one query for the codebook page.
+    ``coders`` limits them to those coders' codings (a blind coder's own)."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        df = queries.codings_frame(session, row.id)
+        df = queries.codings_frame(session, row.id, coders=coders)
     if df.empty:
         return {}
     df = df.assign(_rank=(df["coder"] != CONSENSUS).astype(int)).sort_values(["code", "_rank", "document", "position"])
@@ -2530,7 +2605,7 @@ def undo(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, actor: s
                        and stack[-1].reason == marker):
                     group.append(stack.pop())
             for event in group:
-                _check_may_edit(acting, target, event.source)
+                _check_may_edit(acting, target, event.source, adjudicated=True)
                 _revert_event(session, row, event, acting)
             reverted += 1
         session.commit()
