@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
-from coding import service
+from coding import service, service_review
 from coding.agreement import interpret_alpha
 from coding.errors import CodeframeError
 
@@ -224,6 +224,22 @@ def _report(unit: str, level: str, n_boot: int, coders: list[str]):
         return None
 
 
+def _coverage(report) -> None:
+    """Each compared coder's coverage, next to every agreement table."""
+    if report.coverage is None:
+        return
+    excluded = service_review.exclusions(engine, project)["coder"]
+    st.dataframe(
+        report.coverage, hide_index=True, key=f"_ag_coverage_{report.unit}",
+        column_config={"coder": "Coder", "units": st.column_config.NumberColumn("Units covered"),
+                       "respondents": st.column_config.NumberColumn("Respondents covered"),
+                       "codings": st.column_config.NumberColumn("Codings made")},
+    )
+    st.caption("Coverage: the units and respondents of the documents each coder coded, finished or was assigned "
+               "in this frame, and the codings they made there."
+               + (f" Excluded from reliability (Settings): {', '.join(excluded)}." if excluded else ""))
+
+
 with tabs[0]:
     if tabs[0].open:
         controls = st.columns([2, 2, 1, 3], vertical_alignment="bottom")
@@ -237,7 +253,9 @@ with tabs[0]:
                                           key="_ag_boot", help="Resamples for the 95% interval of α (0: none)")
         individual = [n for n, r in roles.items() if n != service.CONSENSUS]
         chosen = controls[3].multiselect("Coders", individual, key="_ag_coders",
-                                         placeholder="Every coder who coded this frame")
+                                         placeholder="The coders who double-coded the most",
+                                         help="Two or more. Each is compared over the units they covered "
+                                              "(documents they coded, finished or were assigned).")
         report = _report(unit, level, int(n_boot), chosen)
         if report is not None:
             st.caption(
@@ -256,6 +274,7 @@ with tabs[0]:
                 + "</div>"
             )
             _show_code_table(report, key="_ag_table")
+            _coverage(report)
 
             st.subheader("Segment and respondent level side by side")
             st.caption("The same codings compared per segment and per respondent: a code can be applied to "
@@ -267,6 +286,8 @@ with tabs[0]:
                     other = report if side_unit == unit else _report(side_unit, level, int(n_boot), chosen)
                     if other is not None:
                         _show_code_table(other, key=f"_ag_side_{side_unit}", compact=True)
+                        if other is not report:
+                            _coverage(other)
 
 
 # --------------------------------------------------------------------------- disagreements & adjudication
@@ -323,7 +344,7 @@ def _disagreement(item: dict, revision: int) -> None:
     consensus = item["consensus"]
     with st.container(border=True, key=f"cf_dis_{segment_id}"):
         st.html(
-            f'<div class="cf-dis-head">{html.escape(item["document"])} · segment {item["position"]}'
+            f'<div class="cf-dis-head">{html.escape(item["document"])} · unit {item["unit"]}'
             f' · id {segment_id}</div><div class="cf-quote">{html.escape(item["text"])}</div>'
         )
         names = list(item["coders"])
@@ -331,15 +352,20 @@ def _disagreement(item: dict, revision: int) -> None:
         cells = st.columns(len(names) + 1, gap="medium")
         for cell, name in zip(cells, names):
             cell.html(f'<div class="cf-coder">{html.escape(name)}</div>{_decision_html(item["coders"][name])}')
-        cells[-1].html(
-            '<div class="cf-coder">Consensus</div><div class="cf-consensus">'
-            + (_decision_html(consensus) if consensus else '<div class="cf-none">not decided yet</div>') + "</div>"
-        )
+        if consensus:
+            decision = _decision_html(consensus)
+        elif item["decided"]:
+            decision = '<div class="cf-dcode">decided: no code of this frame</div>'
+        else:
+            decision = '<div class="cf-none">not decided yet</div>'
+        if item["decided"] and item.get("reason"):
+            decision += f'<div class="cf-memo">{html.escape(item["reason"])}</div>'
+        cells[-1].html(f'<div class="cf-coder">Consensus</div><div class="cf-consensus">{decision}</div>')
         buttons = st.columns(len(names) + 1, gap="medium")
         for cell, name in zip(buttons, names):
             codes = item["coders"][name]
             with cell:
-                same = set(codes) == set(consensus) and bool(consensus or codes)
+                same = set(codes) == set(consensus) and (bool(consensus or codes) or item["decided"])
                 st.button(
                     f"Take {name}'s decision", key=f"_take_{segment_id}_{name}_{revision}",
                     icon=":material/check:" if same else None, disabled=same, width="stretch",
@@ -366,14 +392,26 @@ def _disagreement(item: dict, revision: int) -> None:
 with tabs[1]:
     if tabs[1].open:
         if common.require_coder() is not None:
+            picks = st.columns([3, 2], vertical_alignment="bottom")
+            dis_coders = picks[0].multiselect(
+                "Coders to compare", [n for n in roles if n != service.CONSENSUS], key="_dis_coders",
+                placeholder="The coders who double-coded the most",
+                help="Two or more. A disagreement is a unit at least two of them covered on which they differ.")
+            show = picks[1].radio("Show", service_review.SHOW, horizontal=True, key="_dis_show",
+                                  format_func={"all": "All", "undecided": "Undecided", "decided": "Decided"}.get)
             try:
-                details = service.disagreement_details(engine, project, frame=frame_id, actor=coder)
+                found = service_review.disagreement_report(engine, project, frame=frame_id, actor=coder,
+                                                           coders=dis_coders or None, show=show)
             except CodeframeError as exc:
                 common.show_error(exc)
-                details = None
+                found = None
+            details = found.items if found is not None else None
+            if found is not None:
+                st.caption(found.summary() + ".")
             if details is not None and not details:
-                st.success("No disagreements in this frame: every segment coded by two or more coders got the "
-                           "same codes from each.", icon=":material/done_all:")
+                st.success("No disagreements to show: every unit two or more of these coders covered got the "
+                           "same codes from each." if found.total == 0 else f"No {show} disagreements here.",
+                           icon=":material/done_all:")
             elif details:
                 pages = math.ceil(len(details) / PAGE_SIZE)
                 head = st.columns([3, 2], vertical_alignment="center")
@@ -384,7 +422,7 @@ with tabs[1]:
                 first = (page - 1) * PAGE_SIZE
                 shown = details[first:first + PAGE_SIZE]
                 head[0].markdown(
-                    f"**{len(details)} segments** where the coders' decisions differ"
+                    f"**{len(details)} units** where the coders' decisions differ"
                     + (f" · showing {first + 1}–{first + len(shown)}" if pages > 1 else "")
                 )
                 st.caption("Take one coder's decision, or set a new one with a reason. Every decision is saved "

@@ -1,11 +1,11 @@
-"""Project settings: language, unit of coding, blind mode."""
+"""Project settings: language, unit of coding, blind mode; documents and coders in analysis."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from app_pages import _common as common
-from coding import service
+from coding import service, service_review
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -45,3 +45,80 @@ if submitted:
             common.show_error(exc)
         else:
             st.success("Settings saved.")
+
+# --------------------------------------------------------------------------- what is analysed
+
+st.subheader("Documents and coders in analysis")
+st.caption("Exclude pilot documents or a training coder from shares, agreement and disagreements without deleting "
+           "anything, or remove a document for good. Supervisors and admins (only admins in team mode); every change "
+           "is in the project history below.")
+actor = common.current_coder()
+documents = [d.name for d in service.list_documents(engine, project)]
+coder_names = [c["name"] for c in service.list_coders(engine, project) if not c["is_consensus"]]
+current = service_review.exclusions(engine, project)
+left, right = st.columns(2, gap="large")
+
+
+def _save_exclusions() -> None:
+    changes = []
+    try:
+        for kind, key in (("document", "_ex_documents"), ("coder", "_ex_coders")):
+            wanted = set(st.session_state.get(key) or [])
+            now = set(service_review.exclusions(engine, project)[kind])
+            for name in sorted(wanted - now):
+                service_review.set_excluded(engine, project, kind=kind, name=name, actor=actor,
+                                            reason=st.session_state.get("_ex_reason") or None)
+                changes.append(f"excluded {kind} {name}")
+            for name in sorted(now - wanted):
+                service_review.set_excluded(engine, project, kind=kind, name=name, excluded=False, actor=actor,
+                                            reason=st.session_state.get("_ex_reason") or None)
+                changes.append(f"included {kind} {name}")
+    except CodeframeError as exc:
+        st.session_state["_ex_message"] = ("error", str(exc).split("\n", 1)[0])
+        return
+    st.session_state["_ex_message"] = ("success", "; ".join(changes).capitalize() + "." if changes
+                                       else "Nothing changed.")
+
+
+with left:
+    st.multiselect("Excluded documents", documents, default=current["document"], key="_ex_documents",
+                   placeholder="None: every document is analysed")
+    st.multiselect("Excluded coders (e.g. pilot or training coders)", coder_names, default=current["coder"],
+                   key="_ex_coders", placeholder="None: every coder is analysed")
+    st.text_input("Reason", key="_ex_reason", placeholder="e.g. pilot import, training coder")
+    st.button("Save exclusions", key="_ex_save", on_click=_save_exclusions, icon=":material/filter_alt:")
+    message = st.session_state.pop("_ex_message", None)
+    if message:
+        (st.success if message[0] == "success" else st.error)(message[1])
+
+
+def _remove(name: str) -> None:
+    try:
+        gone = service_review.remove_document(engine, project, document=name, actor=actor,
+                                              confirm=bool(st.session_state.get("_rm_confirm")))
+    except CodeframeError as exc:
+        st.session_state["_rm_message"] = ("error", str(exc).split("\n", 1)[0])
+        return
+    st.session_state["_rm_message"] = ("success", f"Removed {name}: {gone['segments']} segments and "
+                                                  f"{gone['codings']} codings are gone.")
+    st.session_state["_rm_confirm"] = False
+    st.session_state.pop("_rm_document", None)
+
+
+with right:
+    doomed = st.selectbox("Remove a document", documents, index=None, key="_rm_document",
+                          placeholder="Choose a document to remove")
+    if doomed is not None:
+        preview = service_review.removal_preview(engine, project, document=doomed)
+        st.warning(preview["message"].capitalize() + ".", icon=":material/delete:")
+        st.checkbox(f"Yes, remove {doomed} and everything listed above", key="_rm_confirm")
+        st.button("Remove document", key="_rm_remove", type="primary", on_click=_remove, args=(doomed,),
+                  icon=":material/delete_forever:")
+    message = st.session_state.pop("_rm_message", None)
+    if message:
+        (st.success if message[0] == "success" else st.error)(message[1])
+
+changes = service_review.project_history(engine, project)
+if not changes.empty:
+    st.markdown("**Project history**")
+    st.dataframe(changes.drop(columns="detail"), hide_index=True, width="stretch", key="_ex_history")
