@@ -76,8 +76,8 @@ def _save_exclusions() -> None:
     except CodeframeError as exc:
         st.session_state["_ex_message"] = ("error", str(exc).split("\n", 1)[0])
         return
-    st.session_state["_ex_message"] = ("success", "; ".join(changes).capitalize() + "." if changes
-                                       else "Nothing changed.")
+    text = "; ".join(changes)
+    st.session_state["_ex_message"] = ("success", text[:1].upper() + text[1:] + "." if changes else "Nothing changed.")
 
 
 with left:
@@ -110,7 +110,7 @@ with right:
                           placeholder="Choose a document to remove")
     if doomed is not None:
         preview = service_review.removal_preview(engine, project, document=doomed)
-        st.warning(preview["message"].capitalize() + ".", icon=":material/delete:")
+        st.warning(preview["message"][:1].upper() + preview["message"][1:] + ".", icon=":material/delete:")
         st.checkbox(f"Yes, remove {doomed} and everything listed above", key="_rm_confirm")
         st.button("Remove document", key="_rm_remove", type="primary", on_click=_remove, args=(doomed,),
                   icon=":material/delete_forever:")

@@ -321,3 +321,21 @@ def project_history(engine: Engine, project: str):
         rows = [{"at": e.at, "actor": names.get(e.actor_id), "action": e.action, "kind": e.kind, "target": e.target,
                  "reason": e.reason, "detail": e.detail} for e in events]
     return pd.DataFrame(rows, columns=["at", "actor", "action", "kind", "target", "reason", "detail"])
+
+
+# --------------------------------------------------------------------------- share downloads
+
+
+def share_csv(report) -> str:
+    """The CSV the Shares page offers: the crosstab with its group sizes when the report has one, else the
+    share table; both carry the coverage of the coder counted."""
+    return (report.crosstab if report.crosstab is not None else report.table).to_csv(index=False)
+
+
+def share_xlsx(report, *, by: str | None = None) -> bytes:
+    """The workbook: shares, the crosstab, the case x code matrix and the counted coder's quotes only."""
+    from coding import xlsx
+
+    crosstabs = {f"By {by}": report.crosstab} if by and report.crosstab is not None else {}
+    quotes = report.quotes[report.quotes["coder"] == report.coder]
+    return xlsx.share_workbook(shares=report.table, crosstabs=crosstabs, matrix=report.matrix, quotes=quotes)
