@@ -13,7 +13,7 @@ import sys
 
 from coding.errors import CodeframeError
 
-COMMAND_MODULES = ("project", "codebook", "agreement", "shares", "suggest", "users")
+COMMAND_MODULES = ("project", "codebook", "agreement", "shares", "suggest", "users", "review")
 
 
 def build_parser() -> argparse.ArgumentParser:
