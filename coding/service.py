@@ -1872,13 +1872,15 @@ def coder_drift(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, p
     import numpy as np
     import pandas as pd
 
-    from coding import agreement
+    from coding import agreement, service_review
 
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         _, frame_codes = _frame_codes(session, row, frame)
-        df = queries.codings_frame(session, row.id, frame=frame)
-        units = queries.units_frame(session, row.id)
+        skip_docs, skip_coders = service_review.excluded(session, row.id)
+        df = service_review.in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
+        df = df[~df["coder"].isin(skip_coders)]
+        units = service_review.in_scope(queries.units_frame(session, row.id), skip_docs)
     columns = ["coder", "period", "units", "percent_agreement", "cohen_kappa"]
     if df.empty or CONSENSUS not in set(df["coder"]):
         return pd.DataFrame(columns=columns)
