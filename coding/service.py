@@ -1670,11 +1670,11 @@ def agreement_report(
         skip_docs, skip_coders = service_review.excluded(session, row.id)
         df = service_review.in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
         units = service_review.in_scope(queries.units_frame(session, row.id), skip_docs)
-        all_coders = sorted({c for c in df["coder"]} - {CONSENSUS} - skip_coders)
+        all_coders = service_review.analysed_coders(session, row, skip_coders)
         chosen = list(dict.fromkeys(coders)) if coders else all_coders
         universes = _coder_universes(session, row, frame_row, chosen, units)
     if not coders:  # the coders who double-coded the most; a pilot on two units does not join by default
-        chosen = review.default_coders(universes)
+        chosen = review.default_coders({c: u for c, u in universes.items() if u})
         universes = {c: universes[c] for c in chosen}
     coverage = review.coverage_table(universes, dict(zip(units["segment_id"], units["respondent"])),
                                      df.rename(columns={"segment_id": "unit"}), chosen)

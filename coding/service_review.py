@@ -58,6 +58,12 @@ def in_scope(frame, excluded_documents: set[int]):
     return frame[~frame["document_id"].isin(excluded_documents)]
 
 
+def analysed_coders(session: Session, row, skip_coders: set[str]) -> list[str]:
+    """The project's individual coders (not the consensus, not excluded), by name."""
+    names = session.exec(select(Coder.name).where(Coder.project_id == row.id, Coder.is_consensus == False)).all()  # noqa: E712
+    return sorted(set(names) - {CONSENSUS} - skip_coders)
+
+
 def visible_coders(engine: Engine, project: str, viewer: str | None) -> list[str] | None:
     """Whose codings ``viewer`` may see in counts, quotes, shares and exports: None means everyone's.
 
@@ -121,7 +127,7 @@ def disagreement_report(
         skip_docs, skip_coders = excluded(session, row.id)
         df = in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
         units = in_scope(queries.units_frame(session, row.id), skip_docs)
-        candidates = sorted(set(df["coder"]) - {CONSENSUS} - skip_coders)
+        candidates = analysed_coders(session, row, skip_coders)
         if coders:
             chosen = list(dict.fromkeys(coders))
             known = set(queries.coders_by_name(session, row.id))
@@ -138,7 +144,7 @@ def disagreement_report(
         reasons = dict(session.exec(select(Adjudication.segment_id, Adjudication.reason)
                                     .where(Adjudication.frame_id == frame_row.id)).all())
     if chosen is None:
-        chosen = review.default_coders(universes)
+        chosen = review.default_coders({c: u for c, u in universes.items() if u})
     if len(chosen) < 2:
         raise CodeframeError(f"disagreements need two or more coders in frame {frame!r}; "
                              f"found {', '.join(chosen) or 'none'}")

@@ -263,3 +263,36 @@ def test_default_coders_are_those_who_double_coded_most():
     compared, differing = review.unit_disagreements({1: {"a": {"x"}}}, {"a": {1, 2}, "b": {1}}, ["a", "b"])
     assert compared == [1] and differing == [(1, ["a", "b"])]
     assert review.coverage_line("c", 1, 1) == "c coded this frame for 1 of 1 respondent"
+
+
+# --------------------------------------------------------------------------- both databases
+
+
+def test_decisions_exclusions_and_removal_on_sqlite_and_postgresql(engine, tmp_path):
+    """The new tables on both backends: a 'nothing applies' decision, an exclusion, a removal with
+    its codings, history and decision, and deleting the whole project afterwards."""
+    service.create_project(engine, "p")
+    for name, role in (("ana", "coder"), ("ben", "coder"), ("sup", "supervisor")):
+        service.ensure_coder(engine, "p", name, role=role)
+    files = []
+    for name in ("R1", "R2"):
+        path = tmp_path / f"{name}.txt"
+        path.write_text("Interviewer: Why?\n\nRespondent: We need a systematic approach. Salaries matter.\n")
+        files.append(path)
+    service.import_transcripts(engine, "p", files, allow_same_content=True)
+    doc = service.list_documents(engine, "p")[0]
+    unit = next(s.id for s in service.document_view(engine, "p", doc.id, viewer="sup").segments if s.is_unit)
+    service.add_coding(engine, "p", segment_id=unit, code="rd_systemic_approach", coder="ana")
+    service.mark_done(engine, "p", doc.id, coder="ben", frames=[FRAME])
+    report = service_review.disagreement_report(engine, "p", frame=FRAME)
+    assert [i["segment_id"] for i in report.items] == [unit] and report.compared == 2
+    service.adjudicate(engine, "p", segment_id=unit, frame=FRAME, codes=[], actor="sup", reason="not a direction")
+    assert service_review.disagreement_report(engine, "p", frame=FRAME).decided == 1
+    assert service_review.set_excluded(engine, "p", kind="document", name="R2", actor="sup")
+    assert service.share_report(engine, "p", frame=FRAME, coder="ana").n == 1
+    gone = service_review.remove_document(engine, "p", document=doc.name, actor="sup", confirm=True)
+    assert gone["codings_by_coder"] == {"ana": 1}
+    assert [d.name for d in service.list_documents(engine, "p")] == ["R2"]
+    assert service_review.project_history(engine, "p")["action"].tolist() == ["exclude", "remove"]
+    service.delete_project(engine, "p")
+    assert not service.project_exists(engine, "p")
