@@ -118,6 +118,31 @@ with right:
     if message:
         (st.success if message[0] == "success" else st.error)(message[1])
 
+def _remove_coder(name: str) -> None:
+    try:
+        gone = service_review.remove_coder(engine, project, coder=name, actor=actor,
+                                           confirm=bool(st.session_state.get("_rmc_confirm")))
+    except CodeframeError as exc:
+        st.session_state["_rmc_message"] = ("error", str(exc).split("\n", 1)[0])
+        return
+    st.session_state["_rmc_message"] = ("success", f"Removed coder {name}: {gone['codings']} codings are gone.")
+    st.session_state["_rmc_confirm"] = False
+    st.session_state.pop("_rmc_coder", None)
+
+
+with right:
+    leaving = st.selectbox("Remove a coder", coder_names, index=None, key="_rmc_coder",
+                           placeholder="Choose a coder to remove (e.g. a test account)")
+    if leaving is not None:
+        preview = service_review.coder_removal_preview(engine, project, coder=leaving)
+        st.warning(preview["message"][:1].upper() + preview["message"][1:] + ".", icon=":material/person_remove:")
+        st.checkbox(f"Yes, remove {leaving} and everything listed above", key="_rmc_confirm")
+        st.button("Remove coder", key="_rmc_remove", on_click=_remove_coder, args=(leaving,),
+                  icon=":material/person_remove:")
+    message = st.session_state.pop("_rmc_message", None)
+    if message:
+        (st.success if message[0] == "success" else st.error)(message[1])
+
 changes = service_review.project_history(engine, project)
 if not changes.empty:
     st.markdown("**Project history**")

@@ -315,6 +315,65 @@ def remove_document(engine: Engine, project: str, *, document: str, actor: str |
         return preview
 
 
+def _coder_preview(session: Session, coder: Coder) -> dict[str, Any]:
+    codings = session.exec(select(func.count(Coding.id)).where(Coding.coder_id == coder.id)).one()
+    events = session.exec(select(func.count(CodingEvent.id)).where(CodingEvent.coder_id == coder.id)).one()
+    docs = session.exec(select(func.count(func.distinct(Segment.document_id))).join(
+        Coding, Coding.segment_id == Segment.id).where(Coding.coder_id == coder.id)).one()
+    return {
+        "coder": coder.name, "codings": int(codings), "documents": int(docs), "history_events": int(events),
+        "message": (f"removing coder {coder.name} deletes their {codings} codings on {docs} documents and their "
+                    f"{events} history events; excluding them instead keeps everything"),
+    }
+
+
+def coder_removal_preview(engine: Engine, project: str, *, coder: str) -> dict[str, Any]:
+    """What removing a coder takes with it: their codings and the history of those codings."""
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        target = session.get(Coder, _target(session, row, "coder", coder))
+        return _coder_preview(session, target)
+
+
+def remove_coder(engine: Engine, project: str, *, coder: str, actor: str | None = None,
+                 confirm: bool = False) -> dict[str, Any]:
+    """Delete a coder (a pilot or test account) with their codings and their history; refused unless
+    ``confirm``. Changes they made to others' codings stay in the history without their name."""
+    from sqlalchemy import update
+
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        acting = _require_manager(session, row, actor)
+        target = session.get(Coder, _target(session, row, "coder", coder))
+        if acting is not None and acting.id == target.id:
+            raise CodeframeError("you cannot remove yourself")
+        if target.role == "admin":
+            raise CodeframeError(f"{coder} is an admin: change their role first (codeframe user role)")
+        preview = _coder_preview(session, target)
+        if not confirm:
+            raise CodeframeError(f"not removed: {preview['message']}. Confirm to remove them.")
+        for stmt in (
+            delete(CodingEvent).where(CodingEvent.coder_id == target.id),
+            delete(Coding).where(Coding.coder_id == target.id),
+            delete(SuggestionFeedback).where(SuggestionFeedback.coder_id == target.id),
+            delete(FrameCoverage).where(FrameCoverage.coder_id == target.id),
+            delete(Assignment).where(Assignment.coder_id == target.id),
+            delete(DocumentProgress).where(DocumentProgress.coder_id == target.id),
+            delete(Exclusion).where(Exclusion.kind == "coder", Exclusion.target_id == target.id),
+            update(CodingEvent).where(CodingEvent.actor_id == target.id).values(actor_id=None),
+            update(Adjudication).where(Adjudication.actor_id == target.id).values(actor_id=None),
+            update(Exclusion).where(Exclusion.actor_id == target.id).values(actor_id=None),
+            update(ProjectEvent).where(ProjectEvent.actor_id == target.id).values(actor_id=None),
+            delete(Coder).where(Coder.id == target.id),
+        ):
+            session.execute(stmt)
+        detail = {k: preview[k] for k in ("codings", "documents", "history_events")}
+        session.add(ProjectEvent(project_id=row.id, actor_id=acting.id if acting else None, action="remove",
+                                 kind="coder", target=coder, detail=detail))
+        session.commit()
+        return preview
+
+
 def project_history(engine: Engine, project: str):
     """The project history of exclusions, inclusions and removals (a DataFrame, oldest first)."""
     import pandas as pd

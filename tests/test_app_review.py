@@ -244,3 +244,14 @@ def test_spread_and_undefined_alpha_say_what_they_are(app_engine):
     assert oecd.loc["pslc_p1_values_culture", "agreement_reason"].startswith("parent code")
     shown = texts(page("codebook"))
     assert "every coder's codings together, the consensus included" in shown
+
+
+def test_settings_remove_a_test_coder_after_confirmation(app_engine):
+    pilots(app_engine)
+    at = page("settings", "supervisor")
+    at.selectbox(key="_rmc_coder").set_value("pilot").run()
+    assert any("Removing coder pilot deletes their 2 codings" in w.value for w in ok(at).warning)
+    at.checkbox(key="_rmc_confirm").check().run()
+    at.button(key="_rmc_remove").click().run()
+    assert "Removed coder pilot: 2 codings are gone." in texts(ok(at))
+    assert "pilot" not in [c["name"] for c in service.list_coders(app_engine, P)]

@@ -107,3 +107,12 @@ def test_in_team_mode_only_an_admin_excludes(capsys, sample_db, monkeypatch):
     code, _, err = run(capsys, sample_db, "documents", "exclude", "R01")
     assert code == 2 and "sign in as an admin" in err
     assert run(capsys, sample_db, "documents", "exclude", "R01", "--as", "root")[0] == 0
+
+
+def test_a_pilot_coder_is_removed_with_yes_only(capsys, sample_db, tmp_path):
+    add_pilots(capsys, sample_db, tmp_path)
+    code, out, err = run(capsys, sample_db, "coders", "remove", "pilot")
+    assert code == 2 and "removing coder pilot deletes their 4 codings on 3 documents" in out
+    assert "pilot" in run(capsys, sample_db, "coders", "list")[1]
+    assert run(capsys, sample_db, "coders", "remove", "pilot", "--yes")[1].startswith("removed coder pilot: 4 codings")
+    assert "pilot" not in run(capsys, sample_db, "coders", "list")[1]

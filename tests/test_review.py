@@ -296,3 +296,21 @@ def test_decisions_exclusions_and_removal_on_sqlite_and_postgresql(engine, tmp_p
     assert service_review.project_history(engine, "p")["action"].tolist() == ["exclude", "remove"]
     service.delete_project(engine, "p")
     assert not service.project_exists(engine, "p")
+
+
+def test_a_test_coder_is_removed_only_after_confirmation(sample_engine):
+    _pilot_coders(sample_engine)
+    with pytest.raises(CodeframeError, match=r"not removed: removing coder pilot deletes their 2 codings on 1 "
+                                             r"documents and their 2 history events"):
+        service_review.remove_coder(sample_engine, P, coder="pilot", actor="supervisor")
+    assert service.status(sample_engine, P).codings_by_coder["pilot"] == 2
+    with pytest.raises(PermissionDenied):
+        service_review.remove_coder(sample_engine, P, coder="pilot", actor="aigerim", confirm=True)
+    with pytest.raises(CodeframeError, match="consensus cannot be"):
+        service_review.remove_coder(sample_engine, P, coder="consensus", actor="supervisor", confirm=True)
+    gone = service_review.remove_coder(sample_engine, P, coder="pilot", actor="supervisor", confirm=True)
+    assert gone["codings"] == 2 and "pilot" not in [c["name"] for c in service.list_coders(sample_engine, P)]
+    assert "pilot" not in set(service.history(sample_engine, P)["coder"])
+    event = service_review.project_history(sample_engine, P).iloc[-1]
+    assert (event["action"], event["kind"], event["target"]) == ("remove", "coder", "pilot")
+    assert _figure(sample_engine) == FIGURE_1

@@ -1,4 +1,4 @@
-"""``codeframe disagreements``, ``codeframe documents remove|exclude|include``, ``codeframe coders exclude|include``.
+"""``codeframe disagreements``, ``codeframe documents remove|exclude|include``, ``codeframe coders remove|exclude|include``.
 
 The supervisor's review from the command line: the disagreements over chosen coders (as on the
 Agreement & adjudication page), and what is analysed. Exclusions and removals are admins only
@@ -44,7 +44,8 @@ def register(subparsers) -> None:
     history = docs_sub.add_parser("history", help="exclusions, inclusions and removals, oldest first")
     history.set_defaults(func=cmd_history)
 
-    coders = subparsers.add_parser("coders", help="exclude coders from analysis (pilot, training) or include them")
+    coders = subparsers.add_parser("coders", help="exclude coders from analysis (pilot, training), include them "
+                                                  "again, or remove them")
     coders_sub = coders.add_subparsers(dest="coders_command", metavar="COMMAND", required=True)
     for action in ("exclude", "include"):
         p = coders_sub.add_parser(action, help=f"{action} coders (nothing deleted)")
@@ -52,6 +53,11 @@ def register(subparsers) -> None:
         p.add_argument("--reason", help="recorded in the project history")
         _add_as(p)
         p.set_defaults(func=cmd_exclude, kind="coder", excluded=action == "exclude")
+    remove = coders_sub.add_parser("remove", help="delete coders with their codings (asks for --yes)")
+    remove.add_argument("names", nargs="+", metavar="CODER")
+    remove.add_argument("--yes", action="store_true", help="confirm: without it, say what would go and stop")
+    _add_as(remove)
+    remove.set_defaults(func=cmd_remove_coder)
     listing = coders_sub.add_parser("list", help="coders with their role and whether they are excluded")
     listing.set_defaults(func=cmd_coders_list)
 
@@ -100,6 +106,20 @@ def cmd_remove(args) -> int:
         gone = service_review.remove_document(engine, args.project, document=name, actor=actor, confirm=True)
         print(f"removed {name}: {gone['segments']} segments, {gone['codings']} codings, "
               f"{gone['history_events']} history events")
+    return 0
+
+
+def cmd_remove_coder(args) -> int:
+    engine = engine_from_args(args)
+    actor = _signed_in(args, engine)
+    if not args.yes:
+        for name in args.names:
+            print(service_review.coder_removal_preview(engine, args.project, coder=name)["message"])
+        print("nothing removed: add --yes to remove", file=sys.stderr)
+        return 2
+    for name in args.names:
+        gone = service_review.remove_coder(engine, args.project, coder=name, actor=actor, confirm=True)
+        print(f"removed coder {name}: {gone['codings']} codings, {gone['history_events']} history events")
     return 0
 
 
