@@ -145,6 +145,6 @@ if by:
                "and should not be read on its own. Column percent: share of the group that named the code.")
 
 st.subheader("Codes per respondent")
-st.caption("Every respondent in scope is a row, including those with no code of this frame.")
+st.caption(f"Every respondent in scope is a row, including those with no code of this frame. {report.coverage}.")
 heatmap = charts.code_respondent_heatmap(report.matrix, title=title)
 st.altair_chart(heatmap, width="content", key="_share_heatmap")
