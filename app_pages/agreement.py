@@ -240,8 +240,14 @@ def _coverage(report) -> None:
                + (f" Excluded from reliability (Settings): {', '.join(excluded)}." if excluded else ""))
 
 
+blind_coder = common.visible_coders(engine, project) is not None  # blind mode hides others' codings from coders
+BLIND_NOTE = ("Blind mode: agreement figures and drift compare your codings with other coders', so they are "
+              "shown to supervisors only until blind mode is turned off.")
+
 with tabs[0]:
-    if tabs[0].open:
+    if tabs[0].open and blind_coder:
+        st.info(BLIND_NOTE, icon=":material/visibility_off:")
+    elif tabs[0].open:
         controls = st.columns([2, 2, 1, 3], vertical_alignment="bottom")
         unit = controls[0].radio("Unit", tuple(UNITS), format_func=UNITS.get, horizontal=True, key="_ag_unit",
                                  help="Segment: each coded sentence or turn. Respondent: a respondent carries a "
@@ -438,7 +444,9 @@ PERIODS = {"D": "day", "W": "week", "M": "month"}
 DRIFT_METRICS = {"percent_agreement": "% agreement with the consensus", "cohen_kappa": "Cohen's κ with the consensus"}
 
 with tabs[2]:
-    if tabs[2].open:
+    if tabs[2].open and blind_coder:
+        st.info(BLIND_NOTE, icon=":material/visibility_off:")
+    elif tabs[2].open:
         controls = st.columns([1, 2, 3], vertical_alignment="bottom")
         period = controls[0].selectbox("Period", tuple(PERIODS), index=1, format_func=PERIODS.get,
                                        key="_drift_period")

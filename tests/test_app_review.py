@@ -138,6 +138,14 @@ def test_blind_shares_count_only_the_coders_codings(app_engine):
     assert "**consensus**'s codings" in texts(page("shares", "supervisor", frame=FRAME))
 
 
+def test_blind_agreement_page_shows_a_coder_no_comparison_with_others(app_engine):
+    blind(app_engine)
+    at = page("agreement", "aigerim", frame=FRAME)
+    assert not at.dataframe and not at.metric
+    assert "shown to supervisors only until blind mode is turned off" in texts(at)
+    assert page("agreement", "supervisor", frame=FRAME).dataframe
+
+
 # --------------------------------------------------------------------------- item 5
 
 
