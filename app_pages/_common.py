@@ -15,7 +15,7 @@ import threading
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from coding import service, service_review
+from coding import service
 from coding.database.engine import default_url, make_engine
 from coding.errors import CodeframeError
 
@@ -127,7 +127,7 @@ def sidebar(engine: Engine, project: str) -> None:
 
 def visible_coders(engine: Engine, project: str) -> list[str] | None:
     """Whose codings the current coder may see in counts, quotes, shares and exports (None: everyone's)."""
-    return service_review.visible_coders(engine, project, current_coder())
+    return service.visible_coders(engine, project, current_coder())
 
 
 def require_coder() -> str | None:

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
-from coding import service, service_review
+from coding import service
 from coding.agreement import interpret_alpha
 from coding.errors import CodeframeError
 
@@ -228,7 +228,7 @@ def _coverage(report) -> None:
     """Each compared coder's coverage, next to every agreement table."""
     if report.coverage is None:
         return
-    excluded = service_review.exclusions(engine, project)["coder"]
+    excluded = service.exclusions(engine, project)["coder"]
     st.dataframe(
         report.coverage, hide_index=True, key=f"_ag_coverage_{report.unit}",
         column_config={"coder": "Coder", "units": st.column_config.NumberColumn("Units covered"),
@@ -403,10 +403,10 @@ with tabs[1]:
                 "Coders to compare", [n for n in roles if n != service.CONSENSUS], key="_dis_coders",
                 placeholder="The coders who double-coded the most",
                 help="Two or more. A disagreement is a unit at least two of them covered on which they differ.")
-            show = picks[1].radio("Show", service_review.SHOW, horizontal=True, key="_dis_show",
+            show = picks[1].radio("Show", service.DISAGREEMENT_VIEWS, horizontal=True, key="_dis_show",
                                   format_func={"all": "All", "undecided": "Undecided", "decided": "Decided"}.get)
             try:
-                found = service_review.disagreement_report(engine, project, frame=frame_id, actor=coder,
+                found = service.disagreement_report(engine, project, frame=frame_id, actor=coder,
                                                            coders=dis_coders or None, show=show)
             except CodeframeError as exc:
                 common.show_error(exc)

@@ -92,7 +92,8 @@ with right:
     st.caption(f"Counted from {visible[0]}'s own codings (blind mode)." if visible is not None else
                "Counted from every coder's codings together, the consensus included.")
     if usage.empty:
-        st.info("No codes applied yet — open a transcript on **Code a transcript** and start coding.", icon=":material/edit_note:")
+        st.info("No codes applied yet — open a transcript on **Code a transcript** and start coding.",
+                icon=":material/edit_note:")
     else:
         codebook = service.project_codebook(engine, project, include_inactive=True)
         labels = {c.id: c.label for c in codebook.codes()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _common as common
-from coding import service, service_review
+from coding import service
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -21,7 +21,8 @@ column = st.columns([3, 2])[0]
 with column, st.form("settings"):
     language = st.selectbox(
         "Project language", service.SUPPORTED_LANGUAGES, index=service.SUPPORTED_LANGUAGES.index(info.language),
-        format_func=LANGUAGES.get, key="_set_language", help="Default language of imported transcripts (sentence splitting, suggestions).",
+        format_func=LANGUAGES.get, key="_set_language",
+        help="Default language of imported transcripts (sentence splitting, suggestions).",
     )
     unit = st.radio(
         "Unit of coding", tuple(UNITS), index=tuple(UNITS).index(info.segmentation_unit), format_func=UNITS.get,
@@ -64,7 +65,7 @@ st.caption("Exclude pilot documents or a training coder from shares, agreement a
 actor = common.current_coder()
 documents = [d.name for d in service.list_documents(engine, project)]
 coder_names = [c["name"] for c in service.list_coders(engine, project) if not c["is_consensus"]]
-current = service_review.exclusions(engine, project)
+current = service.exclusions(engine, project)
 left, right = st.columns(2, gap="large")
 
 
@@ -73,13 +74,13 @@ def _save_exclusions() -> None:
     try:
         for kind, key in (("document", "_ex_documents"), ("coder", "_ex_coders")):
             wanted = set(st.session_state.get(key) or [])
-            now = set(service_review.exclusions(engine, project)[kind])
+            now = set(service.exclusions(engine, project)[kind])
             for name in sorted(wanted - now):
-                service_review.set_excluded(engine, project, kind=kind, name=name, actor=actor,
+                service.set_excluded(engine, project, kind=kind, name=name, actor=actor,
                                             reason=st.session_state.get("_ex_reason") or None)
                 changes.append(f"excluded {kind} {name}")
             for name in sorted(now - wanted):
-                service_review.set_excluded(engine, project, kind=kind, name=name, excluded=False, actor=actor,
+                service.set_excluded(engine, project, kind=kind, name=name, excluded=False, actor=actor,
                                             reason=st.session_state.get("_ex_reason") or None)
                 changes.append(f"included {kind} {name}")
     except CodeframeError as exc:
@@ -103,7 +104,7 @@ with left:
 
 def _remove(name: str) -> None:
     try:
-        gone = service_review.remove_document(engine, project, document=name, actor=actor,
+        gone = service.remove_document(engine, project, document=name, actor=actor,
                                               confirm=bool(st.session_state.get("_rm_confirm")))
     except CodeframeError as exc:
         st.session_state["_rm_message"] = ("error", str(exc).split("\n", 1)[0])
@@ -118,7 +119,7 @@ with right:
     doomed = st.selectbox("Remove a document", documents, index=None, key="_rm_document",
                           placeholder="Choose a document to remove")
     if doomed is not None:
-        preview = service_review.removal_preview(engine, project, document=doomed)
+        preview = service.removal_preview(engine, project, document=doomed)
         st.warning(preview["message"][:1].upper() + preview["message"][1:] + ".", icon=":material/delete:")
         st.checkbox(f"Yes, remove {doomed} and everything listed above", key="_rm_confirm")
         st.button("Remove document", key="_rm_remove", type="primary", on_click=_remove, args=(doomed,),
@@ -129,7 +130,7 @@ with right:
 
 def _remove_coder(name: str) -> None:
     try:
-        gone = service_review.remove_coder(engine, project, coder=name, actor=actor,
+        gone = service.remove_coder(engine, project, coder=name, actor=actor,
                                            confirm=bool(st.session_state.get("_rmc_confirm")))
     except CodeframeError as exc:
         st.session_state["_rmc_message"] = ("error", str(exc).split("\n", 1)[0])
@@ -143,7 +144,7 @@ with right:
     leaving = st.selectbox("Remove a coder", coder_names, index=None, key="_rmc_coder",
                            placeholder="Choose a coder to remove (e.g. a test account)")
     if leaving is not None:
-        preview = service_review.coder_removal_preview(engine, project, coder=leaving)
+        preview = service.coder_removal_preview(engine, project, coder=leaving)
         st.warning(preview["message"][:1].upper() + preview["message"][1:] + ".", icon=":material/person_remove:")
         st.checkbox(f"Yes, remove {leaving} and everything listed above", key="_rmc_confirm")
         st.button("Remove coder", key="_rmc_remove", on_click=_remove_coder, args=(leaving,),
@@ -152,7 +153,7 @@ with right:
     if message:
         (st.success if message[0] == "success" else st.error)(message[1])
 
-changes = service_review.project_history(engine, project)
+changes = service.project_history(engine, project)
 if not changes.empty:
     st.markdown("**Project history**")
     st.dataframe(changes.drop(columns="detail"), hide_index=True, width="stretch", key="_ex_history")

@@ -13,7 +13,7 @@ import html
 import streamlit as st
 
 from app_pages import _common as common
-from coding import charts, service, service_review
+from coding import charts, service
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -83,12 +83,12 @@ downloads[1].download_button("Chart (SVG)", lambda: charts.chart_to_svg(chart), 
                              mime="image/svg+xml", icon=":material/polyline:", width="stretch", key="_dl_svg",
                              on_click="ignore")
 downloads[2].download_button("Crosstab (CSV)" if by else "Table (CSV)",
-                             lambda: service_review.share_csv(report), file_name=f"{stem}.csv",
+                             lambda: service.share_csv(report), file_name=f"{stem}.csv",
                              mime="text/csv", icon=":material/table:", width="stretch", key="_dl_csv",
                              on_click="ignore")
 downloads[3].download_button(
     "Workbook (XLSX)",
-    lambda: service_review.share_xlsx(report, by=by),
+    lambda: service.share_xlsx(report, by=by),
     file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:", width="stretch", key="_dl_xlsx", on_click="ignore",
     help=f"Sheets: shares, the crosstab, the case x code matrix and {report.coder}'s coded quotes",

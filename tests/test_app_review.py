@@ -8,7 +8,7 @@ import openpyxl
 from apptest import APP, by_prefix, ok, texts
 from streamlit.testing.v1 import AppTest
 
-from coding import service, service_review
+from coding import service
 
 P = "default"
 FRAME = "reform_directions"
@@ -62,7 +62,7 @@ def test_disagreements_tab_keeps_the_sample_pairs_with_four_coders(app_engine):
 
 
 def test_a_nothing_applies_decision_shows_decided_and_is_counted(app_engine):
-    report = service_review.disagreement_report(app_engine, P, frame=FRAME, show="undecided")
+    report = service.disagreement_report(app_engine, P, frame=FRAME, show="undecided")
     item = next(i for i in report.items if any(not codes for codes in i["coders"].values()))
     empty = next(name for name, codes in item["coders"].items() if not codes)
     at = page("agreement", "supervisor", tab="Disagreements", frame=FRAME)
@@ -81,7 +81,7 @@ def test_a_nothing_applies_decision_shows_decided_and_is_counted(app_engine):
 
 def test_adjudication_cards_number_units_as_the_coding_page_does(app_engine):
     at = page("agreement", "supervisor", tab="Disagreements", frame=FRAME)
-    first = service_review.disagreement_report(app_engine, P, frame=FRAME).items[0]
+    first = service.disagreement_report(app_engine, P, frame=FRAME).items[0]
     number = units(app_engine, first["document"]).index(first["segment_id"]) + 1
     assert f"{first['document']} · unit {number} · id {first['segment_id']}" in cards(at)[0]
     assert number != first["position"]  # the old card said "segment <position>"
@@ -165,7 +165,7 @@ def test_agreement_table_shows_coverage_and_an_excluded_pilot_leaves_it(app_engi
     settings.text_input(key="_ex_reason").input("training coder").run()
     settings.button(key="_ex_save").click().run()
     assert "Excluded coder pilot." in texts(ok(settings))
-    assert service_review.exclusions(app_engine, P)["coder"] == ["pilot"]
+    assert service.exclusions(app_engine, P)["coder"] == ["pilot"]
     again = page("agreement", "supervisor", frame=FRAME)
     assert "Excluded from reliability (Settings): pilot." in texts(again)
 
@@ -235,11 +235,11 @@ def test_crosstab_csv_is_the_crosstab_and_quotes_are_the_counted_coders(app_engi
     assert "Crosstab (CSV)" in {b.label for b in ok(at).get("download_button")}
     overall = service.share_report(app_engine, P, frame=FRAME)
     cross = service.share_report(app_engine, P, frame=FRAME, by="expert_group")
-    text = service_review.share_csv(cross)
-    assert text != service_review.share_csv(overall)
+    text = service.share_csv(cross)
+    assert text != service.share_csv(overall)
     header = text.splitlines()[0].split(",")
     assert {"group", "group_n", "coverage"} <= set(header)
-    workbook = openpyxl.load_workbook(io.BytesIO(service_review.share_xlsx(overall)))
+    workbook = openpyxl.load_workbook(io.BytesIO(service.share_xlsx(overall)))
     rows = list(workbook["Quotes"].values)
     coder = rows[0].index("coder")
     assert {r[coder] for r in rows[1:]} == {"consensus"}

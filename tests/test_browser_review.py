@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from test_browser import CHROMIUM, CHROMIUM_ARGS, PROJECT, choose_coder, server  # noqa: F401  (server: fixture)
 
-from coding import service_review
+from coding import service
 
 pytestmark = pytest.mark.browser
 FRAME = "reform_directions"
@@ -21,7 +21,7 @@ def test_a_supervisor_adjudicates_nothing_applies_in_the_browser(server):  # noq
 
     expect.set_options(timeout=30_000)
     base, engine = server
-    before = service_review.disagreement_report(engine, PROJECT, frame=FRAME)
+    before = service.disagreement_report(engine, PROJECT, frame=FRAME)
     item = next(i for i in before.items if not i["decided"] and any(not c for c in i["coders"].values()))
     empty = next(name for name, codes in item["coders"].items() if not codes)
     with sync_playwright() as p:
@@ -48,6 +48,6 @@ def test_a_supervisor_adjudicates_nothing_applies_in_the_browser(server):  # noq
             expect(page.locator(f".st-key-cf_dis_{item['segment_id']}")).to_have_count(0)
         finally:
             browser.close()
-    after = service_review.disagreement_report(engine, PROJECT, frame=FRAME, show="decided").items
+    after = service.disagreement_report(engine, PROJECT, frame=FRAME, show="decided").items
     decided = next(i for i in after if i["segment_id"] == item["segment_id"])
     assert decided["consensus"] == {} and decided["reason"] == f"took {empty}'s decision"

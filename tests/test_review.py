@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coding import review, service, service_review
+from coding import review, service
 from coding.errors import CodeframeError, PermissionDenied
 
 P = service.DEFAULT_PROJECT
@@ -38,16 +38,16 @@ def _figure(engine, **kwargs) -> list[str]:
 
 
 def test_disagreements_keep_every_pair_with_a_third_and_fourth_coder(sample_engine):
-    fresh = service_review.disagreement_report(sample_engine, P, frame=FRAME)
+    fresh = service.disagreement_report(sample_engine, P, frame=FRAME)
     assert [i["document"] for i in fresh.items] == SAMPLE_DISAGREEMENTS
     assert fresh.coders == ["aigerim", "daniyar"] and fresh.compared == 602
     _pilot_coders(sample_engine)
     # The default stays the coders who double-coded the most: the 7 aigerim/daniyar disagreements.
-    default = service_review.disagreement_report(sample_engine, P, frame=FRAME)
+    default = service.disagreement_report(sample_engine, P, frame=FRAME)
     assert default.coders == ["aigerim", "daniyar"]
     assert [i["document"] for i in default.items] == SAMPLE_DISAGREEMENTS
     # All four chosen: every unit two of them covered is compared, not only the units all four saw.
-    four = service_review.disagreement_report(sample_engine, P, frame=FRAME,
+    four = service.disagreement_report(sample_engine, P, frame=FRAME,
                                               coders=["aigerim", "daniyar", "pilot", "trainee"])
     documents = [i["document"] for i in four.items]
     assert set(SAMPLE_DISAGREEMENTS) <= set(documents) and "R01" in documents
@@ -56,7 +56,7 @@ def test_disagreements_keep_every_pair_with_a_third_and_fourth_coder(sample_engi
     assert set(r01["coders"]) == {"aigerim", "daniyar", "pilot"}  # who covered it, not trainee
     assert "602 units compared" in four.summary() and "pilot (" in four.summary()
     with pytest.raises(CodeframeError, match="two or more"):
-        service_review.disagreement_report(sample_engine, P, frame=FRAME, coders=["aigerim"])
+        service.disagreement_report(sample_engine, P, frame=FRAME, coders=["aigerim"])
     # The page's old entry point gives the same list.
     assert service.disagreement_details(sample_engine, P, frame=FRAME) == default.items
 
@@ -65,19 +65,19 @@ def test_disagreements_keep_every_pair_with_a_third_and_fourth_coder(sample_engi
 
 
 def test_a_nothing_applies_adjudication_is_a_decision(sample_engine):
-    report = service_review.disagreement_report(sample_engine, P, frame=FRAME, show="undecided")
+    report = service.disagreement_report(sample_engine, P, frame=FRAME, show="undecided")
     item = report.items[0]
     before = report.decided
     # "Take daniyar's decision" where daniyar applied no code of the frame, or any coder's empty set
     service.adjudicate(sample_engine, P, segment_id=item["segment_id"], frame=FRAME, codes=[], actor="supervisor",
                        reason="took the decision with no code")
-    after = service_review.disagreement_report(sample_engine, P, frame=FRAME)
+    after = service.disagreement_report(sample_engine, P, frame=FRAME)
     decided = next(i for i in after.items if i["segment_id"] == item["segment_id"])
     assert decided["decided"] and decided["consensus"] == {} and decided["reason"] == "took the decision with no code"
     assert after.decided == before + 1
-    undecided = service_review.disagreement_report(sample_engine, P, frame=FRAME, show="undecided").items
+    undecided = service.disagreement_report(sample_engine, P, frame=FRAME, show="undecided").items
     assert item["segment_id"] not in [i["segment_id"] for i in undecided]
-    only_decided = service_review.disagreement_report(sample_engine, P, frame=FRAME, show="decided").items
+    only_decided = service.disagreement_report(sample_engine, P, frame=FRAME, show="decided").items
     assert item["segment_id"] in [i["segment_id"] for i in only_decided]
     assert len(undecided) + len(only_decided) == after.total == 7
 
@@ -130,8 +130,8 @@ def test_importing_adjudicated_codings_is_logged_as_an_import(sample_engine):
 
 def test_blind_mode_shares_and_quotes_show_only_the_viewers_codings(sample_engine):
     service.update_settings(sample_engine, P, blind_mode=True)
-    assert service_review.visible_coders(sample_engine, P, "aigerim") == ["aigerim"]
-    assert service_review.visible_coders(sample_engine, P, "supervisor") is None
+    assert service.visible_coders(sample_engine, P, "aigerim") == ["aigerim"]
+    assert service.visible_coders(sample_engine, P, "supervisor") is None
     mine = service.share_report(sample_engine, P, frame=FRAME, viewer="aigerim")
     assert mine.coder == "aigerim" and set(mine.quotes["coder"]) == {"aigerim"}
     assert "coder_min" not in mine.table or mine.table["coder_min"].isna().all()
@@ -166,17 +166,17 @@ def test_a_pilot_coder_does_not_move_reliability_and_can_be_excluded(sample_engi
     assert shares.spread_coders == ["aigerim", "daniyar"]
     assert shares.table["coder_min"].tolist() == fresh_shares["coder_min"].tolist()
     # Excluded from reliability: nothing deleted, recorded in the history, left out even when all are asked.
-    assert service_review.set_excluded(sample_engine, P, kind="coder", name="pilot", actor="supervisor",
+    assert service.set_excluded(sample_engine, P, kind="coder", name="pilot", actor="supervisor",
                                        reason="training coder")
-    assert not service_review.set_excluded(sample_engine, P, kind="coder", name="pilot", actor="supervisor")
-    four = service_review.disagreement_report(sample_engine, P, frame=FRAME)
+    assert not service.set_excluded(sample_engine, P, kind="coder", name="pilot", actor="supervisor")
+    four = service.disagreement_report(sample_engine, P, frame=FRAME)
     assert "pilot" not in four.coders
-    event = service_review.project_history(sample_engine, P).iloc[-1]
+    event = service.project_history(sample_engine, P).iloc[-1]
     assert (event["action"], event["kind"], event["target"], event["actor"], event["reason"]) == (
         "exclude", "coder", "pilot", "supervisor", "training coder")
     assert service.status(sample_engine, P).codings_by_coder["pilot"] == 2
     with pytest.raises(PermissionDenied):
-        service_review.set_excluded(sample_engine, P, kind="coder", name="trainee", actor="aigerim")
+        service.set_excluded(sample_engine, P, kind="coder", name="trainee", actor="aigerim")
 
 
 # --------------------------------------------------------------------------- item 6
@@ -217,20 +217,20 @@ def test_pilot_documents_and_coder_can_be_excluded_or_removed(sample_engine, tmp
     service.ensure_coder(sample_engine, P, "pilot")
     _pilot_documents(sample_engine, tmp_path)
     assert _figure(sample_engine)[0] == "7/26 = 26.9%"
-    service_review.set_excluded(sample_engine, P, kind="document", name="P01", actor="supervisor")
-    service_review.set_excluded(sample_engine, P, kind="document", name="P02", actor="supervisor")
-    service_review.set_excluded(sample_engine, P, kind="coder", name="pilot", actor="supervisor")
+    service.set_excluded(sample_engine, P, kind="document", name="P01", actor="supervisor")
+    service.set_excluded(sample_engine, P, kind="document", name="P02", actor="supervisor")
+    service.set_excluded(sample_engine, P, kind="coder", name="pilot", actor="supervisor")
     assert _figure(sample_engine) == FIGURE_1
-    assert service_review.exclusions(sample_engine, P) == {"document": ["P01", "P02"], "coder": ["pilot"]}
+    assert service.exclusions(sample_engine, P) == {"document": ["P01", "P02"], "coder": ["pilot"]}
     # Brought back, then removed for good: the removal asks first and says what goes with it.
-    service_review.set_excluded(sample_engine, P, kind="document", name="P01", excluded=False, actor="supervisor")
+    service.set_excluded(sample_engine, P, kind="document", name="P01", excluded=False, actor="supervisor")
     assert _figure(sample_engine)[0] == "7/25 = 28.0%"
     with pytest.raises(CodeframeError, match=r"not removed: removing P01 deletes its 3 segments, 1 codings "
                                              r"\(pilot 1\) and their 1 history events"):
-        service_review.remove_document(sample_engine, P, document="P01", actor="supervisor")
+        service.remove_document(sample_engine, P, document="P01", actor="supervisor")
     assert len(service.list_documents(sample_engine, P)) == 26
-    gone = service_review.remove_document(sample_engine, P, document="P01", actor="supervisor", confirm=True)
-    service_review.remove_document(sample_engine, P, document="P02", actor="supervisor", confirm=True)
+    gone = service.remove_document(sample_engine, P, document="P01", actor="supervisor", confirm=True)
+    service.remove_document(sample_engine, P, document="P02", actor="supervisor", confirm=True)
     assert gone["codings"] == 1 and len(service.list_documents(sample_engine, P)) == 24
     assert _figure(sample_engine) == FIGURE_1
     report = service.share_report(sample_engine, P, frame=FRAME).table
@@ -238,7 +238,7 @@ def test_pilot_documents_and_coder_can_be_excluded_or_removed(sample_engine, tmp
     assert report["agreement"].round(6).tolist() == fresh_shares["agreement"].round(6).tolist()
     alpha = service.agreement_report(sample_engine, P, frame=FRAME, n_boot=0).table["alpha"].round(6).tolist()
     assert alpha == fresh_alpha
-    actions = service_review.project_history(sample_engine, P)[["action", "kind", "target"]].values.tolist()
+    actions = service.project_history(sample_engine, P)[["action", "kind", "target"]].values.tolist()
     assert actions == [["exclude", "document", "P01"], ["exclude", "document", "P02"], ["exclude", "coder", "pilot"],
                        ["include", "document", "P01"], ["remove", "document", "P01"], ["remove", "document", "P02"]]
 
@@ -247,10 +247,10 @@ def test_in_team_mode_only_admins_change_what_is_analysed(sample_engine):
     service.create_user(sample_engine, P, "root", role="admin", password="a long passphrase")
     service.set_team_mode(sample_engine, P, True, actor="root")
     with pytest.raises(PermissionDenied, match="only admins"):
-        service_review.set_excluded(sample_engine, P, kind="document", name="R01", actor="supervisor")
+        service.set_excluded(sample_engine, P, kind="document", name="R01", actor="supervisor")
     with pytest.raises(PermissionDenied, match="only admins"):
-        service_review.remove_document(sample_engine, P, document="R01", actor="supervisor", confirm=True)
-    assert service_review.set_excluded(sample_engine, P, kind="document", name="R01", actor="root")
+        service.remove_document(sample_engine, P, document="R01", actor="supervisor", confirm=True)
+    assert service.set_excluded(sample_engine, P, kind="document", name="R01", actor="root")
     assert service.share_report(sample_engine, P, frame=FRAME).n == 23
 
 
@@ -284,16 +284,16 @@ def test_decisions_exclusions_and_removal_on_sqlite_and_postgresql(engine, tmp_p
     unit = next(s.id for s in service.document_view(engine, "p", doc.id, viewer="sup").segments if s.is_unit)
     service.add_coding(engine, "p", segment_id=unit, code="rd_systemic_approach", coder="ana")
     service.mark_done(engine, "p", doc.id, coder="ben", frames=[FRAME])
-    report = service_review.disagreement_report(engine, "p", frame=FRAME)
+    report = service.disagreement_report(engine, "p", frame=FRAME)
     assert [i["segment_id"] for i in report.items] == [unit] and report.compared == 2
     service.adjudicate(engine, "p", segment_id=unit, frame=FRAME, codes=[], actor="sup", reason="not a direction")
-    assert service_review.disagreement_report(engine, "p", frame=FRAME).decided == 1
-    assert service_review.set_excluded(engine, "p", kind="document", name="R2", actor="sup")
+    assert service.disagreement_report(engine, "p", frame=FRAME).decided == 1
+    assert service.set_excluded(engine, "p", kind="document", name="R2", actor="sup")
     assert service.share_report(engine, "p", frame=FRAME, coder="ana").n == 1
-    gone = service_review.remove_document(engine, "p", document=doc.name, actor="sup", confirm=True)
+    gone = service.remove_document(engine, "p", document=doc.name, actor="sup", confirm=True)
     assert gone["codings_by_coder"] == {"ana": 1}
     assert [d.name for d in service.list_documents(engine, "p")] == ["R2"]
-    assert service_review.project_history(engine, "p")["action"].tolist() == ["exclude", "remove"]
+    assert service.project_history(engine, "p")["action"].tolist() == ["exclude", "remove"]
     service.delete_project(engine, "p")
     assert not service.project_exists(engine, "p")
 
@@ -302,15 +302,15 @@ def test_a_test_coder_is_removed_only_after_confirmation(sample_engine):
     _pilot_coders(sample_engine)
     with pytest.raises(CodeframeError, match=r"not removed: removing coder pilot deletes their 2 codings on 1 "
                                              r"documents and their 2 history events"):
-        service_review.remove_coder(sample_engine, P, coder="pilot", actor="supervisor")
+        service.remove_coder(sample_engine, P, coder="pilot", actor="supervisor")
     assert service.status(sample_engine, P).codings_by_coder["pilot"] == 2
     with pytest.raises(PermissionDenied):
-        service_review.remove_coder(sample_engine, P, coder="pilot", actor="aigerim", confirm=True)
+        service.remove_coder(sample_engine, P, coder="pilot", actor="aigerim", confirm=True)
     with pytest.raises(CodeframeError, match="consensus cannot be"):
-        service_review.remove_coder(sample_engine, P, coder="consensus", actor="supervisor", confirm=True)
-    gone = service_review.remove_coder(sample_engine, P, coder="pilot", actor="supervisor", confirm=True)
+        service.remove_coder(sample_engine, P, coder="consensus", actor="supervisor", confirm=True)
+    gone = service.remove_coder(sample_engine, P, coder="pilot", actor="supervisor", confirm=True)
     assert gone["codings"] == 2 and "pilot" not in [c["name"] for c in service.list_coders(sample_engine, P)]
     assert "pilot" not in set(service.history(sample_engine, P)["coder"])
-    event = service_review.project_history(sample_engine, P).iloc[-1]
+    event = service.project_history(sample_engine, P).iloc[-1]
     assert (event["action"], event["kind"], event["target"]) == ("remove", "coder", "pilot")
     assert _figure(sample_engine) == FIGURE_1

@@ -1,4 +1,4 @@
-"""``codeframe disagreements``, ``codeframe documents remove|exclude|include``, ``codeframe coders remove|exclude|include``.
+"""``codeframe disagreements``, ``documents remove|exclude|include``, ``coders remove|exclude|include``.
 
 The supervisor's review from the command line: the disagreements over chosen coders (as on the
 Agreement & adjudication page), and what is analysed. Exclusions and removals are admins only
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from coding import service_review
+from coding import service
 from coding.cli.agreement import _coder_list
 from coding.cli.common import engine_from_args, format_table, print_frame
 from coding.cli.users import _add_as, _signed_in
@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     d.add_argument("--frame", metavar="F", required=True)
     d.add_argument("--coders", type=_coder_list, metavar="A,B",
                    help="two or more coders (default: the coders who double-coded the most)")
-    d.add_argument("--show", choices=service_review.SHOW, default="all", help="default: %(default)s")
+    d.add_argument("--show", choices=service.DISAGREEMENT_VIEWS, default="all", help="default: %(default)s")
     d.add_argument("--format", choices=("table", "csv", "json"), default="table")
     d.set_defaults(func=cmd_disagreements)
 
@@ -65,7 +65,7 @@ def register(subparsers) -> None:
 def cmd_disagreements(args) -> int:
     import pandas as pd
 
-    report = service_review.disagreement_report(engine_from_args(args), args.project, frame=args.frame,
+    report = service.disagreement_report(engine_from_args(args), args.project, frame=args.frame,
                                                 coders=args.coders, show=args.show)
     rows = [{
         "document": i["document"], "unit": i["unit"], "segment_id": i["segment_id"],
@@ -87,7 +87,7 @@ def cmd_exclude(args) -> int:
     engine = engine_from_args(args)
     actor = _signed_in(args, engine)
     for name in args.names:
-        changed = service_review.set_excluded(engine, args.project, kind=args.kind, name=name,
+        changed = service.set_excluded(engine, args.project, kind=args.kind, name=name,
                                               excluded=args.excluded, actor=actor, reason=args.reason)
         verb = "excluded from analysis" if args.excluded else "included in analysis"
         print(f"{args.kind} {name}: {verb}" if changed else f"{args.kind} {name}: already {verb}")
@@ -99,11 +99,11 @@ def cmd_remove(args) -> int:
     actor = _signed_in(args, engine)
     if not args.yes:
         for name in args.names:
-            print(service_review.removal_preview(engine, args.project, document=name)["message"])
+            print(service.removal_preview(engine, args.project, document=name)["message"])
         print("nothing removed: add --yes to remove", file=sys.stderr)
         return 2
     for name in args.names:
-        gone = service_review.remove_document(engine, args.project, document=name, actor=actor, confirm=True)
+        gone = service.remove_document(engine, args.project, document=name, actor=actor, confirm=True)
         print(f"removed {name}: {gone['segments']} segments, {gone['codings']} codings, "
               f"{gone['history_events']} history events")
     return 0
@@ -114,17 +114,17 @@ def cmd_remove_coder(args) -> int:
     actor = _signed_in(args, engine)
     if not args.yes:
         for name in args.names:
-            print(service_review.coder_removal_preview(engine, args.project, coder=name)["message"])
+            print(service.coder_removal_preview(engine, args.project, coder=name)["message"])
         print("nothing removed: add --yes to remove", file=sys.stderr)
         return 2
     for name in args.names:
-        gone = service_review.remove_coder(engine, args.project, coder=name, actor=actor, confirm=True)
+        gone = service.remove_coder(engine, args.project, coder=name, actor=actor, confirm=True)
         print(f"removed coder {name}: {gone['codings']} codings, {gone['history_events']} history events")
     return 0
 
 
 def cmd_history(args) -> int:
-    frame = service_review.project_history(engine_from_args(args), args.project)
+    frame = service.project_history(engine_from_args(args), args.project)
     print(format_table(frame.drop(columns="detail")) if not frame.empty else "no exclusions or removals yet")
     return 0
 
@@ -135,7 +135,7 @@ def cmd_coders_list(args) -> int:
     from coding import service
 
     engine = engine_from_args(args)
-    excluded = set(service_review.exclusions(engine, args.project)["coder"])
+    excluded = set(service.exclusions(engine, args.project)["coder"])
     rows = [{"coder": c["name"], "role": c["role"], "excluded": c["name"] in excluded}
             for c in service.list_coders(engine, args.project)]
     print(format_table(pd.DataFrame(rows, columns=["coder", "role", "excluded"])))

@@ -1,7 +1,7 @@
-"""Facade for the supervisor's review: disagreements over chosen coders, coverage, exclusions, removal.
+"""The supervisor's review: disagreements over chosen coders, coverage, exclusions, removal, history.
 
-One ``with Session(engine)`` per unit of work, like :mod:`coding.service`; the rules themselves
-are the pure functions of :mod:`coding.review`.
+One ``with Session(engine)`` per unit of work; the rules themselves are the pure functions of
+:mod:`coding.review`, what is in scope comes from :mod:`coding.service.scope`.
 """
 
 from __future__ import annotations
@@ -31,37 +31,16 @@ from coding.database.tables import (
     SuggestionFeedback,
 )
 from coding.errors import CodeframeError, NotFound, PermissionDenied
+from coding.service.agreement import _coder_universes, _frame_codes
+from coding.service.common import CONSENSUS
+from coding.service.permissions import _require_supervisor
+from coding.service.scope import analysed_coders, excluded, in_scope
 
-CONSENSUS = "consensus"
-SHOW = ("all", "undecided", "decided")
+DISAGREEMENT_VIEWS = ("all", "undecided", "decided")
 KINDS = ("document", "coder")
 
 
 # --------------------------------------------------------------------------- scope of analysis
-
-
-def excluded(session: Session, project_id: int) -> tuple[set[int], set[str]]:
-    """Ids of the documents and names of the coders excluded from analysis."""
-    rows = session.exec(select(Exclusion.kind, Exclusion.target_id).where(Exclusion.project_id == project_id)).all()
-    doc_ids = {t for k, t in rows if k == "document"}
-    coder_ids = {t for k, t in rows if k == "coder"}
-    names = set()
-    if coder_ids:
-        names = set(session.exec(select(Coder.name).where(Coder.id.in_(coder_ids))).all())
-    return doc_ids, names
-
-
-def in_scope(frame, excluded_documents: set[int]):
-    """``frame`` (with a ``document_id`` column) without the excluded documents."""
-    if not excluded_documents or frame.empty:
-        return frame
-    return frame[~frame["document_id"].isin(excluded_documents)]
-
-
-def analysed_coders(session: Session, row, skip_coders: set[str]) -> list[str]:
-    """The project's individual coders (not the consensus, not excluded), by name."""
-    names = session.exec(select(Coder.name).where(Coder.project_id == row.id, Coder.is_consensus == False)).all()  # noqa: E712
-    return sorted(set(names) - {CONSENSUS} - skip_coders)
 
 
 def visible_coders(engine: Engine, project: str, viewer: str | None) -> list[str] | None:
@@ -115,15 +94,13 @@ def disagreement_report(
     (:func:`coding.review.default_coders`), excluded coders left out. ``show``: all, undecided
     or decided (a 'nothing applies' adjudication is a decision). Supervisors only with ``actor``.
     """
-    from coding import service
-
-    if show not in SHOW:
-        raise CodeframeError(f"show must be one of {', '.join(SHOW)}, not {show!r}")
+    if show not in DISAGREEMENT_VIEWS:
+        raise CodeframeError(f"show must be one of {', '.join(DISAGREEMENT_VIEWS)}, not {show!r}")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         if actor is not None:
-            service._require_supervisor(session, row, actor)
-        frame_row, _ = service._frame_codes(session, row, frame)
+            _require_supervisor(session, row, actor)
+        frame_row, _ = _frame_codes(session, row, frame)
         skip_docs, skip_coders = excluded(session, row.id)
         df = in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
         units = in_scope(queries.units_frame(session, row.id), skip_docs)
@@ -138,7 +115,7 @@ def disagreement_report(
                 raise CodeframeError("compare individual coders; the consensus is what adjudication writes")
         else:
             chosen = None
-        universes = service._coder_universes(session, row, frame_row, chosen or candidates, units)
+        universes = _coder_universes(session, row, frame_row, chosen or candidates, units)
         decided_ids = set(session.exec(
             select(Adjudication.segment_id).where(Adjudication.frame_id == frame_row.id)).all())
         reasons = dict(session.exec(select(Adjudication.segment_id, Adjudication.reason)
@@ -174,17 +151,15 @@ def disagreement_report(
     return report
 
 
-def coverage(engine: Engine, project: str, *, frame: str, coders: Sequence[str], unit: str = "segment"):
+def coder_coverage(engine: Engine, project: str, *, frame: str, coders: Sequence[str]):
     """Each coder's coverage in a frame: units and respondents covered, codings made (a DataFrame)."""
-    from coding import service
-
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        frame_row, _ = service._frame_codes(session, row, frame)
+        frame_row, _ = _frame_codes(session, row, frame)
         skip_docs, _ = excluded(session, row.id)
         df = in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
         units = in_scope(queries.units_frame(session, row.id), skip_docs)
-        universes = service._coder_universes(session, row, frame_row, coders, units)
+        universes = _coder_universes(session, row, frame_row, coders, units)
     respondent_of = dict(zip(units["segment_id"], units["respondent"]))
     return review.coverage_table(universes, respondent_of, df.rename(columns={"segment_id": "unit"}), coders)
 
