@@ -116,3 +116,14 @@ def test_a_pilot_coder_is_removed_with_yes_only(capsys, sample_db, tmp_path):
     assert "pilot" in run(capsys, sample_db, "coders", "list")[1]
     assert run(capsys, sample_db, "coders", "remove", "pilot", "--yes")[1].startswith("removed coder pilot: 4 codings")
     assert "pilot" not in run(capsys, sample_db, "coders", "list")[1]
+
+
+def test_importing_consensus_codings_names_a_supervisor_and_is_logged_as_an_import(capsys, sample_db, tmp_path):
+    codings = tmp_path / "adjudicated.csv"
+    codings.write_text("document,coder,code,segment\nR02,consensus,rd_delegation,1\n", encoding="utf-8")
+    code, _, err = run(capsys, sample_db, "import", "codings", str(codings), "--as", "aigerim")
+    assert code == 2 and "only supervisors adjudicate" in err
+    assert run(capsys, sample_db, "import", "codings", str(codings), "--as", "supervisor")[0] == 0
+    code, out, _ = run(capsys, sample_db, "history", "--coder", "consensus")
+    last = out.splitlines()[-1]
+    assert "supervisor" in last and " import " in last and "imported from adjudicated.csv" in last
