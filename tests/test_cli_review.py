@@ -127,3 +127,19 @@ def test_importing_consensus_codings_names_a_supervisor_and_is_logged_as_an_impo
     code, out, _ = run(capsys, sample_db, "history", "--coder", "consensus")
     last = out.splitlines()[-1]
     assert "supervisor" in last and " import " in last and "imported from adjudicated.csv" in last
+
+
+def test_blind_export_gives_a_coder_only_their_own_codings(capsys, sample_db):
+    from coding import service
+    from coding.database.engine import make_engine
+
+    engine = make_engine(sample_db)
+    service.update_settings(engine, blind_mode=True)
+    engine.dispose()
+    code, out, _ = run(capsys, sample_db, "export", "codings", "-", "--as", "aigerim")
+    coders = {row["coder"] for row in csv.DictReader(io.StringIO(out))}
+    assert code == 0 and coders == {"aigerim"}
+    code, _, err = run(capsys, sample_db, "export", "codings", "-", "--as", "aigerim", "--coder", "consensus")
+    assert code == 2 and "blind mode: aigerim sees only their own codings" in err
+    code, out, _ = run(capsys, sample_db, "export", "codings", "-", "--as", "supervisor")
+    assert {row["coder"] for row in csv.DictReader(io.StringIO(out))} == {"aigerim", "daniyar", "consensus"}

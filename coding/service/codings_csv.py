@@ -201,13 +201,22 @@ def import_codings(
 
 
 def export_codings_frame(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str | None = None,
-                         frame: str | None = None) -> "Any":
+                         frame: str | None = None, viewer: str | None = None) -> "Any":
     """Codings in the long format that ``agreement``, ``shares`` and ``import codings`` read.
 
     Columns: document, respondent, unit (``document#segment``), segment (1-based unit number, as
-    ``import codings`` expects), start, end, coder, code, frame, source, memo, text.
+    ``import codings`` expects), start, end, coder, code, frame, source, memo, text. In blind mode
+    a coder ``viewer`` exports only their own codings.
     """
     import pandas as pd
+
+    from coding.service.review import visible_coders
+
+    visible = visible_coders(engine, project, viewer)
+    if visible is not None:
+        if coder is not None and coder not in visible:
+            raise PermissionDenied(f"blind mode: {viewer} sees only their own codings")
+        coder = visible[0]
 
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
