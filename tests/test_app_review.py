@@ -263,3 +263,38 @@ def test_settings_remove_a_test_coder_after_confirmation(app_engine):
     at.button(key="_rmc_remove").click().run()
     assert "Removed coder pilot: 2 codings are gone." in texts(ok(at))
     assert "pilot" not in [c["name"] for c in service.list_coders(app_engine, P)]
+
+
+def test_blind_suggestion_evidence_cites_only_the_coders_own_passages(app_engine, monkeypatch):
+    """The coding page's 'why' under a suggestion, in blind mode: no consensus or other coder's passage."""
+    import html as html_module
+    import re
+
+    import streamlit as st
+    from test_app_suggestions import code_page, pick_unit
+    from topics import WordHashing
+
+    model = WordHashing()
+    monkeypatch.setattr(service, "embedder_for", lambda engine, project=service.DEFAULT_PROJECT: model)
+    service.clear_suggestion_cache()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    doc = next(d.id for d in service.list_documents(app_engine, P) if d.name == "R02")
+    found = service.suggest(app_engine, P, frame="oecd_pslc", coder="aigerim", document_id=doc, embedder=model)
+    cited = next(s for s in found if s.evidence.neighbours)
+    # A consensus-only passage with the very text of that unit: the nearest coded passage there is.
+    service.import_transcripts(app_engine, P, [("X01.txt", f"Interviewer: Why?\n\nRespondent: {cited.text}\n"
+                                                .encode())])
+    service.adjudicate(app_engine, P, segment_id=units(app_engine, "X01")[0], frame="oecd_pslc",
+                       codes=[cited.code], actor="supervisor", reason="test")
+    blind(app_engine)
+    service.clear_suggestion_cache()
+    at = pick_unit(code_page(doc, frames=["oecd_pslc"], coder="aigerim"), cited.segment_id)
+    shown = texts(at)
+    quoted = [html_module.unescape(q) for q in re.findall(r"closest coded: [^<]*?<q>(.*?)</q>", shown)]
+    assert quoted and "closest coded: X01" not in shown
+    codings = service.export_codings_frame(app_engine, P, frame="oecd_pslc")
+    own = [t for t in codings.loc[codings["coder"] == "aigerim", "text"]]
+    for text in quoted:
+        assert any(t.startswith(text.rstrip("…").rstrip()) for t in own), text
+    service.clear_suggestion_cache()
