@@ -82,7 +82,11 @@ from coding.service.evaluate import (
 )
 from coding.service.exchange import (
     export_bundle,
+    export_qdc_file,
+    export_qdpx_file,
     import_bundle,
+    import_qdc_file,
+    import_qdpx_file,
 )
 from coding.service.progress import (
     import_coverage,
@@ -249,6 +253,10 @@ __all__ = [
     "share_report",
     "export_bundle",
     "import_bundle",
+    "export_qdpx_file",
+    "export_qdc_file",
+    "import_qdpx_file",
+    "import_qdc_file",
     "history",
     "UNDOABLE_ACTIONS",
     "undo",

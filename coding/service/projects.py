@@ -150,6 +150,8 @@ def delete_project(engine: Engine, project: str) -> None:
             delete(t.Adjudication).where(t.Adjudication.segment_id.in_(seg_ids)),
             delete(t.Exclusion).where(t.Exclusion.project_id == row.id),
             delete(t.ProjectEvent).where(t.ProjectEvent.project_id == row.id),
+            delete(t.Selection).where(t.Selection.document_id.in_(doc_ids)),
+            delete(t.ItemSet).where(t.ItemSet.project_id == row.id),
             delete(t.SuggestionFeedback).where(t.SuggestionFeedback.segment_id.in_(seg_ids)),
             delete(t.CodingEvent).where(t.CodingEvent.project_id == row.id),
             delete(t.Coding).where(t.Coding.segment_id.in_(seg_ids)),

@@ -28,6 +28,7 @@ from coding.database.tables import (
     FrameCoverage,
     ProjectEvent,
     Segment,
+    Selection,
     SuggestionFeedback,
 )
 from coding.errors import CodeframeError, NotFound, PermissionDenied
@@ -275,6 +276,7 @@ def remove_document(engine: Engine, project: str, *, document: str, actor: str |
             delete(SuggestionFeedback).where(SuggestionFeedback.segment_id.in_(seg_ids)),
             delete(CodingEvent).where(CodingEvent.segment_id.in_(seg_ids)),
             delete(Coding).where(Coding.segment_id.in_(seg_ids)),
+            delete(Selection).where(Selection.document_id == doc_id),
             delete(FrameCoverage).where(FrameCoverage.document_id == doc_id),
             delete(Assignment).where(Assignment.document_id == doc_id),
             delete(DocumentProgress).where(DocumentProgress.document_id == doc_id),
@@ -330,6 +332,7 @@ def remove_coder(engine: Engine, project: str, *, coder: str, actor: str | None 
         for stmt in (
             delete(CodingEvent).where(CodingEvent.coder_id == target.id),
             delete(Coding).where(Coding.coder_id == target.id),
+            delete(Selection).where(Selection.coder_id == target.id),
             delete(SuggestionFeedback).where(SuggestionFeedback.coder_id == target.id),
             delete(FrameCoverage).where(FrameCoverage.coder_id == target.id),
             delete(Assignment).where(Assignment.coder_id == target.id),
