@@ -70,17 +70,6 @@ def test_foreign_keys_are_enforced(tmp_path):
     engine.dispose()
 
 
-def _head() -> str:
-    from pathlib import Path
-
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(Path(engine_module.__file__).parent / "migrations"))
-    return ScriptDirectory.from_config(config).get_current_head()
-
-
 def test_migrations_build_exactly_the_tables(engine):
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
@@ -202,7 +191,7 @@ def test_default_location_follows_the_environment(monkeypatch, tmp_path):
 def test_upgrade_to_review_tables_keeps_data(any_db_url):
     """0005 adds exclusion, adjudication and project_event; documents and codings stay as they were."""
     engine = make_engine(any_db_url, migrate_schema=False)
-    migrate(engine, "0003")
+    migrate(engine, "0004")
     with engine.begin() as conn:
         assert "exclusion" not in sa.inspect(conn).get_table_names()
         conn.execute(sa.text(
