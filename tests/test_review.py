@@ -300,6 +300,8 @@ def test_decisions_exclusions_and_removal_on_sqlite_and_postgresql(engine, tmp_p
 
 def test_a_test_coder_is_removed_only_after_confirmation(sample_engine):
     _pilot_coders(sample_engine)
+    service.add_memo(sample_engine, P, kind="document", target="R01", coder="pilot", text="pilot note")
+    service.add_memo(sample_engine, P, kind="document", target="R02", coder="aigerim", text="kept")
     with pytest.raises(CodeframeError, match=r"not removed: removing coder pilot deletes their 2 codings on 1 "
                                              r"documents and their 2 history events"):
         service.remove_coder(sample_engine, P, coder="pilot", actor="supervisor")
@@ -314,3 +316,5 @@ def test_a_test_coder_is_removed_only_after_confirmation(sample_engine):
     event = service.project_history(sample_engine, P).iloc[-1]
     assert (event["action"], event["kind"], event["target"]) == ("remove", "coder", "pilot")
     assert _figure(sample_engine) == FIGURE_1
+    texts = service.memos(sample_engine, P)["text"].tolist()
+    assert "kept" in texts and "pilot note" not in texts
