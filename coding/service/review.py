@@ -31,6 +31,7 @@ from coding.database.tables import (
     Segment,
     Selection,
     SuggestionFeedback,
+    UnitMark,
 )
 from coding.errors import CodeframeError, NotFound, PermissionDenied
 from coding.service.agreement import _coder_universes, _frame_codes
@@ -278,6 +279,7 @@ def remove_document(engine: Engine, project: str, *, document: str, actor: str |
             delete(CodingEvent).where(CodingEvent.segment_id.in_(seg_ids)),
             delete(Coding).where(Coding.segment_id.in_(seg_ids)),
             delete(Selection).where(Selection.document_id == doc_id),
+            delete(UnitMark).where(UnitMark.segment_id.in_(seg_ids)),
             delete(Memo).where(Memo.target_kind == "segment", Memo.target_id.in_(seg_ids)),
             delete(Memo).where(Memo.target_kind == "document", Memo.target_id == doc_id),
             delete(FrameCoverage).where(FrameCoverage.document_id == doc_id),
@@ -336,6 +338,7 @@ def remove_coder(engine: Engine, project: str, *, coder: str, actor: str | None 
             delete(CodingEvent).where(CodingEvent.coder_id == target.id),
             delete(Coding).where(Coding.coder_id == target.id),
             delete(Selection).where(Selection.coder_id == target.id),
+            delete(UnitMark).where(UnitMark.coder_id == target.id),
             delete(Memo).where(Memo.coder_id == target.id),
             delete(SuggestionFeedback).where(SuggestionFeedback.coder_id == target.id),
             delete(FrameCoverage).where(FrameCoverage.coder_id == target.id),

@@ -1,7 +1,7 @@
 """review: exclusions from analysis, adjudication decisions (also 'nothing applies'), project history
 
 Revision ID: 0005
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0005"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
