@@ -318,3 +318,16 @@ def test_a_test_coder_is_removed_only_after_confirmation(sample_engine):
     assert _figure(sample_engine) == FIGURE_1
     texts = service.memos(sample_engine, P)["text"].tolist()
     assert "kept" in texts and "pilot note" not in texts
+
+
+def test_a_nothing_applies_mark_counts_as_coverage(sample_engine):
+    """A coder who read a unit and marked 'nothing applies' covered its document: their silence there
+    is a decision that can disagree with another coder's code."""
+    service.ensure_coder(sample_engine, P, "reader")
+    r05 = _units(sample_engine, "R05")
+    service.set_nothing_applies(sample_engine, P, segment_id=r05[0], coder="reader", frames=[FRAME])
+    report = service.disagreement_report(sample_engine, P, frame=FRAME, coders=["aigerim", "reader"])
+    assert report.covered["reader"] == len(r05)
+    aigerim_r05 = {i["segment_id"] for i in service.disagreement_report(
+        sample_engine, P, frame=FRAME, coders=["aigerim", "daniyar"]).items if i["document"] == "R05"}
+    assert aigerim_r05 and {i["document"] for i in report.items} == {"R05"}

@@ -20,6 +20,7 @@ from coding.database.tables import (
     FrameCoverage,
     Project,
     Segment,
+    UnitMark,
 )
 from coding.errors import CodeframeError, NotFound
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
@@ -37,8 +38,9 @@ def _frame_codes(session: Session, project: Project, frame: str) -> tuple[CodeFr
 def _coder_universes(session: Session, project: Project, frame_row: CodeFrame, coders: Iterable[str],
                      units: "Any") -> dict[str, set[int]]:
     """The units each coder saw in a frame: every unit of each document they coded in the frame,
-    finished the frame on (:func:`mark_done` with ``frames``), or were assigned for double coding.
-    A unit such a coder left uncoded is a real 'not applied'."""
+    finished the frame on (:func:`mark_done` with ``frames``), marked a unit 'nothing applies'
+    in the frame, or were assigned for double coding. A unit such a coder left uncoded is a real
+    'not applied'."""
     names = list(coders)
     coder_ids = {c.name: c.id for c in session.exec(select(Coder).where(Coder.project_id == project.id))}
     worked: dict[str, set[int]] = {n: set() for n in names}
@@ -57,10 +59,12 @@ def _coder_universes(session: Session, project: Project, frame_row: CodeFrame, c
     finished = select(FrameCoverage.coder_id, FrameCoverage.document_id).where(
         FrameCoverage.frame_key == frame_row.key)
     assigned = select(Assignment.coder_id, Assignment.document_id)
+    marked = select(UnitMark.coder_id, Segment.document_id).join(Segment, Segment.id == UnitMark.segment_id).where(
+        UnitMark.frame_key == frame_row.key)  # read a unit and found nothing of the frame applies
     if CONSENSUS in worked:  # adjudicated units, 'nothing applies' included, are covered by the consensus
         worked[CONSENSUS] |= set(session.exec(select(Segment.document_id).join(
             Adjudication, Adjudication.segment_id == Segment.id).where(Adjudication.frame_id == frame_row.id)).all())
-    for stmt in (finished, assigned):
+    for stmt in (finished, assigned, marked):
         for coder_id, doc_id in session.exec(stmt).all():
             if coder_id in name_of:
                 worked[name_of[coder_id]].add(doc_id)
