@@ -77,6 +77,9 @@ def show_error(exc: CodeframeError) -> None:
 def _add_coder(engine: Engine, project: str) -> None:
     name = (st.session_state.get("_new_coder_name") or "").strip()
     role = st.session_state.get("_new_coder_role") or "coder"
+    if name == service.CONSENSUS:
+        st.session_state["_sidebar_message"] = ("error", "consensus is written only by adjudication; pick another name")
+        return
     try:
         st.session_state[CODER] = service.ensure_coder(engine, project, name, role=role)
         st.session_state["_coder_pick"] = name  # shown at once (the browser would keep its own value)
@@ -92,7 +95,7 @@ def _remember_coder() -> None:
 
 def sidebar(engine: Engine, project: str) -> None:
     """'Who are you?' and a small form to add a coder."""
-    coders = service.list_coders(engine, project)
+    coders = [c for c in service.list_coders(engine, project) if not c["is_consensus"]]  # written by adjudication
     names = [c["name"] for c in coders]
     roles = {c["name"]: c["role"] for c in coders}
     with st.sidebar:
@@ -123,6 +126,11 @@ def sidebar(engine: Engine, project: str) -> None:
         if message:
             (st.success if message[0] == "success" else st.error)(message[1])
         st.caption(f"Project **{html.escape(project)}**")
+
+
+def visible_coders(engine: Engine, project: str) -> list[str] | None:
+    """Whose codings the current coder may see in counts, quotes, shares and exports (None: everyone's)."""
+    return service.visible_coders(engine, project, current_coder())
 
 
 def require_coder() -> str | None:

@@ -19,14 +19,18 @@ if not codebook.frames:
             icon=":material/menu_book:")
     st.stop()
 
-usage = service.code_usage(engine, project)
+visible = common.visible_coders(engine, project)  # blind mode: a coder's own codings only
+usage = service.code_usage(engine, project, coders=visible)
 counts = {row.code: (int(row.segments), int(row.respondents)) for row in usage.itertuples()}
-quotes = service.quotes_by_code(engine, project, limit=3)
+quotes = service.quotes_by_code(engine, project, limit=3, coders=visible)
 respondents = service.status(engine, project).respondents
+whose = (f"only {visible[0]}'s own codings (blind mode)" if visible is not None else
+         "every coder's codings together, the consensus included (Shares counts one coder, by default the "
+         "consensus)")
 
 st.caption(
-    f"{len(codebook.frames)} frames · {len(codebook.codes())} codes. Segments and respondents count every coder's "
-    "codings; a respondent counts once however often the code is applied."
+    f"{len(codebook.frames)} frames · {len(codebook.codes())} codes. Segments and respondents count {whose}; "
+    "a respondent counts once however often the code is applied."
 )
 query = st.text_input("Find a code", placeholder="id, label or a word of the definition", key="_cb_filter")
 matching = {c.id for c in service.find_codes(codebook, query)}

@@ -14,7 +14,7 @@ import sys
 from coding.errors import CodeframeError
 
 COMMAND_MODULES = ("project", "codebook", "agreement", "shares", "suggest", "users", "instruments", "retrieve",
-                   "search", "cooccurrence", "report", "memos", "settings")
+                   "search", "cooccurrence", "report", "memos", "review", "settings")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -172,6 +172,22 @@ from coding.service.results import (
     SegmentView,
     Status,
 )
+from coding.service.review import (
+    DISAGREEMENT_VIEWS,
+    DisagreementReport,
+    coder_coverage,
+    coder_removal_preview,
+    disagreement_report,
+    exclusions,
+    project_history,
+    removal_preview,
+    remove_coder,
+    remove_document,
+    set_excluded,
+    share_csv,
+    share_xlsx,
+    visible_coders,
+)
 from coding.service.sample import (
     SAMPLE_CODERS,
     initialize,
@@ -217,6 +233,20 @@ from coding.service.users import (
 from coding.service.warmup import WarmUpState, start_warm_up, warm_up, warm_up_state
 
 __all__ = [
+    "DISAGREEMENT_VIEWS",
+    "DisagreementReport",
+    "coder_coverage",
+    "coder_removal_preview",
+    "disagreement_report",
+    "exclusions",
+    "project_history",
+    "remove_coder",
+    "remove_document",
+    "removal_preview",
+    "set_excluded",
+    "share_csv",
+    "share_xlsx",
+    "visible_coders",
     "SOURCES",
     "ROLES",
     "CONSENSUS",

@@ -194,6 +194,9 @@ def delete_project(engine: Engine, project: str) -> None:
         coder_ids = select(t.Coder.id).where(t.Coder.project_id == row.id)
         instrument_ids = select(t.Instrument.id).where(t.Instrument.project_id == row.id)
         for stmt in (
+            delete(t.Adjudication).where(t.Adjudication.segment_id.in_(seg_ids)),
+            delete(t.Exclusion).where(t.Exclusion.project_id == row.id),
+            delete(t.ProjectEvent).where(t.ProjectEvent.project_id == row.id),
             delete(t.InstrumentResponse).where(t.InstrumentResponse.instrument_id.in_(instrument_ids)),
             delete(t.Instrument).where(t.Instrument.project_id == row.id),
             delete(t.Selection).where(t.Selection.document_id.in_(doc_ids)),
