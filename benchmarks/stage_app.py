@@ -32,7 +32,7 @@ import json
 import streamlit as st
 texts = json.load(open({path!r}, encoding="utf-8"))
 st.markdown("\\n\\n".join(texts))
-st.button("next", key="_next")
+st.button("next", key="cf_next")  # the same key as the coding page's next button
 """
 
 
