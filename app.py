@@ -25,7 +25,6 @@ project = common.project_name()
 common.ensure_project(engine, project)
 common.sidebar(engine, project)
 
-# Other pages (agreement & adjudication, shares & charts, suggestions) are added to this list.
 PAGES = {
     "Project": [
         st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),

@@ -76,21 +76,11 @@ TABLE_COLUMNS = (
 
 
 def _decode(data: bytes, name: str) -> str:
-    """Bytes to text: the project's decoder if present, else UTF-8 (BOM allowed)."""
-    try:
-        from coding.transcripts import decode_bytes
-    except ImportError:
-        decode_bytes = None
-    if decode_bytes is not None:
-        text, _ = decode_bytes(data, file=name, error=CodingsError)
-        return text
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CodingsError(
-            "the codings file is not UTF-8 text",
-            [Problem(f"undecodable byte at offset {exc.start}; save the file as UTF-8", file=name)],
-        ) from None
+    """Bytes to text, with the transcripts' decoder (UTF-8, UTF-16, cp1251, KOI8-R)."""
+    from coding.transcripts import decode_bytes
+
+    text, _ = decode_bytes(data, file=name, error=CodingsError)
+    return text
 
 
 def read_long_codings(

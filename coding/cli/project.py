@@ -1,10 +1,11 @@
-"""Project commands: init, import (transcripts, attributes, codings), status, codebook apply, history."""
+"""Project commands: init, import (transcripts, attributes, codings), status, apply-codebook, history."""
 
 from __future__ import annotations
 
 import sys
 
 from coding import service
+from coding.cli import exchange
 from coding.cli.common import engine_from_args, print_frame
 
 
@@ -33,16 +34,9 @@ def register(subparsers) -> None:
     c.add_argument("path", metavar="CSV")
     c.add_argument("--create-coders", action="store_true", help="add coders named in the file that do not exist")
     c.set_defaults(func=cmd_import_codings)
-    try:
-        import coding.cli.exchange as exchange
-    except ModuleNotFoundError as exc:  # REFI-QDA commands still being written
-        if exc.name != "coding.cli.exchange":
-            raise
-        exchange = None
-    if exchange is not None:
-        exchange.add_import_commands(imp_sub)
-        exp = subparsers.add_parser("export", help="export codings, codebook or project (CSV, REFI-QDA)")
-        exchange.add_export_commands(exp.add_subparsers(dest="what", metavar="WHAT", required=True))
+    exchange.add_import_commands(imp_sub)
+    exp = subparsers.add_parser("export", help="export codings, codebook or project (CSV, REFI-QDA)")
+    exchange.add_export_commands(exp.add_subparsers(dest="what", metavar="WHAT", required=True))
 
     s = subparsers.add_parser("status", help="documents, segments and codings per coder")
     s.set_defaults(func=cmd_status)

@@ -29,11 +29,6 @@ def _info(project: Project) -> ProjectInfo:
     )
 
 
-def list_projects(engine: Engine) -> list[ProjectInfo]:
-    with Session(engine) as session:
-        return [_info(p) for p in session.exec(select(Project).order_by(Project.name))]
-
-
 def get_project(engine: Engine, project: str = DEFAULT_PROJECT) -> ProjectInfo:
     with Session(engine) as session:
         return _info(queries.project_by_name(session, project))

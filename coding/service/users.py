@@ -173,7 +173,7 @@ def authenticate(engine: Engine, project: str, name: str, password: str) -> str:
 
 @retry_locked
 def set_team_mode(engine: Engine, project: str = DEFAULT_PROJECT, on: bool = True, *, actor: str) -> ProjectInfo:
-    """Switch team mode (sign-in required in the app, admin-only codebook changes); admins only.
+    """Switch team mode (the CLI checks the acting user's password; admin-only codebook changes); admins only.
 
     Turning it on needs an admin who can sign in, or nobody could manage the project.
     """
