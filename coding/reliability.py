@@ -77,7 +77,7 @@ TABLE_COLUMNS = (
 
 def _decode(data: bytes, name: str) -> str:
     """Bytes to text, with the transcripts' decoder (UTF-8, UTF-16, cp1251, KOI8-R)."""
-    from coding.transcripts import decode_bytes
+    from coding.textio import decode_bytes
 
     text, _ = decode_bytes(data, file=name, error=CodingsError)
     return text

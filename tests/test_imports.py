@@ -33,7 +33,7 @@ def test_the_check_detects_a_heavy_import():
 
 
 PURE_MODULES = (
-    "codebook", "transcripts", "segmentation", "attributes", "agreement", "reliability", "shares", "charts",
+    "codebook", "codebook_yaml", "transcripts", "textio", "captions", "segmentation", "attributes", "agreement", "reliability", "shares", "charts",
     "xlsx", "refiqda", "suggestions", "evaluation", "alignment", "bundle",
 )
 

@@ -39,7 +39,7 @@ class CodingRow:
 
 def read_codings_csv(name: str, data: bytes) -> list[CodingRow]:
     """Parse the long codings table; report every bad row by line."""
-    from coding.transcripts import decode_bytes
+    from coding.textio import decode_bytes
 
     if not data.strip():
         raise CodingsError("the codings file is empty", [Problem("empty file", file=name)])

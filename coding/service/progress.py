@@ -77,7 +77,7 @@ def _set_coverage(session: Session, document_id: int, coder_id: int, frames: Ite
 @retry_locked
 def import_coverage(engine: Engine, project: str, coverage) -> int:
     """Record which frames each coder finished on which documents, from a CSV ``document,coder,frame``."""
-    from coding.transcripts import decode_bytes
+    from coding.textio import decode_bytes
 
     name, path, data = _source(coverage)
     text, _ = decode_bytes(data if data is not None else path.read_bytes(), file=name, error=CodingsError)
