@@ -132,10 +132,6 @@ def _uncertain(key: tuple, frame: str, _engine: Engine, _model) -> list[service.
                                    limit=QUEUE_LENGTH, embedder=_model)
 
 
-def _first_error(exc: CodeframeError) -> str:
-    return str(exc).split("\n", 1)[0]
-
-
 # --------------------------------------------------------------------------- callbacks (one service call each)
 
 
@@ -145,7 +141,7 @@ def _accept(ctx: Context, s: service.SuggestionView) -> None:
                                   score=s.score, model_id=s.model_id)
         st.session_state[ctx.message_key] = f"Accepted “{s.label}” (score {s.score:.2f})."
     except CodeframeError as exc:
-        st.session_state[ctx.message_key] = _first_error(exc)
+        st.session_state[ctx.message_key] = common.first_line(exc)
     ctx.changed()
 
 
@@ -155,7 +151,7 @@ def _reject(ctx: Context, s: service.SuggestionView) -> None:
                                   score=s.score, model_id=s.model_id)
         st.session_state[ctx.message_key] = f"Rejected “{s.label}”: it will not be suggested to you here again."
     except CodeframeError as exc:
-        st.session_state[ctx.message_key] = _first_error(exc)
+        st.session_state[ctx.message_key] = common.first_line(exc)
     ctx.changed()
 
 
@@ -166,7 +162,7 @@ def _bulk_accept(ctx: Context, model, frame: str, min_score: float) -> None:
         st.session_state["_precode_message"] = (
             "success", f"Accepted {accepted} suggestion{'s' if accepted != 1 else ''} scoring {min_score:.2f} or more.")
     except CodeframeError as exc:
-        st.session_state["_precode_message"] = ("error", _first_error(exc))
+        st.session_state["_precode_message"] = ("error", common.first_line(exc))
     ctx.changed()
 
 
@@ -236,7 +232,7 @@ def _unit_suggestions(ctx: Context, model, *, segment_id: int, frames: list[str]
             try:
                 found = [s for s in _suggest(_key(ctx, model), frame, ctx.engine, model) if s.segment_id == segment_id]
             except CodeframeError as exc:
-                st.caption(f"{frame_labels.get(frame, frame)}: {_first_error(exc)}")
+                st.caption(f"{frame_labels.get(frame, frame)}: {common.first_line(exc)}")
                 continue
             shown += found
             if not found:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import html
 import math
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
-from coding import service
-from coding.agreement import interpret_alpha
+from coding import charts, service
+from coding.agreement import LEVELS, interpret_alpha
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -29,7 +28,6 @@ MESSAGE = "_ag_message"  # (where, kind, text) of the last write, shown once
 REVISION = "_ag_revision"  # bumped after every write, so the adjudication widgets start empty again
 TABS = ("Agreement", "Disagreements", "Coder drift", "Double coding")
 UNITS = {"segment": "Segment", "respondent": "Respondent"}
-LEVELS = ("nominal", "ordinal", "interval", "ratio")
 STATISTIC_NAMES = {
     "alpha": "Krippendorff's α",
     "percent_agreement": "% agreement",
@@ -96,7 +94,7 @@ def _message(where: str) -> None:
 
 
 def _fail(where: str, exc: CodeframeError) -> None:
-    head = str(exc).split("\n", 1)[0]
+    head = common.first_line(exc)
     details = "".join(f"\n- {p}" for p in exc.problems)
     st.session_state[MESSAGE] = (where, "error", head + details)
 
@@ -413,19 +411,9 @@ with tabs[2]:
         else:
             st.caption("Each coder's agreement with the consensus on the documents they started in each period "
                        "(presence of each code on each decided segment).")
-            line = alt.Chart(drift).mark_line(point=alt.OverlayMarkDef(size=70)).encode(
-                x=alt.X("period:O", title=PERIODS[period], sort=sorted(drift["period"].unique()),
-                        axis=alt.Axis(labelAngle=0, labelLimit=220)),
-                y=alt.Y(f"{metric}:Q", title=DRIFT_METRICS[metric],
-                        scale=alt.Scale(domain=[min(-0.1, float(drift[metric].min())), 1])),
-                color=alt.Color("coder:N", title="Coder"),
-                tooltip=["coder", "period", "units", alt.Tooltip("percent_agreement:Q", format=".3f"),
-                         alt.Tooltip("cohen_kappa:Q", format=".3f")],
-            )
-            if metric == "cohen_kappa":  # Krippendorff's bands, for a chance-corrected measure only
-                line = line + alt.Chart(pd.DataFrame({"y": [0.667, 0.8]})).mark_rule(
-                    strokeDash=[4, 4], color="#9aa0a8").encode(y="y:Q")
-            st.altair_chart(line.properties(height=300), width="stretch")
+            chart = charts.coder_drift_chart(drift, metric=metric, period_title=PERIODS[period],
+                                             metric_title=DRIFT_METRICS[metric])
+            st.altair_chart(chart, width="stretch")
             if drift["period"].nunique() == 1:
                 st.caption(f"All codings so far fall in one {PERIODS[period]}: the lines appear once they span "
                            "several (or choose a shorter period).")

@@ -70,7 +70,7 @@ def _toggle_code(key: str, segment_id: int, code: str, was_applied: bool) -> Non
         else:
             service.remove_coding(engine, project, segment_id=segment_id, code=code, coder=coder)
     except CodeframeError as exc:
-        st.session_state[MESSAGE] = str(exc).split("\n", 1)[0]
+        st.session_state[MESSAGE] = common.first_line(exc)
     _changed()
 
 
@@ -78,7 +78,7 @@ def _remove_code(segment_id: int, code: str) -> None:
     try:
         service.remove_coding(engine, project, segment_id=segment_id, code=code, coder=coder)
     except CodeframeError as exc:
-        st.session_state[MESSAGE] = str(exc).split("\n", 1)[0]
+        st.session_state[MESSAGE] = common.first_line(exc)
     _changed()
 
 

@@ -36,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ __all__ = [
     "load_codebook",
     "default_codebook_path",
     "diff_codebooks",
+    "find_codes",
 ]
 
 #: The ``codebook:`` format version this module reads and writes.
@@ -289,8 +291,8 @@ def _parent_cycles(parent_of: dict[str, str | None]) -> list[list[str]]:
 
 
 def default_codebook_path() -> Path:
-    """The default codebook: the repository's ``codebook.yaml`` if present, else the
-    copy shipped inside the package (``coding/data/codebook.yaml``)."""
+    """The default codebook: the checkout's ``codebook.yaml`` if present (a symbolic link to the
+    packaged file, so there is one copy), else the file shipped in the package (``coding/data/codebook.yaml``)."""
     return _REPO_FILE if _REPO_FILE.is_file() else _DATA_FILE
 
 
@@ -417,3 +419,28 @@ def diff_codebooks(old: Codebook, new: Codebook) -> CodebookDiff:
         _old=old,
         _new=new,
     )
+
+
+def find_codes(codebook, query: str = "", *, frames: Iterable[str] | None = None) -> list:
+    """Codes of ``codebook`` in the given frames whose id, label or definition hold every word of ``query``.
+
+    Matching is case-insensitive; an empty query keeps every code of the frames (all
+    frames when ``frames`` is None). Codebook order is kept.
+
+    >>> cb = Codebook(title="t", frames=(Frame("f", "F", "", False, (
+    ...     Code("merit", "Merit-based recruitment", "f", None, "Hiring by competence."),
+    ...     Code("pay", "Reward", "f", None, "Salaries and bonuses."))),))
+    >>> [c.id for c in find_codes(cb, "hiring")], [c.id for c in find_codes(cb, "")]
+    (['merit'], ['merit', 'pay'])
+    """
+    wanted = None if frames is None else set(frames)
+    words = query.casefold().split()
+    found = []
+    for frame in codebook.frames:
+        if wanted is not None and frame.id not in wanted:
+            continue
+        for code in frame.codes:
+            haystack = f"{code.id} {code.label} {code.definition}".casefold()
+            if all(word in haystack for word in words):
+                found.append(code)
+    return found

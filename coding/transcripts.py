@@ -482,6 +482,30 @@ def _parse_docx(data: bytes, *, file: str, interviewer_labels: set[str] | None) 
 # --------------------------------------------------------------------------- entry point
 
 
+KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+
+
+def detect_language(text: str) -> str:
+    """Guess a transcript's language from its script: ``kk``, ``ru`` or ``en``.
+
+    Cyrillic text with Kazakh-specific letters (ә ғ қ ң ө ұ ү һ і) is Kazakh, other
+    Cyrillic text Russian, anything else English (the project default for Latin script).
+
+    >>> detect_language("Реформа должна быть системной."), detect_language("Реформа жүйелі болуы керек.")
+    ('ru', 'kk')
+    >>> detect_language("Reform must be systematic.")
+    'en'
+    """
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return "en"
+    cyrillic = [c for c in letters if "\u0400" <= c <= "\u04ff"]
+    if len(cyrillic) / len(letters) <= 0.5:
+        return "en"
+    kazakh = sum(1 for c in cyrillic if c in KAZAKH_LETTERS)
+    return "kk" if kazakh / len(cyrillic) >= 0.01 else "ru"
+
+
 def content_hash(text: str) -> str:
     """SHA-256 of ``text`` after NFC normalisation and trailing-whitespace stripping.
 

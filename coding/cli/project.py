@@ -23,7 +23,7 @@ def register(subparsers) -> None:
     t.add_argument("--attributes", metavar="CSV", help="respondent attributes: id column, then any columns")
     t.add_argument("--language", choices=service.SUPPORTED_LANGUAGES + ("auto",),
                    help="en, ru, kk, or auto (per document, from its script); default: the project's language")
-    t.add_argument("--unit", choices=("sentence", "turn"), help="segmentation unit (default: the project's)")
+    t.add_argument("--unit", choices=service.SEGMENTATION_UNITS, help="segmentation unit (default: the project's)")
     t.add_argument("--allow-same-content", action="store_true",
                    help="accept files whose text equals another's under a different name (identical survey answers)")
     t.set_defaults(func=cmd_import_transcripts)

@@ -12,6 +12,7 @@ The package is split by topic (projects, documents, codebook, codings, ...); thi
 re-exports every public name, so ``from coding import service`` is all a caller needs.
 """
 
+from coding.codebook import find_codes
 from coding.database.backup import (
     backup,
     restore,
@@ -42,7 +43,6 @@ from coding.service.codebook import (
     apply_codebook,
     code_quotes,
     code_usage,
-    find_codes,
     import_codebook_object,
     project_codebook,
     quotes_by_code,
@@ -61,13 +61,14 @@ from coding.service.codings_csv import (
 from coding.service.common import (
     CONSENSUS,
     DEFAULT_PROJECT,
+    LANGUAGE_NAMES,
     ROLES,
+    SEGMENTATION_UNITS,
     SOURCES,
     SUPPORTED_LANGUAGES,
+    UNIT_NAMES,
 )
 from coding.service.documents import (
-    KAZAKH_LETTERS,
-    detect_language,
     document_text,
     document_view,
     import_attributes,
@@ -115,7 +116,6 @@ from coding.service.sample import (
 )
 from coding.service.shares import (
     ShareReport,
-    default_share_coder,
     share_report,
 )
 from coding.service.suggesting import (
@@ -147,13 +147,18 @@ from coding.service.users import (
     set_role,
     set_team_mode,
 )
+from coding.shares import default_share_coder
+from coding.transcripts import KAZAKH_LETTERS, detect_language
 
 __all__ = [
     "SOURCES",
     "ROLES",
     "CONSENSUS",
     "DEFAULT_PROJECT",
+    "LANGUAGE_NAMES",
+    "SEGMENTATION_UNITS",
     "SUPPORTED_LANGUAGES",
+    "UNIT_NAMES",
     "ProjectInfo",
     "CodebookReport",
     "ImportReport",

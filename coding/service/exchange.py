@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from coding.alignment import offset_map
 from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Coder, Document, Segment
@@ -14,9 +15,10 @@ from coding.errors import CodeframeError
 from coding.service.codebook import _apply_codebook, project_codebook
 from coding.service.codings import _upsert_coding
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT, SOURCES, SUPPORTED_LANGUAGES
-from coding.service.documents import _insert_segments, detect_language
+from coding.service.documents import _insert_segments
 from coding.service.projects import create_project, get_project, project_exists
 from coding.service.results import ImportReport
+from coding.transcripts import detect_language
 
 
 def export_bundle(engine: Engine, project: str = DEFAULT_PROJECT):
@@ -32,7 +34,7 @@ def export_bundle(engine: Engine, project: str = DEFAULT_PROJECT):
                            language=d.language, format=d.format)
             for d in queries.documents(session, row.id)
         ]
-        coders = [c.name for c in session.exec(select(Coder).where(Coder.project_id == row.id).order_by(Coder.name))]
+        coders = [c.name for c in queries.coders_in_order(session, row.id)]
         df = queries.codings_frame(session, row.id)
     codings = [
         BundleCoding(document=r.document, start=int(r.start), end=int(r.end), code=r.code, coder=r.coder,
@@ -42,17 +44,6 @@ def export_bundle(engine: Engine, project: str = DEFAULT_PROJECT):
         for r in df.itertuples(index=False)
     ]
     return Bundle(codebook=codebook, documents=documents, codings=codings, coders=coders, name=project)
-
-
-def _offset_map(original: str, stored: str) -> list[int]:
-    """For each offset of ``original``, the offset in ``stored`` (which dropped \\r, a BOM, ...)."""
-    mapping, j = [], 0
-    for ch in original:
-        mapping.append(j)
-        if j < len(stored) and (stored[j] == ch or (ch == "\r" and stored[j] == "\n")):
-            j += 1
-    mapping.append(j)
-    return mapping
 
 
 @retry_locked
@@ -79,7 +70,7 @@ def import_bundle(engine: Engine, project: str, bundle, report=None) -> "Any":
         transcript = read_transcript(f"{document.name}.txt", name=document.name, data=document.text.encode("utf-8"))
         language = document.language if document.language in SUPPORTED_LANGUAGES else detect_language(transcript.text)
         spans = segment_transcript(transcript, language=language, unit=info.segmentation_unit)
-        parsed.append((document, transcript, language, spans, _offset_map(document.text, transcript.text)))
+        parsed.append((document, transcript, language, spans, offset_map(document.text, transcript.text)))
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         if queries.documents(session, row.id):
@@ -95,7 +86,7 @@ def import_bundle(engine: Engine, project: str, bundle, report=None) -> "Any":
         codes = queries.codes_by_key(session, row.id)
         segments_of: dict[str, list[Segment]] = {}
         offsets: dict[str, list[int]] = {}
-        for document, transcript, language, spans, offset_map in parsed:
+        for document, transcript, language, spans, offsets_of_document in parsed:
             doc = Document(project_id=row.id, name=document.name, respondent=document.respondent or document.name,
                            attributes=dict(document.attributes), text=transcript.text, format=document.format,
                            encoding="utf-8", language=language, sha256=transcript.sha256)
@@ -103,7 +94,7 @@ def import_bundle(engine: Engine, project: str, bundle, report=None) -> "Any":
             session.flush()
             _insert_segments(session, doc.id, spans)
             segments_of[document.name] = queries.segments_of(session, doc.id)
-            offsets[document.name] = offset_map
+            offsets[document.name] = offsets_of_document
         unaligned = unmatched = 0
         acting = {name: coder for name, coder in coders.items()}
         for coding in bundle.codings:

@@ -13,7 +13,7 @@ from coding.database.retry import retry_locked
 from coding.database.tables import Code, CodeFrame, Coder, Coding, Document, Project, Segment
 from coding.errors import CodeframeError
 from coding.service.codebook import _apply_codebook
-from coding.service.common import DEFAULT_PROJECT, SUPPORTED_LANGUAGES
+from coding.service.common import DEFAULT_PROJECT, SEGMENTATION_UNITS, SUPPORTED_LANGUAGES
 from coding.service.results import ProjectInfo, Status
 
 
@@ -75,7 +75,7 @@ def update_settings(
     embedding_model: str | None = None,
 ) -> ProjectInfo:
     """Change project settings. Segmentation settings apply to documents imported afterwards."""
-    if segmentation_unit is not None and segmentation_unit not in ("sentence", "turn"):
+    if segmentation_unit is not None and segmentation_unit not in SEGMENTATION_UNITS:
         raise CodeframeError(f"segmentation unit must be 'sentence' or 'turn', not {segmentation_unit!r}")
     if language is not None and language not in SUPPORTED_LANGUAGES:
         raise CodeframeError(f"language must be one of {', '.join(SUPPORTED_LANGUAGES)}, not {language!r}")

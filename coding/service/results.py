@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from coding.segmentation import SegmentSpan
+
 
 @dataclass
 class ProjectInfo:
@@ -80,18 +82,11 @@ class CodingView:
 
 
 @dataclass
-class SegmentView:
+class SegmentView(SegmentSpan):
+    """A stored segment (its :class:`~coding.segmentation.SegmentSpan` fields) with its id and the
+    codings the viewer may see."""
+
     id: int
-    position: int
-    turn_index: int
-    speaker: str | None
-    role: str
-    is_unit: bool
-    start: int
-    end: int
-    text: str
-    time_start: float | None
-    time_end: float | None
     codings: list[CodingView] = field(default_factory=list)
 
 
