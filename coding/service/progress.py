@@ -129,7 +129,7 @@ def progress_by_coder(engine: Engine, project: str = DEFAULT_PROJECT) -> "Any":
                 .group_by(Coder.name)
             ).all()
         )
-        names = [c.name for c in session.exec(select(Coder).where(Coder.project_id == row.id).order_by(Coder.name))]
+        names = [c.name for c in queries.coders_in_order(session, row.id)]
     return pd.DataFrame(
         [
             {"coder": n, "segments_coded": coded.get(n, 0), "segments_total": total_units,
