@@ -46,3 +46,12 @@ if submitted:
             common.show_error(exc)
         else:
             st.success("Settings saved.")
+
+st.subheader("Embedding model")
+st.markdown(f"Suggestions use **{info.embedding_model}**.")
+try:
+    precision = service.embedding_precision(engine, project)
+except (ValueError, CodeframeError) as exc:
+    precision = f"unknown ({exc})"
+st.caption(f"Precision on this machine: {precision}. Set `CODEFRAME_PRECISION=auto|fp32|bf16` to choose; "
+           "bf16 and fp32 embeddings are cached separately.")

@@ -7,7 +7,7 @@ All-MiniLM-L6-v2 (the default model) encodes the same generated interview senten
 
 * ``torch fp32``: sentence-transformers as Codeframe runs it by default (the reference);
 * ``torch bf16``: the same under ``torch.autocast("cpu", dtype=torch.bfloat16)``, only where
-  :func:`coding.embeddings.bf16_support` finds it usable (its reason is printed otherwise);
+  :func:`coding.precision.bf16_support` finds it usable (its reason is printed otherwise);
 * ``onnx fp32``: the same weights exported to ONNX (``torch.onnx.export``, mean pooling in
   the graph) and run by onnxruntime;
 * ``onnx int8``: that graph with dynamic int8 quantisation of its MatMul weights
@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     from sentence_transformers import SentenceTransformer
 
     from coding.codebook import default_codebook_path, load_codebook
-    from coding.embeddings import bf16_support, configure_torch_threads, cpu_flags
+    from coding.embeddings import configure_torch_threads
+    from coding.precision import bf16_support, cpu_flags
     from coding.suggestions import code_prototype_texts, embed_code_texts
 
     threads = configure_torch_threads()

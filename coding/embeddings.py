@@ -34,12 +34,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
-import subprocess
-import sys
 import threading
 import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
@@ -47,14 +43,12 @@ import numpy as np
 
 from coding.errors import NotFound, Problem
 from coding.paths import package_data, repo_root
+from coding.precision import PRECISION_ENV, cache_model_id, describe_precision, requested_precision
 
 DEFAULT_MODEL_ID = "all-MiniLM-L6-v2"
 REGISTRY_ENV = "CODEFRAME_MODELS"
 PACKAGED_REGISTRY = package_data("models.yaml")
 SOURCE_REGISTRY = repo_root() / "models" / "models.yaml"
-PRECISIONS = ("auto", "fp32", "bf16")
-#: bf16 is used under "auto" only if the probe measures at least this speed-up over fp32.
-BF16_MIN_SPEEDUP = 1.25
 
 
 # --------------------------------------------------------------------------- protocol
@@ -149,7 +143,8 @@ def embed_with_cache(
     first_text: dict[str, str] = {}
     for h, t in zip(hashes, texts):
         first_text.setdefault(h, t)
-    found = dict(cache.get_many(embedder.model_id, list(first_text))) if first_text else {}
+    key = getattr(embedder, "cache_id", embedder.model_id)  # bf16 vectors are cached apart (coding.precision)
+    found = dict(cache.get_many(key, list(first_text))) if first_text else {}
     for h, vector in found.items():
         if np.asarray(vector).shape != (embedder.dim,):
             raise ValueError(
@@ -166,161 +161,12 @@ def embed_with_cache(
                 f"expected ({len(missing)}, {embedder.dim})"
             )
         new_items = dict(zip(missing, fresh))
-        cache.put_many(embedder.model_id, new_items)
+        cache.put_many(key, new_items)
         found.update(new_items)
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     for row, h in enumerate(hashes):
         out[row] = found[h]
     return out
-
-
-# --------------------------------------------------------------------------- CPU / precision
-
-
-def cpu_flags() -> frozenset[str]:
-    """CPU feature flags from ``/proc/cpuinfo`` (empty where that file does not exist)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return frozenset(line.split(":", 1)[1].split())
-    return frozenset()
-
-
-@dataclass(frozen=True)
-class Bf16Support:
-    """Whether bf16 autocast runs on this CPU, how much faster it is, and why we think so."""
-
-    usable: bool
-    speedup: float  # fp32 time / bf16 time on a transformer-sized workload; NaN if not measured
-    reason: str
-
-
-_PROBE = r"""
-import sys, time, torch
-torch.manual_seed(0)
-x = torch.randn(64 * 128, 384)
-lin1, lin2 = torch.nn.Linear(384, 1536), torch.nn.Linear(1536, 384)
-q = torch.randn(64 * 12, 128, 32)
-def work():
-    h = lin2(torch.nn.functional.gelu(lin1(x)))
-    a = torch.softmax(q @ q.transpose(1, 2), dim=-1) @ q
-    return h, a
-def timed():
-    best = float("inf")
-    for _ in range(3):
-        t = time.perf_counter(); work(); best = min(best, time.perf_counter() - t)
-    return best
-with torch.inference_mode():
-    work(); fp32 = timed()
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        h, _ = work()
-        assert h.dtype == torch.bfloat16, h.dtype
-        bf16 = timed()
-print(fp32 / bf16)
-"""
-
-
-def _probe_cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "codeframe" / "bf16-probe.json"
-
-
-#: Where probe results are remembered between processes (a probe costs a few seconds).
-PROBE_CACHE: Path | None = _probe_cache_file()
-
-
-def _probe_key(flags: frozenset[str]) -> str:
-    try:
-        from importlib.metadata import version
-
-        torch_version = version("torch")
-    except Exception:  # noqa: BLE001 - any metadata problem just means "unknown"
-        torch_version = "?"
-    parts = [sys.executable, torch_version, os.environ.get("ONEDNN_MAX_CPU_ISA", ""), " ".join(sorted(flags))]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
-
-
-def _run_bf16_probe(bf16_flags: list[str]) -> Bf16Support:
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=180,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Bf16Support(False, float("nan"), f"the bf16 probe could not run: {exc}")
-    if done.returncode != 0:
-        how = f"signal {-done.returncode}" if done.returncode < 0 else f"exit code {done.returncode}"
-        tail = done.stderr.strip().splitlines()[-1:] or [""]
-        return Bf16Support(
-            False, float("nan"),
-            f"the CPU reports {'/'.join(bf16_flags)} but a bf16 workload died ({how}) {tail[0]}".strip(),
-        )
-    try:
-        speedup = float(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return Bf16Support(False, float("nan"), f"the bf16 probe printed {done.stdout!r}")
-    if speedup < BF16_MIN_SPEEDUP:
-        return Bf16Support(False, speedup, f"bf16 runs but is only {speedup:.2f}x as fast as fp32")
-    return Bf16Support(True, speedup, f"bf16 runs {speedup:.2f}x as fast as fp32 ({'/'.join(bf16_flags)})")
-
-
-@lru_cache(maxsize=1)
-def bf16_support() -> Bf16Support:
-    """Check whether bf16 autocast is usable and worth it on this CPU.
-
-    The CPU flags (``avx512_bf16`` / ``amx_bf16``) are necessary but not enough:
-    some virtual machines advertise AMX yet trap its instructions, which kills the
-    process with SIGILL inside oneDNN. So the check runs a small bf16 workload in a
-    child process and measures its speed against fp32 there. The verdict is kept
-    per process and in :data:`PROBE_CACHE` (keyed by interpreter, torch version,
-    ``ONEDNN_MAX_CPU_ISA`` and CPU flags), so the probe runs once per machine.
-    """
-    import json
-
-    flags = cpu_flags()
-    bf16_flags = sorted(flags & {"avx512_bf16", "amx_bf16"})
-    if not bf16_flags:
-        return Bf16Support(False, float("nan"), "the CPU reports no avx512_bf16/amx_bf16 support")
-    key = _probe_key(flags)
-    known: dict[str, Any] = {}
-    if PROBE_CACHE is not None:
-        try:
-            known = json.loads(PROBE_CACHE.read_text(encoding="utf-8"))
-            hit = known[key]
-            return Bf16Support(bool(hit["usable"]), float(hit["speedup"]), str(hit["reason"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            known = known if isinstance(known, dict) else {}
-    result = _run_bf16_probe(bf16_flags)
-    if PROBE_CACHE is not None:
-        try:
-            known[key] = {"usable": result.usable, "speedup": result.speedup, "reason": result.reason}
-            PROBE_CACHE.parent.mkdir(parents=True, exist_ok=True)
-            temporary = PROBE_CACHE.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(known), encoding="utf-8")
-            os.replace(temporary, PROBE_CACHE)
-        except OSError:
-            pass  # a read-only home only costs the probe next time
-    return result
-
-
-def resolve_precision(precision: str) -> str:
-    """``"fp32"`` or ``"bf16"`` for a requested precision; ``"auto"`` picks bf16 only where it pays.
-
-    An explicit ``"bf16"`` on a CPU where bf16 crashes raises ``ValueError``
-    rather than letting the process die.
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "fp32":
-        return "fp32"
-    support = bf16_support()
-    if precision == "auto":
-        return "bf16" if support.usable else "fp32"
-    if not support.usable and not np.isfinite(support.speedup):
-        raise ValueError(f"bf16 is not usable on this CPU: {support.reason}")
-    return "bf16"
 
 
 def configure_torch_threads(threads: int | None = None) -> int:
@@ -346,8 +192,9 @@ def configure_torch_threads(threads: int | None = None) -> int:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder (or the offline HF cache).
 
-    ``precision="auto"`` uses bf16 autocast where :func:`bf16_support` finds it
-    usable and faster, else fp32. ``prefix`` is prepended to every text (E5-style
+    ``precision="auto"`` uses bf16 autocast where :func:`coding.precision.bf16_support`
+    finds it usable and faster, else fp32; ``precision_choice`` says which and why, and
+    ``cache_id`` keeps bf16 vectors apart from fp32 ones in the cache. ``prefix`` is prepended to every text (E5-style
     models want ``"query: "``).
     """
 
@@ -360,10 +207,13 @@ class SentenceTransformerEmbedder:
         threads: int | None = None,
         prefix: str = "",
         max_seq_length: int | None = None,
+        precision_source: str = "the caller",
     ) -> None:
         self.model_id = model_id
         self.prefix = prefix
-        self.precision = resolve_precision(precision)
+        self.precision_choice = describe_precision(precision, precision_source)
+        self.precision = self.precision_choice.used
+        self.cache_id = cache_model_id(model_id, self.precision)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -515,7 +365,8 @@ def _resolve_path(value: str, base_dir: Path) -> Path:
 
 
 def _sentence_transformers_factory(model_id: str, spec: Mapping[str, Any], base_dir: Path) -> Embedder:
-    options = {k: spec[k] for k in ("precision", "threads", "prefix", "max_seq_length") if k in spec}
+    options = {k: spec[k] for k in ("threads", "prefix", "max_seq_length") if k in spec}
+    options["precision"], options["precision_source"] = requested_precision(spec.get("precision"))
     if "package" in spec:
         module = importlib.import_module(str(spec["package"]))
         location: str | Path = Path(module.get_model_path())
@@ -610,7 +461,7 @@ def load_embedder(model_id: str = DEFAULT_MODEL_ID, *, registry_path: str | Path
                 f"unknown embedding model {model_id!r}",
                 [Problem(f"registered models: {', '.join(sorted(registry))}", file=str(file), field="embedding_model")],
             )
-    key = (str(file.resolve()), model_id, repr(sorted(spec.items())))
+    key = (str(file.resolve()), model_id, repr(sorted(spec.items())), os.environ.get(PRECISION_ENV, ""))
     with _LOADED_LOCK:
         if reuse and key in _LOADED:
             return _LOADED[key]
@@ -620,3 +471,15 @@ def load_embedder(model_id: str = DEFAULT_MODEL_ID, *, registry_path: str | Path
         if reuse:
             _LOADED[key] = embedder
         return embedder
+
+
+def model_precision(model_id: str = DEFAULT_MODEL_ID, *, registry_path: str | Path | None = None) -> str:
+    """One line on the precision ``model_id`` runs in here and why, without loading the model.
+
+    torch models (sentence-transformers) follow ``$CODEFRAME_PRECISION``, then the registry
+    entry, then ``auto`` (see :mod:`coding.precision`); other backends have fixed weights.
+    """
+    spec = load_registry(registry_path).get(model_id) or {"backend": "sentence-transformers"}
+    if spec["backend"] != "sentence-transformers":
+        return f"fixed by the {spec['backend']} backend (no torch precision setting)"
+    return describe_precision(*requested_precision(spec.get("precision"))).describe()

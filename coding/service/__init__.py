@@ -135,6 +135,7 @@ from coding.service.suggestions import (
     clear_suggestion_cache,
     embed_units,
     embedder_for,
+    embedding_precision,
 )
 from coding.service.users import (
     MIN_PASSWORD_LENGTH,
@@ -235,6 +236,7 @@ __all__ = [
     "UncertainSegment",
     "clear_suggestion_cache",
     "embedder_for",
+    "embedding_precision",
     "embed_units",
     "suggest",
     "precode_document",

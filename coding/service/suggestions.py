@@ -160,6 +160,18 @@ def embedder_for(engine: Engine, project: str = DEFAULT_PROJECT):
     return load_embedder(get_project(engine, project).embedding_model)
 
 
+def embedding_precision(engine: Engine, project: str = DEFAULT_PROJECT) -> str:
+    """Which precision the project's model runs in on this machine, and why (no model load)."""
+    from coding.embeddings import model_precision
+
+    return model_precision(get_project(engine, project).embedding_model)
+
+
+def _cache_key(embedder) -> str:
+    """The model id with its precision (bf16 vectors are kept apart, see coding.precision)."""
+    return getattr(embedder, "cache_id", embedder.model_id)
+
+
 def default_embedder(engine: Engine, project: str = DEFAULT_PROJECT):
     """The embedder used when a caller passes none: :func:`embedder_for`, looked up on
     :mod:`coding.service` at call time, so replacing ``coding.service.embedder_for`` (a test,
@@ -205,7 +217,7 @@ def _units_version(session: Session, project_id: int) -> tuple:
 
 def _project_unit_vectors(engine: Engine, project: str, project_id: int, version: tuple, embedder):
     """All units and their embeddings, kept in memory while the project's units do not change."""
-    key = (_engine_key(engine), project_id, embedder.model_id)
+    key = (_engine_key(engine), project_id, _cache_key(embedder))
     with _SUGGESTION_LOCK:
         hit = _UNIT_VECTORS.get(key)
     if hit is not None and hit[0] == version:
@@ -287,7 +299,7 @@ def fitted_suggester(engine: Engine, project: str, *, frame: str, coder: str, em
         code_objects = _code_objects(code_rows)
         if not code_objects:
             raise CodeframeError(f"frame {frame!r} has no active codes to suggest")
-        key = (_engine_key(engine), row.id, frame, target.id, embedder.model_id)
+        key = (_engine_key(engine), row.id, frame, target.id, _cache_key(embedder))
         version = (_suggestion_data_version(session, row.id, frame), _units_version(session, row.id),
                    _codes_fingerprint(code_objects), bool(frame_row.mutually_exclusive))
         with _SUGGESTION_LOCK:
