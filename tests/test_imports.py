@@ -34,7 +34,7 @@ def test_the_check_detects_a_heavy_import():
 
 PURE_MODULES = (
     "codebook", "codebook_yaml", "transcripts", "textio", "captions", "segmentation", "attributes", "agreement", "ratings", "alpha_bootstrap", "presence", "reliability", "shares", "charts",
-    "xlsx", "refiqda", "suggestions", "evaluation", "alignment", "bundle",
+    "xlsx", "refiqda", "suggestion_inputs", "suggestions", "evaluation", "alignment", "bundle",
 )
 
 
