@@ -70,7 +70,7 @@ def evaluate_suggestions(
     import numpy as np
     import pandas as pd
 
-    from coding.evaluation import evaluate, respondent_folds, top_k_accuracy
+    from coding.evaluation import cross_validate_by_respondent, evaluate, label_matrix, top_k_accuracy
     from coding.suggestions import LabeledExamples, SuggestionModel
 
     started = time.perf_counter()
@@ -119,21 +119,30 @@ def evaluate_suggestions(
     zero_pred = predict(zero, ids, x)
     zero_scores = zero.score(x)
 
-    folds = respondent_folds(respondents, n_splits=n_splits, seed=seed)
-    few_pred: list[set[str]] = [set() for _ in ids]
-    few_scores = np.zeros_like(zero_scores)
-    fold_rows = []
-    for fold in folds:
-        train, test = fold.train, fold.test
+    few_scores_by_fold: list = []
+
+    def make_model(train_x, train_y):
+        # row numbers stand in for segment ids: they only name a suggestion's evidence, never change a score
         examples = LabeledExamples(
-            segment_ids=[ids[i] for i in train], embeddings=x[train], positive=[y[i] for i in train],
-            reviewed=[True] * len(train),
+            segment_ids=list(range(len(train_x))), embeddings=train_x,
+            positive=[{keys[j] for j in np.flatnonzero(row)} for row in train_y], reviewed=[True] * len(train_x),
         )
         model = SuggestionModel().fit_codes(keys, parts, exclusive=exclusive, examples=examples,
                                             background=background)
-        for i, codes_i in zip(test, predict(model, [ids[i] for i in test], x[test])):
-            few_pred[i] = codes_i
-        few_scores[test] = model.score(x[test])
+
+        def predict_matrix(test_x):
+            few_scores_by_fold.append(model.score(test_x))
+            return label_matrix(predict(model, [-1 - i for i in range(len(test_x))], test_x), keys)
+
+        return predict_matrix
+
+    few_shot, _, folds = cross_validate_by_respondent(x, y, respondents, codes=keys, make_model=make_model,
+                                                      n_splits=n_splits, seed=seed)
+    few_scores = np.zeros_like(zero_scores)
+    fold_rows = []
+    for fold, scores in zip(folds, few_scores_by_fold):
+        train, test = fold.train, fold.test
+        few_scores[test] = scores
         fold_rows.append({
             "fold": fold.number, "train_units": len(train), "test_units": len(test),
             "train_positives": int(sum(len(y[i]) for i in train)), "test_positives": int(sum(len(y[i]) for i in test)),
@@ -154,7 +163,7 @@ def evaluate_suggestions(
     return SuggestionEvaluation(
         frame=frame, gold=gold, model_id=embedder.model_id, exclusive=exclusive, units=len(ids),
         respondents=distinct, gold_codings=int(sum(len(s) for s in y)),
-        zero_shot=evaluate(y, zero_pred, keys), few_shot=evaluate(y, few_pred, keys), ranking=ranking,
+        zero_shot=evaluate(y, zero_pred, keys), few_shot=few_shot, ranking=ranking,
         folds=pd.DataFrame(fold_rows), fold_respondents=[(f.train_respondents, f.test_respondents) for f in folds],
         seconds={"read": loaded - started, "embed": embedded - loaded, "fit_and_score": finished - embedded},
     )
