@@ -26,8 +26,6 @@ bob  1.0  0.0
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +35,7 @@ import pandas as pd
 
 from coding import agreement, ratings
 from coding.agreement import LEVELS, Statistic
+from coding.codings_table import read_csv_table
 from coding.errors import CodingsError, Problem
 from coding.presence import (
     NONE_CATEGORY,
@@ -85,14 +84,6 @@ TABLE_COLUMNS = (
 # --------------------------------------------------------------------------- reading
 
 
-def _decode(data: bytes, name: str) -> str:
-    """Bytes to text, with the transcripts' decoder (UTF-8, UTF-16, cp1251, KOI8-R)."""
-    from coding.textio import decode_bytes
-
-    text, _ = decode_bytes(data, file=name, error=CodingsError)
-    return text
-
-
 def read_long_codings(
     path: str | Path,
     *,
@@ -129,30 +120,13 @@ def read_long_codings(
     name = str(path)
     if data is None:
         data = Path(path).read_bytes()
-    if not data.strip() or (isinstance(data, str) and not data.lstrip("\ufeff").strip()):
-        raise CodingsError("the codings file is empty", [Problem("empty file", file=name)])
-    text = data.lstrip("\ufeff") if isinstance(data, str) else _decode(data, name)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader)]
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise CodingsError(
-            "the codings file lacks required columns",
-            [Problem(f"missing column(s) {', '.join(missing)}; found {', '.join(h for h in header if h) or 'none'}",
-                     file=name, line=1)],
-        )
+    table = read_csv_table(name, data, required=columns)
     rename = dict(zip(columns, REQUIRED))
-    names = [rename.get(h, h) for h in header]
+    names = [rename.get(h, h) for h in table.header]
     positions = {n: i for i, n in enumerate(names)}
-    records, problems = [], []
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) > len(header):
-            problems.append(Problem("more fields than columns in the header", file=name, line=line))
-            continue
-        cells = [cell.strip() for cell in row] + [""] * (len(header) - len(row))
+    records, problems = [], list(table.problems)
+    for line, row in table.rows:
+        cells = [cell.strip() for cell in row]
         blank = [columns[i] for i, canonical in enumerate(REQUIRED) if cells[positions[canonical]] == ""]
         if blank:
             problems.append(Problem(f"blank {', '.join(blank)}", file=name, line=line, field=blank[0]))
@@ -161,6 +135,7 @@ def read_long_codings(
         record["line"] = line
         records.append(record)
     if problems:
+        problems.sort(key=lambda p: p.line)
         raise CodingsError(f"{len(problems)} bad row(s) in the codings file", problems)
     if not records:
         raise CodingsError("the codings file has no codings", [Problem("header only, no rows", file=name, line=1)])

@@ -33,7 +33,7 @@ def test_the_check_detects_a_heavy_import():
 
 
 PURE_MODULES = (
-    "codebook", "codebook_yaml", "transcripts", "textio", "captions", "segmentation", "attributes", "agreement", "ratings", "alpha_bootstrap", "presence", "reliability", "shares", "charts",
+    "codebook", "codebook_yaml", "transcripts", "textio", "codings_table", "captions", "segmentation", "attributes", "agreement", "ratings", "alpha_bootstrap", "presence", "reliability", "shares", "charts",
     "xlsx", "refiqda", "suggestion_inputs", "suggestions", "evaluation", "alignment", "bundle",
 )
 
