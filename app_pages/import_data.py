@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
+from app_pages import _exchange as exchange
 from coding import service
 from coding.errors import CodeframeError
 
@@ -41,6 +42,9 @@ attributes_upload = st.file_uploader(
     "Respondent attributes (CSV, optional)", type=["csv"], key=f"_attributes_{upload_round}",
     help="First column: document name or respondent id; other columns: attributes such as sector or gender.",
 )
+
+with st.expander("REFI-QDA project or codebook (.qdpx, .qdc)", expanded=False):
+    exchange.panel(engine, project, "_imp")
 
 report = st.session_state.pop("_import_report", None)
 if report:

@@ -28,13 +28,16 @@ from benchmarks.context import Context  # noqa: E402
 #: stage name -> module; in run order (embedding before suggestions, which reuses its vectors).
 STAGES = {
     "import": "benchmarks.stage_import",
+    "refiqda": "benchmarks.stage_refiqda",
     "embedding": "benchmarks.stage_embedding",
     "suggestions": "benchmarks.stage_suggestions",
     "agreement": "benchmarks.stage_agreement",
     "shares": "benchmarks.stage_shares",
+    "retrieve": "benchmarks.stage_retrieve",
     "writes": "benchmarks.stage_writes",
     "app": "benchmarks.stage_app",
     "pipeline": "benchmarks.stage_pipeline",
+    "instruments": "benchmarks.stage_instruments",
     "memory50k": "benchmarks.stage_memory50k",
     "scaling": "benchmarks.stage_scaling",
 }

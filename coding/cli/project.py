@@ -35,6 +35,9 @@ def register(subparsers) -> None:
     c.add_argument("path", metavar="CSV")
     c.add_argument("--create-coders", action="store_true", help="add coders named in the file that do not exist")
     c.set_defaults(func=cmd_import_codings)
+    from coding.cli import instruments
+
+    instruments.add_import_commands(imp_sub)
     exchange.add_import_commands(imp_sub)
     exp = subparsers.add_parser("export", help="export codings, codebook or project (CSV, REFI-QDA)")
     exchange.add_export_commands(exp.add_subparsers(dest="what", metavar="WHAT", required=True))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Index, LargeBinary, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -57,6 +57,8 @@ class Code(SQLModel, table=True):
     examples: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     position: int = 0
     active: bool = True  # False once the code left the codebook but codings still use it
+    color: Optional[str] = None  # "#rrggbb" from a REFI-QDA file, written back on export
+    codable: bool = True  # False: a category (REFI-QDA isCodable="false") that only groups its children
 
 
 class Coder(SQLModel, table=True):
@@ -126,8 +128,42 @@ class Coding(SQLModel, table=True):
     score: Optional[float] = None
     model_id: Optional[str] = None
     memo: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    # starred by a coder as a key quote: the findings report quotes it first
+    key_quote: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False,
+                                                            server_default=false()))
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
+
+
+class Selection(SQLModel, table=True):
+    """The exact span an imported coding had in its file: ``document.text[start:end]``.
+
+    The coding itself lives on the segment(s) the span overlaps (rows of ``coding``, used by
+    agreement and shares); this row keeps the original span so an export writes it back
+    unchanged while all of those codings still exist (see ``coding.service.exchange``).
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    code_id: int = Field(foreign_key="code.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    start: int  # character (code point) offsets into Document.text, end exclusive
+    end: int
+    memo: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    created: Optional[datetime] = None
+
+
+class ItemSet(SQLModel, table=True):
+    """A named group of codes and/or documents (REFI-QDA ``<Set>``, MAXQDA's document and code sets)."""
+
+    __tablename__ = "item_set"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # code keys
+    documents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # document names
 
 
 class CodingEvent(SQLModel, table=True):
@@ -212,3 +248,53 @@ class EmbeddingCache(SQLModel, table=True):
     text_hash: str
     dim: int
     vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32, little-endian
+
+
+class Instrument(SQLModel, table=True):
+    """A survey, an OCAI or a sector instrument of a project (migration 0006).
+
+    ``kind`` is survey | ocai | scale; ``spec`` holds what the import decided: a survey's
+    id, attribute, closed and open columns; the OCAI validation mode and every rescaled row;
+    a sector instrument's YAML text.
+    """
+
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str
+    kind: str
+    source: Optional[str] = None  # the file it came from
+    spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created: datetime = Field(default_factory=utcnow)
+
+
+class InstrumentResponse(SQLModel, table=True):
+    """One respondent's answers to one instrument: attributes and answers (JSON, instrument-shaped).
+
+    Survey: ``{"closed": {question: answer}, "open": {question: text}}``; OCAI: ``{"now"|"preferred":
+    {dimension: [clan, adhocracy, market, hierarchy]}}`` as scored; scale: ``{statement: rating}``.
+    """
+
+    __tablename__ = "instrument_response"
+    __table_args__ = (UniqueConstraint("instrument_id", "respondent"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    instrument_id: int = Field(foreign_key="instrument.id", index=True)
+    respondent: str
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+class Memo(SQLModel, table=True):
+    """An analytic memo on a unit (segment), a document or a code; memos on codings live on the coding.
+
+    ``target_id`` is the segment or document id, or the code's id, as ``target_kind`` says.
+    """
+
+    __table_args__ = (Index("ix_memo_target", "target_kind", "target_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    target_kind: str  # segment | document | code
+    target_id: int
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created: datetime = Field(default_factory=utcnow)
+    updated: datetime = Field(default_factory=utcnow)
