@@ -84,7 +84,7 @@ def _add_coder(engine: Engine, project: str) -> None:
     role = st.session_state.get("_new_coder_role") or "coder"
     try:
         st.session_state[CODER] = service.ensure_coder(engine, project, name, role=role)
-        st.session_state.pop("_coder_pick", None)  # the selectbox shows the new coder on the next run
+        st.session_state["_coder_pick"] = name  # shown at once (the browser would keep its own value)
         st.session_state["_new_coder_name"] = ""
         st.session_state["_sidebar_message"] = ("success", f"Coder {name!r} added; you are now coding as {name}.")
     except CodeframeError as exc:
@@ -102,13 +102,16 @@ def sidebar(engine: Engine, project: str) -> None:
     roles = {c["name"]: c["role"] for c in coders}
     with st.sidebar:
         st.markdown("### Who are you?")
+        if CODER not in st.session_state and st.query_params.get("coder") in names \
+                and not service.get_project(engine, project).team_mode:  # a link to the coding page names its coder
+            st.session_state[CODER] = st.session_state["_coder_pick"] = st.query_params["coder"]
         if st.session_state.get(CODER) not in names:
             st.session_state.pop(CODER, None)
         current = st.session_state.get(CODER)
         st.selectbox(
             "Coder",
             names,
-            index=names.index(current) if current in names else None,
+            index=None if "_coder_pick" in st.session_state else names.index(current) if current in names else None,
             key="_coder_pick",
             on_change=_remember_coder,
             placeholder="Choose your name",

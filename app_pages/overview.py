@@ -57,23 +57,25 @@ left, right = st.columns([2, 3], gap="large")
 # ---- progress
 with left:
     st.subheader("Progress by coder")
-    progress = service.progress_by_coder(engine, project)
+    progress = service.reading_progress(engine, project)
     if progress.empty:
         st.info("No coders yet — add one in the sidebar (**Add a coder**).", icon=":material/person:")
     else:
         st.dataframe(
-            progress.assign(share=progress["segments_coded"] / progress["segments_total"].clip(lower=1)),
+            progress.assign(share=progress["units_read"] / progress["units_total"].clip(lower=1)),
             hide_index=True,
             width="stretch",
-            column_order=["coder", "share", "segments_coded", "documents_done"],
+            column_order=["coder", "share", "units_coded", "documents_done"],
             column_config={
                 "coder": "Coder",
-                "share": st.column_config.ProgressColumn("Units coded", format="percent", min_value=0, max_value=1),
-                "segments_coded": st.column_config.NumberColumn(
+                "share": st.column_config.ProgressColumn(
+                    "Units read", format="percent", min_value=0, max_value=1,
+                    help="Units with your codes, marked “nothing applies”, or in a transcript you finished"),
+                "units_coded": st.column_config.NumberColumn(
                     "Coded", help=f"Units with at least one code, of {status.units}"
                 ),
                 "documents_done": st.column_config.NumberColumn(
-                    "Done", help=f"Transcripts marked as done, of {status.documents}"
+                    "Done", help=f"Transcripts marked done or with a frame finished, of {status.documents}"
                 ),
             },
         )
@@ -100,7 +102,7 @@ with right:
             height=420,
             column_order=["label", "respondents", "segments", "codings"],
             column_config={
-                "label": st.column_config.TextColumn("Code", width="medium", help="Frames are on the Codebook page"),
+                "label": st.column_config.TextColumn("Code", width="large", help="Frames are on the Codebook page"),
                 "respondents": st.column_config.ProgressColumn(
                     "Respondents", format="%d", min_value=0, max_value=max(status.respondents, 1),
                     help="Respondents with at least one segment carrying the code (any coder).",

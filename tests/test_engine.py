@@ -104,6 +104,17 @@ def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
         assert "frame_coverage" in sa.inspect(conn).get_table_names()
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == _head()
         assert {"instrument", "instrument_response"} <= set(sa.inspect(conn).get_table_names())  # 0006
+        assert "unit_mark" in sa.inspect(conn).get_table_names()  # 0008
+        conn.execute(sa.text(  # 0008: a mark on the kept segment, by a coder
+            "INSERT INTO coder (project_id, name, role, is_consensus, created) "
+            "SELECT id, 'ann', 'coder', false, CURRENT_TIMESTAMP FROM project"))
+        conn.execute(sa.text(
+            "INSERT INTO unit_mark (segment_id, coder_id, frame_key, created) "
+            "SELECT s.id, c.id, 'f', CURRENT_TIMESTAMP FROM segment s, coder c"))
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # one mark per unit, coder and frame
+            conn.execute(sa.text(
+                "INSERT INTO unit_mark (segment_id, coder_id, frame_key, created) "
+                "SELECT s.id, c.id, 'f', CURRENT_TIMESTAMP FROM segment s, coder c"))
         insert = ("INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, "
                   "language, sha256, imported) SELECT id, '{name}', '{name}', '{{}}', 'No.', 'txt', 'utf-8', 'en', "
                   "'h', CURRENT_TIMESTAMP FROM project")

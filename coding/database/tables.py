@@ -283,6 +283,7 @@ class InstrumentResponse(SQLModel, table=True):
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
+
 class Memo(SQLModel, table=True):
     """An analytic memo on a unit (segment), a document or a code; memos on codings live on the coding.
 
@@ -298,3 +299,19 @@ class Memo(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
+
+
+class UnitMark(SQLModel, table=True):
+    """A coder read a unit and found that nothing of one frame applies ("read, nothing applies").
+
+    Progress counts such a unit as read, and "next uncoded" skips it. Coding the unit in that
+    frame afterwards removes the mark.
+    """
+
+    __tablename__ = "unit_mark"
+    __table_args__ = (UniqueConstraint("segment_id", "coder_id", "frame_key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    segment_id: int = Field(foreign_key="segment.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    frame_key: str
+    created: datetime = Field(default_factory=utcnow)

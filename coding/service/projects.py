@@ -150,6 +150,7 @@ def delete_project(engine: Engine, project: str) -> None:
             delete(t.SuggestionFeedback).where(t.SuggestionFeedback.segment_id.in_(seg_ids)),
             delete(t.CodingEvent).where(t.CodingEvent.project_id == row.id),
             delete(t.Coding).where(t.Coding.segment_id.in_(seg_ids)),
+            delete(t.UnitMark).where(t.UnitMark.segment_id.in_(seg_ids)),
             delete(t.FrameCoverage).where(t.FrameCoverage.document_id.in_(doc_ids)),
             delete(t.Assignment).where(t.Assignment.document_id.in_(doc_ids)),
             delete(t.DocumentProgress).where(t.DocumentProgress.document_id.in_(doc_ids)),
