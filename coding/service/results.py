@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from coding.segmentation import SegmentSpan
-
 
 @dataclass
 class ProjectInfo:
@@ -82,11 +80,23 @@ class CodingView:
 
 
 @dataclass
-class SegmentView(SegmentSpan):
-    """A stored segment (its :class:`~coding.segmentation.SegmentSpan` fields) with its id and the
-    codings the viewer may see."""
+class SegmentView:
+    """A stored segment with its id and the codings the viewer may see. The fields between ``id``
+    and ``codings`` are those of :class:`~coding.segmentation.SegmentSpan`, in its order (checked by
+    a test), so the view can be built from a span; ``id`` comes first because callers build it
+    positionally."""
 
     id: int
+    position: int
+    turn_index: int
+    speaker: str | None
+    role: str
+    is_unit: bool
+    start: int
+    end: int
+    text: str
+    time_start: float | None
+    time_end: float | None
     codings: list[CodingView] = field(default_factory=list)
 
 
