@@ -26,7 +26,6 @@ common.ensure_project(engine, project)
 common.sidebar(engine, project)
 common.warm_up_progress(engine, project)
 
-# Other pages (agreement & adjudication, shares & charts, suggestions) are added to this list.
 PAGES = {
     "Project": [
         st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),

@@ -89,7 +89,7 @@ def _toggle(p: Page, code, segment_id: int, *, on: bool, frame_label: str) -> No
         result = service.tick(p.engine, p.project, segment_id=segment_id, code=code.id, coder=p.coder, on=on,
                                   memo=(drafts.get(segment_id) or "").strip() or None if on else None)
     except CodeframeError as exc:
-        _say(str(exc).split("\n", 1)[0])
+        _say(common.first_line(exc))
         _changed(widgets=True, step=None)
         return
     if on:
@@ -106,7 +106,7 @@ def _remove(p: Page, segment_id: int, code: str) -> None:
     try:
         service.tick(p.engine, p.project, segment_id=segment_id, code=code, coder=p.coder, on=False)
     except CodeframeError as exc:
-        _say(str(exc).split("\n", 1)[0])
+        _say(common.first_line(exc))
     _changed(widgets=True)
 
 
@@ -116,7 +116,7 @@ def _save_memo(p: Page, key: str, segment_id: int, code: str) -> None:
                          memo=(st.session_state.get(key) or "").strip() or None)
         _say("Memo saved.")
     except CodeframeError as exc:
-        _say(str(exc).split("\n", 1)[0])
+        _say(common.first_line(exc))
     _changed()
 
 
@@ -150,7 +150,7 @@ def _nothing_applies(p: Page, segment_id: int, frames: list[str], marked: bool, 
             _changed(step=("mark", segment_id, tuple(frames)))
             return
     except CodeframeError as exc:
-        _say(str(exc).split("\n", 1)[0])
+        _say(common.first_line(exc))
     _changed(step=None)
 
 
@@ -166,7 +166,7 @@ def _undo(p: Page, key: str | None = None) -> None:
             _say("Undid the “nothing applies” mark.")
             _select(segment_id)
         except CodeframeError as exc:
-            _say(str(exc).split("\n", 1)[0])
+            _say(common.first_line(exc))
         _changed(widgets=True, step=None)
         st.session_state[FULL_RUN] = True
         return
@@ -176,7 +176,7 @@ def _undo(p: Page, key: str | None = None) -> None:
         _say(f"Undid {done} change{'s' if done != 1 else ''} (logged in the history)." if done
              else "Nothing to undo.")
     except CodeframeError as exc:
-        _say(str(exc).split("\n", 1)[0])
+        _say(common.first_line(exc))
     for _ in range(count):
         if steps and steps[-1][0] == "coding":
             steps.pop()
@@ -383,7 +383,7 @@ def _save_analytic(p: Page, key: str, kind: str, target: str, memo_id: int | Non
             return
         _say("Memo saved.")
     except CodeframeError as exc:
-        _say(str(exc).split("\n", 1)[0])
+        _say(common.first_line(exc))
     _changed(widgets=True, step=None)
 
 

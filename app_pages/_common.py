@@ -62,9 +62,14 @@ def current_coder() -> str | None:
     return st.session_state.get(CODER)
 
 
+def first_line(exc: BaseException) -> str:
+    """The headline of an error message (its first line), for short notices."""
+    return str(exc).split("\n", 1)[0]
+
+
 def show_error(exc: CodeframeError) -> None:
     """Show a user error with one line per problem (file, line, field)."""
-    head = str(exc).split("\n", 1)[0]
+    head = first_line(exc)
     if exc.problems:
         st.error(head + "\n\n" + "\n".join(f"- {html.escape(str(p))}" for p in exc.problems))
     else:
@@ -86,7 +91,7 @@ def _add_coder(engine: Engine, project: str) -> None:
         st.session_state["_new_coder_name"] = ""
         st.session_state["_sidebar_message"] = ("success", f"Coder {name!r} added; you are now coding as {name}.")
     except CodeframeError as exc:
-        st.session_state["_sidebar_message"] = ("error", str(exc).split("\n", 1)[0])
+        st.session_state["_sidebar_message"] = ("error", first_line(exc))
 
 
 def _remember_coder() -> None:

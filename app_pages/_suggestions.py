@@ -134,10 +134,6 @@ def _uncertain(key: tuple, frame: str, _engine: Engine, _model) -> list[service.
                                    limit=QUEUE_LENGTH, embedder=_model)
 
 
-def _first_error(exc: CodeframeError) -> str:
-    return str(exc).split("\n", 1)[0]
-
-
 # --------------------------------------------------------------------------- callbacks (one service call each)
 
 
@@ -147,7 +143,7 @@ def _accept(ctx: Context, s: service.SuggestionView) -> None:
                                   score=s.score, model_id=s.model_id)
         st.session_state[ctx.message_key] = f"Accepted “{s.label}” (score {s.score:.2f})."
     except CodeframeError as exc:
-        st.session_state[ctx.message_key] = _first_error(exc)
+        st.session_state[ctx.message_key] = common.first_line(exc)
     ctx.changed()
 
 
@@ -158,7 +154,7 @@ def _reject(ctx: Context, s: service.SuggestionView) -> None:
         st.session_state[ctx.message_key] = f"Rejected “{s.label}”: it will not be suggested to you here again."
         st.session_state.setdefault(REJECTED, set()).add((s.segment_id, s.code))
     except CodeframeError as exc:
-        st.session_state[ctx.message_key] = _first_error(exc)
+        st.session_state[ctx.message_key] = common.first_line(exc)
     ctx.changed()
 
 
@@ -169,7 +165,7 @@ def _bulk_accept(ctx: Context, model, frame: str, min_score: float) -> None:
         st.session_state["_precode_message"] = (
             "success", f"Accepted {accepted} suggestion{'s' if accepted != 1 else ''} scoring {min_score:.2f} or more.")
     except CodeframeError as exc:
-        st.session_state["_precode_message"] = ("error", _first_error(exc))
+        st.session_state["_precode_message"] = ("error", common.first_line(exc))
     ctx.changed()
 
 
@@ -242,7 +238,7 @@ def _unit_suggestions(ctx: Context, model, *, segment_id: int, frames: list[str]
                 found = [s for s in _suggest(_key(ctx, model), frame, ctx.engine, model)
                          if s.segment_id == segment_id and (s.segment_id, s.code) not in rejected]
             except CodeframeError as exc:
-                st.caption(f"{frame_labels.get(frame, frame)}: {_first_error(exc)}")
+                st.caption(f"{frame_labels.get(frame, frame)}: {common.first_line(exc)}")
                 continue
             shown += found
             if not found:

@@ -27,11 +27,11 @@ settings = st.columns(2)
 language = settings[0].selectbox(
     "Language of the transcripts", service.SUPPORTED_LANGUAGES,
     index=service.SUPPORTED_LANGUAGES.index(info.language),
-    format_func={"en": "English", "ru": "Russian", "kk": "Kazakh"}.get,
+    format_func=service.LANGUAGE_NAMES.get,
 )
 unit = settings[1].selectbox(
-    "Unit of coding", ("sentence", "turn"), index=("sentence", "turn").index(info.segmentation_unit),
-    format_func={"sentence": "Sentence of a respondent", "turn": "Whole respondent turn"}.get,
+    "Unit of coding", service.SEGMENTATION_UNITS, index=service.SEGMENTATION_UNITS.index(info.segmentation_unit),
+    format_func=service.UNIT_NAMES.get,
 )
 uploads = st.file_uploader(
     "Transcripts", type=["txt", "md", "docx", "vtt", "srt"], accept_multiple_files=True,

@@ -130,7 +130,7 @@ def _code_all(ids: list[int], code: str, label: str) -> None:
         result = service.code_hits(engine, project, segment_ids=ids, code=code, coder=viewer, label=label)
         st.session_state[MESSAGE] = ("success", f"Coded {result.applied} unit(s) with {labels[code]} as one batch.")
     except CodeframeError as exc:
-        st.session_state[MESSAGE] = ("error", str(exc).split("\n", 1)[0])
+        st.session_state[MESSAGE] = ("error", common.first_line(exc))
 
 
 def _undo() -> None:
@@ -232,7 +232,7 @@ def _add_memo(kind: str) -> None:
         st.session_state["mm_text"] = ""
         st.session_state[MESSAGE + "_memo"] = ("success", "Memo saved.")
     except CodeframeError as exc:
-        st.session_state[MESSAGE + "_memo"] = ("error", str(exc).split("\n", 1)[0])
+        st.session_state[MESSAGE + "_memo"] = ("error", common.first_line(exc))
 
 
 with tabs[3]:

@@ -15,8 +15,8 @@ st.title("Settings")
 info = service.get_project(engine, project)
 st.caption(f"Project **{info.name}**. Changes are saved when you press **Save settings**.")
 
-LANGUAGES = {"en": "English", "ru": "Russian", "kk": "Kazakh"}
-UNITS = {"sentence": "Sentence of a respondent", "turn": "Whole respondent turn"}
+LANGUAGES = service.LANGUAGE_NAMES
+UNITS = service.UNIT_NAMES
 
 column = st.columns([3, 2])[0]
 with column, st.form("settings"):

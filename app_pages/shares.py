@@ -13,7 +13,7 @@ import html
 import streamlit as st
 
 from app_pages import _common as common
-from coding import charts, service
+from coding import charts, service, shares
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -127,20 +127,13 @@ if pooled:
 
 if by:
     st.subheader(f"By {by}")
-    cross = report.crosstab
-    groups = cross.drop_duplicates("group")[["group", "group_n"]]
-    heading = {g: f"{g} (n = {int(n)})" for g, n in groups.itertuples(index=False)}
-    cells = cross.assign(cell=[f"{d} †" if s else d for d, s in zip(cross["display"], cross["small"])])
-    order = list(dict.fromkeys(cross["label"]))
-    wide = cells.pivot(index="label", columns="group", values="cell").reindex(index=order, columns=list(heading))
-    small = cells.pivot(index="label", columns="group", values="small").reindex(index=order, columns=list(heading))
-    wide = wide.rename(columns=heading).rename_axis(index="Code").reset_index()
-    small = small.rename(columns=heading).rename_axis(index="Code").reset_index().assign(Code=False)
+    wide, small = shares.wide_crosstab(report.crosstab)
+    headings = [c for c in wide.columns if c != "Code"]
     styled = wide.style.apply(lambda _: small.map(lambda s: "color:#a3231f;font-style:italic;background-color:"
                                                           "#fdf0ef" if s else ""), axis=None)
     st.dataframe(styled, width="stretch", hide_index=True, key="_share_cross",
                  column_config={"Code": st.column_config.TextColumn("Code", width=330),
-                                **{h: st.column_config.TextColumn(h, width=150) for h in heading.values()}})
+                                **{h: st.column_config.TextColumn(h, width=150) for h in headings}})
     st.caption("† small group (fewer than 5 respondents): its percentage moves by 20 points or more per respondent "
                "and should not be read on its own. Column percent: share of the group that named the code.")
 

@@ -39,15 +39,16 @@ ONE_BY_ONE = 120  # units encoded one at a time for the batching gap (all 602 wo
 
 def sample_units() -> list[str]:
     """The unit texts of the shipped sample corpus, loaded into a throw-away SQLite project."""
+    from sqlmodel import Session
+
     from coding import service
+    from coding.database import queries
     from coding.database.engine import make_engine
 
     with tempfile.TemporaryDirectory(prefix="codeframe-gap-") as tmp:
         engine = make_engine(f"sqlite:///{tmp}/gap.sqlite")
         service.initialize(engine, sample=True)
-        with service.Session(engine) as session:
-            from coding.database import queries
-
+        with Session(engine) as session:
             project = queries.project_by_name(session, service.DEFAULT_PROJECT)
             texts = queries.units_frame(session, project.id)["text"].tolist()
         engine.dispose()

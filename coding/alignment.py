@@ -54,3 +54,14 @@ def span_is_aligned(segments: Sequence[tuple[int, int]], start: int, end: int) -
     if not hits:
         return False
     return segments[hits[0]][0] >= start and segments[hits[-1]][1] <= end
+
+
+def offset_map(original: str, stored: str) -> list[int]:
+    """For each offset of ``original``, the offset in ``stored`` (which dropped \\r, a BOM, ...)."""
+    mapping, j = [], 0
+    for ch in original:
+        mapping.append(j)
+        if j < len(stored) and (stored[j] == ch or (ch == "\r" and stored[j] == "\n")):
+            j += 1
+    mapping.append(j)
+    return mapping

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coding.errors import AttributesError, Problem
-from coding.transcripts import MAX_FILE_BYTES, decode_bytes
+from coding.textio import decode_bytes
+from coding.transcripts import MAX_FILE_BYTES
 
 DELIMITERS = (",", ";", "\t")
 _MAX_PROBLEMS = 50

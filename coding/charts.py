@@ -129,6 +129,26 @@ def code_respondent_heatmap(matrix_df: pd.DataFrame, *, title: str | None = None
     return chart
 
 
+def coder_drift_chart(drift: pd.DataFrame, *, metric: str, period_title: str, metric_title: str):
+    """Each coder's agreement with the consensus per period (the frame of ``service.coder_drift``) as lines;
+    for Cohen's kappa, Krippendorff's bands (0.667, 0.800) as dashed rules."""
+    import altair as alt
+
+    line = alt.Chart(drift).mark_line(point=alt.OverlayMarkDef(size=70)).encode(
+        x=alt.X("period:O", title=period_title, sort=sorted(drift["period"].unique()),
+                axis=alt.Axis(labelAngle=0, labelLimit=220)),
+        y=alt.Y(f"{metric}:Q", title=metric_title,
+                scale=alt.Scale(domain=[min(-0.1, float(drift[metric].min())), 1])),
+        color=alt.Color("coder:N", title="Coder"),
+        tooltip=["coder", "period", "units", alt.Tooltip("percent_agreement:Q", format=".3f"),
+                 alt.Tooltip("cohen_kappa:Q", format=".3f")],
+    )
+    if metric == "cohen_kappa":  # Krippendorff's bands, for a chance-corrected measure only
+        line = line + alt.Chart(pd.DataFrame({"y": [0.667, 0.8]})).mark_rule(
+            strokeDash=[4, 4], color="#9aa0a8").encode(y="y:Q")
+    return line.properties(height=300)
+
+
 def chart_to_png(chart, *, scale: float = 2.0) -> bytes:
     """Render an altair chart to PNG bytes offline (vl-convert)."""
     import vl_convert as vlc

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coding.errors import AttributesError, CodingsError, Problem
+from coding.errors import AttributesError, CodeframeError, CodingsError, Problem
 
 MISSING_GROUP = "(missing)"
 """Group label for respondents whose attribute value is empty in a crosstab."""
@@ -571,3 +571,30 @@ def _interval(low: float, high: float) -> str:
     if low is None or high is None or math.isnan(low) or math.isnan(high):
         return "n/a"
     return f"{round_half_up(low):.1f}-{round_half_up(high):.1f}%"
+
+
+def default_share_coder(codings, frame: str, *, consensus: str = "consensus") -> str:
+    """Consensus when it has coded the frame, else the only coder who has; otherwise ask."""
+    coders = set(codings["coder"])
+    if consensus in coders or not coders:  # nobody coded the frame yet: every share is 0/n
+        return consensus
+    if len(coders) == 1:
+        return next(iter(coders))
+    raise CodeframeError(
+        f"frame {frame!r} has no consensus coding yet; choose a coder with --coder ({', '.join(sorted(coders))})"
+    )
+
+
+def wide_crosstab(cross: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A long :func:`crosstab` as two wide tables, codes down and groups across: the cell text
+    (``display``, with "†" on small groups) and whether each cell is a small group. Columns are
+    headed "group (n = N)"; the first column is ``Code``."""
+    groups = cross.drop_duplicates("group")[["group", "group_n"]]
+    heading = {g: f"{g} (n = {int(n)})" for g, n in groups.itertuples(index=False)}
+    cells = cross.assign(cell=[f"{d} †" if s else d for d, s in zip(cross["display"], cross["small"])])
+    order = list(dict.fromkeys(cross["label"]))
+    wide = cells.pivot(index="label", columns="group", values="cell").reindex(index=order, columns=list(heading))
+    small = cells.pivot(index="label", columns="group", values="small").reindex(index=order, columns=list(heading))
+    wide = wide.rename(columns=heading).rename_axis(index="Code").reset_index()
+    small = small.rename(columns=heading).rename_axis(index="Code").reset_index().assign(Code=False)
+    return wide, small

@@ -41,27 +41,22 @@ Roles
     trailing number).
 
 Encodings
-    BOM first (UTF-8, UTF-16, UTF-32), then NUL-byte patterns for UTF-16 without
-    a BOM, then strict UTF-8, then a Russian letter-frequency test choosing
-    between cp1251, KOI8-R and cp866 (charset-normalizer confuses them on short
-    texts), then charset-normalizer for anything else.
+    See :mod:`coding.textio`: BOMs, UTF-16 without a BOM, UTF-8, the legacy Cyrillic code
+    pages (cp1251, KOI8-R, cp866), then charset-normalizer. Caption files: :mod:`coding.captions`.
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import html
 import io
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
-from coding.errors import CodeframeError, Problem, TranscriptError
+from coding.errors import Problem, TranscriptError
+from coding.textio import BINARY_SIGNATURES, decode_bytes
 
 SUPPORTED_FORMATS = (".txt", ".md", ".docx", ".vtt", ".srt")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -123,44 +118,6 @@ _LABEL_RE = re.compile(
     r"(?![/\\\d:])"
 )
 _MD_HEADING_RE = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]|$)")
-_BINARY_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"%PDF-", "a PDF document (save it as .docx or .txt first)"),
-    (b"PK\x03\x04", "a zip archive (a .docx or .xlsx with the wrong extension?)"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office file (.doc/.xls); save it as .docx"),
-    (b"{\\rtf", "an RTF document; save it as .docx or .txt"),
-)
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-# Letter frequencies of Russian (per letter), for telling cp1251 from KOI8-R.
-_RUSSIAN_FREQUENCY = {
-    "о": 0.1097, "е": 0.0845, "а": 0.0801, "и": 0.0735, "н": 0.0670, "т": 0.0626,
-    "с": 0.0547, "р": 0.0473, "в": 0.0454, "л": 0.0440, "к": 0.0349, "м": 0.0321,
-    "д": 0.0298, "п": 0.0281, "у": 0.0262, "я": 0.0201, "ы": 0.0190, "ь": 0.0174,
-    "г": 0.0170, "з": 0.0165, "б": 0.0159, "ч": 0.0144, "й": 0.0121, "х": 0.0097,
-    "ж": 0.0094, "ш": 0.0073, "ю": 0.0064, "ц": 0.0048, "щ": 0.0036, "э": 0.0032,
-    "ф": 0.0026, "ъ": 0.0004, "ё": 0.0004,
-}
-# Frequent Russian letter pairs: a wrong code page keeps few of them.
-_RUSSIAN_BIGRAMS = frozenset(
-    "ст но то на ен ов ни ра во ко ро ал ре ли ер пр ор от по ет ос ть го ка ри ан не ла ел ва "
-    "ле ол ат ит ин ны ом ес ог ев де та ил ак ое ло ой ам ем за ма ме об од ск мо ди ед ие да "
-    "ти се ки че ви ым ия ся ых ми тв из ег ве ля ую ши ку ду ру ту бо бы бе ги ей ий ам аз ас "
-    "ар ав ач ая ем ен ер ет ец ею ив ик им ир ис их ич ню ок он оп ос ох оч ра ре ро ру ры сл "
-    "см со сп су та те ти то тр ту тс ть уд уж ул ум ус ут ущ че чи чн чт шн щи ые ый ью ют ят".split()
-)
-_LEGACY_CYRILLIC = ("cp1251", "koi8_r", "cp866")
-_SCORE_SAMPLE_BYTES = 256 * 1024
-_ENCODING_NAMES = {"cp1251": "cp1251", "koi8_r": "koi8-r", "cp866": "cp866"}
-_CONTROL_CHARS = re.compile(r"[\x01-\x08\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -203,149 +160,6 @@ class _Label:
     speaker: str
     column: int  # where the content starts on the line
     time: float | None = None
-
-
-# --------------------------------------------------------------------------- decoding
-
-
-def decode_bytes(
-    data: bytes, *, file: str | None = None, error: type[CodeframeError] = TranscriptError
-) -> tuple[str, str]:
-    """Decode a text file's bytes; return ``(text, encoding)``.
-
-    The text has its BOM removed and newlines normalised to ``"\\n"``. Raises ``error``
-    (naming ``file``) for empty, whitespace-only, binary or undecodable data.
-
-    >>> decode_bytes("Привет, мир".encode("koi8_r"), file="a.txt")
-    ('Привет, мир', 'koi8-r')
-    >>> decode_bytes(b"\\xef\\xbb\\xbfHi\\r\\nthere")
-    ('Hi\\nthere', 'utf-8-sig')
-    """
-    label = file or "the file"
-
-    def fail(message: str) -> None:
-        raise error(f"Cannot read {label}", [Problem(message, file=file)])
-
-    if not data:
-        fail("the file is empty (0 bytes)")
-    for signature, kind in _BINARY_SIGNATURES:
-        if data.startswith(signature):
-            fail(f"this is {kind}, not a text file")
-    text, encoding = _decode(data, fail)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if "\x00" in text:
-        fail("the file contains NUL characters: it is a binary file, not text")
-    controls = len(_CONTROL_CHARS.findall(text))
-    if controls > max(2, len(text) // 100):
-        fail(f"the file contains {controls} control characters: it is a binary file, not text")
-    if not text.strip():
-        fail("the file contains only whitespace")
-    return text, encoding
-
-
-def _decode(data: bytes, fail: Callable[[str], None]) -> tuple[str, str]:
-    """Pick the encoding: BOM, UTF-16 by NUL pattern, UTF-8, Russian legacy, charset-normalizer."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data[len(bom):].decode(encoding.removesuffix("-sig")), encoding
-            except UnicodeDecodeError as exc:
-                fail(f"starts with a {encoding} byte-order mark but byte {exc.start + len(bom)} "
-                     f"is not valid {encoding}")
-    if b"\x00" in data:
-        encoding = _utf16_by_nul_pattern(data)
-        if encoding:
-            try:
-                return data.decode(encoding), encoding
-            except UnicodeDecodeError:
-                pass
-        fail("the file contains NUL bytes: it is a binary file, not text")
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    legacy = _guess_legacy_cyrillic(data)
-    if legacy is not None:
-        return legacy
-    import charset_normalizer  # lazy: only for files that are neither UTF nor Russian
-
-    match = charset_normalizer.from_bytes(data).best()
-    if match is None:
-        fail("the text is not UTF-8 and its encoding could not be recognised; save it as UTF-8")
-    return str(match), match.encoding
-
-
-def _utf16_by_nul_pattern(data: bytes) -> str | None:
-    """UTF-16 without BOM: NUL high bytes (ASCII characters) all fall on one parity."""
-    if len(data) < 2 or len(data) % 2:
-        return None
-    pairs = len(data) // 2
-    nul_even = data[0::2].count(0)
-    nul_odd = data[1::2].count(0)
-    if nul_odd >= 0.05 * pairs and nul_even <= 0.01 * pairs:
-        return "utf-16-le"
-    if nul_even >= 0.05 * pairs and nul_odd <= 0.01 * pairs:
-        return "utf-16-be"
-    return None
-
-
-def _guess_legacy_cyrillic(data: bytes) -> tuple[str, str] | None:
-    """Choose cp1251, KOI8-R or cp866 by how Russian the decoded letters look.
-
-    Wrong choices swap letter case and scramble letters, so the right one has the most
-    frequent Russian letters, mostly lowercase letters and no ``аБв`` case breaks inside
-    words. Returns None when no candidate looks like Cyrillic text.
-    """
-    sample = data[:_SCORE_SAMPLE_BYTES]  # single-byte code pages: any cut is safe
-    best: tuple[float, str] | None = None
-    for encoding in _LEGACY_CYRILLIC:
-        try:
-            text = sample.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        score = _cyrillic_score(text)
-        if score is not None and (best is None or score > best[0]):
-            best = (score, encoding)
-    if best is None:
-        return None
-    try:
-        return data.decode(best[1]), _ENCODING_NAMES[best[1]]
-    except UnicodeDecodeError:  # an undefined byte after the sample
-        return None
-
-
-_CYRILLIC_LETTER = re.compile(r"[а-яёА-ЯЁ]")
-_CASE_BREAK = re.compile(r"[а-яё][А-ЯЁ]")
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def _cyrillic_score(text: str) -> float | None:
-    """Plausibility of ``text`` as Russian; None when it is not plausibly Cyrillic at all."""
-    letters = _CYRILLIC_LETTER.findall(text)
-    non_ascii = sum(1 for ch in text if ord(ch) > 127)
-    if not letters or len(letters) < 0.7 * non_ascii:
-        return None
-    cyrillic_words = mixed_words = 0
-    for word in _WORD.findall(text):
-        if _CYRILLIC_LETTER.search(word):
-            cyrillic_words += 1
-            if re.search(r"[A-Za-z]", word):
-                mixed_words += 1
-    if mixed_words > 0.2 * cyrillic_words:
-        return None
-    n = len(letters)
-    lower = sum(1 for ch in letters if ch.islower()) / n
-    frequency = sum(math.log(_RUSSIAN_FREQUENCY.get(ch.lower(), 1e-4)) for ch in letters) / n
-    case_breaks = len(_CASE_BREAK.findall(text)) / n
-    pairs = common = 0
-    for word in _WORD.findall(text.lower()):
-        for a, b in zip(word, word[1:]):
-            pairs += 1
-            common += a + b in _RUSSIAN_BIGRAMS
-    bigrams = common / pairs if pairs else 0.0
-    return frequency + 3.0 * bigrams + 0.3 * lower - 20.0 * case_breaks
 
 
 # --------------------------------------------------------------------------- labels and roles
@@ -592,7 +406,7 @@ def _parse_docx(data: bytes, *, file: str, interviewer_labels: set[str] | None) 
     if not data:
         fail("the file is empty (0 bytes)")
     if not data.startswith(b"PK"):
-        for signature, kind in _BINARY_SIGNATURES:
+        for signature, kind in BINARY_SIGNATURES:
             if data.startswith(signature):
                 fail(f"this is {kind}, not a .docx Word document")
         fail("this is not a .docx Word document (a .docx is a zip archive)")
@@ -665,128 +479,31 @@ def _parse_docx(data: bytes, *, file: str, interviewer_labels: set[str] | None) 
     return stored, turns
 
 
-_CUE_CLOCK = r"(?:\d+:)?\d{1,2}:\d{1,2}(?:[.,]\d{1,3})?"
-_TIMING_RE = re.compile(rf"\s*({_CUE_CLOCK})\s*-->\s*({_CUE_CLOCK})(?:\s.*)?")
-_VOICE_RE = re.compile(r"<v(?:\.[^\s>]*)?[ \t]+([^>]+)>")
-_TAG_RE = re.compile(r"<[^>\n]*>")
-_SRT_STYLE_RE = re.compile(r"\{\\[^}]*\}")
-
-
-@dataclass
-class _Cue:
-    start: float
-    end: float
-    line: int
-    payload: list[str]
-
-
-def _cue_seconds(value: str) -> float | None:
-    parts = value.replace(",", ".").split(":")
-    if len(parts) == 2:
-        parts.insert(0, "0")
-    hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
-    if minutes > 59 or seconds >= 60:
-        return None
-    return hours * 3600 + minutes * 60 + seconds
-
-
-def _parse_cues(text: str, *, file: str, kind: str) -> list[_Cue]:
-    """Cue timings and text lines, with the line numbers of their timing lines."""
-
-    def fail(line: int, message: str) -> None:
-        raise TranscriptError(f"Cannot read {file}", [Problem(message, file=file, line=line)])
-
-    lines = text.split("\n")
-    if kind == "vtt":
-        if not lines[0].startswith("WEBVTT"):
-            fail(1, "a WebVTT file must start with the line 'WEBVTT'")
-    else:
-        first = next((i for i, line in enumerate(lines) if line.strip()), 0)
-        if not (lines[first].strip().isdigit() or "-->" in lines[first]):
-            fail(first + 1, "this is not a SubRip (.srt) file: expected a cue number or a timing "
-                            "line like '00:00:01,000 --> 00:00:04,000'")
-    cues: list[_Cue] = []
-    index = 1 if kind == "vtt" else 0
-    while index < len(lines):
-        line = lines[index]
-        if "-->" not in line:
-            starts_cue = (
-                kind == "srt" and line.strip().isdigit()
-                and index + 1 < len(lines) and "-->" in lines[index + 1]
-            )
-            if kind == "srt" and cues and line.strip() and not starts_cue:
-                cues[-1].payload.append(line)  # SRT text after a blank line inside a cue
-            index += 1
-            continue
-        match = _TIMING_RE.fullmatch(line)
-        if match is None:
-            fail(index + 1, f"cannot read the cue timing line {line.strip()[:60]!r} "
-                            "(expected 'start --> end', e.g. 00:00:01.000 --> 00:00:04.000)")
-        start, end = _cue_seconds(match.group(1)), _cue_seconds(match.group(2))
-        if start is None or end is None:
-            fail(index + 1, f"invalid time in the cue timing line {line.strip()[:60]!r}")
-        cue = _Cue(start, end, index + 1, [])
-        index += 1
-        while index < len(lines) and lines[index].strip() and "-->" not in lines[index]:
-            if (kind == "srt" and lines[index].strip().isdigit()
-                    and index + 1 < len(lines) and "-->" in lines[index + 1]):
-                break
-            cue.payload.append(lines[index])
-            index += 1
-        cues.append(cue)
-    if not cues:
-        fail(1, "the file contains no cues (no 'start --> end' timing lines)")
-    return cues
-
-
-def _parse_captions(
-    text: str, *, file: str, kind: str, interviewer_labels: set[str] | None
-) -> tuple[str, list[Turn]]:
-    extra = _extra_labels(interviewer_labels)
-    pieces: list[tuple[str | None, str, _Cue]] = []
-    for cue in _parse_cues(text, file=file, kind=kind):
-        raw = " ".join(line.strip() for line in cue.payload if line.strip())
-        speaker = None
-        voice = _VOICE_RE.search(raw)
-        if voice and not _TAG_RE.sub("", raw[: voice.start()]).strip():
-            speaker = " ".join(voice.group(1).split()) or None
-        clean = html.unescape(_SRT_STYLE_RE.sub("", _TAG_RE.sub("", raw)))
-        clean = " ".join(clean.split())
-        if speaker is None:
-            label = _match_label(clean, extra)
-            if label is not None:
-                speaker, clean = label.speaker, clean[label.column:].strip()
-        if clean:
-            pieces.append((speaker, clean, cue))
-    if not pieces:
-        raise TranscriptError(f"Cannot read {file}",
-                              [Problem("the captions contain no text", file=file)])
-
-    out_lines: list[str] = []
-    turns: list[Turn] = []
-    offset = 0
-    index = 0
-    while index < len(pieces):
-        speaker, content, first = pieces[index]
-        last = first
-        index += 1
-        if speaker is not None:
-            parts = [content]
-            while index < len(pieces) and pieces[index][0] == speaker:
-                parts.append(pieces[index][1])
-                last = pieces[index][2]
-                index += 1
-            content = " ".join(parts)
-        prefix = f"{speaker}: " if speaker is not None else ""
-        start = offset + len(prefix)
-        role = classify_role(speaker, interviewer_labels=interviewer_labels)
-        turns.append(Turn(speaker, role, start, start + len(content), first.start, last.end, first.line))
-        out_lines.append(prefix + content)
-        offset = start + len(content) + 1
-    return "\n".join(out_lines), turns
-
-
 # --------------------------------------------------------------------------- entry point
+
+
+KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+
+
+def detect_language(text: str) -> str:
+    """Guess a transcript's language from its script: ``kk``, ``ru`` or ``en``.
+
+    Cyrillic text with Kazakh-specific letters (ә ғ қ ң ө ұ ү һ і) is Kazakh, other
+    Cyrillic text Russian, anything else English (the project default for Latin script).
+
+    >>> detect_language("Реформа должна быть системной."), detect_language("Реформа жүйелі болуы керек.")
+    ('ru', 'kk')
+    >>> detect_language("Reform must be systematic.")
+    'en'
+    """
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return "en"
+    cyrillic = [c for c in letters if "\u0400" <= c <= "\u04ff"]
+    if len(cyrillic) / len(letters) <= 0.5:
+        return "en"
+    kazakh = sum(1 for c in cyrillic if c in KAZAKH_LETTERS)
+    return "kk" if kazakh / len(cyrillic) >= 0.01 else "ru"
 
 
 def content_hash(text: str) -> str:
@@ -861,7 +578,9 @@ def read_transcript(
     else:
         text, encoding = decode_bytes(data, file=name)
         if fmt in ("vtt", "srt"):
-            text, turns = _parse_captions(text, file=name, kind=fmt, interviewer_labels=interviewer_labels)
+            from coding.captions import parse_captions
+
+            text, turns = parse_captions(text, file=name, kind=fmt, interviewer_labels=interviewer_labels)
         else:
             turns = _parse_plain(text, markdown=fmt == "md", interviewer_labels=interviewer_labels)
     if not turns:

@@ -11,6 +11,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from coding import agreement as ag
+from coding import alpha_bootstrap
 from coding.agreement import Statistic
 
 nan = np.nan
@@ -149,7 +150,7 @@ def test_vectorised_alpha_matches_krippendorff_on_weighted_units(level, continuo
     counts = counts[counts.sum(axis=1) >= 2]
     values = ag._numeric_values(ratings, level)
     weights = rng.integers(0, 3, size=(4, len(counts))).astype(float)
-    batch = ag._AlphaPlan(counts, level, values).alphas(weights)
+    batch = alpha_bootstrap._AlphaPlan(counts, level, values).alphas(weights)
     for row, got in zip(weights, batch):
         repeated = np.repeat(counts, row.astype(int), axis=0)
         expected = krippendorff.alpha(value_counts=repeated, value_domain=values, level_of_measurement=level)
@@ -167,7 +168,7 @@ def test_bootstrap_equals_percentiles_of_krippendorff_on_the_same_resamples(leve
     counts = counts[counts.sum(axis=1) >= 2]
     # the implementation draws how often each distinct unit pattern occurs in a resample
     values = ag._numeric_values(ratings, level)
-    plan = ag._AlphaPlan(counts, level, values, deduplicate=True)
+    plan = alpha_bootstrap._AlphaPlan(counts, level, values, deduplicate=True)
     patterns, frequency = plan.matrix.toarray().astype(int), plan.frequency
     assert sorted(map(tuple, patterns)) == sorted(set(map(tuple, counts)))
     assert frequency.sum() == len(counts)
@@ -184,7 +185,7 @@ def test_bootstrap_equals_percentiles_of_krippendorff_on_the_same_resamples(leve
 
 def test_resamples_with_a_single_value_are_dropped():
     # 2 units agree on 1, one unit agrees on 2: many resamples hold only value 1 (alpha undefined)
-    plan = ag._AlphaPlan(np.array([[2, 0], [0, 2]]), "interval", np.array([0.3, 0.7]))
+    plan = alpha_bootstrap._AlphaPlan(np.array([[2, 0], [0, 2]]), "interval", np.array([0.3, 0.7]))
     alphas = plan.alphas(np.array([[3.0, 0.0], [2.0, 1.0]]))
     assert math.isnan(alphas[0]) and alphas[1] == pytest.approx(1.0)
     low, high = ag.bootstrap_alpha([[1, 1, 2], [1, 1, 2]], n_boot=200, seed=0)
@@ -363,7 +364,7 @@ def test_distinct_patterns_match_numpy_row_unique():
     rng = np.random.default_rng(5)
     cats = rng.integers(-1, 4, size=(500, 3))
     amounts = rng.integers(0, 4, size=(500, 3))
-    cats_u, amounts_u, frequency = ag._distinct_patterns(cats, amounts)
+    cats_u, amounts_u, frequency = alpha_bootstrap._distinct_patterns(cats, amounts)
     keys, counts = np.unique(np.hstack([cats, amounts]), axis=0, return_counts=True)
     assert np.array_equal(np.hstack([cats_u, amounts_u]), keys)  # same rows, same (lexicographic) order
     assert np.array_equal(frequency, counts)

@@ -170,13 +170,9 @@ def test_database_mode_calls_the_service(capsys, monkeypatch):
         codings = pd.DataFrame({"unit": ["s1", "s1"], "coder": ["A", "B"], "code": ["x", "x"]})
         return reliability.report_from_codings(codings, n_boot=0)
 
-    monkeypatch.setattr(service, "agreement_report", fake_report, raising=False)
+    monkeypatch.setattr(service, "agreement_report", fake_report)
     monkeypatch.setattr(common, "engine_from_args", lambda args: "ENGINE")
     report = run_json(capsys, "--frame", "stance", "--unit", "respondent", "--coders", "A,B", "--level", "ordinal")
     assert calls == {"engine": "ENGINE", "project": "default", "frame": "stance", "unit": "respondent",
                      "coders": ["A", "B"], "level": "ordinal", "n_boot": 1000, "seed": 0}
     assert report["coders"] == ["A", "B"]
-
-    monkeypatch.delattr(service, "agreement_report")
-    assert main(["agreement", "--frame", "stance"]) == 2
-    assert "not available yet" in capsys.readouterr().err

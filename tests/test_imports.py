@@ -33,8 +33,8 @@ def test_the_check_detects_a_heavy_import():
 
 
 PURE_MODULES = (
-    "codebook", "transcripts", "segmentation", "attributes", "agreement", "reliability", "shares", "charts",
-    "xlsx", "refiqda", "suggestions", "evaluation", "alignment", "bundle",
+    "codebook", "codebook_yaml", "transcripts", "textio", "codings_table", "captions", "segmentation", "attributes", "agreement", "ratings", "alpha_bootstrap", "presence", "reliability", "shares", "charts",
+    "xlsx", "refiqda", "suggestion_inputs", "suggestions", "evaluation", "alignment", "bundle",
 )
 
 

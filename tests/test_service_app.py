@@ -59,3 +59,12 @@ def test_preview_attributes_reads_an_upload():
     with pytest.raises(AttributesError) as caught:
         service.preview_attributes(("bad.csv", b""))
     assert caught.value.problems and caught.value.problems[0].file == "bad.csv"
+
+
+def test_segment_view_carries_the_fields_of_a_segment_span_after_its_id():
+    import dataclasses
+
+    from coding.segmentation import SegmentSpan
+
+    view = [f.name for f in dataclasses.fields(service.SegmentView)]
+    assert view == ["id", *[f.name for f in dataclasses.fields(SegmentSpan)], "codings"]

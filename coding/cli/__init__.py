@@ -27,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project", default="default", help="project name (default: %(default)s)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"coding.cli.{name}")
-        except ModuleNotFoundError as exc:  # a command group still being written
-            if exc.name != f"coding.cli.{name}":
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(f"coding.cli.{name}").register(subparsers)
     return parser
 
 

@@ -141,17 +141,12 @@ def _respondent_mapping(codings: pd.DataFrame, name: str) -> dict:
 
 
 def report_from_database(args):
-    """Database mode: the lead's :func:`coding.service.agreement_report`."""
+    """Database mode: :func:`coding.service.agreement_report`."""
     from coding import service
-
-    build = getattr(service, "agreement_report", None)
-    if build is None:
-        raise CodeframeError("the database mode of 'agreement' is not available yet; "
-                             "pass a codings CSV (codeframe agreement CODINGS.csv)")
     from coding.cli.common import engine_from_args
 
-    return build(engine_from_args(args), args.project, frame=args.frame, unit=args.unit, coders=args.coders,
-                 level=args.level, n_boot=args.bootstrap, seed=args.seed)
+    return service.agreement_report(engine_from_args(args), args.project, frame=args.frame, unit=args.unit,
+                                    coders=args.coders, level=args.level, n_boot=args.bootstrap, seed=args.seed)
 
 
 # --------------------------------------------------------------------------- rendering

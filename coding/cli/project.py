@@ -1,10 +1,11 @@
-"""Project commands: init, import (transcripts, attributes, codings), status, codebook apply, history."""
+"""Project commands: init, import (transcripts, attributes, codings), status, apply-codebook, history."""
 
 from __future__ import annotations
 
 import sys
 
 from coding import service
+from coding.cli import exchange
 from coding.cli.common import engine_from_args, print_frame
 from coding.errors import CodeframeError
 
@@ -23,7 +24,7 @@ def register(subparsers) -> None:
     t.add_argument("--attributes", metavar="CSV", help="respondent attributes: id column, then any columns")
     t.add_argument("--language", choices=service.SUPPORTED_LANGUAGES + ("auto",),
                    help="en, ru, kk, or auto (per document, from its script); default: the project's language")
-    t.add_argument("--unit", choices=("sentence", "turn"), help="segmentation unit (default: the project's)")
+    t.add_argument("--unit", choices=service.SEGMENTATION_UNITS, help="segmentation unit (default: the project's)")
     t.add_argument("--allow-same-content", action="store_true",
                    help="accept files whose text equals another's under a different name (identical survey answers)")
     t.set_defaults(func=cmd_import_transcripts)
@@ -36,19 +37,12 @@ def register(subparsers) -> None:
     c.add_argument("--as", dest="as_user", metavar="NAME",
                    help="who imports (a supervisor or admin for consensus codings; needed in team mode)")
     c.set_defaults(func=cmd_import_codings)
-    try:
-        import coding.cli.exchange as exchange
-    except ModuleNotFoundError as exc:  # REFI-QDA commands still being written
-        if exc.name != "coding.cli.exchange":
-            raise
-        exchange = None
     from coding.cli import instruments
 
     instruments.add_import_commands(imp_sub)
-    if exchange is not None:
-        exchange.add_import_commands(imp_sub)
-        exp = subparsers.add_parser("export", help="export codings, codebook or project (CSV, REFI-QDA)")
-        exchange.add_export_commands(exp.add_subparsers(dest="what", metavar="WHAT", required=True))
+    exchange.add_import_commands(imp_sub)
+    exp = subparsers.add_parser("export", help="export codings, codebook or project (CSV, REFI-QDA)")
+    exchange.add_export_commands(exp.add_subparsers(dest="what", metavar="WHAT", required=True))
 
     s = subparsers.add_parser("status", help="documents, segments and codings per coder")
     s.set_defaults(func=cmd_status)

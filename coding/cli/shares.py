@@ -29,7 +29,6 @@ from pathlib import Path
 from coding.errors import CodingsError, Problem
 
 FORMATS = ("table", "csv", "json", "xlsx")
-MAX_CSV_BYTES = 200 * 1024 * 1024
 
 
 def register(subparsers) -> None:
@@ -64,16 +63,11 @@ def read_codings_csv(path: str | Path):
     """The long codings table as a DataFrame; CodingsError naming file and line on any problem."""
     import pandas as pd
 
+    from coding.codings_table import decode_csv
+
     path = Path(path)
-    raw = path.read_bytes()
     name = str(path)
-    if len(raw) > MAX_CSV_BYTES:
-        raise CodingsError(f"{name} is too large", [Problem(f"{len(raw)} bytes", file=name)])
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CodingsError(f"{name} is not UTF-8 text",
-                           [Problem(f"undecodable byte at offset {exc.start}", file=name)]) from None
+    text = decode_csv(name, path.read_bytes())  # the size limit and the encodings of every codings reader
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

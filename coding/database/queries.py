@@ -31,13 +31,41 @@ def project_by_name(session: Session, name: str) -> Project:
     return project
 
 
+def find_coder(session: Session, project_id: int, name: str) -> Coder | None:
+    """The project's coder of that name, or None."""
+    return session.exec(select(Coder).where(Coder.project_id == project_id, Coder.name == name)).first()
+
+
 def coder_by_name(session: Session, project_id: int, name: str) -> Coder:
-    coder = session.exec(
-        select(Coder).where(Coder.project_id == project_id, Coder.name == name)
-    ).first()
+    coder = find_coder(session, project_id, name)
     if coder is None:
         raise NotFound(f"no coder named {name!r} in this project")
     return coder
+
+
+def coders_in_order(session: Session, project_id: int) -> list[Coder]:
+    """The project's coders, by name."""
+    return list(session.exec(select(Coder).where(Coder.project_id == project_id).order_by(Coder.name)))
+
+
+def consensus_coder(session: Session, project_id: int, name: str) -> Coder:
+    """The consensus coder called ``name``, created (a supervisor) when the project has none yet."""
+    consensus = find_coder(session, project_id, name)
+    if consensus is None:
+        consensus = Coder(project_id=project_id, name=name, role="supervisor", is_consensus=True)
+        session.add(consensus)
+        session.flush()
+    return consensus
+
+
+def coding_for_update(session: Session, segment_id: int, code_id: int, coder_id: int) -> Coding | None:
+    """The coding of (segment, code, coder), locked until the transaction ends (PostgreSQL: concurrent
+    writers of the same coding queue here)."""
+    return session.exec(
+        select(Coding).where(
+            Coding.segment_id == segment_id, Coding.code_id == code_id, Coding.coder_id == coder_id
+        ).with_for_update()
+    ).first()
 
 
 def codes_by_key(session: Session, project_id: int) -> dict[str, Code]:

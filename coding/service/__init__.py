@@ -12,6 +12,7 @@ The package is split by topic (projects, documents, codebook, codings, ...); thi
 re-exports every public name, so ``from coding import service`` is all a caller needs.
 """
 
+from coding.codebook import find_codes
 from coding.database.backup import (
     backup,
     restore,
@@ -64,7 +65,6 @@ from coding.service.codebook import (
     apply_codebook,
     code_quotes,
     code_usage,
-    find_codes,
     import_codebook_object,
     project_codebook,
     quotes_by_code,
@@ -98,13 +98,14 @@ from coding.service.codings_csv import (
 from coding.service.common import (
     CONSENSUS,
     DEFAULT_PROJECT,
+    LANGUAGE_NAMES,
     ROLES,
+    SEGMENTATION_UNITS,
     SOURCES,
     SUPPORTED_LANGUAGES,
+    UNIT_NAMES,
 )
 from coding.service.documents import (
-    KAZAKH_LETTERS,
-    detect_language,
     document_text,
     document_view,
     import_attributes,
@@ -156,7 +157,6 @@ from coding.service.projects import (
     create_project,
     delete_project,
     get_project,
-    list_projects,
     model_choices,
     project_exists,
     status,
@@ -195,7 +195,6 @@ from coding.service.sample import (
 )
 from coding.service.shares import (
     ShareReport,
-    default_share_coder,
     share_report,
 )
 from coding.service.suggesting import (
@@ -231,6 +230,8 @@ from coding.service.users import (
     set_team_mode,
 )
 from coding.service.warmup import WarmUpState, start_warm_up, warm_up, warm_up_state
+from coding.shares import default_share_coder
+from coding.transcripts import KAZAKH_LETTERS, detect_language
 
 __all__ = [
     "DISAGREEMENT_VIEWS",
@@ -251,7 +252,10 @@ __all__ = [
     "ROLES",
     "CONSENSUS",
     "DEFAULT_PROJECT",
+    "LANGUAGE_NAMES",
+    "SEGMENTATION_UNITS",
     "SUPPORTED_LANGUAGES",
+    "UNIT_NAMES",
     "ProjectInfo",
     "CodebookReport",
     "ImportReport",
@@ -283,7 +287,6 @@ __all__ = [
     "code_quotes",
     "quotes_by_code",
     "find_codes",
-    "list_projects",
     "get_project",
     "project_exists",
     "create_project",

@@ -144,11 +144,7 @@ def adjudicate(
             raise NotFound(f"code(s) {', '.join(unknown)} are not in frame {frame!r}")
         if frame_row.mutually_exclusive and len(set(codes)) > 1:
             raise CodeframeError(f"frame {frame!r} is mutually exclusive: choose one code")
-        consensus = session.exec(select(Coder).where(Coder.project_id == row.id, Coder.name == CONSENSUS)).first()
-        if consensus is None:
-            consensus = Coder(project_id=row.id, name=CONSENSUS, role="supervisor", is_consensus=True)
-            session.add(consensus)
-            session.flush()
+        consensus = queries.consensus_coder(session, row.id, CONSENSUS)
         current = session.exec(
             select(Coding).where(Coding.segment_id == segment.id, Coding.coder_id == consensus.id,
                                  Coding.code_id.in_([c.id for c in frame_codes]))

@@ -61,11 +61,7 @@ def _undone_event_ids(events: Iterable[CodingEvent]) -> set[int]:
 
 def _revert_event(session: Session, project: Project, event: CodingEvent, acting: Coder) -> None:
     """Apply the inverse of one add/remove/memo event and log it as an 'undo' event."""
-    current = session.exec(
-        select(Coding).where(
-            Coding.segment_id == event.segment_id, Coding.code_id == event.code_id, Coding.coder_id == event.coder_id
-        ).with_for_update()
-    ).first()
+    current = queries.coding_for_update(session, event.segment_id, event.code_id, event.coder_id)
     before = snapshot(current) if current is not None else None
     if event.action == "add":
         if current is not None:

@@ -23,10 +23,17 @@ from coding.service.results import CodebookReport
 
 def _apply_codebook(session: Session, project: Project, codebook, *, source_text: str | None,
                     renames: dict[str, str]) -> CodebookReport:
-    """Upsert frames and codes; keep removed codes (and their codings) as inactive."""
+    """Upsert frames and codes; keep removed codes (and their codings) as inactive.
+
+    What changed is :func:`coding.codebook.diff_codebooks` of the project's active codebook and
+    the new one; a code new to the project (not even inactive) is 'added'.
+    """
+    from coding.codebook import diff_codebooks
+
     report = CodebookReport()
     frames = queries.frames_by_key(session, project.id)
     codes = queries.codes_by_key(session, project.id)
+    diff = diff_codebooks(_codebook_from_rows(project.name, frames.values(), codes.values()), codebook)
     new_ids = {c.id for c in codebook.codes()}
     for old, new in renames.items():
         if old not in codes:
@@ -42,17 +49,11 @@ def _apply_codebook(session: Session, project: Project, codebook, *, source_text
         frames[frame.id] = row
     session.flush()
 
+    report.added = [key for key in diff.added if key not in codes and key not in renames.values()]
+    report.relabelled, report.moved = list(diff.relabelled), list(diff.moved)
     for position, code in enumerate(codebook.codes()):
-        row = codes.get(code.id)
-        if row is None:
-            if code.id not in renames.values():
-                report.added.append(code.id)
-            row = Code(project_id=project.id, frame_id=frames[code.frame].id, key=code.id, label=code.label)
-        else:
-            if row.label != code.label:
-                report.relabelled.append(code.id)
-            if row.frame_id != frames[code.frame].id or row.parent_key != code.parent:
-                report.moved.append(code.id)
+        row = codes.get(code.id) or Code(project_id=project.id, frame_id=frames[code.frame].id, key=code.id,
+                                         label=code.label)
         row.frame_id = frames[code.frame].id
         row.label, row.parent_key, row.definition = code.label, code.parent, code.definition
         row.inclusion, row.exclusion, row.examples = list(code.include), list(code.exclude), list(code.examples)
@@ -65,9 +66,8 @@ def _apply_codebook(session: Session, project: Project, codebook, *, source_text
         report.renamed[old] = new
         report.moved_codings[old] = _move_codings(session, project.id, codes[old].id, codes[new].id)
 
-    for key, row in codes.items():
-        if key in new_ids or not row.active:
-            continue
+    for key in diff.removed:
+        row = codes[key]
         row.active = False
         session.add(row)
         if key not in renames:
@@ -141,39 +141,44 @@ def apply_codebook(
         return report
 
 
-def project_codebook(engine: Engine, project: str = DEFAULT_PROJECT, *, include_inactive: bool = False):
-    """The project's codebook rebuilt from the database as a :class:`coding.codebook.Codebook`."""
+def _codebook_from_rows(title: str, frames: Iterable[CodeFrame], codes: Iterable[Code], *,
+                        include_inactive: bool = False):
+    """Frame and code rows as a :class:`coding.codebook.Codebook`, in codebook order."""
     from coding.codebook import Code as CbCode
     from coding.codebook import Codebook, Frame
 
+    by_frame: dict[int, list] = defaultdict(list)
+    for c in sorted(codes, key=lambda c: c.position):
+        if c.active or include_inactive:
+            by_frame[c.frame_id].append(c)
+    built = []
+    for f in sorted(frames, key=lambda f: f.position):
+        if not f.active and not include_inactive:
+            continue
+        built.append(
+            Frame(
+                id=f.key, label=f.label, description=f.description,
+                mutually_exclusive=f.mutually_exclusive,
+                codes=tuple(
+                    CbCode(
+                        id=c.key, label=c.label, frame=f.key, parent=c.parent_key,
+                        definition=c.definition, include=tuple(c.inclusion), exclude=tuple(c.exclusion),
+                        examples=tuple(c.examples), line=None,
+                    )
+                    for c in by_frame[f.id]
+                ),
+                line=None,
+            )
+        )
+    return Codebook(title=title, frames=tuple(built))
+
+
+def project_codebook(engine: Engine, project: str = DEFAULT_PROJECT, *, include_inactive: bool = False):
+    """The project's codebook rebuilt from the database as a :class:`coding.codebook.Codebook`."""
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        frames = sorted(queries.frames_by_key(session, row.id).values(), key=lambda f: f.position)
-        codes = sorted(queries.codes_by_key(session, row.id).values(), key=lambda c: c.position)
-        by_frame: dict[int, list] = defaultdict(list)
-        for c in codes:
-            if c.active or include_inactive:
-                by_frame[c.frame_id].append(c)
-        built = []
-        for f in frames:
-            if not f.active and not include_inactive:
-                continue
-            built.append(
-                Frame(
-                    id=f.key, label=f.label, description=f.description,
-                    mutually_exclusive=f.mutually_exclusive,
-                    codes=tuple(
-                        CbCode(
-                            id=c.key, label=c.label, frame=f.key, parent=c.parent_key,
-                            definition=c.definition, include=tuple(c.inclusion), exclude=tuple(c.exclusion),
-                            examples=tuple(c.examples), line=None,
-                        )
-                        for c in by_frame[f.id]
-                    ),
-                    line=None,
-                )
-            )
-        return Codebook(title=row.name, frames=tuple(built))
+        return _codebook_from_rows(row.name, queries.frames_by_key(session, row.id).values(),
+                                   queries.codes_by_key(session, row.id).values(), include_inactive=include_inactive)
 
 
 def code_usage(engine: Engine, project: str = DEFAULT_PROJECT, *, coders: Iterable[str] | None = None) -> "Any":
@@ -216,32 +221,6 @@ def import_codebook_object(engine: Engine, project: str, codebook, *, actor: str
         report = _apply_codebook(session, row, codebook, source_text=None, renames={})
         session.commit()
         return report
-
-
-def find_codes(codebook, query: str = "", *, frames: Iterable[str] | None = None) -> list:
-    """Codes of ``codebook`` in the given frames whose id, label or definition hold every word of ``query``.
-
-    Matching is case-insensitive; an empty query keeps every code of the frames (all
-    frames when ``frames`` is None). Codebook order is kept.
-
-    >>> from coding.codebook import Code, Codebook, Frame
-    >>> cb = Codebook(title="t", frames=(Frame("f", "F", "", False, (
-    ...     Code("merit", "Merit-based recruitment", "f", None, "Hiring by competence."),
-    ...     Code("pay", "Reward", "f", None, "Salaries and bonuses."))),))
-    >>> [c.id for c in find_codes(cb, "hiring")], [c.id for c in find_codes(cb, "")]
-    (['merit'], ['merit', 'pay'])
-    """
-    wanted = None if frames is None else set(frames)
-    words = query.casefold().split()
-    found = []
-    for frame in codebook.frames:
-        if wanted is not None and frame.id not in wanted:
-            continue
-        for code in frame.codes:
-            haystack = f"{code.id} {code.label} {code.definition}".casefold()
-            if all(word in haystack for word in words):
-                found.append(code)
-    return found
 
 
 def quotes_by_code(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int = 3,

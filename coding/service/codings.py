@@ -217,11 +217,7 @@ def _upsert_coding(session, project, segment, code_row, target, acting, *, sourc
             coding_id = connection.execute(insert_or_skip, values).scalar()
             if coding_id is not None:
                 break
-        existing = session.exec(
-            select(Coding).where(
-                Coding.segment_id == segment.id, Coding.code_id == code_row.id, Coding.coder_id == target.id
-            ).with_for_update()  # PostgreSQL: concurrent writers of this coding queue here
-        ).first()
+        existing = queries.coding_for_update(session, segment.id, code_row.id, target.id)
         if existing is not None:
             if memo is not None and memo != existing.memo:
                 before = snapshot(existing)
@@ -261,11 +257,7 @@ def remove_coding(
         if code_row is None:
             raise NotFound(f"no code {code!r} in this project's codebook")
         queries.segment_in_project(session, row.id, segment_id)
-        existing = session.exec(
-            select(Coding).where(
-                Coding.segment_id == segment_id, Coding.code_id == code_row.id, Coding.coder_id == target.id
-            ).with_for_update()
-        ).first()
+        existing = queries.coding_for_update(session, segment_id, code_row.id, target.id)
         if existing is None:
             return False
         _check_may_edit(acting, target, existing.source)
@@ -285,11 +277,7 @@ def set_memo(engine: Engine, project: str, *, segment_id: int, code: str, coder:
         target = queries.coder_by_name(session, row.id, coder)
         acting = queries.coder_by_name(session, row.id, actor) if actor else target
         code_row = session.exec(select(Code).where(Code.project_id == row.id, Code.key == code)).first()
-        existing = code_row and session.exec(
-            select(Coding).where(
-                Coding.segment_id == segment_id, Coding.code_id == code_row.id, Coding.coder_id == target.id
-            ).with_for_update()
-        ).first()
+        existing = code_row and queries.coding_for_update(session, segment_id, code_row.id, target.id)
         if not existing:
             raise NotFound(f"{coder} has not applied {code!r} to segment {segment_id}")
         _check_may_edit(acting, target, existing.source)

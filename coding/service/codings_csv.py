@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from coding.codings_table import read_csv_table
 from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, Coder, Segment
@@ -39,32 +38,16 @@ class CodingRow:
 
 def read_codings_csv(name: str, data: bytes) -> list[CodingRow]:
     """Parse the long codings table; report every bad row by line."""
-    from coding.transcripts import decode_bytes
-
-    if not data.strip():
-        raise CodingsError("the codings file is empty", [Problem("empty file", file=name)])
-    text, _ = decode_bytes(data, file=name, error=CodingsError)
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in CODINGS_CSV_REQUIRED if c not in header]
-    if missing:
-        raise CodingsError(
-            "the codings file lacks required columns",
-            [Problem(f"missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}",
-                     file=name, line=1)],
-        )
+    table = read_csv_table(name, data, required=CODINGS_CSV_REQUIRED)
+    header = table.header
     if not ("segment" in header or "quote" in header or ("start" in header and "end" in header)):
         raise CodingsError(
             "the codings file does not say where each code applies",
             [Problem("need a 'segment' column, a 'quote' column, or 'start' and 'end' columns", file=name, line=1)],
         )
-    rows, problems = [], []
-    for raw in reader:
-        line = reader.line_num
-        if None in raw:
-            problems.append(Problem("more fields than columns in the header", file=name, line=line))
-            continue
-        values = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+    rows, problems = [], list(table.problems)
+    for line, raw in table.records():
+        values = {k: v.strip() for k, v in raw.items()}
         if any(values.get(c, "") == "" for c in CODINGS_CSV_REQUIRED):
             blank = [c for c in CODINGS_CSV_REQUIRED if values.get(c, "") == ""]
             problems.append(Problem(f"blank {', '.join(blank)}", file=name, line=line))
@@ -88,6 +71,7 @@ def read_codings_csv(name: str, data: bytes) -> list[CodingRow]:
         rows.append(CodingRow(line, values["document"], values["coder"], values["code"], segment, start, end, quote,
                                source, values.get("memo") or None))
     if problems:
+        problems.sort(key=lambda p: p.line)
         raise CodingsError(f"{len(problems)} bad row(s) in the codings file; nothing was imported", problems)
     return rows
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from coding.segmentation import UNITS
+
 SOURCES = ("hand", "suggestion", "adjudication", "import")
 ROLES = ("coder", "supervisor", "admin")
 CONSENSUS = "consensus"
 DEFAULT_PROJECT = "default"
 SUPPORTED_LANGUAGES = ("en", "ru", "kk")
+SEGMENTATION_UNITS = UNITS
+LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "kk": "Kazakh"}
+UNIT_NAMES = {"sentence": "Sentence of a respondent", "turn": "Whole respondent turn"}
 
 
 def _source(item) -> tuple[str, Path | None, bytes | None]:

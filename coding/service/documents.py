@@ -16,33 +16,12 @@ from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, CodeFrame, Coder, Coding, Document, DocumentProgress, Segment, utcnow
 from coding.errors import CodeframeError, DuplicateDocumentError, Problem
+from coding.segmentation import SegmentSpan
 from coding.service.common import DEFAULT_PROJECT, SUPPORTED_LANGUAGES, _source
 from coding.service.permissions import _actor, _visible_coder_ids
 from coding.service.projects import follow_document_languages, get_project
 from coding.service.results import CodingView, DocumentInfo, DocumentView, ImportReport, SegmentView
-
-KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
-
-
-def detect_language(text: str) -> str:
-    """Guess a transcript's language from its script: ``kk``, ``ru`` or ``en``.
-
-    Cyrillic text with Kazakh-specific letters (ә ғ қ ң ө ұ ү һ і) is Kazakh, other
-    Cyrillic text Russian, anything else English (the project default for Latin script).
-
-    >>> detect_language("Реформа должна быть системной."), detect_language("Реформа жүйелі болуы керек.")
-    ('ru', 'kk')
-    >>> detect_language("Reform must be systematic.")
-    'en'
-    """
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return "en"
-    cyrillic = [c for c in letters if "\u0400" <= c <= "\u04ff"]
-    if len(cyrillic) / len(letters) <= 0.5:
-        return "en"
-    kazakh = sum(1 for c in cyrillic if c in KAZAKH_LETTERS)
-    return "kk" if kazakh / len(cyrillic) >= 0.01 else "ru"
+from coding.transcripts import detect_language
 
 
 def parse_transcripts(
@@ -315,11 +294,9 @@ def document_view(engine: Engine, project: str, document_id: int, *, viewer: str
                 CodingView(coding.id, code.key, code.label, frame.key, coder.name, coding.source, coding.score,
                            coding.memo)
             )
+        span_fields = [f.name for f in dataclasses.fields(SegmentSpan)]
         views = [
-            SegmentView(
-                s.id, s.position, s.turn_index, s.speaker, s.role, s.is_unit, s.start, s.end, s.text,
-                s.time_start, s.time_end, by_segment.get(s.id, []),
-            )
+            SegmentView(**{name: getattr(s, name) for name in span_fields}, id=s.id, codings=by_segment.get(s.id, []))
             for s in segments
         ]
         progress = session.exec(

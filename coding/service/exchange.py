@@ -21,6 +21,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from coding.alignment import offset_map
 from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import (
@@ -40,9 +41,10 @@ from coding.errors import CodeframeError
 from coding.service.codebook import _apply_codebook, import_codebook_object, project_codebook
 from coding.service.codings import _upsert_coding
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT, SOURCES, SUPPORTED_LANGUAGES
-from coding.service.documents import _insert_segments, detect_language
+from coding.service.documents import _insert_segments
 from coding.service.projects import create_project, get_project, project_exists
 from coding.service.results import ImportReport
+from coding.transcripts import detect_language
 
 IMPORT_REASON = "imported project"
 
@@ -87,17 +89,6 @@ def _segment_index(session: Session, document_ids: list[int]) -> dict[int, Segme
                 .where(Segment.document_id.in_(document_ids))):
             rows[doc_id].append(_Seg(seg_id, start, end, bool(is_unit)))
     return {doc_id: SegmentIndex(segs) for doc_id, segs in rows.items()}
-
-
-def offset_map(original: str, stored: str) -> list[int]:
-    """For each offset of ``original``, the offset in ``stored`` (which dropped \\r, a BOM, ...)."""
-    mapping, j = [], 0
-    for ch in original:
-        mapping.append(j)
-        if j < len(stored) and (stored[j] == ch or (ch == "\r" and stored[j] == "\n")):
-            j += 1
-    mapping.append(j)
-    return mapping
 
 
 @dataclass(frozen=True)
@@ -292,7 +283,7 @@ def export_bundle(engine: Engine, project: str = DEFAULT_PROJECT):
         documents = [BundleDocument(name=d.name, text=d.text, respondent=d.respondent,
                                     attributes=dict(d.attributes), language=d.language, format=d.format)
                      for d in docs]
-        coders = [c.name for c in session.exec(select(Coder).where(Coder.project_id == row.id).order_by(Coder.name))]
+        coders = [c.name for c in queries.coders_in_order(session, row.id)]
         code_rows = list(session.exec(select(Code).where(Code.project_id == row.id)))
         df = queries.codings_frame(session, row.id)
         selections = session.exec(

@@ -77,7 +77,7 @@ def _set_coverage(session: Session, document_id: int, coder_id: int, frames: Ite
 @retry_locked
 def import_coverage(engine: Engine, project: str, coverage) -> int:
     """Record which frames each coder finished on which documents, from a CSV ``document,coder,frame``."""
-    from coding.transcripts import decode_bytes
+    from coding.textio import decode_bytes
 
     name, path, data = _source(coverage)
     text, _ = decode_bytes(data if data is not None else path.read_bytes(), file=name, error=CodingsError)
@@ -129,7 +129,7 @@ def progress_by_coder(engine: Engine, project: str = DEFAULT_PROJECT) -> "Any":
                 .group_by(Coder.name)
             ).all()
         )
-        names = [c.name for c in session.exec(select(Coder).where(Coder.project_id == row.id).order_by(Coder.name))]
+        names = [c.name for c in queries.coders_in_order(session, row.id)]
     return pd.DataFrame(
         [
             {"coder": n, "segments_coded": coded.get(n, 0), "segments_total": total_units,

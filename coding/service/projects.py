@@ -13,7 +13,7 @@ from coding.database.retry import retry_locked
 from coding.database.tables import Code, CodeFrame, Coder, Coding, Document, Project, Segment
 from coding.errors import CodeframeError
 from coding.service.codebook import _apply_codebook
-from coding.service.common import DEFAULT_PROJECT, SUPPORTED_LANGUAGES
+from coding.service.common import DEFAULT_PROJECT, SEGMENTATION_UNITS, SUPPORTED_LANGUAGES
 from coding.service.results import ProjectInfo, Status
 
 
@@ -33,11 +33,6 @@ def _info(project: Project) -> ProjectInfo:
         team_mode=project.team_mode,
         embedding_model=project.embedding_model,
     )
-
-
-def list_projects(engine: Engine) -> list[ProjectInfo]:
-    with Session(engine) as session:
-        return [_info(p) for p in session.exec(select(Project).order_by(Project.name))]
 
 
 def get_project(engine: Engine, project: str = DEFAULT_PROJECT) -> ProjectInfo:
@@ -91,7 +86,7 @@ def update_settings(
     Changing the language changes the model too while it is the old language's default (Russian
     and Kazakh projects use the multilingual model).
     """
-    if segmentation_unit is not None and segmentation_unit not in ("sentence", "turn"):
+    if segmentation_unit is not None and segmentation_unit not in SEGMENTATION_UNITS:
         raise CodeframeError(f"segmentation unit must be 'sentence' or 'turn', not {segmentation_unit!r}")
     if language is not None and language not in SUPPORTED_LANGUAGES:
         raise CodeframeError(f"language must be one of {', '.join(SUPPORTED_LANGUAGES)}, not {language!r}")

@@ -81,6 +81,11 @@ class CodingView:
 
 @dataclass
 class SegmentView:
+    """A stored segment with its id and the codings the viewer may see. The fields between ``id``
+    and ``codings`` are those of :class:`~coding.segmentation.SegmentSpan`, in its order (checked by
+    a test), so the view can be built from a span; ``id`` comes first because callers build it
+    positionally."""
+
     id: int
     position: int
     turn_index: int

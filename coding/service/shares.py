@@ -18,6 +18,7 @@ from coding.service.codebook import project_codebook
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.review import visible_coders
 from coding.service.scope import excluded
+from coding.shares import default_share_coder
 
 
 def _respondents_and_codings(session: Session, project: Project, frame: str | None,
@@ -38,18 +39,6 @@ def _respondents_and_codings(session: Session, project: Project, frame: str | No
     df = queries.codings_frame(session, project.id, frame=frame, document_ids=[d.id for d in docs])
     codings = df[["respondent", "coder", "code", "document", "text", "segment_id"]].copy()
     return respondents, codings
-
-
-def default_share_coder(codings, frame: str) -> str:
-    """Consensus when it has coded the frame, else the only coder who has; otherwise ask."""
-    coders = set(codings["coder"])
-    if CONSENSUS in coders or not coders:  # nobody coded the frame yet: every share is 0/n
-        return CONSENSUS
-    if len(coders) == 1:
-        return next(iter(coders))
-    raise CodeframeError(
-        f"frame {frame!r} has no consensus coding yet; choose a coder with --coder ({', '.join(sorted(coders))})"
-    )
 
 
 @dataclass

@@ -306,7 +306,7 @@ def fitted_suggester(engine: Engine, project: str, *, frame: str, coder: str, em
             hit = _FITTED.get(key)
         if hit is not None and hit[0] == version:
             return hit[1]
-        consensus = session.exec(select(Coder).where(Coder.project_id == row.id, Coder.name == CONSENSUS)).first()
+        consensus = queries.find_coder(session, row.id, CONSENSUS)
         may_see_others = target.role in ("supervisor", "admin") or not row.blind_mode
         teachers = [target.name] + ([CONSENSUS] if may_see_others and consensus is not None
                                     and consensus.id != target.id else [])

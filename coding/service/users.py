@@ -26,7 +26,7 @@ def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "",
         raise CodeframeError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        existing = session.exec(select(Coder).where(Coder.project_id == row.id, Coder.name == name)).first()
+        existing = queries.find_coder(session, row.id, name)
         if existing is None:
             session.add(Coder(project_id=row.id, name=name, role=role, is_consensus=name == CONSENSUS))
             session.commit()
@@ -36,7 +36,7 @@ def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "",
 def list_coders(engine: Engine, project: str = DEFAULT_PROJECT) -> list[dict]:
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        coders = session.exec(select(Coder).where(Coder.project_id == row.id).order_by(Coder.name)).all()
+        coders = queries.coders_in_order(session, row.id)
         return [{"name": c.name, "role": c.role, "is_consensus": c.is_consensus} for c in coders]
 
 
@@ -83,7 +83,7 @@ def create_user(
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         _require_user_admin(session, row, actor, "add users")
-        if session.exec(select(Coder.id).where(Coder.project_id == row.id, Coder.name == name)).first():
+        if queries.find_coder(session, row.id, name) is not None:
             raise CodeframeError(
                 f"a user or coder named {name!r} already exists; change it with set_role / set_password")
         session.add(Coder(project_id=row.id, name=name, role=role, password_hash=password_hash))
@@ -137,7 +137,7 @@ def list_users(engine: Engine, project: str = DEFAULT_PROJECT) -> list[dict]:
     """Users with role and whether they can sign in (never the hash)."""
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        users = session.exec(select(Coder).where(Coder.project_id == row.id).order_by(Coder.name)).all()
+        users = queries.coders_in_order(session, row.id)
         return [{"name": u.name, "role": u.role, "is_consensus": u.is_consensus,
                  "can_sign_in": u.password_hash is not None} for u in users]
 
@@ -152,7 +152,7 @@ def authenticate(engine: Engine, project: str, name: str, password: str) -> str:
     hasher = _password_hasher()
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        user = session.exec(select(Coder).where(Coder.project_id == row.id, Coder.name == (name or "").strip())).first()
+        user = queries.find_coder(session, row.id, (name or "").strip())
         stored = user.password_hash if user is not None and not user.is_consensus else None
         if not _DUMMY_HASH:
             _DUMMY_HASH.append(hasher.hash("codeframe-no-such-user"))
@@ -173,7 +173,7 @@ def authenticate(engine: Engine, project: str, name: str, password: str) -> str:
 
 @retry_locked
 def set_team_mode(engine: Engine, project: str = DEFAULT_PROJECT, on: bool = True, *, actor: str) -> ProjectInfo:
-    """Switch team mode (sign-in required in the app, admin-only codebook changes); admins only.
+    """Switch team mode (the CLI checks the acting user's password; admin-only codebook changes); admins only.
 
     Turning it on needs an admin who can sign in, or nobody could manage the project.
     """
