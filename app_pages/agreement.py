@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import html
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from app_pages import _adjudication
 from app_pages import _common as common
-from coding import service
+from coding import charts, service
 from coding.agreement import interpret_alpha
 from coding.errors import CodeframeError
 
@@ -325,19 +324,8 @@ with tabs[2]:
         else:
             st.caption("Each coder's agreement with the consensus on the documents they started in each period "
                        "(presence of each code on each decided segment).")
-            line = alt.Chart(drift).mark_line(point=alt.OverlayMarkDef(size=70)).encode(
-                x=alt.X("period:O", title=PERIODS[period], sort=sorted(drift["period"].unique()),
-                        axis=alt.Axis(labelAngle=0, labelLimit=220)),
-                y=alt.Y(f"{metric}:Q", title=DRIFT_METRICS[metric],
-                        scale=alt.Scale(domain=[min(-0.1, float(drift[metric].min())), 1])),
-                color=alt.Color("coder:N", title="Coder"),
-                tooltip=["coder", "period", "units", alt.Tooltip("percent_agreement:Q", format=".3f"),
-                         alt.Tooltip("cohen_kappa:Q", format=".3f")],
-            )
-            if metric == "cohen_kappa":  # Krippendorff's bands, for a chance-corrected measure only
-                line = line + alt.Chart(pd.DataFrame({"y": [0.667, 0.8]})).mark_rule(
-                    strokeDash=[4, 4], color="#9aa0a8").encode(y="y:Q")
-            st.altair_chart(line.properties(height=300), width="stretch")
+            st.altair_chart(charts.coder_drift_chart(drift, metric=metric, period_title=PERIODS[period],
+                                                     metric_title=DRIFT_METRICS[metric]), width="stretch")
             if drift["period"].nunique() == 1:
                 st.caption(f"All codings so far fall in one {PERIODS[period]}: the lines appear once they span "
                            "several (or choose a shorter period).")

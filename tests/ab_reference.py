@@ -4,8 +4,10 @@ Run from the root of a checkout whose ``coding`` package should answer:
 
     HF_HUB_OFFLINE=1 python /path/to/tests/ab_reference.py tests/golden/cli_json_sample.json
 
-``tests/golden/cli_json_sample.json`` was made this way from commit 83d8ce9, before the
-service became a package; tests/test_ab_json.py compares today's output with it byte for byte.
+``tests/golden/cli_json_sample.json`` was first made this way from commit 83d8ce9, before the
+service became a package (the package reproduced it byte for byte), and re-made from fa9b496,
+after issue 14 added coverage to the shares and agreement output on purpose and before the rest
+of the restructuring landed; tests/test_ab_json.py compares today's output with it byte for byte.
 """
 
 from __future__ import annotations
