@@ -48,11 +48,13 @@ from coding.errors import (
     PermissionDenied,
     Problem,
 )
+from coding.roles import ELEVATED, may_adjudicate, may_admin, may_see_others
+from coding.roles import ROLES as _ROLES
 
 T = TypeVar("T")
 
 SOURCES = ("hand", "suggestion", "adjudication", "import")
-ROLES = ("coder", "supervisor", "admin")
+ROLES = _ROLES
 CONSENSUS = "consensus"
 DEFAULT_PROJECT = "default"
 
@@ -284,14 +286,20 @@ def update_settings(
     segmentation_unit: str | None = None,
     blind_mode: bool | None = None,
     embedding_model: str | None = None,
+    actor: str | None = None,
 ) -> ProjectInfo:
-    """Change project settings. Segmentation settings apply to documents imported afterwards."""
+    """Change project settings. Segmentation settings apply to documents imported afterwards.
+
+    Given an ``actor`` (the app always names one), in team mode only an admin may do this.
+    """
     if segmentation_unit is not None and segmentation_unit not in ("sentence", "turn"):
         raise CodeframeError(f"segmentation unit must be 'sentence' or 'turn', not {segmentation_unit!r}")
     if language is not None and language not in SUPPORTED_LANGUAGES:
         raise CodeframeError(f"language must be one of {', '.join(SUPPORTED_LANGUAGES)}, not {language!r}")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        if actor is not None:
+            _require_team_admin(session, row, actor, "change the project settings")
         if language is not None:
             row.language = language
         if segmentation_unit is not None:
@@ -496,8 +504,13 @@ def code_quotes(engine: Engine, project: str = DEFAULT_PROJECT, *, code: str, li
 
 
 @_retry_locked
-def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", *, role: str = "coder") -> str:
-    """Create the coder if missing; return its name. The name 'consensus' is the adjudicated coder."""
+def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", *, role: str = "coder",
+                 actor: str | None = None) -> str:
+    """Create the coder if missing; return its name. The name 'consensus' is the adjudicated coder.
+
+    Once the project has an admin, only an admin ``actor`` creates a supervisor or an admin,
+    and in team mode only an admin creates anyone (users are managed, not picked).
+    """
     name = name.strip()
     if not name:
         raise CodeframeError("a coder needs a name")
@@ -507,6 +520,8 @@ def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "",
         row = queries.project_by_name(session, project)
         existing = session.exec(select(Coder).where(Coder.project_id == row.id, Coder.name == name)).first()
         if existing is None:
+            if (role in ELEVATED and name != CONSENSUS) or row.team_mode:
+                _require_user_admin(session, row, actor, f"add a {role}" if role in ELEVATED else "add coders")
             session.add(Coder(project_id=row.id, name=name, role=role, is_consensus=name == CONSENSUS))
             session.commit()
         return name
@@ -615,8 +630,11 @@ def import_transcripts(
     language: str | None = None,
     unit: str | None = None,
     allow_same_content: bool = False,
+    actor: str | None = None,
 ) -> ImportReport:
     """Import transcripts (paths or ``(name, bytes)``) and optional attributes, all or nothing.
+
+    Given an ``actor`` (the app always names one), in team mode only an admin may import.
 
     Every file is parsed and checked first; duplicates of documents already in the project
     (same name, or same content) are refused; then everything is written in one transaction.
@@ -625,6 +643,8 @@ def import_transcripts(
     """
     if not files:
         raise CodeframeError("no transcript files given")
+    if actor is not None:
+        _require_team_admin_by_name(engine, project, actor, "import transcripts")
     info = get_project(engine, project)
     language = language or info.language
     unit = unit or info.segmentation_unit
@@ -749,11 +769,16 @@ def _update_existing_attributes(session: Session, project_id: int, rows: dict[st
 
 
 @_retry_locked
-def import_attributes(engine: Engine, project: str = DEFAULT_PROJECT, attributes=None) -> ImportReport:
-    """Set respondent attributes on documents already imported; every row must match one."""
+def import_attributes(engine: Engine, project: str = DEFAULT_PROJECT, attributes=None, *,
+                      actor: str | None = None) -> ImportReport:
+    """Set respondent attributes on documents already imported; every row must match one.
+
+    Given an ``actor``, in team mode only an admin may do this."""
     name, rows = _read_attributes(attributes)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        if actor is not None:
+            _require_team_admin(session, row, actor, "import attributes")
         docs = queries.documents(session, row.id)
         known = {d.name for d in docs} | {d.respondent for d in docs}
         unknown = [key for key in rows if key not in known]
@@ -809,7 +834,7 @@ def _visible_coder_ids(session: Session, project: Project, actor: Coder, documen
     the blind double-coding sample until it is released, and everywhere while the project
     is in blind mode (released sample documents excepted).
     """
-    if actor.role in ("supervisor", "admin"):
+    if may_see_others(actor.role):
         return None
     assignments = session.exec(select(Assignment).where(Assignment.document_id == document_id)).all()
     if assignments and not all(a.released for a in assignments):
@@ -822,9 +847,9 @@ def _visible_coder_ids(session: Session, project: Project, actor: Coder, documen
 def _check_may_edit(actor: Coder, coder: Coder, source: str) -> None:
     """A coder edits only their own codings; adjudication is for supervisors and admins."""
     if source == "adjudication" or coder.is_consensus:
-        if actor.role not in ("supervisor", "admin"):
+        if not may_adjudicate(actor.role):
             raise PermissionDenied(f"{actor.name} is a {actor.role}: only supervisors adjudicate")
-    elif actor.id != coder.id and actor.role not in ("supervisor", "admin"):
+    elif actor.id != coder.id and not may_adjudicate(actor.role):
         raise PermissionDenied(f"{actor.name} may not change codings of {coder.name}")
 
 
@@ -1542,6 +1567,8 @@ def delete_project(engine: Engine, project: str) -> None:
         for stmt in (
             delete(t.SuggestionFeedback).where(t.SuggestionFeedback.segment_id.in_(seg_ids)),
             delete(t.CodingEvent).where(t.CodingEvent.project_id == row.id),
+            delete(t.AuthEvent).where(t.AuthEvent.project_id == row.id),
+            delete(t.UserSession).where(t.UserSession.project_id == row.id),
             delete(t.Coding).where(t.Coding.segment_id.in_(seg_ids)),
             delete(t.FrameCoverage).where(t.FrameCoverage.document_id.in_(doc_ids)),
             delete(t.Assignment).where(t.Assignment.document_id.in_(doc_ids)),
@@ -1666,7 +1693,7 @@ def agreement_report(
 
 def _require_supervisor(session: Session, project: Project, actor: str) -> Coder:
     acting = queries.coder_by_name(session, project.id, actor)
-    if acting.role not in ("supervisor", "admin"):
+    if not may_adjudicate(acting.role):
         raise PermissionDenied(f"{actor} is a {acting.role}: only supervisors and admins may do this")
     return acting
 
@@ -2301,7 +2328,7 @@ def _require_user_admin(session: Session, project: Project, actor: str | None, w
         return acting
     if acting is None:
         raise PermissionDenied(f"only an admin may {what}; say which admin you are")
-    if acting.role != "admin":
+    if not may_admin(acting.role):
         raise PermissionDenied(f"{acting.name} is a {acting.role}: only an admin may {what}")
     return acting
 
@@ -2313,9 +2340,15 @@ def _require_team_admin(session: Session, project: Project, actor: str | None, w
             raise PermissionDenied(f"in team mode only an admin may {what}; say which admin you are")
         return None
     acting = queries.coder_by_name(session, project.id, actor)
-    if project.team_mode and acting.role != "admin":
+    if project.team_mode and not may_admin(acting.role):
         raise PermissionDenied(f"{acting.name} is a {acting.role}: in team mode only an admin may {what}")
     return acting
+
+
+def _require_team_admin_by_name(engine: Engine, project: str, actor: str, what: str) -> None:
+    """:func:`_require_team_admin` in a session of its own, before a unit of work that opens several."""
+    with Session(engine) as session:
+        _require_team_admin(session, queries.project_by_name(session, project), actor, what)
 
 
 def _check_role(role: str) -> None:
@@ -2369,7 +2402,7 @@ def set_role(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", rol
         user = queries.coder_by_name(session, row.id, name)
         if user.is_consensus:
             raise CodeframeError(f"{CONSENSUS!r} is the adjudicated coder, not a person; it has no role to change")
-        if user.role == "admin" and role != "admin" and row.team_mode:
+        if may_admin(user.role) and not may_admin(role) and row.team_mode:
             admins = session.exec(
                 select(func.count(Coder.id)).where(Coder.project_id == row.id, Coder.role == "admin")
             ).one()
@@ -2444,7 +2477,7 @@ def set_team_mode(engine: Engine, project: str = DEFAULT_PROJECT, on: bool = Tru
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         acting = queries.coder_by_name(session, row.id, actor)
-        if acting.role != "admin":
+        if not may_admin(acting.role):
             raise PermissionDenied(f"{acting.name} is a {acting.role}: only an admin may switch team mode")
         if on and acting.password_hash is None:
             raise CodeframeError(f"set a password for {acting.name} first: in team mode everyone signs in")
@@ -3111,8 +3144,8 @@ def _suggester(engine: Engine, project: str, *, frame: str, coder: str, embedder
         if hit is not None and hit[0] == version:
             return hit[1]
         consensus = session.exec(select(Coder).where(Coder.project_id == row.id, Coder.name == CONSENSUS)).first()
-        may_see_others = target.role in ("supervisor", "admin") or not row.blind_mode
-        teachers = [target.name] + ([CONSENSUS] if may_see_others and consensus is not None
+        sees_others = may_see_others(target.role) or not row.blind_mode
+        teachers = [target.name] + ([CONSENSUS] if sees_others and consensus is not None
                                     and consensus.id != target.id else [])
         codings = queries.codings_frame(session, row.id, frame=frame, coders=teachers)
         blind = set(session.exec(
