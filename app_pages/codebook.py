@@ -7,7 +7,7 @@ import html
 import streamlit as st
 
 from app_pages import _common as common
-from coding import service
+from coding import roles, service
 
 engine, project = common.engine(), common.project_name()
 common.inject_css()
@@ -18,14 +18,22 @@ if not codebook.frames:
     st.info("The project has no codebook yet. Apply one with `codeframe codebook apply codebook.yaml`.", icon=":material/menu_book:")
     st.stop()
 
-usage = service.code_usage(engine, project)
-counts = {row.code: (int(row.segments), int(row.respondents)) for row in usage.itertuples()}
-quotes = service.quotes_by_code(engine, project, limit=3)
+# In team mode with blind mode on, a coder sees the codebook but not others' codings (counts, quotes).
+blind_for_me = (common.team_mode(engine, project) and service.get_project(engine, project).blind_mode
+                and not roles.may_see_others(common.current_role(engine, project)))
+if blind_for_me:
+    counts, quotes = {}, {}
+else:
+    usage = service.code_usage(engine, project)
+    counts = {row.code: (int(row.segments), int(row.respondents)) for row in usage.itertuples()}
+    quotes = service.quotes_by_code(engine, project, limit=3)
 respondents = service.status(engine, project).respondents
 
 st.caption(
-    f"{len(codebook.frames)} frames · {len(codebook.codes())} codes. Segments and respondents count every coder's "
-    "codings; a respondent counts once however often the code is applied."
+    f"{len(codebook.frames)} frames · {len(codebook.codes())} codes. "
+    + ("Blind mode is on: how often codes were applied, and the coded quotes, are for supervisors and admins."
+       if blind_for_me else "Segments and respondents count every coder's codings; a respondent counts once "
+       "however often the code is applied.")
 )
 query = st.text_input("Find a code", placeholder="id, label or a word of the definition", key="_cb_filter")
 matching = {c.id for c in service.find_codes(codebook, query)}
@@ -65,8 +73,9 @@ for frame in codebook.frames:
                 st.html(
                     f'<div class="cf-code-head"><span class="cf-swatch" style="background:{background};'
                     f'border-color:{border}"></span><b>{html.escape(code.label)}</b> '
-                    f'<code>{html.escape(code.id)}</code> <span class="cf-muted">· {segments} '
-                    f'segment{"s" * (segments != 1)} · {people} of {respondents} respondents</span></div>'
+                    f'<code>{html.escape(code.id)}</code>' + ("" if blind_for_me else f' <span class="cf-muted">· '
+                    f'{segments} segment{"s" * (segments != 1)} · {people} of {respondents} respondents</span>')
+                    + '</div>'
                 )
                 st.markdown(code.definition)
                 cols = st.columns(2)
@@ -84,5 +93,5 @@ for frame in codebook.frames:
                             f'<div class="cf-muted">— {html.escape(q["respondent"])}, {html.escape(q["document"])}'
                             f' (coded by {html.escape(q["coder"])})</div></div>'
                         )
-                elif segments == 0:
+                elif segments == 0 and not blind_for_me:
                     st.caption("Not applied to any segment yet.")

@@ -6,12 +6,15 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
-from coding import service
+from coding import roles, service
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
 
 st.title("Import transcripts")
+if not common.allowed(engine, project, roles.may_admin, "importing in team mode", team_only=True):
+    st.stop()
+actor = common.current_coder()
 info = service.get_project(engine, project)
 st.caption(
     "Upload interview transcripts (plain text, Markdown, Word, WebVTT or SRT captions) and, optionally, a CSV of "
@@ -61,7 +64,7 @@ if not uploads:
         st.stop()
     if st.button("Apply attributes", type="primary"):
         try:
-            result = service.import_attributes(engine, project, attributes)
+            result = service.import_attributes(engine, project, attributes, actor=actor)
         except CodeframeError as exc:
             common.show_error(exc)
         else:
@@ -126,7 +129,8 @@ if st.button(f"Import {len(parsed)} transcript{'s' * (len(parsed) != 1)}", type=
              disabled=not attributes_ok):
     try:
         result = service.import_transcripts(engine, project, files, attributes=attributes,
-                                            language=language, unit=unit, allow_same_content=allow_same_content)
+                                            language=language, unit=unit, allow_same_content=allow_same_content,
+                                            actor=actor)
     except CodeframeError as exc:
         common.show_error(exc)
     else:
