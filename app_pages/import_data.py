@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
-from coding import roles, service
+from coding import roles, service, service_upload, uploads
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -37,13 +37,29 @@ unit = settings[1].selectbox(
 )
 uploads = st.file_uploader(
     "Transcripts", type=["txt", "md", "docx", "vtt", "srt"], accept_multiple_files=True,
-    key=f"_transcripts_{upload_round}",
+    key=f"_transcripts_{upload_round}", max_upload_size=uploads.MAX_UPLOAD_MB,
     help="Speaker labels such as 'Interviewer:' / 'R01:' at the start of a line mark the turns.",
 )
 attributes_upload = st.file_uploader(
     "Respondent attributes (CSV, optional)", type=["csv"], key=f"_attributes_{upload_round}",
+    max_upload_size=uploads.MAX_UPLOAD_MB,
     help="First column: document name or respondent id; other columns: attributes such as sector or gender.",
 )
+
+with st.expander("Import a whole project from ATLAS.ti, MAXQDA, NVivo or QualCoder (REFI-QDA .qdpx)"):
+    st.caption("Codebook, texts, cases and codings, into a project that has no documents yet.")
+    qdpx_upload = st.file_uploader("REFI-QDA project", type=["qdpx"], key=f"_qdpx_{upload_round}",
+                                   max_upload_size=uploads.MAX_UPLOAD_MB)
+    if qdpx_upload is not None and st.button("Import project", key="_import_qdpx"):
+        try:
+            qdpx_report = service_upload.import_qdpx(engine, project, qdpx_upload.name, qdpx_upload.getvalue(),
+                                                     actor=actor)
+        except CodeframeError as exc:
+            common.show_error(exc)
+        else:
+            st.session_state["_import_report"] = "Project imported. " + qdpx_report.summary()
+            st.session_state[round_key] = upload_round + 1
+            st.rerun()
 
 report = st.session_state.pop("_import_report", None)
 if report:
@@ -58,13 +74,13 @@ if not uploads:
         st.stop()
     st.subheader("Attributes for documents already in the project")
     try:
-        st.dataframe(service.preview_attributes(attributes), hide_index=True, width="stretch")
+        st.dataframe(service_upload.preview_attributes(attributes), hide_index=True, width="stretch")
     except CodeframeError as exc:
         common.show_error(exc)
         st.stop()
     if st.button("Apply attributes", type="primary"):
         try:
-            result = service.import_attributes(engine, project, attributes, actor=actor)
+            result = service_upload.import_attributes(engine, project, attributes, actor=actor)
         except CodeframeError as exc:
             common.show_error(exc)
         else:
@@ -80,7 +96,7 @@ files = [(f.name, f.getvalue()) for f in uploads]
 @st.cache_data(max_entries=8, show_spinner=False)
 def _parse(files: list[tuple[str, bytes]], language: str, unit: str):
     """The preview, cached per upload so that further clicks on this page do not segment again."""
-    return service.parse_transcripts(files, language=language, unit=unit)
+    return service_upload.preview_transcripts(files, language=language, unit=unit)
 
 
 st.subheader("Preview")
@@ -116,7 +132,7 @@ attributes_ok = True
 if attributes is not None:
     st.markdown("**Respondent attributes**")
     try:
-        st.dataframe(service.preview_attributes(attributes), hide_index=True, width="stretch")
+        st.dataframe(service_upload.preview_attributes(attributes), hide_index=True, width="stretch")
     except CodeframeError as exc:
         attributes_ok = False
         common.show_error(exc)
@@ -128,9 +144,9 @@ allow_same_content = st.checkbox(
 if st.button(f"Import {len(parsed)} transcript{'s' * (len(parsed) != 1)}", type="primary",
              disabled=not attributes_ok):
     try:
-        result = service.import_transcripts(engine, project, files, attributes=attributes,
-                                            language=language, unit=unit, allow_same_content=allow_same_content,
-                                            actor=actor)
+        result = service_upload.import_transcripts(engine, project, files, attributes=attributes,
+                                                   language=language, unit=unit,
+                                                   allow_same_content=allow_same_content, actor=actor)
     except CodeframeError as exc:
         common.show_error(exc)
     else:

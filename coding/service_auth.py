@@ -118,7 +118,7 @@ def _wait_left(session: Session, project_id: int, name: str, client: str | None,
 
 
 def check_password(engine: Engine, project: str, name: str, password: str, *, client: str | None = None,
-                   now: datetime | None = None) -> str:
+                   now: datetime | None = None, detail: str | None = None) -> str:
     """Sign-in check with back-off and audit: the user name, or PermissionDenied (Throttled when waiting).
 
     While a name or a client is throttled, the password is not even checked. The attempt is
@@ -143,6 +143,10 @@ def check_password(engine: Engine, project: str, name: str, password: str, *, cl
             _event(session, project_id, "sign_in_failed", name, client=client, at=now)
             session.commit()
         raise
+    with Session(engine) as session:  # a success ends the back-off of this name and this client
+        coder = queries.coder_by_name(session, project_id, user)
+        _event(session, project_id, "sign_in", name, coder_id=coder.id, client=client, detail=detail, at=now)
+        session.commit()
     return user
 
 
@@ -150,14 +154,13 @@ def sign_in(engine: Engine, project: str, name: str, password: str, *, client: s
             now: datetime | None = None) -> SignedIn:
     """Check the password (throttled) and open a server-side session; returns it with its opaque id."""
     now = now or utcnow()
-    user = check_password(engine, project, name, password, client=client, now=now)
+    user = check_password(engine, project, name, password, client=client, now=now, detail="app session")
     session_id = secrets.token_urlsafe(32)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         coder = queries.coder_by_name(session, row.id, user)
         session.add(UserSession(token_hash=_hash(session_id), project_id=row.id, coder_id=coder.id,
                                 client=_clip(client), created=now, last_seen=now))
-        _event(session, row.id, "sign_in", name, coder_id=coder.id, client=client, at=now)
         session.commit()
         return SignedIn(session_id, coder.name, coder.role)
 

@@ -214,3 +214,36 @@ def test_migration_0009_upgrades_a_0003_database_and_keeps_its_users(any_db_url)
         assert service_auth.sign_in(engine, P, "ada", PASSWORD).name == "ada"
     finally:
         engine.dispose()
+
+
+def test_cli_apply_codebook_and_import_qdc_take_as_in_team_mode(tmp_path, monkeypatch, capsys):
+    import io
+
+    from coding.cli import main
+
+    db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    engine = make_engine(db)
+    service.initialize(engine, P, codebook_path=service.repo_root() / "codebook.yaml")
+    service.create_user(engine, P, "ada", role="admin", password=PASSWORD)
+    service.create_user(engine, P, "cal", role="coder", password=PASSWORD, actor="ada")
+    service.set_team_mode(engine, P, True, actor="ada")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    codebook = str(service.repo_root() / "codebook.yaml")
+    qdc = str(tmp_path / "codebook.qdc")
+    assert main(["--db", db, "export", "qdc", qdc]) == 0
+    capsys.readouterr()
+    for argv in (["apply-codebook", codebook], ["import", "qdc", qdc]):
+        monkeypatch.delenv("CODEFRAME_PASSWORD", raising=False)
+        assert main(["--db", db, *argv]) == 2
+        assert "say which admin you are" in capsys.readouterr().err
+        monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)
+        assert main(["--db", db, *argv, "--as", "cal"]) == 2
+        assert "cal is a coder: in team mode only an admin may change the codebook" in capsys.readouterr().err
+        monkeypatch.setenv("CODEFRAME_PASSWORD", "wrong password")
+        assert main(["--db", db, *argv, "--as", "ada"]) == 2
+        assert "sign-in failed" in capsys.readouterr().err
+        monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)
+        assert main(["--db", db, *argv, "--as", "ada"]) == 0, capsys.readouterr().err
+    cli_attempts = [e for e in service_auth.auth_history(engine, P) if e["client"] == "cli"]
+    assert {e["action"] for e in cli_attempts} == {"sign_in_failed", "sign_in"}  # the CLI's checks are logged too
+    engine.dispose()

@@ -7,6 +7,7 @@ import sys
 
 from coding import service
 from coding.cli.common import engine_from_args, print_frame
+from coding.cli.users import add_as_option, signed_in_actor
 from coding.errors import CodeframeError
 
 
@@ -53,6 +54,7 @@ def register(subparsers) -> None:
     cb.add_argument("path", metavar="FILE")
     cb.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                     help="move codings of code OLD to NEW (repeatable)")
+    add_as_option(cb)
     cb.set_defaults(func=cmd_apply_codebook)
 
     h = subparsers.add_parser("history", help="the append-only history of coding changes")
@@ -139,7 +141,9 @@ def cmd_apply_codebook(args) -> int:
             print(f"error: --rename wants OLD=NEW, got {item!r}", file=sys.stderr)
             return 2
         renames[old] = new
-    report = service.apply_codebook(engine_from_args(args), args.project, path=args.path, renames=renames)
+    engine = engine_from_args(args)
+    report = service.apply_codebook(engine, args.project, path=args.path, renames=renames,
+                                    actor=signed_in_actor(args, engine))
     lines = report.lines()
     print("\n".join(lines) if lines else "codebook unchanged")
     return 0
