@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
-from coding import roles, service, service_upload, uploads
+from coding import roles, service, service_upload
+from coding.uploads import MAX_UPLOAD_MB
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -37,19 +38,19 @@ unit = settings[1].selectbox(
 )
 uploads = st.file_uploader(
     "Transcripts", type=["txt", "md", "docx", "vtt", "srt"], accept_multiple_files=True,
-    key=f"_transcripts_{upload_round}", max_upload_size=uploads.MAX_UPLOAD_MB,
+    key=f"_transcripts_{upload_round}", max_upload_size=MAX_UPLOAD_MB,
     help="Speaker labels such as 'Interviewer:' / 'R01:' at the start of a line mark the turns.",
 )
 attributes_upload = st.file_uploader(
     "Respondent attributes (CSV, optional)", type=["csv"], key=f"_attributes_{upload_round}",
-    max_upload_size=uploads.MAX_UPLOAD_MB,
+    max_upload_size=MAX_UPLOAD_MB,
     help="First column: document name or respondent id; other columns: attributes such as sector or gender.",
 )
 
 with st.expander("Import a whole project from ATLAS.ti, MAXQDA, NVivo or QualCoder (REFI-QDA .qdpx)"):
     st.caption("Codebook, texts, cases and codings, into a project that has no documents yet.")
     qdpx_upload = st.file_uploader("REFI-QDA project", type=["qdpx"], key=f"_qdpx_{upload_round}",
-                                   max_upload_size=uploads.MAX_UPLOAD_MB)
+                                   max_upload_size=MAX_UPLOAD_MB)
     if qdpx_upload is not None and st.button("Import project", key="_import_qdpx"):
         try:
             qdpx_report = service_upload.import_qdpx(engine, project, qdpx_upload.name, qdpx_upload.getvalue(),
