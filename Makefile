@@ -1,6 +1,7 @@
 # The two commands (see README):
 #   make app    set up .venv and start the app on the embedded SQLite database (sample corpus on first start)
-#   make test   set up .venv (with test extras, and Debian chromium for the browser test) and run the tests
+#   make test   set up .venv (with test extras, and Debian chromium for the browser test), check the import
+#               layers (lint-imports) and the style (ruff check), then run the tests
 PYTHON ?= python3
 VENV   ?= .venv
 PORT   ?= 8501
@@ -31,6 +32,8 @@ browser:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: setup-test browser
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
 	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest -q
 
 bench: setup-test

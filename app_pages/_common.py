@@ -17,7 +17,7 @@ import threading
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from coding import roles, service, service_auth
+from coding import roles, service
 from coding.database.engine import default_url, make_engine
 from coding.errors import CodeframeError
 
@@ -89,7 +89,7 @@ def _sign_in(engine: Engine, project: str) -> None:
     password = st.session_state.get("_signin_password") or ""
     st.session_state["_signin_password"] = ""  # never kept past this callback
     try:
-        signed = service_auth.sign_in(engine, project, name, password, client=client_address())
+        signed = service.sign_in(engine, project, name, password, client=client_address())
     except CodeframeError as exc:
         st.session_state["_signin_message"] = str(exc).split("\n", 1)[0]
         return
@@ -98,7 +98,7 @@ def _sign_in(engine: Engine, project: str) -> None:
 
 
 def sign_out(engine: Engine, project: str) -> None:
-    service_auth.sign_out(engine, project, st.session_state.get(SESSION))
+    service.sign_out(engine, project, st.session_state.get(SESSION))
     for key in (SESSION, _SIGNED_IN, CODER, DOC_ID, SEG_ID):
         st.session_state.pop(key, None)
     st.session_state["_signin_message"] = "You are signed out."
@@ -109,7 +109,7 @@ def sign_in_gate(engine: Engine, project: str) -> None:
     if not team_mode(engine, project):
         st.session_state.pop(_SIGNED_IN, None)
         return
-    signed = service_auth.session_user(engine, project, st.session_state.get(SESSION))
+    signed = service.session_user(engine, project, st.session_state.get(SESSION))
     if signed is not None:
         st.session_state[_SIGNED_IN] = (signed.name, signed.role)
         st.session_state[CODER] = signed.name

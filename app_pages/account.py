@@ -7,7 +7,7 @@ import html
 import streamlit as st
 
 from app_pages import _common as common
-from coding import service_auth
+from coding import service
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -18,7 +18,7 @@ if not common.signed_in():
     st.stop()
 name, role = common.signed_in()
 st.markdown(f"You are signed in as **{html.escape(name)}** ({role}). Idle sessions end after "
-            f"{service_auth.idle_timeout().total_seconds() / 3600:g} h.")
+            f"{service.idle_timeout().total_seconds() / 3600:g} h.")
 
 st.subheader("Change your password")
 column = st.columns([2, 3])[0]
@@ -34,7 +34,7 @@ if submitted:
             st.error("The two new passwords differ; nothing was changed.")
         else:
             try:
-                service_auth.change_own_password(engine, project, st.session_state.get(common.SESSION), old, new,
+                service.change_own_password(engine, project, st.session_state.get(common.SESSION), old, new,
                                                  client=common.client_address())
             except CodeframeError as exc:
                 common.show_error(exc)

@@ -230,7 +230,8 @@ with left:
         " while (p && !(p.scrollHeight > p.clientHeight + 4 && /auto|scroll/.test(getComputedStyle(p).overflowY)))"
         " p = p.parentElement; if (!p) return;"
         " var r = el.getBoundingClientRect(), q = p.getBoundingClientRect();"
-        " if (r.top < q.top || r.bottom > q.bottom) p.scrollTop += r.top - q.top - p.clientHeight / 3; }, 80);</script>",
+        " if (r.top < q.top || r.bottom > q.bottom) p.scrollTop += r.top - q.top - p.clientHeight / 3;"
+        " }, 80);</script>",
         unsafe_allow_javascript=True,
     )
 
@@ -240,8 +241,8 @@ with left:
 with right:
     position = units.index(selected)
     nav = st.columns([1, 3, 1], vertical_alignment="bottom")
-    nav[0].button("", icon=":material/chevron_left:", key="_prev", help="Previous unit", disabled=position == 0, width="stretch",
-                  on_click=_select_segment, args=(units[position - 1].id if position else None,))
+    nav[0].button("", icon=":material/chevron_left:", key="_prev", help="Previous unit", disabled=position == 0,
+                  width="stretch", on_click=_select_segment, args=(units[position - 1].id if position else None,))
     nav[1].selectbox(
         "Unit",
         [s.id for s in units],
@@ -251,8 +252,8 @@ with right:
         on_change=_remember,
         args=(f"_seg_pick_{seg_id}", common.SEG_ID),
     )
-    nav[2].button("", icon=":material/chevron_right:", key="_next", help="Next unit", disabled=position == len(units) - 1, width="stretch",
-                  on_click=_select_segment,
+    nav[2].button("", icon=":material/chevron_right:", key="_next", help="Next unit",
+                  disabled=position == len(units) - 1, width="stretch", on_click=_select_segment,
                   args=(units[position + 1].id if position < len(units) - 1 else None,))
     st.button("Next uncoded unit", icon=":material/skip_next:", key="_next_uncoded", width="stretch", type="primary",
               on_click=_next_uncoded, args=(doc_id, selected.position))
@@ -302,8 +303,8 @@ with right:
     st.multiselect("Frames", frame_ids, default=chosen, key="_frames_pick", format_func=frame_labels.get,
                    on_change=_remember, args=("_frames_pick", common.FRAMES),
                    placeholder="All frames — choose some to narrow the list")
-    query = st.text_input("Filter codes", key="_code_filter", placeholder="Filter: id, label or a word of the definition",
-                          label_visibility="collapsed")
+    query = st.text_input("Filter codes", key="_code_filter", label_visibility="collapsed",
+                          placeholder="Filter: id, label or a word of the definition")
     candidates = service.find_codes(codebook, query, frames=chosen or None)
     applied = {c.code for c in mine}
     with st.container(height=380, border=False, key="cf_codes"):

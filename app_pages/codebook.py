@@ -15,7 +15,8 @@ common.inject_css()
 st.title("Codebook")
 codebook = service.project_codebook(engine, project)
 if not codebook.frames:
-    st.info("The project has no codebook yet. Apply one with `codeframe codebook apply codebook.yaml`.", icon=":material/menu_book:")
+    st.info("The project has no codebook yet. Apply one with `codeframe apply-codebook codebook.yaml`.",
+            icon=":material/menu_book:")
     st.stop()
 
 # In team mode with blind mode on, a coder sees the codebook but not others' codings (counts, quotes).

@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
-from coding import roles, service, service_upload
-from coding.uploads import MAX_UPLOAD_MB
+from coding import roles, service
 from coding.errors import CodeframeError
+from coding.uploads import MAX_UPLOAD_MB
 
 engine, project = common.engine(), common.project_name()
 
@@ -53,7 +53,7 @@ with st.expander("Import a whole project from ATLAS.ti, MAXQDA, NVivo or QualCod
                                    max_upload_size=MAX_UPLOAD_MB)
     if qdpx_upload is not None and st.button("Import project", key="_import_qdpx"):
         try:
-            qdpx_report = service_upload.import_qdpx(engine, project, qdpx_upload.name, qdpx_upload.getvalue(),
+            qdpx_report = service.import_qdpx_upload(engine, project, qdpx_upload.name, qdpx_upload.getvalue(),
                                                      actor=actor)
         except CodeframeError as exc:
             common.show_error(exc)
@@ -75,13 +75,13 @@ if not uploads:
         st.stop()
     st.subheader("Attributes for documents already in the project")
     try:
-        st.dataframe(service_upload.preview_attributes(attributes), hide_index=True, width="stretch")
+        st.dataframe(service.preview_attributes_upload(attributes), hide_index=True, width="stretch")
     except CodeframeError as exc:
         common.show_error(exc)
         st.stop()
     if st.button("Apply attributes", type="primary"):
         try:
-            result = service_upload.import_attributes(engine, project, attributes, actor=actor)
+            result = service.import_attributes_upload(engine, project, attributes, actor=actor)
         except CodeframeError as exc:
             common.show_error(exc)
         else:
@@ -97,7 +97,7 @@ files = [(f.name, f.getvalue()) for f in uploads]
 @st.cache_data(max_entries=8, show_spinner=False)
 def _parse(files: list[tuple[str, bytes]], language: str, unit: str):
     """The preview, cached per upload so that further clicks on this page do not segment again."""
-    return service_upload.preview_transcripts(files, language=language, unit=unit)
+    return service.preview_transcript_uploads(files, language=language, unit=unit)
 
 
 st.subheader("Preview")
@@ -133,7 +133,7 @@ attributes_ok = True
 if attributes is not None:
     st.markdown("**Respondent attributes**")
     try:
-        st.dataframe(service_upload.preview_attributes(attributes), hide_index=True, width="stretch")
+        st.dataframe(service.preview_attributes_upload(attributes), hide_index=True, width="stretch")
     except CodeframeError as exc:
         attributes_ok = False
         common.show_error(exc)
@@ -145,7 +145,7 @@ allow_same_content = st.checkbox(
 if st.button(f"Import {len(parsed)} transcript{'s' * (len(parsed) != 1)}", type="primary",
              disabled=not attributes_ok):
     try:
-        result = service_upload.import_transcripts(engine, project, files, attributes=attributes,
+        result = service.import_transcript_uploads(engine, project, files, attributes=attributes,
                                                    language=language, unit=unit,
                                                    allow_same_content=allow_same_content, actor=actor)
     except CodeframeError as exc:

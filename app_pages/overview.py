@@ -83,7 +83,8 @@ with right:
     st.subheader("Codes in use")
     usage = service.code_usage(engine, project)
     if usage.empty:
-        st.info("No codes applied yet — open a transcript on **Code a transcript** and start coding.", icon=":material/edit_note:")
+        st.info("No codes applied yet — open a transcript on **Code a transcript** and start coding.",
+                icon=":material/edit_note:")
     else:
         codebook = service.project_codebook(engine, project, include_inactive=True)
         labels = {c.id: c.label for c in codebook.codes()}

@@ -23,7 +23,8 @@ column = st.columns([3, 2])[0]
 with column, st.form("settings"):
     language = st.selectbox(
         "Project language", service.SUPPORTED_LANGUAGES, index=service.SUPPORTED_LANGUAGES.index(info.language),
-        format_func=LANGUAGES.get, key="_set_language", help="Default language of imported transcripts (sentence splitting, suggestions).",
+        format_func=LANGUAGES.get, key="_set_language",
+        help="Default language of imported transcripts (sentence splitting, suggestions).",
     )
     unit = st.radio(
         "Unit of coding", tuple(UNITS), index=tuple(UNITS).index(info.segmentation_unit), format_func=UNITS.get,

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
-from coding import roles, service, service_auth
+from coding import roles, service
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -35,20 +35,20 @@ def _add() -> None:
     role = st.session_state.get("_u_role") or "coder"
     password = st.session_state.get("_u_password") or ""
     st.session_state["_u_password"] = ""
-    _run(lambda: service_auth.add_user(engine, project, name, role=role, password=password, actor=admin),
+    _run(lambda: service.add_user(engine, project, name, role=role, password=password, actor=admin),
          f"User {name!r} added as {role}; they can sign in now.")
 
 
 def _role(name: str, key: str) -> None:
     role = st.session_state.get(key)
-    _run(lambda: service_auth.change_role(engine, project, name, role, actor=admin), f"{name} is now {role}.")
+    _run(lambda: service.change_role(engine, project, name, role, actor=admin), f"{name} is now {role}.")
 
 
 def _reset() -> None:
     name = st.session_state.get("_u_reset_name")
     password = st.session_state.get("_u_reset_password") or ""
     st.session_state["_u_reset_password"] = ""
-    _run(lambda: service_auth.reset_password(engine, project, name, password, actor=admin),
+    _run(lambda: service.reset_password(engine, project, name, password, actor=admin),
          f"Password of {name} reset; their open sessions have ended.")
 
 
@@ -82,6 +82,6 @@ with right, st.form("reset_password", border=True):
 
 st.subheader("Sign-in history")
 st.caption("Every sign-in attempt, sign-out, expiry and user change, newest first (no passwords are ever stored).")
-history = service_auth.auth_history(engine, project, limit=200)
+history = service.auth_history(engine, project, limit=200)
 st.dataframe(pd.DataFrame(history, columns=["at", "action", "name", "by", "client", "detail"]), hide_index=True,
              width="stretch")

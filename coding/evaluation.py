@@ -99,7 +99,8 @@ def evaluate(
     micro = {"code": "(micro)", "support": int(t.sum()), "predicted": int(p.sum()), "precision": micro_p,
              "recall": micro_r, "f1": micro_f1, "kappa": micro_kappa,
              "note": "; ".join(n for n in (why_p, why_r, why_k) if n)}
-    macro = {"code": "(macro)", "support": int(t.sum()), "predicted": int(p.sum()), "note": "mean over codes, NaN skipped"}
+    macro = {"code": "(macro)", "support": int(t.sum()), "predicted": int(p.sum()),
+             "note": "mean over codes, NaN skipped"}
     for column in ("precision", "recall", "f1", "kappa"):
         values = per_code[column].dropna()
         macro[column] = float(values.mean()) if len(values) else math.nan

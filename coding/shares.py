@@ -437,8 +437,8 @@ def crosstab(
     scoped = _Scoped(respondents, codings, coder=coder, hierarchy=hierarchy, strict=strict)
     if by not in scoped.attributes.columns:
         raise AttributesError(f"No respondent attribute named {by!r}",
-                              [Problem(f"attributes available: {', '.join(map(str, scoped.attributes.columns)) or 'none'}",
-                                       field=by)])
+                              [Problem("attributes available: "
+                                       f"{', '.join(map(str, scoped.attributes.columns)) or 'none'}", field=by)])
     labels = dict(labels or {})
     column = scoped.attributes[by]
     groups_of = {rid: text if text else MISSING_GROUP  # = _group_value, one distinct value at a time

@@ -551,7 +551,8 @@ class SuggestionModel:
         scores = self._zero_shot_prob(x).astype(float)
         if self._classifiers is not None:
             j = self._classified_codes
-            scores[:, j] = (1 - self._classifier_blend) * scores[:, j] + self._classifier_blend * self._classifiers.predict(x)
+            blend = self._classifier_blend
+            scores[:, j] = (1 - blend) * scores[:, j] + blend * self._classifiers.predict(x)
         return scores
 
     @property
@@ -619,7 +620,8 @@ class SuggestionModel:
                 out[p] = Evidence(matched, neighbours[n], exclusion)
         return out  # type: ignore[return-value]
 
-    def _neighbours_many(self, xi: np.ndarray, j: int, ids: list[Hashable], *, block: int) -> list[tuple[Neighbour, ...]]:
+    def _neighbours_many(self, xi: np.ndarray, j: int, ids: list[Hashable], *,
+                         block: int) -> list[tuple[Neighbour, ...]]:
         """The coded passages of code ``j`` nearest each row of ``xi`` (never the segment itself)."""
         if self._examples is None or self._labels is None or not self.n_neighbours:
             return [()] * len(xi)

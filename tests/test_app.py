@@ -6,11 +6,9 @@ service (what the database now holds) as well as what the page shows.
 
 from __future__ import annotations
 
-
-import pytest
+from apptest import APP, by_prefix, texts
 from streamlit.testing.v1 import AppTest
 
-from apptest import APP, by_prefix, texts
 from coding import service
 from coding.database.engine import make_engine
 

@@ -6,11 +6,10 @@ page's buttons do is checked in the database through the service.
 
 from __future__ import annotations
 
-
 import pytest
+from apptest import APP, by_prefix, ok, texts
 from streamlit.testing.v1 import AppTest
 
-from apptest import APP, by_prefix, ok, texts
 from coding import service
 from coding.errors import PermissionDenied
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from apptest import APP, ok
 from streamlit.testing.v1 import AppTest
 
-from apptest import APP, ok
 from coding import service
 
 PROJECT = "default"

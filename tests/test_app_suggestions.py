@@ -13,10 +13,9 @@ import html
 import numpy as np
 import pytest
 import streamlit as st
+from apptest import APP
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
-
-from apptest import APP
 from topics import WordHashing
 
 from coding import service

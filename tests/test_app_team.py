@@ -7,10 +7,10 @@ Each test works on its own copy of the sample database with admin ``ada``, super
 from __future__ import annotations
 
 import pytest
+from apptest import APP, ok, texts
 from streamlit.testing.v1 import AppTest
 
-from apptest import APP, ok, texts
-from coding import service, service_auth
+from coding import service
 
 P = "default"
 PASSWORD = "correct horse battery"
@@ -57,7 +57,7 @@ def test_a_wrong_password_is_refused_and_nobody_is_signed_in(team_engine):
     assert any("unknown user or wrong password" in e.value for e in at.error)
     assert [t.value for t in at.title] == ["Sign in to Codeframe"]
     assert at.text_input(key="_signin_password").value == ""
-    assert service_auth.auth_history(team_engine, P)[0]["action"] == "sign_in_failed"
+    assert service.auth_history(team_engine, P)[0]["action"] == "sign_in_failed"
 
 
 def test_signed_in_the_sidebar_shows_who_and_sign_out_ends_the_session(team_engine):
@@ -66,10 +66,10 @@ def test_signed_in_the_sidebar_shows_who_and_sign_out_ends_the_session(team_engi
     assert "Signed in as **aigerim** (coder)" in [m.value for m in at.sidebar.markdown]
     assert not at.sidebar.selectbox and not at.sidebar.expander  # no choice of name, no "Add a coder"
     session_id = at.session_state[f"{'_auth_session'}"]
-    assert service_auth.session_user(team_engine, P, session_id).name == "aigerim"
+    assert service.session_user(team_engine, P, session_id).name == "aigerim"
     ok(at.sidebar.button(key="_sign_out").click().run())
     assert [t.value for t in at.title] == ["Sign in to Codeframe"]
-    assert service_auth.session_user(team_engine, P, session_id) is None
+    assert service.session_user(team_engine, P, session_id) is None
     assert "coder" not in at.session_state
 
 

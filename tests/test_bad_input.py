@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from coding import service
 from coding.cli import main
 from coding.codebook import default_codebook_path
+from coding.database.backup import backup_tables
 from coding.errors import (
     AttributesError,
     CodebookError,
@@ -24,6 +25,7 @@ from coding.errors import (
     ExchangeError,
     TranscriptError,
 )
+from coding.service.codings_csv import read_codings_csv
 
 P = "default"
 TRANSCRIPT = (
@@ -53,7 +55,7 @@ def snapshot(engine) -> dict:
     """Every row of every table (the coding table included), in primary-key order."""
     with engine.connect() as conn:
         return {t.name: [tuple(r) for r in conn.execute(t.select().order_by(*t.primary_key.columns))]
-                for t in service._backup_tables()}
+                for t in backup_tables()}
 
 
 def refused(engine, error, call, *expected: str) -> CodeframeError:
@@ -282,7 +284,7 @@ COLUMNS = ("document", "coder", "code", "segment", "start", "end", "quote", "sou
 @given(st.binary(max_size=400))
 def test_codings_parser_never_crashes_on_random_bytes(data):
     try:
-        rows = service._read_codings_csv("fuzz.csv", data)
+        rows = read_codings_csv("fuzz.csv", data)
     except CodingsError as exc:
         assert "fuzz.csv" in str(exc)
     else:
@@ -300,7 +302,7 @@ def test_codings_parser_never_crashes_on_random_tables(header, rows):
     writer.writerow(header)
     writer.writerows(rows)
     try:
-        parsed = service._read_codings_csv("fuzz.csv", out.getvalue().encode("utf-8"))
+        parsed = read_codings_csv("fuzz.csv", out.getvalue().encode("utf-8"))
     except CodingsError as exc:
         assert exc.problems and all(p.file == "fuzz.csv" for p in exc.problems)
     else:
@@ -319,6 +321,6 @@ def test_codings_parser_never_crashes_on_random_tables(header, rows):
 def test_well_formed_codings_rows_parse_back_exactly(rows):
     data = _codings([[d, c, k, str(s), src] for d, c, k, s, src in rows],
                     header=("document", "coder", "code", "segment", "source"))
-    parsed = service._read_codings_csv("ok.csv", data)
+    parsed = read_codings_csv("ok.csv", data)
     assert [(r.document, r.coder, r.code, r.segment, r.source) for r in parsed] == rows
     assert [r.line for r in parsed] == list(range(2, len(rows) + 2))

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import PostgresSchema
+
 from coding import service
 from coding.database.engine import make_engine
 

@@ -1,6 +1,5 @@
 """Charts: Figure-1-style bars with intervals and the denominator; offline PNG/SVG."""
 
-import json
 
 import pandas as pd
 import pytest

@@ -160,8 +160,8 @@ def test_user_errors_exit_2_naming_file_and_line(capsys, tmp_path):
 
 
 def test_database_mode_calls_the_service(capsys, monkeypatch):
-    from coding import reliability, service
     import coding.cli.common as common
+    from coding import reliability, service
 
     calls = {}
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from coding import service
 from coding.database.engine import make_engine
 from coding.database.tables import Code, Coder, Coding, CodingEvent
+from coding.service.codings import snapshot
 
 PROJECT = "default"
 WORKERS = 8
@@ -128,7 +129,7 @@ def _assert_state_is_replay_of_history(url: str) -> list[CodingEvent]:
                 state.pop(key, None)
             else:
                 state[key] = event.after
-        current = {(c.segment_id, c.code_id, c.coder_id): service._snapshot(c) for c in codings}
+        current = {(c.segment_id, c.code_id, c.coder_id): snapshot(c) for c in codings}
         assert len(current) == len(codings)  # one row per (segment, code, coder)
         assert current == state
         return events

@@ -13,10 +13,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from apptest import APP, ok
 from streamlit.testing.v1 import AppTest
 
-from apptest import APP, ok
-from coding import service, service_upload, uploads
+from coding import service, uploads
+from coding.database.backup import backup_tables
 from coding.database.engine import make_engine
 from coding.errors import CodeframeError
 
@@ -29,7 +30,7 @@ def snapshot(engine) -> dict:
     """Every row of every table, in primary-key order."""
     with engine.connect() as conn:
         return {t.name: [tuple(r) for r in conn.execute(t.select().order_by(*t.primary_key.columns))]
-                for t in service._backup_tables()}
+                for t in backup_tables()}
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def test_hostile_transcript_uploads_are_refused_and_nothing_changes(app_db, name
     assert "these uploads were refused; nothing was imported" in errors(at) and expected in errors(at)
     assert not [b for b in at.button if (b.label or "").startswith("Import ")]  # no preview, no Import button
     with pytest.raises(CodeframeError, match="refused") as refused:  # nor through the facade directly
-        service_upload.import_transcripts(app_db, P, [(name, data)])
+        service.import_transcript_uploads(app_db, P, [(name, data)])
     assert expected in str(refused.value.problems)
     assert snapshot(app_db) == before
 
@@ -108,7 +109,7 @@ def test_a_nul_byte_in_a_file_name_is_refused_by_streamlit_and_by_the_library(ap
     at.run()
     assert "Filename cannot contain null bytes" in str(at.exception)  # Streamlit's own check comes first
     with pytest.raises(CodeframeError, match="refused") as refused:
-        service_upload.import_transcripts(app_db, P, [("R99\x00.txt", TRANSCRIPT)])
+        service.import_transcript_uploads(app_db, P, [("R99\x00.txt", TRANSCRIPT)])
     assert "control characters" in str(refused.value.problems)
     assert snapshot(app_db) == before
 
@@ -122,9 +123,9 @@ def test_a_million_row_csv_is_refused_and_nothing_changes(app_db):
     assert "1000000 rows; an attributes file may have at most 100000" in errors(at)
     assert not [b for b in at.button if b.label == "Apply attributes"]
     with pytest.raises(CodeframeError, match="attributes upload was refused"):
-        service_upload.import_attributes(app_db, P, ("respondents.csv", data))
+        service.import_attributes_upload(app_db, P, ("respondents.csv", data))
     with pytest.raises(CodeframeError, match="attributes upload was refused"):
-        service_upload.import_transcripts(app_db, P, [("R02.txt", TRANSCRIPT)], attributes=("a.csv", data))
+        service.import_transcript_uploads(app_db, P, [("R02.txt", TRANSCRIPT)], attributes=("a.csv", data))
     assert snapshot(app_db) == before
 
 

@@ -8,21 +8,20 @@ queues), not model quality, and stay fast.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import numpy as np
 import pytest
 from sqlmodel import Session, select
+from topics import BACKGROUND, CODEBOOK, OFF_TOPIC, PARAPHRASES, WordHashing
 
 from coding import service
 from coding.database import queries
 from coding.database.embedding_store import SqlEmbeddingStore
 from coding.database.tables import CodeFrame, Coding, CodingEvent, SuggestionFeedback
-from coding.embeddings import load_embedder, normalize_rows
+from coding.embeddings import load_embedder
 from coding.errors import CodeframeError, NotFound, PermissionDenied
-
-from topics import BACKGROUND, CODEBOOK, OFF_TOPIC, PARAPHRASES, WordHashing
+from coding.service.suggestions import fitted_suggester
 
 _MEMO: dict[tuple[str, str], np.ndarray] = {}
 
@@ -200,6 +199,27 @@ def _document_id(engine, name: str) -> int:
     return next(d.id for d in service.list_documents(engine) if d.name == name)
 
 
+def test_patching_embedder_for_reaches_every_internal_fallback(sample_engine, words, monkeypatch):
+    # The package looks the default embedder up on coding.service at call time (one seam), so
+    # replacing it there reaches the fallbacks in every submodule, as it did in the one-file facade.
+    asked = []
+
+    def embedder_for(engine, project=service.DEFAULT_PROJECT):
+        asked.append(project)
+        return words
+
+    monkeypatch.setattr(service, "embedder_for", embedder_for)
+    units, matrix = service.embed_units(sample_engine)
+    assert len(asked) == 1 and matrix.shape == (len(units), words.dim)
+    found = service.suggest(sample_engine, frame="reform_directions", coder="daniyar")
+    assert len(asked) == 2 and found and {s.model_id for s in found} == {words.model_id}
+    service.uncertain_first(sample_engine, frame="reform_directions", coder="daniyar", limit=3)
+    assert len(asked) == 3
+    result = service.evaluate_suggestions(sample_engine, frame="reform_directions", n_splits=2)
+    assert len(asked) == 4 and result.model_id == words.model_id
+    assert asked == ["default"] * 4
+
+
 def test_cross_validation_never_puts_a_respondent_in_train_and_test(sample_engine, words):
     result = service.evaluate_suggestions(sample_engine, frame="reform_directions", gold="consensus",
                                           n_splits=5, seed=3, embedder=words)
@@ -267,7 +287,6 @@ def test_suggestions_skip_coded_segments_and_cite_coded_passages(sample_engine, 
     with Session(sample_engine) as session:
         project = queries.project_by_name(session, "default")
         mine = queries.codings_frame(session, project.id, frame="reform_directions", coders=["aigerim"])
-        coded = queries.codings_frame(session, project.id, frame="reform_directions", coders=["aigerim", "consensus"])
     found = service.suggest(sample_engine, frame="reform_directions", coder="aigerim", document_id=r01,
                             embedder=words)
     assert found and {s.document for s in found} == {"R01"}
@@ -326,8 +345,8 @@ def test_uncertain_first_queues_unlabelled_units_most_uncertain_first(sample_eng
 
 
 def test_the_fitted_model_is_reused_until_the_coder_changes_something(sample_engine, words):
-    fitted = service._suggester(sample_engine, "default", frame="contract_service", coder="daniyar", embedder=words)
-    again = service._suggester(sample_engine, "default", frame="contract_service", coder="daniyar", embedder=words)
+    fitted = fitted_suggester(sample_engine, "default", frame="contract_service", coder="daniyar", embedder=words)
+    again = fitted_suggester(sample_engine, "default", frame="contract_service", coder="daniyar", embedder=words)
     assert again is fitted
     found = service.suggest(sample_engine, frame="contract_service", coder="daniyar", embedder=words)
     unlabelled = [s for s in found if s.document_id not in fitted.covered_documents]
@@ -335,7 +354,7 @@ def test_the_fitted_model_is_reused_until_the_coder_changes_something(sample_eng
     candidate = unlabelled[0]
     service.reject_suggestion(sample_engine, segment_id=candidate.segment_id, code=candidate.code, coder="daniyar",
                               score=candidate.score, model_id=candidate.model_id)
-    refitted = service._suggester(sample_engine, "default", frame="contract_service", coder="daniyar",
+    refitted = fitted_suggester(sample_engine, "default", frame="contract_service", coder="daniyar",
                                   embedder=words)
     assert refitted is not fitted
     assert (candidate.segment_id, candidate.code) in refitted.rejected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from topics import BACKGROUND, CODEBOOK, OFF_TOPIC, PARAPHRASES
 
 from coding.codebook import parse_codebook
 from coding.embeddings import load_embedder
@@ -14,8 +15,6 @@ from coding.suggestions import (
     code_prototype_texts,
     embed_code_texts,
 )
-
-from topics import BACKGROUND, CODEBOOK, OFF_TOPIC, PARAPHRASES
 
 
 @pytest.fixture(scope="module")

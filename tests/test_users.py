@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from coding import service
 from coding.cli import main
+from coding.database.backup import backup_tables
 from coding.database.engine import make_engine
 from coding.errors import CodeframeError, PermissionDenied
 
@@ -167,8 +168,9 @@ def test_coders_edit_and_see_only_their_own_codings_and_never_adjudicate(engine,
 
 def _codings(engine, coder):
     df = service.history(engine, P)  # noqa: F841  (history must stay readable after undo)
-    from coding.database.queries import codings_frame
     from sqlmodel import Session
+
+    from coding.database.queries import codings_frame
 
     with Session(engine) as session:
         frame = codings_frame(session, service.get_project(engine, P).id, coders=[coder])
@@ -258,7 +260,7 @@ def second_url(any_db_url, tmp_path):
 def _all_rows(engine) -> dict[str, list[tuple]]:
     with engine.connect() as conn:
         return {t.name: [tuple(r) for r in conn.execute(t.select().order_by(*t.primary_key.columns))]
-                for t in service._backup_tables()}
+                for t in backup_tables()}
 
 
 def _fill(engine, units) -> None:
@@ -404,7 +406,7 @@ def test_cli_users_team_undo_history_backup_and_restore(tmp_path, monkeypatch, c
 
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "history", "--output", str(tmp_path / "h.jsonl"))
     assert code == 0 and "2 event(s)" in out
-    assert [json.loads(l)["action"] for l in (tmp_path / "h.jsonl").read_text().splitlines()] == ["add", "undo"]
+    assert [json.loads(line)["action"] for line in (tmp_path / "h.jsonl").read_text().splitlines()] == ["add", "undo"]
 
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "backup", str(tmp_path / "b.sqlite"))
     assert code == 0

@@ -194,7 +194,8 @@ def _project_mode(args):
     from coding.cli.common import engine_from_args
 
     if not args.frame:
-        raise CodingsError("give --frame F (or a CODINGS.csv with --respondents)", [Problem("missing --frame", field="frame")])
+        raise CodingsError("give --frame F (or a CODINGS.csv with --respondents)",
+                           [Problem("missing --frame", field="frame")])
     engine = engine_from_args(args)
     report = service.share_report(engine, args.project, frame=args.frame, by=args.by, coder=args.coder)
     if args.format == "table":

@@ -13,7 +13,7 @@ import getpass
 import os
 import sys
 
-from coding import service, service_auth
+from coding import service
 from coding.cli.common import engine_from_args, print_frame, whole_number
 from coding.errors import CodeframeError, Problem
 
@@ -79,7 +79,7 @@ def signed_in_actor(args, engine) -> str | None:
             raise CodeframeError(f"team mode is on: give the password of {name} in ${PASSWORD_ENV}",
                                  [Problem("no password", field=PASSWORD_ENV)])
         password = getpass.getpass(f"password for {name}: ")
-    return service_auth.check_password(engine, args.project, name, password, client=CLI_CLIENT)
+    return service.check_password(engine, args.project, name, password, client=CLI_CLIENT)
 
 
 def _read_password_stdin() -> str:

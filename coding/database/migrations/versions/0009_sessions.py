@@ -4,9 +4,9 @@ Revision ID: 0009
 Revises: 0003
 Create Date: 2026-12-01
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 revision = "0009"
 down_revision = "0003"

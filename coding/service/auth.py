@@ -20,10 +20,11 @@ from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from coding import service
 from coding.database import queries
 from coding.database.tables import AuthEvent, Coder, UserSession, utcnow
 from coding.errors import CodeframeError, PermissionDenied, Problem
+from coding.service.common import DEFAULT_PROJECT
+from coding.service.users import authenticate, create_user, set_password, set_role
 
 IDLE_HOURS_ENV = "CODEFRAME_SESSION_IDLE_HOURS"
 DEFAULT_IDLE_HOURS = 8.0
@@ -137,7 +138,7 @@ def check_password(engine: Engine, project: str, name: str, password: str, *, cl
                             wait)
         project_id = row.id
     try:
-        user = service.authenticate(engine, project, name, password)
+        user = authenticate(engine, project, name, password)
     except PermissionDenied:
         with Session(engine) as session:
             _event(session, project_id, "sign_in_failed", name, client=client, at=now)
@@ -239,7 +240,7 @@ def change_own_password(engine: Engine, project: str, session_id: str, old_passw
     sessions end, this one stays."""
     user = _signed_in_user(engine, project, session_id)
     check_password(engine, project, user.name, old_password, client=client)
-    service.set_password(engine, project, user.name, new_password, actor=user.name)
+    set_password(engine, project, user.name, new_password, actor=user.name)
     now = utcnow()
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
@@ -264,14 +265,14 @@ def _admin_event(engine: Engine, project: str, action: str, name: str, actor: st
 
 def add_user(engine: Engine, project: str, name: str, *, role: str, password: str | None, actor: str) -> str:
     """An admin adds a user (see :func:`coding.service.create_user`); logged as ``user_added``."""
-    name = service.create_user(engine, project, name, role=role, password=password, actor=actor)
+    name = create_user(engine, project, name, role=role, password=password, actor=actor)
     _admin_event(engine, project, "user_added", name, actor, f"role {role}")
     return name
 
 
 def change_role(engine: Engine, project: str, name: str, role: str, *, actor: str) -> None:
     """An admin changes a role; takes effect on the user's next click (roles are read per request)."""
-    service.set_role(engine, project, name, role, actor=actor)
+    set_role(engine, project, name, role, actor=actor)
     _admin_event(engine, project, "role_changed", name, actor, f"role {role}")
 
 
@@ -279,11 +280,11 @@ def reset_password(engine: Engine, project: str, name: str, password: str, *, ac
     """An admin sets another user's password; that user's open sessions end."""
     if name == actor:
         raise CodeframeError("change your own password under 'Your account', with your current password")
-    service.set_password(engine, project, name, password, actor=actor)
+    set_password(engine, project, name, password, actor=actor)
     _admin_event(engine, project, "password_reset", name, actor, end_sessions="password_reset")
 
 
-def auth_history(engine: Engine, project: str = service.DEFAULT_PROJECT, *, limit: int | None = 200) -> list[dict]:
+def auth_history(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int | None = 200) -> list[dict]:
     """The sign-in and user-management history, newest first: when, action, name, by whom, client, detail."""
     with Session(engine) as session:
         row = queries.project_by_name(session, project)

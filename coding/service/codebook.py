@@ -1,0 +1,261 @@
+"""The project's codebook: applying a new one (codings kept), rebuilding it, and reading code usage."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from coding.database import queries
+from coding.database.retry import retry_locked
+from coding.database.tables import Code, CodeFrame, Coding, Project, utcnow
+from coding.errors import NotFound
+from coding.service.codings import _log, snapshot
+from coding.service.common import CONSENSUS, DEFAULT_PROJECT
+from coding.service.permissions import _require_team_admin
+from coding.service.results import CodebookReport
+
+
+def _apply_codebook(session: Session, project: Project, codebook, *, source_text: str | None,
+                    renames: dict[str, str]) -> CodebookReport:
+    """Upsert frames and codes; keep removed codes (and their codings) as inactive."""
+    report = CodebookReport()
+    frames = queries.frames_by_key(session, project.id)
+    codes = queries.codes_by_key(session, project.id)
+    new_ids = {c.id for c in codebook.codes()}
+    for old, new in renames.items():
+        if old not in codes:
+            raise NotFound(f"cannot rename {old!r}: no such code in the project")
+        if new not in new_ids:
+            raise NotFound(f"cannot rename {old!r} to {new!r}: {new!r} is not in the new codebook")
+
+    for position, frame in enumerate(codebook.frames):
+        row = frames.get(frame.id) or CodeFrame(project_id=project.id, key=frame.id, label=frame.label)
+        row.label, row.description = frame.label, frame.description
+        row.mutually_exclusive, row.position, row.active = frame.mutually_exclusive, position, True
+        session.add(row)
+        frames[frame.id] = row
+    session.flush()
+
+    for position, code in enumerate(codebook.codes()):
+        row = codes.get(code.id)
+        if row is None:
+            if code.id not in renames.values():
+                report.added.append(code.id)
+            row = Code(project_id=project.id, frame_id=frames[code.frame].id, key=code.id, label=code.label)
+        else:
+            if row.label != code.label:
+                report.relabelled.append(code.id)
+            if row.frame_id != frames[code.frame].id or row.parent_key != code.parent:
+                report.moved.append(code.id)
+        row.frame_id = frames[code.frame].id
+        row.label, row.parent_key, row.definition = code.label, code.parent, code.definition
+        row.inclusion, row.exclusion, row.examples = list(code.include), list(code.exclude), list(code.examples)
+        row.position, row.active = position, True
+        session.add(row)
+        codes[code.id] = row
+    session.flush()
+
+    for old, new in renames.items():
+        report.renamed[old] = new
+        report.moved_codings[old] = _move_codings(session, project.id, codes[old].id, codes[new].id)
+
+    for key, row in codes.items():
+        if key in new_ids or not row.active:
+            continue
+        row.active = False
+        session.add(row)
+        if key not in renames:
+            report.removed.append(key)
+            report.kept_inactive[key] = session.exec(
+                select(func.count(Coding.id)).where(Coding.code_id == row.id)
+            ).one()
+    new_frames = {f.id for f in codebook.frames}
+    for key, row in frames.items():
+        if key not in new_frames and row.active:
+            row.active = False
+            session.add(row)
+    if source_text is not None:
+        project.codebook_source = source_text
+        session.add(project)
+    return report
+
+
+def _move_codings(session: Session, project_id: int, old_code_id: int, new_code_id: int) -> int:
+    """Re-point codings of a renamed code, merging into existing ones; history records each move."""
+    moved = 0
+    for coding in session.exec(select(Coding).where(Coding.code_id == old_code_id)).all():
+        exists = session.exec(
+            select(Coding.id).where(
+                Coding.segment_id == coding.segment_id,
+                Coding.code_id == new_code_id,
+                Coding.coder_id == coding.coder_id,
+            )
+        ).first()
+        before = snapshot(coding)
+        if exists is None:
+            coding.code_id = new_code_id
+            coding.updated = utcnow()
+            session.add(coding)
+            _log(session, project_id, coding, "rename", before=before, after=snapshot(coding), actor_id=None)
+        else:
+            _log(session, project_id, coding, "remove", before=before, after=None, actor_id=None,
+                 reason="merged into renamed code")
+            session.delete(coding)
+        moved += 1
+    session.flush()
+    return moved
+
+
+@retry_locked
+def apply_codebook(
+    engine: Engine,
+    project: str = DEFAULT_PROJECT,
+    *,
+    path: str | Path,
+    renames: dict[str, str] | None = None,
+    actor: str | None = None,
+) -> CodebookReport:
+    """Replace the project's codebook with the file at ``path``, keeping every coding.
+
+    Codes that left the codebook stay in the database as inactive with their codings and
+    are listed in the report; ``renames`` (old id -> new id) moves codings to a new id.
+    In team mode only an admin ``actor`` may change the codebook (``None``: local use).
+    """
+    from coding.codebook import load_codebook
+
+    path = Path(path)
+    codebook = load_codebook(path)
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        _require_team_admin(session, row, actor, "change the codebook")
+        report = _apply_codebook(
+            session, row, codebook, source_text=path.read_text(encoding="utf-8-sig"), renames=dict(renames or {})
+        )
+        session.commit()
+        return report
+
+
+def project_codebook(engine: Engine, project: str = DEFAULT_PROJECT, *, include_inactive: bool = False):
+    """The project's codebook rebuilt from the database as a :class:`coding.codebook.Codebook`."""
+    from coding.codebook import Code as CbCode
+    from coding.codebook import Codebook, Frame
+
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        frames = sorted(queries.frames_by_key(session, row.id).values(), key=lambda f: f.position)
+        codes = sorted(queries.codes_by_key(session, row.id).values(), key=lambda c: c.position)
+        by_frame: dict[int, list] = defaultdict(list)
+        for c in codes:
+            if c.active or include_inactive:
+                by_frame[c.frame_id].append(c)
+        built = []
+        for f in frames:
+            if not f.active and not include_inactive:
+                continue
+            built.append(
+                Frame(
+                    id=f.key, label=f.label, description=f.description,
+                    mutually_exclusive=f.mutually_exclusive,
+                    codes=tuple(
+                        CbCode(
+                            id=c.key, label=c.label, frame=f.key, parent=c.parent_key,
+                            definition=c.definition, include=tuple(c.inclusion), exclude=tuple(c.exclusion),
+                            examples=tuple(c.examples), line=None,
+                        )
+                        for c in by_frame[f.id]
+                    ),
+                    line=None,
+                )
+            )
+        return Codebook(title=row.name, frames=tuple(built))
+
+
+def code_usage(engine: Engine, project: str = DEFAULT_PROJECT, *, coders: Iterable[str] | None = None) -> "Any":
+    """Per code: codings, segments and respondents carrying it (a pandas DataFrame)."""
+    import pandas as pd
+
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        df = queries.codings_frame(session, row.id, coders=coders)
+    if df.empty:
+        return pd.DataFrame(columns=["code", "frame", "codings", "segments", "respondents"])
+    grouped = df.groupby(["code", "frame"]).agg(
+        codings=("coding_id", "size"), segments=("segment_id", "nunique"), respondents=("respondent", "nunique")
+    )
+    return grouped.reset_index().sort_values(["frame", "code"]).reset_index(drop=True)
+
+
+def code_quotes(engine: Engine, project: str = DEFAULT_PROJECT, *, code: str, limit: int = 5) -> list[dict]:
+    """A few coded passages for one code (consensus first, then anyone's), for the codebook browser."""
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        df = queries.codings_frame(session, row.id)
+    df = df[df["code"] == code]
+    if df.empty:
+        return []
+    df = df.assign(_rank=(df["coder"] != CONSENSUS).astype(int)).sort_values(["_rank", "document", "position"])
+    df = df.drop_duplicates("segment_id").head(limit)
+    return df[["document", "respondent", "coder", "text"]].to_dict("records")
+
+
+@retry_locked
+def import_codebook_object(engine: Engine, project: str, codebook, *, actor: str | None = None) -> CodebookReport:
+    """Apply a codebook built in memory (e.g. from a REFI-QDA .qdc), keeping every coding.
+
+    In team mode only an admin ``actor`` may do this.
+    """
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        _require_team_admin(session, row, actor, "change the codebook")
+        report = _apply_codebook(session, row, codebook, source_text=None, renames={})
+        session.commit()
+        return report
+
+
+def find_codes(codebook, query: str = "", *, frames: Iterable[str] | None = None) -> list:
+    """Codes of ``codebook`` in the given frames whose id, label or definition hold every word of ``query``.
+
+    Matching is case-insensitive; an empty query keeps every code of the frames (all
+    frames when ``frames`` is None). Codebook order is kept.
+
+    >>> from coding.codebook import Code, Codebook, Frame
+    >>> cb = Codebook(title="t", frames=(Frame("f", "F", "", False, (
+    ...     Code("merit", "Merit-based recruitment", "f", None, "Hiring by competence."),
+    ...     Code("pay", "Reward", "f", None, "Salaries and bonuses."))),))
+    >>> [c.id for c in find_codes(cb, "hiring")], [c.id for c in find_codes(cb, "")]
+    (['merit'], ['merit', 'pay'])
+    """
+    wanted = None if frames is None else set(frames)
+    words = query.casefold().split()
+    found = []
+    for frame in codebook.frames:
+        if wanted is not None and frame.id not in wanted:
+            continue
+        for code in frame.codes:
+            haystack = f"{code.id} {code.label} {code.definition}".casefold()
+            if all(word in haystack for word in words):
+                found.append(code)
+    return found
+
+
+def quotes_by_code(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int = 3) -> dict[str, list[dict]]:
+    """Up to ``limit`` coded passages per code (consensus first), read in one query for the codebook page."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        df = queries.codings_frame(session, row.id)
+    if df.empty:
+        return {}
+    df = df.assign(_rank=(df["coder"] != CONSENSUS).astype(int)).sort_values(["code", "_rank", "document", "position"])
+    df = df.drop_duplicates(["code", "segment_id"]).groupby("code", sort=False).head(limit)
+    return {
+        code: group[["document", "respondent", "coder", "text"]].to_dict("records")
+        for code, group in df.groupby("code", sort=True)
+    }

@@ -1,0 +1,23 @@
+"""Names every part of the service shares: coding sources, roles, the consensus coder, languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coding.roles import ROLES  # the one list of roles, beside the role rules
+
+__all__ = ["CONSENSUS", "DEFAULT_PROJECT", "ROLES", "SOURCES", "SUPPORTED_LANGUAGES", "_source"]
+
+SOURCES = ("hand", "suggestion", "adjudication", "import")
+CONSENSUS = "consensus"
+DEFAULT_PROJECT = "default"
+SUPPORTED_LANGUAGES = ("en", "ru", "kk")
+
+
+def _source(item) -> tuple[str, Path | None, bytes | None]:
+    """Normalise an import item: a path, or ``(file name, bytes)`` from an upload."""
+    if isinstance(item, tuple):
+        name, data = item
+        return str(name), None, data
+    path = Path(item)
+    return path.name, path, None

@@ -1,0 +1,94 @@
+"""Who may see and change what.
+
+Coder rows are the users. Roles: a coder edits and (in blind mode) sees only their own
+codings; a supervisor sees everyone's and adjudicates (writes to the consensus coder);
+an admin also manages users, the codebook and team mode. Until a project has an admin,
+it runs in local single-user mode and nothing here asks who you are."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from coding.database import queries
+from coding.database.tables import Assignment, Coder, Project
+from coding.errors import CodeframeError, PermissionDenied, Problem
+from coding.roles import may_adjudicate, may_admin, may_see_others
+from coding.service.common import ROLES
+
+
+def _actor(session: Session, project: Project, name: str) -> Coder:
+    return queries.coder_by_name(session, project.id, name)
+
+
+def _visible_coder_ids(session: Session, project: Project, actor: Coder, document_id: int) -> set[int] | None:
+    """Whose codings ``actor`` may see on a document; None means everyone's.
+
+    Supervisors and admins see all. A coder sees only their own codings on a document in
+    the blind double-coding sample until it is released, and everywhere while the project
+    is in blind mode (released sample documents excepted).
+    """
+    if may_see_others(actor.role):
+        return None
+    assignments = session.exec(select(Assignment).where(Assignment.document_id == document_id)).all()
+    if assignments and not all(a.released for a in assignments):
+        return {actor.id}
+    if assignments:
+        return None
+    return {actor.id} if project.blind_mode else None
+
+
+def _check_may_edit(actor: Coder, coder: Coder, source: str) -> None:
+    """A coder edits only their own codings; adjudication is for supervisors and admins."""
+    if source == "adjudication" or coder.is_consensus:
+        if not may_adjudicate(actor.role):
+            raise PermissionDenied(f"{actor.name} is a {actor.role}: only supervisors adjudicate")
+    elif actor.id != coder.id and not may_adjudicate(actor.role):
+        raise PermissionDenied(f"{actor.name} may not change codings of {coder.name}")
+
+
+def _require_supervisor(session: Session, project: Project, actor: str) -> Coder:
+    acting = queries.coder_by_name(session, project.id, actor)
+    if not may_adjudicate(acting.role):
+        raise PermissionDenied(f"{actor} is a {acting.role}: only supervisors and admins may do this")
+    return acting
+
+
+def _has_admin(session: Session, project: Project) -> bool:
+    return session.exec(
+        select(Coder.id).where(Coder.project_id == project.id, Coder.role == "admin")
+    ).first() is not None
+
+
+def _require_user_admin(session: Session, project: Project, actor: str | None, what: str) -> Coder | None:
+    """Once the project has an admin, only an admin may manage users; before that, anyone may."""
+    acting = queries.coder_by_name(session, project.id, actor) if actor else None
+    if not _has_admin(session, project):
+        return acting
+    if acting is None:
+        raise PermissionDenied(f"only an admin may {what}; say which admin you are")
+    if not may_admin(acting.role):
+        raise PermissionDenied(f"{acting.name} is a {acting.role}: only an admin may {what}")
+    return acting
+
+
+def _require_team_admin(session: Session, project: Project, actor: str | None, what: str) -> Coder | None:
+    """In team mode, ``actor`` must be an admin to ``what``; outside it anyone (or no one named) may."""
+    if actor is None:
+        if project.team_mode:
+            raise PermissionDenied(f"in team mode only an admin may {what}; say which admin you are")
+        return None
+    acting = queries.coder_by_name(session, project.id, actor)
+    if project.team_mode and not may_admin(acting.role):
+        raise PermissionDenied(f"{acting.name} is a {acting.role}: in team mode only an admin may {what}")
+    return acting
+
+
+def _require_team_admin_by_name(engine, project: str, actor: str, what: str) -> None:
+    """:func:`_require_team_admin` in a session of its own, before a unit of work that opens several."""
+    with Session(engine) as session:
+        _require_team_admin(session, queries.project_by_name(session, project), actor, what)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise CodeframeError(f"role must be one of {', '.join(ROLES)}, not {role!r}", [Problem(role, field="role")])
