@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
+from app_pages import _exchange as exchange
 from coding import roles, service
 from coding.errors import CodeframeError
 from coding.uploads import MAX_UPLOAD_MB
@@ -47,20 +48,8 @@ attributes_upload = st.file_uploader(
     help="First column: document name or respondent id; other columns: attributes such as sector or gender.",
 )
 
-with st.expander("Import a whole project from ATLAS.ti, MAXQDA, NVivo or QualCoder (REFI-QDA .qdpx)"):
-    st.caption("Codebook, texts, cases and codings, into a project that has no documents yet.")
-    qdpx_upload = st.file_uploader("REFI-QDA project", type=["qdpx"], key=f"_qdpx_{upload_round}",
-                                   max_upload_size=MAX_UPLOAD_MB)
-    if qdpx_upload is not None and st.button("Import project", key="_import_qdpx"):
-        try:
-            qdpx_report = service.import_qdpx_upload(engine, project, qdpx_upload.name, qdpx_upload.getvalue(),
-                                                     actor=actor)
-        except CodeframeError as exc:
-            common.show_error(exc)
-        else:
-            st.session_state["_import_report"] = "Project imported. " + qdpx_report.summary()
-            st.session_state[round_key] = upload_round + 1
-            st.rerun()
+with st.expander("REFI-QDA project or codebook (.qdpx, .qdc)", expanded=False):
+    exchange.panel(engine, project, "_imp")
 
 report = st.session_state.pop("_import_report", None)
 if report:

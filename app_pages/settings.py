@@ -1,10 +1,11 @@
-"""Project settings: language, unit of coding, blind mode."""
+"""Project settings: language, unit of coding, blind mode; REFI-QDA import and export."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from app_pages import _common as common
+from app_pages import _exchange as exchange
 from coding import roles, service
 from coding.errors import CodeframeError
 
@@ -58,3 +59,6 @@ except (ValueError, CodeframeError) as exc:
     precision = f"unknown ({exc})"
 st.caption(f"Precision on this machine: {precision}. Set `CODEFRAME_PRECISION=auto|fp32|bf16` to choose; "
            "bf16 and fp32 embeddings are cached separately.")
+
+st.divider()
+exchange.panel(engine, project, "_set")

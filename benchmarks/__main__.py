@@ -28,6 +28,7 @@ from benchmarks.context import Context  # noqa: E402
 #: stage name -> module; in run order (embedding before suggestions, which reuses its vectors).
 STAGES = {
     "import": "benchmarks.stage_import",
+    "refiqda": "benchmarks.stage_refiqda",
     "embedding": "benchmarks.stage_embedding",
     "suggestions": "benchmarks.stage_suggestions",
     "agreement": "benchmarks.stage_agreement",

@@ -42,11 +42,28 @@ class BundleCoding:
 
 
 @dataclass
+class BundleSet:
+    """A named group of codes (codebook ids) and documents (names): a REFI-QDA ``<Set>``."""
+
+    name: str
+    description: str = ""
+    codes: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Bundle:
-    """A whole project: codebook, documents with attributes, coders and codings."""
+    """A whole project: codebook, documents with attributes, coders and codings.
+
+    ``colors`` maps code ids to ``#rrggbb``; ``non_codable`` lists code ids that are
+    categories only (REFI-QDA ``isCodable="false"``); ``sets`` are groups of codes and documents.
+    """
 
     codebook: "Codebook | None"
     documents: list[BundleDocument] = field(default_factory=list)
     codings: list[BundleCoding] = field(default_factory=list)
     coders: list[str] = field(default_factory=list)
     name: str = "Codeframe project"
+    colors: dict[str, str] = field(default_factory=dict)
+    non_codable: list[str] = field(default_factory=list)
+    sets: list[BundleSet] = field(default_factory=list)

@@ -98,6 +98,7 @@ def check_csv_upload(name: str, data: bytes) -> None:
 
 
 def check_qdpx_upload(name: str, data: bytes) -> None:
-    problems = _check([(name, data)], limit=MAX_UPLOAD_BYTES, what="a project file")
+    """Refuse a .qdpx or .qdc with a bad name or over the upload limit (its contents are the reader's job)."""
+    problems = _check([(name, data)], limit=MAX_UPLOAD_BYTES, what="a REFI-QDA file")
     if problems:
-        raise CodeframeError("the project upload was refused; nothing was imported", problems)
+        raise CodeframeError("the REFI-QDA upload was refused; nothing was imported", problems)

@@ -23,6 +23,7 @@ from benchmarks.__main__ import OPT_IN, STAGES, main  # noqa: E402
 
 EXPECTED = {
     ("import", "parse+segment (no DB)"), ("import", "import into SQLite"),
+    ("refiqda", "import a 10-source, 300-code .qdpx"),
     ("embedding", "cold (nothing cached)"), ("embedding", "warm (all cached)"),
     ("suggestions", "fit (zero-shot calibration)"), ("suggestions", "score all units"),
     ("suggestions", "suggest all units (with evidence)"),
@@ -87,6 +88,13 @@ def test_import_rows_report_documents_and_segments(small_run):
     assert units["segments/s"]["items"] > 20 * units["documents/s"]["items"]
     # one timing, two units: the ratio is the same
     assert units["documents/s"]["ratio"] == units["segments/s"]["ratio"]
+
+
+def test_refiqda_import_of_10_sources_and_300_codes_takes_under_10_seconds(small_run):
+    _, rows, _ = small_run
+    [row] = [r for r in rows if r["stage"] == "refiqda"]
+    assert row["unit"] == "codings/s" and row["items"] == 1000
+    assert row["seconds"]["median"] < 10, row["seconds"]
 
 
 def test_embedding_cap_is_reported(small_run):

@@ -102,7 +102,7 @@ def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
         assert conn.execute(sa.text(
             "SELECT d.name FROM segment s JOIN document d ON d.id = s.document_id")).scalars().all() == ["S1"]
         assert "frame_coverage" in sa.inspect(conn).get_table_names()
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == _head()
         insert = ("INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, "
                   "language, sha256, imported) SELECT id, '{name}', '{name}', '{{}}', 'No.', 'txt', 'utf-8', 'en', "
                   "'h', CURRENT_TIMESTAMP FROM project")
@@ -110,6 +110,70 @@ def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
         with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # names stay unique
             conn.execute(sa.text(insert.format(name="S1")))
         assert sorted(conn.execute(sa.text("SELECT name FROM document")).scalars().all()) == ["S1", "S2"]
+    engine.dispose()
+
+
+def _head() -> str:
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import coding.database.engine as engine_module
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(engine_module.__file__).parent / "migrations"))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_upgrade_from_0003_keeps_codes_and_codings_and_adds_original_spans(any_db_url):
+    engine = make_engine(any_db_url, migrate_schema=False)
+    migrate(engine, "0003")
+    with engine.begin() as conn:
+        assert "selection" not in sa.inspect(conn).get_table_names()
+        conn.execute(sa.text(
+            "INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, embedding_model, created) "
+            "VALUES ('old', 'en', 'sentence', true, false, 'm', CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text(
+            "INSERT INTO code_frame (project_id, key, label, description, mutually_exclusive, position, active) "
+            "SELECT id, 'f', 'F', '', false, 0, true FROM project"))
+        conn.execute(sa.text(
+            "INSERT INTO code (project_id, frame_id, key, label, definition, inclusion, exclusion, examples, "
+            "position, active) SELECT p.id, f.id, 'pay', 'Pay', 'About pay.', '[\"x\"]', '[]', '[]', 0, true "
+            "FROM project p JOIN code_frame f ON f.project_id = p.id"))
+        conn.execute(sa.text(
+            "INSERT INTO coder (project_id, name, role, is_consensus, created) "
+            "SELECT id, 'ann', 'coder', false, CURRENT_TIMESTAMP FROM project"))
+        conn.execute(sa.text(
+            "INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, language, "
+            "sha256, imported) SELECT id, 'S1', 'S1', '{\"group\": \"a\"}', 'No pay.', 'txt', 'utf-8', 'en', "
+            "'h', CURRENT_TIMESTAMP FROM project"))
+        conn.execute(sa.text(
+            'INSERT INTO segment (document_id, position, turn_index, role, is_unit, start, "end", text) '
+            "SELECT id, 0, 0, 'respondent', true, 0, 7, 'No pay.' FROM document"))
+        conn.execute(sa.text(
+            "INSERT INTO coding (segment_id, code_id, coder_id, source, memo, created, updated) "
+            "SELECT s.id, c.id, r.id, 'hand', 'kept memo', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP "
+            "FROM segment s, code c, coder r"))
+    migrate(engine)
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == _head()
+        assert conn.execute(sa.text(
+            "SELECT key, label, definition, color, codable FROM code")).one() == ("pay", "Pay", "About pay.", None,
+                                                                                  True)
+        assert conn.execute(sa.text(
+            "SELECT s.text, c.memo, c.source FROM coding c JOIN segment s ON s.id = c.segment_id")).one() == (
+            "No pay.", "kept memo", "hand")
+        assert conn.execute(sa.text("SELECT attributes FROM document")).scalar() in ({"group": "a"},
+                                                                                     '{"group": "a"}')
+        tables = sa.inspect(conn).get_table_names()
+        assert "selection" in tables and "item_set" in tables
+        conn.execute(sa.text(  # the new table takes an original span of the old document
+            'INSERT INTO selection (document_id, code_id, coder_id, start, "end", memo) '
+            "SELECT d.id, c.id, r.id, 3, 6, 'span' FROM document d, code c, coder r"))
+        assert conn.execute(sa.text(
+            'SELECT substr(d.text, s.start + 1, s."end" - s.start) FROM selection s '
+            "JOIN document d ON d.id = s.document_id")).scalar() == "pay"
     engine.dispose()
 
 

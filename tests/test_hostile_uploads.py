@@ -139,9 +139,9 @@ def test_a_million_row_csv_is_refused_and_nothing_changes(app_db):
 def test_hostile_qdpx_uploads_are_refused_and_nothing_changes(app_db, name, data, expected):
     before = snapshot(app_db)
     at = import_page()
-    at.file_uploader(key="_qdpx_0").set_value((name, data, "application/zip"))
+    at.file_uploader(key="_imp_refi_upload_0").set_value((name, data, "application/zip"))
     ok(at.run())
-    ok(at.button(key="_import_qdpx").click().run())
+    ok(at.button(key="_imp_refi_import_qdpx").click().run())
     assert expected in errors(at), errors(at)
     assert snapshot(app_db) == before
 

@@ -320,7 +320,7 @@ def test_nvivo_style_pdf_and_audio_are_reported_and_skipped():
     assert report.skipped["PDFSource"] == ["Report.pdf"]
     assert report.skipped["AudioSource"] == ["Call.mp3"]
     assert report.skipped["coding in a PDFSource"] == ["Report.pdf: 1 coding(s)"]
-    assert "Sets (not supported)" in report.skipped
+    assert report.carried["sets -> groups"] == 1 and [s.name for s in bundle.sets] == ["Core"]  # sets are carried
     assert "skipped 1 PDFSource: Report.pdf" in report.summary()
 
 

@@ -78,12 +78,12 @@ def cmd_export_qdc(args) -> int:
         from coding.codebook import load_codebook
 
         codebook = load_codebook(args.codebook)
-    else:
-        from coding import service
-        from coding.cli.common import engine_from_args
+        _write_bytes(args.path, export_qdc(codebook))
+        return 0
+    from coding import service
+    from coding.cli.common import engine_from_args
 
-        codebook = service.export_bundle(engine_from_args(args), args.project).codebook
-    _write_bytes(args.path, export_qdc(codebook))
+    _write_bytes(args.path, service.export_qdc_file(engine_from_args(args), args.project))  # colours, categories
     return 0
 
 

@@ -57,6 +57,8 @@ class Code(SQLModel, table=True):
     examples: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     position: int = 0
     active: bool = True  # False once the code left the codebook but codings still use it
+    color: Optional[str] = None  # "#rrggbb" from a REFI-QDA file, written back on export
+    codable: bool = True  # False: a category (REFI-QDA isCodable="false") that only groups its children
 
 
 class Coder(SQLModel, table=True):
@@ -128,6 +130,37 @@ class Coding(SQLModel, table=True):
     memo: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
+
+
+class Selection(SQLModel, table=True):
+    """The exact span an imported coding had in its file: ``document.text[start:end]``.
+
+    The coding itself lives on the segment(s) the span overlaps (rows of ``coding``, used by
+    agreement and shares); this row keeps the original span so an export writes it back
+    unchanged while all of those codings still exist (see ``coding.service.exchange``).
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    code_id: int = Field(foreign_key="code.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    start: int  # character (code point) offsets into Document.text, end exclusive
+    end: int
+    memo: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    created: Optional[datetime] = None
+
+
+class ItemSet(SQLModel, table=True):
+    """A named group of codes and/or documents (REFI-QDA ``<Set>``, MAXQDA's document and code sets)."""
+
+    __tablename__ = "item_set"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # code keys
+    documents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # document names
 
 
 class CodingEvent(SQLModel, table=True):

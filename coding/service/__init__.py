@@ -97,7 +97,11 @@ from coding.service.evaluate import (
 )
 from coding.service.exchange import (
     export_bundle,
+    export_qdc_file,
+    export_qdpx_file,
     import_bundle,
+    import_qdc_file,
+    import_qdpx_file,
 )
 from coding.service.progress import (
     import_coverage,
@@ -166,6 +170,7 @@ from coding.service.users import (
 )
 from coding.service.web_uploads import (
     import_attributes_upload,
+    import_qdc_upload,
     import_qdpx_upload,
     import_transcript_uploads,
     preview_attributes_upload,
@@ -241,6 +246,10 @@ __all__ = [
     "share_report",
     "export_bundle",
     "import_bundle",
+    "export_qdpx_file",
+    "export_qdc_file",
+    "import_qdpx_file",
+    "import_qdc_file",
     "history",
     "UNDOABLE_ACTIONS",
     "undo",
@@ -284,6 +293,7 @@ __all__ = [
     "sign_in",
     "sign_out",
     "import_attributes_upload",
+    "import_qdc_upload",
     "import_qdpx_upload",
     "import_transcript_uploads",
     "preview_attributes_upload",

@@ -154,6 +154,8 @@ def delete_project(engine: Engine, project: str) -> None:
         seg_ids = select(t.Segment.id).where(t.Segment.document_id.in_(doc_ids))
         coder_ids = select(t.Coder.id).where(t.Coder.project_id == row.id)
         for stmt in (
+            delete(t.Selection).where(t.Selection.document_id.in_(doc_ids)),
+            delete(t.ItemSet).where(t.ItemSet.project_id == row.id),
             delete(t.SuggestionFeedback).where(t.SuggestionFeedback.segment_id.in_(seg_ids)),
             delete(t.CodingEvent).where(t.CodingEvent.project_id == row.id),
             delete(t.AuthEvent).where(t.AuthEvent.project_id == row.id),

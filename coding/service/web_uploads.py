@@ -9,11 +9,11 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from coding import uploads
-from coding.errors import CodeframeError, PermissionDenied
+from coding.errors import PermissionDenied
 from coding.roles import may_admin
 from coding.service import documents
-from coding.service.exchange import import_bundle
-from coding.service.projects import get_project
+from coding.service.exchange import import_qdc_file, import_qdpx_file
+from coding.service.projects import get_project, project_exists
 from coding.service.results import ImportReport
 from coding.service.users import list_users
 
@@ -41,19 +41,24 @@ def import_attributes_upload(engine: Engine, project: str, attributes: tuple[str
     return documents.import_attributes(engine, project, attributes, actor=actor)
 
 
-def import_qdpx_upload(engine: Engine, project: str, name: str, data: bytes, *, actor: str | None = None):
-    """Import an uploaded REFI-QDA project into this (empty) project; returns the import report."""
-    from coding.refiqda import import_qdpx as read_qdpx
+def _require_admin_in_team(engine: Engine, project: str, actor: str | None, what: str) -> None:
+    if not project_exists(engine, project) or not get_project(engine, project).team_mode:
+        return
+    role = next((u["role"] for u in list_users(engine, project) if u["name"] == actor), None)
+    if not may_admin(role):
+        raise PermissionDenied(f"{actor} is a {role}: in team mode only an admin may {what}")
 
+
+def import_qdpx_upload(engine: Engine, project: str, name: str, data: bytes, *, actor: str | None = None):
+    """Import an uploaded REFI-QDA project into ``project`` (new, or without documents); returns the report.
+
+    Zip bombs, entity bombs and unsafe member names are refused by the reader before anything is written."""
     uploads.check_qdpx_upload(name, data)
-    info = get_project(engine, project)
-    if info.team_mode:
-        role = next((u["role"] for u in list_users(engine, project) if u["name"] == actor), None)
-        if not may_admin(role):
-            raise PermissionDenied(f"{actor} is a {role}: in team mode only an admin may import a project")
-    bundle, report = read_qdpx(data, name=name)  # zip and XML bombs are refused here, before anything is written
-    if documents.list_documents(engine, project):
-        raise CodeframeError(f"project {project!r} already has documents; a .qdpx project is imported into an "
-                             "empty one (codeframe --project NEW import qdpx FILE)")
-    import_bundle(engine, project, bundle, report)
-    return report
+    _require_admin_in_team(engine, project, actor, "import a project")
+    return import_qdpx_file(engine, project, data, name=name)
+
+
+def import_qdc_upload(engine: Engine, project: str, name: str, data: bytes, *, actor: str | None = None):
+    """Apply an uploaded REFI-QDA codebook (in team mode an admin only, as for any codebook change)."""
+    uploads.check_qdpx_upload(name, data)
+    return import_qdc_file(engine, project, data, name=name, actor=actor)

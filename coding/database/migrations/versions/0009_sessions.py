@@ -1,7 +1,7 @@
 """sign-in sessions and the sign-in audit history: user_session, auth_event
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0009"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
