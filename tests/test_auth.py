@@ -244,6 +244,11 @@ def test_cli_apply_codebook_and_import_qdc_take_as_in_team_mode(tmp_path, monkey
         assert "sign-in failed" in capsys.readouterr().err
         monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)
         assert main(["--db", db, *argv, "--as", "ada"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["--db", db, "history", "--sign-ins", "--format", "csv"]) == 0
+    listed = capsys.readouterr().out
+    assert listed.splitlines()[0] == "at,action,name,by,client,detail" and ",sign_in_failed,ada,,cli," in listed
+    assert PASSWORD not in listed and "wrong password" not in listed
     cli_attempts = [e for e in service.auth_history(engine, P) if e["client"] == "cli"]
     assert {e["action"] for e in cli_attempts} == {"sign_in_failed", "sign_in"}  # the CLI's checks are logged too
     engine.dispose()

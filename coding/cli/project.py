@@ -61,6 +61,8 @@ def register(subparsers) -> None:
     h.add_argument("--format", choices=("table", "csv", "json"), default="table")
     h.add_argument("--output", metavar="FILE", help="write the audit trail to FILE (CSV; JSON Lines if FILE ends "
                                                      "in .jsonl or with --format json)")
+    h.add_argument("--sign-ins", action="store_true",
+                   help="instead, the sign-in history: every attempt, sign-out, expiry and user change (no passwords)")
     h.set_defaults(func=cmd_history)
 
 
@@ -149,6 +151,17 @@ def cmd_apply_codebook(args) -> int:
 
 
 def cmd_history(args) -> int:
+    if args.sign_ins:
+        import pandas as pd
+
+        events = service.auth_history(engine_from_args(args), args.project, limit=None)
+        frame = pd.DataFrame(events[::-1], columns=["at", "action", "name", "by", "client", "detail"])
+        if args.output:
+            frame.to_csv(args.output, index=False)
+            print(f"{len(frame)} event(s) written to {args.output}")
+            return 0
+        print_frame(frame, args.format)
+        return 0
     if args.output:
         fmt = "jsonl" if args.format == "json" or args.output.endswith(".jsonl") else "csv"
         rows = service.export_history(engine_from_args(args), args.project, args.output, fmt=fmt, coder=args.coder)
