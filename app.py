@@ -36,6 +36,8 @@ PAGES = {
     "Analysis": [
         st.Page("app_pages/agreement.py", title="Agreement & adjudication", icon=":material/fact_check:"),
         st.Page("app_pages/shares.py", title="Shares (Figure 1)", icon=":material/bar_chart:"),
+        st.Page("app_pages/instruments.py", title="Instruments", icon=":material/radar:"),
+        st.Page("app_pages/retrieve.py", title="Retrieve & report", icon=":material/manage_search:"),
     ],
     "Setup": [
         st.Page("app_pages/import_data.py", title="Import", icon=":material/upload_file:"),

@@ -33,9 +33,11 @@ STAGES = {
     "suggestions": "benchmarks.stage_suggestions",
     "agreement": "benchmarks.stage_agreement",
     "shares": "benchmarks.stage_shares",
+    "retrieve": "benchmarks.stage_retrieve",
     "writes": "benchmarks.stage_writes",
     "app": "benchmarks.stage_app",
     "pipeline": "benchmarks.stage_pipeline",
+    "instruments": "benchmarks.stage_instruments",
     "memory50k": "benchmarks.stage_memory50k",
     "scaling": "benchmarks.stage_scaling",
 }

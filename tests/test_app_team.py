@@ -14,7 +14,8 @@ from coding import service
 
 P = "default"
 PASSWORD = "correct horse battery"
-PAGES = ("overview", "code", "codebook", "agreement", "shares", "import_data", "settings", "account", "users")
+PAGES = ("overview", "code", "codebook", "agreement", "shares", "instruments", "retrieve", "import_data", "settings",
+         "account", "users")
 
 
 def locked(at: AppTest) -> bool:
@@ -89,6 +90,7 @@ EXPECTED_LOCKS = {  # page -> roles that see "X is for ..." instead of the page
     "import_data": {"aigerim", "supervisor"},
     "settings": {"aigerim", "supervisor"},
     "shares": {"aigerim"},  # blind mode is on in the sample
+    "instruments": {"aigerim", "supervisor"},  # the Import tab
 }
 
 

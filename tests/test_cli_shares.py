@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 
 from coding.cli import main
+from coding.codebook import default_codebook_path
 
 FIGURE_1 = {"rd_systemic_approach": 7, "rd_resistance_to_change": 3, "rd_human_capital": 4,
             "rd_delegation": 2, "rd_evidence_based": 2}
@@ -81,13 +82,29 @@ def test_xlsx_needs_output_and_writes_a_workbook(files, capsys):
     assert chart.read_bytes().startswith(b"\x89PNG")
 
 
+def test_without_a_codebook_the_codes_are_taken_as_given(files, tmp_path, capsys):
+    _, _, respondents = files
+    own = tmp_path / "own_codes.csv"
+    own.write_text("respondent,coder,code\nR01,ann,human_capital\nR02,ann,human_capital\nR02,ann,trust\n",
+                   encoding="utf-8")
+    assert main(["shares", str(own), "--respondents", str(respondents)]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
+    assert "2/24 = 8.3%" in lines["human_capital"] and "1/24 = 4.2%" in lines["trust"]
+    assert lines["human_capital"].split()[1] == "human_capital"  # the label is the id
+    assert main(["shares", str(own), "--respondents", str(respondents), "--codebook",
+                 str(default_codebook_path())]) == 2  # with a codebook the codes are validated, as before
+    assert "code 'human_capital' is not in codebook" in capsys.readouterr().err
+
+
 def test_user_errors_name_the_file_and_line(files, tmp_path, capsys):
     _, codings, respondents = files
     assert main(["shares", str(codings)]) == 2
     assert "--respondents" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
     bad.write_text("respondent,coder,code\nR01,ann,no_such_code\n", encoding="utf-8")
-    assert main(["shares", str(bad), "--respondents", str(respondents)]) == 2
+    assert main(["shares", str(bad), "--respondents", str(respondents),
+                 "--codebook", str(default_codebook_path())]) == 2
     err = capsys.readouterr().err
     assert "no_such_code" in err and "bad.csv:2" in err
     missing = tmp_path / "missing.csv"

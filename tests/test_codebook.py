@@ -123,7 +123,7 @@ def test_default_path_prefers_repo_copy_and_falls_back_to_package(monkeypatch, t
 
 def test_shipped_frames(shipped):
     assert [f.id for f in shipped.frames] == [
-        "reform_directions", "oecd_pslc", "cs_values", "dev_factors", "contract_service"]
+        "reform_directions", "oecd_pslc", "cs_values", "dev_factors", "contract_service", "cvf_culture"]
     assert {f.id for f in shipped.frames if f.mutually_exclusive} == {"contract_service"}
 
 
@@ -157,6 +157,19 @@ def test_shipped_values_factors_contract(shipped):
     assert shipped.frame("contract_service").mutually_exclusive is True
 
 
+def test_shipped_competing_values_frame(shipped):
+    assert [c.id for c in shipped.codes("cvf_culture")] == [
+        "cvf_collaborate", "cvf_create", "cvf_compete", "cvf_control"]
+    assert shipped.frame("cvf_culture").mutually_exclusive is False  # a segment may describe two cultures
+    labels = " ".join(c.label for c in shipped.codes("cvf_culture"))
+    assert all(t in labels for t in ("clan", "adhocracy", "market", "hierarchy"))
+    definitions = {c.id: c.definition for c in shipped.codes("cvf_culture")}
+    assert definitions["cvf_collaborate"].startswith("Internal focus and flexibility")
+    assert definitions["cvf_create"].startswith("External focus and flexibility")
+    assert definitions["cvf_compete"].startswith("External focus and stability")
+    assert definitions["cvf_control"].startswith("Internal focus and stability")
+
+
 def test_shipped_codes_are_fully_specified(shipped):
     for code in shipped.codes():
         assert 1 <= len(code.examples) <= 3, code.id
@@ -168,7 +181,7 @@ def test_shipped_codes_are_fully_specified(shipped):
 def test_shipped_exclusions_name_existing_other_codes(shipped):
     """Every exclusion points at a confusable code that exists (and is not the code itself)."""
     known = set(shipped.code_ids) | {f.id for f in shipped.frames}
-    pattern = re.compile(r"\b(?:rd|pslc|val|dev|cs)_[a-z0-9_]+")
+    pattern = re.compile(r"\b(?:rd|pslc|val|dev|cs|cvf)_[a-z0-9_]+")
     for code in shipped.codes():
         for rule in code.exclude:
             assert rule.startswith("Do not confuse with "), (code.id, rule)
@@ -179,7 +192,7 @@ def test_shipped_exclusions_name_existing_other_codes(shipped):
 
 
 def test_code_ids_unique_and_well_formed(shipped):
-    assert len(shipped.code_ids) == len(set(shipped.code_ids)) == 38
+    assert len(shipped.code_ids) == len(set(shipped.code_ids)) == 42
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", cid) for cid in shipped.code_ids)
 
 
@@ -584,7 +597,7 @@ def test_cli_check_default_codebook(capsys):
     assert run_cli(["codebook", "check"]) == 0
     out = capsys.readouterr().out
     assert f"{default_codebook_path()}: OK" in out
-    assert "5 frames, 38 codes" in out
+    assert "6 frames, 42 codes" in out
     assert re.search(r"oecd_pslc\s+17 codes \(3 top-level, 14 nested\); several codes per segment", out)
     assert re.search(r"contract_service\s+2 codes; mutually exclusive", out)
 

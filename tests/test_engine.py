@@ -103,6 +103,7 @@ def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
             "SELECT d.name FROM segment s JOIN document d ON d.id = s.document_id")).scalars().all() == ["S1"]
         assert "frame_coverage" in sa.inspect(conn).get_table_names()
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == _head()
+        assert {"instrument", "instrument_response"} <= set(sa.inspect(conn).get_table_names())  # 0006
         insert = ("INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, "
                   "language, sha256, imported) SELECT id, '{name}', '{name}', '{{}}', 'No.', 'txt', 'utf-8', 'en', "
                   "'h', CURRENT_TIMESTAMP FROM project")

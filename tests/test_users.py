@@ -129,12 +129,12 @@ def test_codebook_changes_are_admin_only_in_team_mode(engine, units, tmp_path):
             service.apply_codebook(engine, P, path=changed, actor=who)
     with pytest.raises(PermissionDenied, match="only an admin may change the codebook"):
         service.import_codebook_object(engine, P, service.project_codebook(engine, P), actor="ann")
-    assert service.project_codebook(engine, P).frames[-1].label == "Approaches to contract civil servants"
+    assert service.project_codebook(engine, P).frame("contract_service").label == "Approaches to contract civil servants"
     service.apply_codebook(engine, P, path=changed, actor="alice")
-    assert service.project_codebook(engine, P).frames[-1].label == "Contract civil servants"
+    assert service.project_codebook(engine, P).frame("contract_service").label == "Contract civil servants"
     service.set_team_mode(engine, P, False, actor="alice")
     service.apply_codebook(engine, P, path=default_codebook_path(), actor="ann")  # outside team mode: allowed
-    assert service.project_codebook(engine, P).frames[-1].label == "Approaches to contract civil servants"
+    assert service.project_codebook(engine, P).frame("contract_service").label == "Approaches to contract civil servants"
 
 
 def test_coders_edit_and_see_only_their_own_codings_and_never_adjudicate(engine, units):

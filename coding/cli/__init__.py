@@ -13,7 +13,8 @@ import sys
 
 from coding.errors import CodeframeError
 
-COMMAND_MODULES = ("project", "codebook", "agreement", "shares", "suggest", "users")
+COMMAND_MODULES = ("project", "codebook", "agreement", "shares", "suggest", "users", "instruments", "retrieve",
+                   "search", "cooccurrence", "report", "memos")
 
 
 def build_parser() -> argparse.ArgumentParser:

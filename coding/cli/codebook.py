@@ -1,4 +1,4 @@
-"""``codebook`` commands: check a codebook file and summarise it."""
+"""``codebook`` commands: check a codebook file and summarise it; export the project's codebook as an appendix."""
 
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     check.set_defaults(func=check_command)
 
+    export = commands.add_parser(
+        "export",
+        help="the project's codebook as a paper's appendix (DOCX or Markdown), with counts",
+        description="Frames, codes, definitions, inclusion and exclusion criteria, examples, and how many "
+        "segments and respondents carry each code.",
+    )
+    export.add_argument("--format", choices=("md", "docx"), default="md")
+    export.add_argument("--coder", default="consensus", help="whose codings the counts are of (default: %(default)s)")
+    export.add_argument("--output", metavar="FILE", help="required for docx")
+    export.set_defaults(func=export_command)
+
 
 def check_command(args: argparse.Namespace) -> int:
     """Validate ``args.file`` (or the default codebook); 0 if valid, 2 if not."""
@@ -46,6 +57,16 @@ def check_command(args: argparse.Namespace) -> int:
         return 2
     for line in summary_lines(codebook, path):
         print(line)
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from coding import service
+    from coding.cli.common import engine_from_args
+    from coding.cli.retrieve import emit
+
+    data = service.codebook_appendix(engine_from_args(args), args.project, fmt=args.format, coder=args.coder)
+    emit(data, args.output, args.format)
     return 0
 
 

@@ -41,6 +41,9 @@ def register(subparsers) -> None:
         if exc.name != "coding.cli.exchange":
             raise
         exchange = None
+    from coding.cli import instruments
+
+    instruments.add_import_commands(imp_sub)
     if exchange is not None:
         exchange.add_import_commands(imp_sub)
         exp = subparsers.add_parser("export", help="export codings, codebook or project (CSV, REFI-QDA)")

@@ -11,8 +11,11 @@ Two modes:
 * **Project mode** -- no CODINGS.csv: the project database (``--db``/``--project``)
   through :func:`coding.service.share_report`.
 
-``--codebook`` (default: the shipped codebook) gives labels, the ``--frame`` filter
-and the parent hierarchy for roll-up. ``--coder`` restricts to one coder's codings
+``--codebook`` gives labels, the ``--frame`` filter and the parent hierarchy for roll-up,
+and every code of CODINGS.csv must be in it. In CSV mode without ``--codebook`` and without
+``--frame`` the codes are taken as given (labels = ids, no roll-up, first-seen order): the
+exported tables alone are enough. ``--frame`` without ``--codebook`` reads the frame from the
+shipped codebook (and then validates against it). ``--coder`` restricts to one coder's codings
 (in CSV mode ``consensus`` is just a coder name in the file).
 """
 
@@ -44,8 +47,9 @@ def register(subparsers) -> None:
     p.add_argument("--coder", metavar="CODER", help="only this coder's codings ('consensus' for adjudicated)")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output (required for xlsx)")
-    p.add_argument("--codebook", metavar="FILE", help="codebook YAML for labels, frames and roll-up "
-                                                      "(default: the shipped codebook)")
+    p.add_argument("--codebook", metavar="FILE", help="codebook YAML for labels, frames and roll-up; every code "
+                                                      "must be in it (CSV mode without it and without --frame: "
+                                                      "codes as given, labels = ids)")
     p.add_argument("--chart", metavar="FILE.png|FILE.svg", help="also draw the bar chart to this file")
     p.set_defaults(func=cmd_shares)
 
@@ -166,7 +170,11 @@ def _csv_mode(args):
                            [Problem("missing --respondents", field="respondents")])
     codings = read_codings_csv(args.codings)
     respondents = read_respondents_csv(args.respondents)
-    _, codes, labels, hierarchy = _codebook_info(args, codings)
+    if args.codebook or args.frame:
+        _, codes, labels, hierarchy = _codebook_info(args, codings)
+    else:  # no codebook given: the codes are what the file says
+        codes = list(dict.fromkeys(codings["code"]))
+        labels, hierarchy = {c: c for c in codes}, {}
     shares = sh.share_table(respondents, codings, codes=codes, coder=args.coder, hierarchy=hierarchy, labels=labels)
     table = None
     if args.by:

@@ -100,8 +100,9 @@ def codings_frame(
     frame: str | None = None,
     coders: Iterable[str] | None = None,
     document_ids: Iterable[int] | None = None,
+    codes: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """All codings as a long table: one row per (segment, code, coder) with document context."""
+    """All codings (or those of ``codes``) as a long table: one row per (segment, code, coder) with document context."""
     stmt = (
         select(
             Coding.id.label("coding_id"),
@@ -136,6 +137,8 @@ def codings_frame(
         stmt = stmt.where(Coder.name.in_(list(coders)))
     if document_ids is not None:
         stmt = stmt.where(Document.id.in_(list(document_ids)))
+    if codes is not None:
+        stmt = stmt.where(Code.key.in_(list(codes)))
     rows = session.exec(stmt.order_by(Document.name, Segment.position, Code.key, Coder.name)).all()
     columns = [
         "coding_id", "segment_id", "position", "start", "end", "text", "document_id", "document",

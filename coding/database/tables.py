@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Index, LargeBinary, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -128,6 +128,9 @@ class Coding(SQLModel, table=True):
     score: Optional[float] = None
     model_id: Optional[str] = None
     memo: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    # starred by a coder as a key quote: the findings report quotes it first
+    key_quote: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False,
+                                                            server_default=false()))
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
 
@@ -245,6 +248,56 @@ class EmbeddingCache(SQLModel, table=True):
     text_hash: str
     dim: int
     vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32, little-endian
+
+
+class Instrument(SQLModel, table=True):
+    """A survey, an OCAI or a sector instrument of a project (migration 0006).
+
+    ``kind`` is survey | ocai | scale; ``spec`` holds what the import decided: a survey's
+    id, attribute, closed and open columns; the OCAI validation mode and every rescaled row;
+    a sector instrument's YAML text.
+    """
+
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str
+    kind: str
+    source: Optional[str] = None  # the file it came from
+    spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created: datetime = Field(default_factory=utcnow)
+
+
+class InstrumentResponse(SQLModel, table=True):
+    """One respondent's answers to one instrument: attributes and answers (JSON, instrument-shaped).
+
+    Survey: ``{"closed": {question: answer}, "open": {question: text}}``; OCAI: ``{"now"|"preferred":
+    {dimension: [clan, adhocracy, market, hierarchy]}}`` as scored; scale: ``{statement: rating}``.
+    """
+
+    __tablename__ = "instrument_response"
+    __table_args__ = (UniqueConstraint("instrument_id", "respondent"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    instrument_id: int = Field(foreign_key="instrument.id", index=True)
+    respondent: str
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+class Memo(SQLModel, table=True):
+    """An analytic memo on a unit (segment), a document or a code; memos on codings live on the coding.
+
+    ``target_id`` is the segment or document id, or the code's id, as ``target_kind`` says.
+    """
+
+    __table_args__ = (Index("ix_memo_target", "target_kind", "target_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    target_kind: str  # segment | document | code
+    target_id: int
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created: datetime = Field(default_factory=utcnow)
+    updated: datetime = Field(default_factory=utcnow)
 
 
 class UserSession(SQLModel, table=True):

@@ -49,6 +49,7 @@ def history(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str | None
 
 UNDOABLE_ACTIONS = ("add", "remove", "memo")
 _UNDO_REASON = "undo of event #{}"
+BATCH_PREFIX = "batch "  # reason of every event of one batch ("code all hits"): undone as one step
 
 
 def _undone_event_ids(events: Iterable[CodingEvent]) -> set[int]:
@@ -99,7 +100,8 @@ def undo(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, actor: s
     Each revert applies the inverse change and appends an 'undo' event: history is never
     deleted. Changes already undone are skipped, so repeated calls walk further back. An
     add that replaced a code in a mutually exclusive frame is undone together with that
-    replacement. ``actor`` (default: the coder) needs the usual permission on the codings.
+    replacement, and a batch (every event whose reason starts with :data:`BATCH_PREFIX`, as
+    "code all hits" writes them) is one step. ``actor`` (default: the coder) needs the usual permission on the codings.
     """
     if not isinstance(steps, int) or steps < 1:
         raise CodeframeError(f"steps must be a whole number of at least 1, not {steps!r}",
@@ -124,6 +126,10 @@ def undo(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, actor: s
                 while (stack and stack[-1].action == "remove" and stack[-1].segment_id == group[0].segment_id
                        and stack[-1].reason == marker):
                     group.append(stack.pop())
+            batch = group[0].reason if (group[0].reason or "").startswith(BATCH_PREFIX) else None
+            while batch and stack and (stack[-1].reason == batch or (
+                    stack[-1].action == "remove" and (stack[-1].reason or "").startswith("replaced by "))):
+                group.append(stack.pop())  # the rest of the batch, with its mutually exclusive replacements
             for event in group:
                 _check_may_edit(acting, target, event.source)
                 _revert_event(session, row, event, acting)

@@ -153,7 +153,10 @@ def delete_project(engine: Engine, project: str) -> None:
         doc_ids = select(t.Document.id).where(t.Document.project_id == row.id)
         seg_ids = select(t.Segment.id).where(t.Segment.document_id.in_(doc_ids))
         coder_ids = select(t.Coder.id).where(t.Coder.project_id == row.id)
+        instrument_ids = select(t.Instrument.id).where(t.Instrument.project_id == row.id)
         for stmt in (
+            delete(t.InstrumentResponse).where(t.InstrumentResponse.instrument_id.in_(instrument_ids)),
+            delete(t.Instrument).where(t.Instrument.project_id == row.id),
             delete(t.Selection).where(t.Selection.document_id.in_(doc_ids)),
             delete(t.ItemSet).where(t.ItemSet.project_id == row.id),
             delete(t.SuggestionFeedback).where(t.SuggestionFeedback.segment_id.in_(seg_ids)),

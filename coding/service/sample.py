@@ -11,6 +11,7 @@ from coding.paths import sample_corpus_dir
 from coding.service.codings_csv import import_codings
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.documents import import_transcripts
+from coding.service.instruments import load_instruments_sample
 from coding.service.progress import import_coverage
 from coding.service.projects import create_project, delete_project, project_exists, status
 from coding.service.results import ImportReport
@@ -62,4 +63,6 @@ def load_sample(engine: Engine, project: str = DEFAULT_PROJECT) -> ImportReport:
     report.notes += codings.notes
     if (corpus / "coverage.csv").exists():
         import_coverage(engine, project, corpus / "coverage.csv")
+    for loaded in load_instruments_sample(engine, project):
+        report.notes.append(f"instrument {loaded.name!r} ({loaded.kind}): {loaded.respondents} respondent(s)")
     return report

@@ -1,0 +1,304 @@
+"""The findings report, written the way the article's Results are: per code one line with its share
+of respondents, the split by a respondent attribute, 1-3 representative quotes, then Figure 1 and a
+methods paragraph. A draft for researchers to edit, as Markdown or DOCX.
+
+Pure: the facade (:func:`coding.service.findings_report`) passes the share table and
+crosstab of :mod:`coding.shares`, the per-code agreement of :mod:`coding.reliability`, the coded
+units with their embeddings and the chart image. Nothing here recomputes a statistic; it formats.
+
+>>> share_line("Systematic approach", 7, 24, 14.91, 49.17, 0.8235)
+'Systematic approach: 7 of 24 respondents (29.2%, 95% CI 14.9–49.2%; respondent-level α 0.82)'
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+from coding.shares import round_half_up
+
+
+@dataclass(frozen=True)
+class Quote:
+    respondent: str
+    text: str
+    group: str | None = None
+    document: str | None = None
+    starred: bool = False
+
+
+@dataclass
+class CodeFinding:
+    code: str
+    label: str
+    count: int
+    n: int
+    line: str
+    split: str | None = None
+    quotes: list[Quote] = field(default_factory=list)
+
+
+@dataclass
+class FindingsReport:
+    title: str
+    frame: str
+    frame_label: str
+    coder: str
+    n: int
+    by: str | None
+    findings: list[CodeFinding]
+    methods: str
+    chart_png: bytes | None = None
+    notes: list[str] = field(default_factory=list)
+    overview: str = ""
+
+
+def percent_text(count: int, n: int) -> str:
+    """The share as the article prints it, rounded half up: 7 of 24 -> '29.2%'."""
+    return "n/a" if n <= 0 else f"{round_half_up(Fraction(100 * count, n)):.1f}%"
+
+
+def _pct(value: float) -> str:
+    return f"{round_half_up(value):.1f}"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def share_line(label: str, count: int, n: int, ci_low: float, ci_high: float, alpha: float | None = None) -> str:
+    """'Label: 7 of 24 respondents (29.2%, 95% CI 14.9–49.2%; respondent-level α 0.82)'."""
+    ci = "" if _missing(ci_low) or _missing(ci_high) else f", 95% CI {_pct(ci_low)}–{_pct(ci_high)}%"
+    agreement = "" if _missing(alpha) else f"; respondent-level α {alpha:.2f}"
+    noun = "respondent" if n == 1 else "respondents"
+    return f"{label}: {count} of {n} {noun} ({percent_text(count, n)}{ci}{agreement})"
+
+
+def split_line(crosstab: pd.DataFrame, code: str, by: str) -> str:
+    """'By expert group: public administration 3 of 8 (37.5%); ...; not mentioned in private sector (n = 3).'
+
+    Groups that mention the code come first (most mentions first); small groups (fewer than 5
+    respondents) are marked † once per line.
+    """
+    rows = crosstab[crosstab["code"] == code]
+    ordered = sorted(rows.to_dict("records"), key=lambda r: (-r["count"], -r["group_n"]))
+
+    def name(r) -> str:
+        return f"{r['group']}{' †' if r.get('small') else ''}"
+
+    parts = [f"{name(r)} {int(r['count'])} of {int(r['group_n'])} ({percent_text(int(r['count']), int(r['group_n']))})"
+             for r in ordered if r["count"] > 0]
+    silent = [f"{name(r)} (n = {int(r['group_n'])})" for r in ordered if r["count"] == 0]
+    text = f"By {by.replace('_', ' ')}: " + ("; ".join(parts) if parts else "no group")
+    if silent:
+        text += "; not mentioned in " + ", ".join(silent)
+    return text + "."
+
+
+def pick_quotes(candidates: pd.DataFrame, vectors: Mapping[int, np.ndarray] | None = None, *, k: int = 3,
+                group_of: Mapping[str, str] | None = None) -> list[Quote]:
+    """Up to ``k`` representative quotes: starred key quotes first, then the coded units nearest the
+    centroid of all of the code's coded units (cosine); never the same respondent twice.
+
+    ``candidates``: ``segment_id, respondent, document, text, key_quote`` (one row per coded unit).
+    Without vectors, the order is the document order.
+    """
+    if candidates.empty:
+        return []
+    rows = candidates.drop_duplicates("segment_id").reset_index(drop=True)
+    closeness = np.zeros(len(rows))
+    if vectors:
+        have = [i for i, s in enumerate(rows["segment_id"]) if int(s) in vectors]
+        if have:
+            matrix = np.stack([np.asarray(vectors[int(rows.loc[i, "segment_id"])], dtype=np.float32) for i in have])
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            unit = matrix / np.where(norms == 0, 1, norms)
+            centroid = unit.mean(axis=0)
+            centroid /= np.linalg.norm(centroid) or 1.0
+            closeness[have] = unit @ centroid
+    rows = rows.assign(q_star=rows["key_quote"].fillna(False).astype(bool), q_close=closeness,
+                       q_order=range(len(rows)))
+    rows = rows.sort_values(["q_star", "q_close", "q_order"], ascending=[False, False, True])
+    picked, seen = [], set()
+    for row in rows.itertuples(index=False):
+        if row.respondent in seen:
+            continue
+        seen.add(row.respondent)
+        picked.append(Quote(respondent=str(row.respondent), text=str(row.text).strip(), document=row.document,
+                            group=(group_of or {}).get(row.respondent), starred=bool(row.q_star)))
+        if len(picked) == k:
+            break
+    return picked
+
+
+def overview_paragraph(findings: Sequence[CodeFinding], *, frame_label: str, n: int, any_count: int) -> str:
+    """The paragraph that introduces Figure 1: how many respondents named any code, then the codes
+    from the most to the least named, ties together.
+
+    >>> f = [CodeFinding("a", "Pay", 7, 24, ""), CodeFinding("b", "Training", 2, 24, ""),
+    ...      CodeFinding("c", "Merit", 2, 24, "")]
+    >>> overview_paragraph(f, frame_label="Directions", n=24, any_count=9)  # doctest: +NORMALIZE_WHITESPACE
+    '9 of the 24 respondents (37.5%) mentioned at least one of the 3 codes of “Directions”. The most frequent
+    was “Pay” (7 of 24, 29.2%), followed by “Training” and “Merit” (2 each, 8.3%) (Figure 1).'
+    """
+    text = (f"{any_count} of the {n} respondents ({percent_text(any_count, n)}) mentioned at least one of the "
+            f"{len(findings)} codes of “{frame_label}”.")
+    named = [f for f in findings if f.count > 0]
+    if not named:
+        return text + " (Figure 1)."
+    tiers: list[list[CodeFinding]] = []
+    for f in named:
+        if tiers and tiers[-1][0].count == f.count:
+            tiers[-1].append(f)
+        else:
+            tiers.append([f])
+
+    def tier(group: list[CodeFinding], first: bool) -> str:
+        labels = [f"“{f.label}”" for f in group]
+        names = ", ".join(labels[:-1]) + " and " + labels[-1] if len(labels) > 1 else labels[0]
+        count = group[0].count
+        share = percent_text(count, n)
+        if len(group) > 1:
+            return f"{names} ({count} each, {share})"
+        return f"{names} ({count} of {n}, {share})" if first else f"{names} ({count}, {share})"
+
+    head = tiers[0]
+    lead = "The most frequent were " if len(head) > 1 else "The most frequent was "
+    text += " " + lead + tier(head, True)
+    rest = [tier(t, False) for t in tiers[1:]]
+    if rest:
+        text += ", followed by " + (", ".join(rest[:-1]) + ", and " + rest[-1] if len(rest) > 1 else rest[0])
+    silent = [f for f in findings if f.count == 0]
+    if silent:
+        text += "; nobody mentioned " + " or ".join(f"“{f.label}”" for f in silent)
+    return text + " (Figure 1)."
+
+
+_NUMBERS = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine"}
+
+
+def methods_paragraph(*, frame_label: str, n_codes: int, n_respondents: int, n_documents: int, n_units: int,
+                      unit_kind: str, coder: str, coders: Sequence[str], coverage: Mapping[str, int],
+                      alpha_respondent: Mapping[str, float], alpha_segment: Mapping[str, float],
+                      key_quotes: int, by: str | None = None, small_groups: Sequence[str] = ()) -> str:
+    """Coders, units, coverage, agreement and the denominator rule, in a paragraph."""
+    unit_word = "sentences" if unit_kind == "sentence" else "speaker turns"
+    parts = [f"The {n_documents} transcripts ({n_respondents} respondents) were segmented into {n_units} units "
+             f"of coding (respondent {unit_word}) and coded against the frame “{frame_label}” ({n_codes} codes)."]
+    individual = [c for c in coders if c != "consensus"]
+    if individual:
+        covered = "; ".join(f"{c} {coverage.get(c, 0)} of {n_documents}" for c in individual)
+        count = _NUMBERS.get(len(individual), str(len(individual)))
+        parts.append(f"{count} coder{'s' if len(individual) != 1 else ''} ({', '.join(individual)}) "
+                     f"coded the transcripts independently (transcripts coded in this frame: {covered}).")
+    if coder == "consensus":
+        parts.append(f"Disagreements were adjudicated into a consensus coding (transcripts covered: "
+                     f"{coverage.get('consensus', 0)} of {n_documents}); all figures and quotes here use the "
+                     "consensus codings.")
+    else:
+        parts.append(f"All figures and quotes here use the codings of {coder}, not an adjudicated consensus.")
+    resp = [v for v in alpha_respondent.values() if not _missing(v)]
+    seg = [v for v in alpha_segment.values() if not _missing(v)]
+    if resp:
+        text = (f"Inter-coder agreement per code (Krippendorff's α, nominal) ranged from {min(resp):.2f} to "
+                f"{max(resp):.2f} at the respondent level (did both coders find that a respondent mentioned the "
+                "code?)")
+        if seg:
+            text += f" and from {min(seg):.2f} to {max(seg):.2f} at the segment level"
+        parts.append(text + "; α ≥ 0.800 is read as reliable, ≥ 0.667 as tentative.")
+    else:
+        parts.append("Inter-coder agreement could not be computed: fewer than two individual coders coded this frame.")
+    parts.append(f"Shares are of all {n_respondents} respondents in scope, including those with no code of this "
+                 "frame; a respondent counts once however often a code was applied, and a parent code counts "
+                 "respondents with any of its sub-codes. Intervals are 95% Wilson score intervals.")
+    if by:
+        text = f"The split by {by.replace('_', ' ')} gives column percentages within each group"
+        if small_groups:
+            text += ("; groups marked † (" + ", ".join(small_groups) + ") have fewer than 5 respondents, so one "
+                     "respondent moves their percentage by 20 points or more, and they should not be compared "
+                     "on their own")
+        parts.append(text + ".")
+    if key_quotes:
+        parts.append(f"Quotes marked as key quotes by a coder ({key_quotes}) are shown first; the others are the "
+                     "coded units closest to the centre of each code's coded units (sentence embeddings), "
+                     "one per respondent.")
+    else:
+        parts.append("Quotes are the coded units closest to the centre of each code's coded units (sentence "
+                     "embeddings), one per respondent.")
+    return " ".join(parts)
+
+
+def _quote_line(q: Quote) -> str:
+    who = q.respondent + (f", {q.group}" if q.group else "")
+    star = " ★" if q.starred else ""
+    return f"“{q.text}” ({who}){star}"
+
+
+def to_markdown(report: FindingsReport, *, chart_file: str | None = None) -> str:
+    """The report as Markdown; ``chart_file`` is the path the image is linked from (written by the caller)."""
+    out = [f"# {report.title}", "",
+           f"*Draft generated by Codeframe from the **{report.coder}** codings of frame `{report.frame}` "
+           f"(n = {report.n} respondents). Edit freely.*", "", "## Results", ""]
+    if report.overview:
+        out += [report.overview, ""]
+    for f in report.findings:
+        out += [f"**{f.line}**", ""]
+        if f.split:
+            out += [f.split, ""]
+        out += [f"> {_quote_line(q)}" + "\n" for q in f.quotes]
+        if not f.quotes:
+            out += ["*(no coded quote)*", ""]
+    out += ["## Figure 1", ""]
+    if chart_file:
+        out += [f"![Figure 1. {report.frame_label}: share of respondents]({chart_file})", ""]
+    out += [f"*Figure 1. {report.frame_label}: share of respondents (n = {report.n}), with 95% intervals.*", "",
+            "## Methods", "", report.methods, ""]
+    out += [f"*Note: {n}*\n" for n in report.notes]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def to_docx(report: FindingsReport) -> bytes:
+    """The report as a Word document (python-docx): headings, share lines in bold, quotes indented,
+    the chart as an image, the methods paragraph."""
+    from docx import Document
+    from docx.shared import Inches, Pt
+
+    doc = Document()
+    doc.add_heading(report.title, level=1)
+    note = doc.add_paragraph()
+    note.add_run(f"Draft generated by Codeframe from the {report.coder} codings of frame {report.frame} "
+                 f"(n = {report.n} respondents). Edit freely.").italic = True
+    doc.add_heading("Results", level=2)
+    if report.overview:
+        doc.add_paragraph(report.overview)
+    for f in report.findings:
+        doc.add_paragraph().add_run(f.line).bold = True
+        if f.split:
+            doc.add_paragraph(f.split)
+        for q in f.quotes:
+            para = doc.add_paragraph(_quote_line(q), style="Quote")
+            para.paragraph_format.left_indent = Inches(0.4)
+        if not f.quotes:
+            doc.add_paragraph().add_run("(no coded quote)").italic = True
+    doc.add_heading("Figure 1", level=2)
+    if report.chart_png:
+        doc.add_picture(io.BytesIO(report.chart_png), width=Inches(6.2))
+    caption = doc.add_paragraph()
+    caption.add_run(f"Figure 1. {report.frame_label}: share of respondents (n = {report.n}), with 95% intervals."
+                    ).italic = True
+    doc.add_heading("Methods", level=2)
+    doc.add_paragraph(report.methods)
+    for n in report.notes:
+        doc.add_paragraph().add_run(f"Note: {n}").italic = True
+    for para in doc.paragraphs:
+        for run in para.runs:
+            run.font.size = run.font.size or Pt(11)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()

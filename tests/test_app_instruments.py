@@ -1,0 +1,70 @@
+"""The Instruments page driven with AppTest on a copy of the sample database."""
+
+from __future__ import annotations
+
+import pytest
+from apptest import APP, ok, texts
+from streamlit.testing.v1 import AppTest
+
+from coding import service
+
+PROJECT = "default"
+
+
+def instruments_page() -> AppTest:
+    at = ok(AppTest.from_file(str(APP), default_timeout=90).run())
+    ok(at.switch_page("app_pages/instruments.py").run())
+    assert at.title[0].value == "Instruments"
+    return at
+
+
+def test_ocai_tab_shows_the_sample_profile_and_the_ipsative_note(app_engine):
+    at = instruments_page()
+    shown = texts(at)
+    assert "n = **30** respondents" in shown and "validation: **reject**" in shown
+    assert "ipsative" in shown and "rule of thumb" in shown
+    dominant = at.dataframe[0].value.set_index("view")
+    assert dominant.loc["now", "dominant"] == "hierarchy" and dominant.loc["preferred", "dominant"] == "clan"
+    expected = service.ocai_report(app_engine, PROJECT)
+    discrepancy = at.dataframe[2].value
+    assert discrepancy["difference"].to_numpy() == pytest.approx(expected.discrepancy["difference"].to_numpy())
+    names = [b.proto.label for b in at.get("download_button")]
+    assert "Chart (PNG)" in names and "Workbook (XLSX)" in names
+
+
+def test_ocai_by_body_draws_one_group(app_engine):
+    at = instruments_page()
+    at.selectbox(key="ocai_by").set_value("body").run()
+    ok(at)
+    assert at.selectbox(key="ocai_group").options == ["central", "local"]
+    profiles = at.dataframe[4].value
+    assert set(profiles["group"]) == {"central", "local"} and set(profiles["n"]) == {15}
+
+
+def test_sector_tab_names_management_the_bottleneck(app_engine):
+    at = instruments_page()
+    shown = texts(at)
+    assert "bottleneck (mean below 4): **Management**" in shown
+    table = at.dataframe[5].value.set_index("sector")
+    assert table.loc["management", "band"] == "decadent state" and table.loc["management", "bottleneck"]
+
+
+def test_closed_questions_by_group(app_engine):
+    at = instruments_page()
+    at.selectbox(key="survey_question").set_value("integrity").run()
+    table = at.dataframe[7].value.set_index("answer")
+    assert table.loc["high", "display"] == "7370/11000 = 67.0%"
+    at.selectbox(key="survey_by").set_value("body").run()
+    ok(at)
+    crossed = at.dataframe[7].value
+    assert set(crossed["group"]) == {"central", "local"}
+    assert crossed.groupby("group")["group_n"].first().sum() == 11000
+
+
+def test_import_tab_offers_reject_or_rescale_for_ocai(app_engine):
+    at = instruments_page()
+    at.radio(key="import_kind").set_value("OCAI answers").run()
+    ok(at)
+    assert at.radio(key="ocai_mode").options == ["reject", "rescale"]
+    assert at.radio(key="ocai_mode").value == "reject"  # the safe default: nothing half-imported
+    assert len(service.list_documents(app_engine, PROJECT)) == 24
