@@ -177,9 +177,12 @@ def show_error(exc: CodeframeError) -> None:
 def _add_coder(engine: Engine, project: str) -> None:
     name = (st.session_state.get("_new_coder_name") or "").strip()
     role = st.session_state.get("_new_coder_role") or "coder"
+    if name == service.CONSENSUS:
+        st.session_state["_sidebar_message"] = ("error", "consensus is written only by adjudication; pick another name")
+        return
     try:
         st.session_state[CODER] = service.ensure_coder(engine, project, name, role=role, actor=current_coder())
-        st.session_state.pop("_coder_pick", None)  # the selectbox shows the new coder on the next run
+        st.session_state["_coder_pick"] = name  # shown at once (the browser would keep its own value)
         st.session_state["_new_coder_name"] = ""
         st.session_state["_sidebar_message"] = ("success", f"Coder {name!r} added; you are now coding as {name}.")
     except CodeframeError as exc:
@@ -199,20 +202,23 @@ def sidebar(engine: Engine, project: str) -> None:
             st.button("Sign out", key="_sign_out", icon=":material/logout:", on_click=sign_out, args=(engine, project))
             st.caption(f"Project **{html.escape(project)}** · team mode")
         return
-    coders = service.list_coders(engine, project)
+    coders = [c for c in service.list_coders(engine, project) if not c["is_consensus"]]  # written by adjudication
     names = [c["name"] for c in coders]
     role_of = {c["name"]: c["role"] for c in coders}
     # once the project has an admin, supervisors and admins are made by an admin (CLI or Users page)
     new_roles = ["coder"] if "admin" in role_of.values() else ["coder", "supervisor"]
     with st.sidebar:
         st.markdown("### Who are you?")
+        if CODER not in st.session_state and st.query_params.get("coder") in names \
+                and not service.get_project(engine, project).team_mode:  # a link to the coding page names its coder
+            st.session_state[CODER] = st.session_state["_coder_pick"] = st.query_params["coder"]
         if st.session_state.get(CODER) not in names:
             st.session_state.pop(CODER, None)
         current = st.session_state.get(CODER)
         st.selectbox(
             "Coder",
             names,
-            index=names.index(current) if current in names else None,
+            index=None if "_coder_pick" in st.session_state else names.index(current) if current in names else None,
             key="_coder_pick",
             on_change=_remember_coder,
             placeholder="Choose your name",
@@ -230,6 +236,11 @@ def sidebar(engine: Engine, project: str) -> None:
         if message:
             (st.success if message[0] == "success" else st.error)(message[1])
         st.caption(f"Project **{html.escape(project)}**")
+
+
+def visible_coders(engine: Engine, project: str) -> list[str] | None:
+    """Whose codings the current coder may see in counts, quotes, shares and exports (None: everyone's)."""
+    return service.visible_coders(engine, project, current_coder())
 
 
 def require_coder() -> str | None:

@@ -29,6 +29,7 @@ ON = "suggestions_on"  # the switch (plain bool, survives page changes)
 TOOL_FRAME = "suggest_frame"  # the frame pre-coding and the uncertain-first queue work on
 MIN_SCORE = "precode_min_score"
 TOKEN = "_suggest_session"  # separates this session's cached results from other sessions'
+REJECTED = "_suggest_rejected"  # (segment, code) rejected since the suggestions were last computed
 DEFAULT_MIN_SCORE = 0.7
 QUEUE_LENGTH = 10
 WHY_CHARS = 110
@@ -154,6 +155,7 @@ def _reject(ctx: Context, s: service.SuggestionView) -> None:
         service.reject_suggestion(ctx.engine, ctx.project, segment_id=s.segment_id, code=s.code, coder=ctx.coder,
                                   score=s.score, model_id=s.model_id)
         st.session_state[ctx.message_key] = f"Rejected “{s.label}”: it will not be suggested to you here again."
+        st.session_state.setdefault(REJECTED, set()).add((s.segment_id, s.code))
     except CodeframeError as exc:
         st.session_state[ctx.message_key] = _first_error(exc)
     ctx.changed()
@@ -234,7 +236,9 @@ def _unit_suggestions(ctx: Context, model, *, segment_id: int, frames: list[str]
             if frame in coded_frames:
                 continue  # the service skips units the coder already coded in the frame
             try:
-                found = [s for s in _suggest(_key(ctx, model), frame, ctx.engine, model) if s.segment_id == segment_id]
+                rejected = st.session_state.get(REJECTED, set())
+                found = [s for s in _suggest(_key(ctx, model), frame, ctx.engine, model)
+                         if s.segment_id == segment_id and (s.segment_id, s.code) not in rejected]
             except CodeframeError as exc:
                 st.caption(f"{frame_labels.get(frame, frame)}: {_first_error(exc)}")
                 continue

@@ -2,7 +2,7 @@
 
 Four tabs over one code frame: the agreement dashboard (per-code table with intervals and
 Krippendorff's reading, overall figures, segment and respondent level side by side), the
-disagreements with one-click adjudication, each coder's drift against the consensus, and
+disagreements with one-click adjudication (app_pages/_adjudication.py), each coder's drift against the consensus, and
 the blind double-coding assignments. Every read and write is one :mod:`coding.service` call;
 the library enforces who may do what (a coder gets its PermissionDenied message).
 """
@@ -10,12 +10,12 @@ the library enforces who may do what (a coder gets its PermissionDenied message)
 from __future__ import annotations
 
 import html
-import math
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages import _adjudication
 from app_pages import _common as common
 from coding import service
 from coding.agreement import interpret_alpha
@@ -25,7 +25,6 @@ from coding.roles import may_adjudicate
 engine, project = common.engine(), common.project_name()
 common.inject_css()
 
-PAGE_SIZE = 10  # disagreements per page
 MESSAGE = "_ag_message"  # (where, kind, text) of the last write, shown once
 REVISION = "_ag_revision"  # bumped after every write, so the adjudication widgets start empty again
 TABS = ("Agreement", "Disagreements", "Coder drift", "Double coding")
@@ -225,8 +224,30 @@ def _report(unit: str, level: str, n_boot: int, coders: list[str]):
         return None
 
 
+def _coverage(report) -> None:
+    """Each compared coder's coverage, next to every agreement table."""
+    if report.coverage is None:
+        return
+    excluded = service.exclusions(engine, project)["coder"]
+    st.dataframe(
+        report.coverage, hide_index=True, key=f"_ag_coverage_{report.unit}",
+        column_config={"coder": "Coder", "units": st.column_config.NumberColumn("Units covered"),
+                       "respondents": st.column_config.NumberColumn("Respondents covered"),
+                       "codings": st.column_config.NumberColumn("Codings made")},
+    )
+    st.caption("Coverage: the units and respondents of the documents each coder coded, finished or was assigned "
+               "in this frame, and the codings they made there."
+               + (f" Excluded from reliability (Settings): {', '.join(excluded)}." if excluded else ""))
+
+
+blind_coder = common.visible_coders(engine, project) is not None  # blind mode hides others' codings from coders
+BLIND_NOTE = ("Blind mode: agreement figures and drift compare your codings with other coders', so they are "
+              "shown to supervisors only until blind mode is turned off.")
+
 with tabs[0]:
-    if tabs[0].open:
+    if tabs[0].open and blind_coder:
+        st.info(BLIND_NOTE, icon=":material/visibility_off:")
+    elif tabs[0].open:
         controls = st.columns([2, 2, 1, 3], vertical_alignment="bottom")
         unit = controls[0].radio("Unit", tuple(UNITS), format_func=UNITS.get, horizontal=True, key="_ag_unit",
                                  help="Segment: each coded sentence or turn. Respondent: a respondent carries a "
@@ -238,7 +259,9 @@ with tabs[0]:
                                           key="_ag_boot", help="Resamples for the 95% interval of α (0: none)")
         individual = [n for n, r in roles.items() if n != service.CONSENSUS]
         chosen = controls[3].multiselect("Coders", individual, key="_ag_coders",
-                                         placeholder="Every coder who coded this frame")
+                                         placeholder="The coders who double-coded the most",
+                                         help="Two or more. Each is compared over the units they covered "
+                                              "(documents they coded, finished or were assigned).")
         report = _report(unit, level, int(n_boot), chosen)
         if report is not None:
             st.caption(
@@ -257,6 +280,7 @@ with tabs[0]:
                 + "</div>"
             )
             _show_code_table(report, key="_ag_table")
+            _coverage(report)
 
             st.subheader("Segment and respondent level side by side")
             st.caption("The same codings compared per segment and per respondent: a code can be applied to "
@@ -268,131 +292,17 @@ with tabs[0]:
                     other = report if side_unit == unit else _report(side_unit, level, int(n_boot), chosen)
                     if other is not None:
                         _show_code_table(other, key=f"_ag_side_{side_unit}", compact=True)
+                        if other is not report:
+                            _coverage(other)
 
 
 # --------------------------------------------------------------------------- disagreements & adjudication
 
-
-def _take(segment_id: int, codes: list[str], who: str, reason_key: str) -> None:
-    reason = (st.session_state.get(reason_key) or "").strip() or f"took {who}'s decision"
-    try:
-        service.adjudicate(engine, project, segment_id=segment_id, frame=frame_id, codes=codes, actor=coder,
-                           reason=reason)
-    except CodeframeError as exc:
-        _fail(f"dis_{segment_id}", exc)
-    else:
-        st.session_state[MESSAGE] = (f"dis_{segment_id}", "success",
-                                     f"Consensus set to {who}'s decision: {_names(codes)}.")
-    _changed()
-
-
-def _decide(segment_id: int, pick_key: str, reason_key: str) -> None:
-    picked = st.session_state.get(pick_key)
-    codes = [] if picked is None else [picked] if isinstance(picked, str) else list(picked)
-    try:
-        service.adjudicate(engine, project, segment_id=segment_id, frame=frame_id, codes=codes, actor=coder,
-                           reason=st.session_state.get(reason_key) or "")
-    except CodeframeError as exc:
-        _fail(f"dis_{segment_id}", exc)
-        return  # keep what was typed
-    st.session_state[MESSAGE] = (f"dis_{segment_id}", "success", f"New consensus decision: {_names(codes)}.")
-    _changed()
-
-
-def _names(codes) -> str:
-    return ", ".join(code_labels.get(c, c) for c in codes) or "no code of this frame"
-
-
-def _decision_html(codes: dict[str, str | None]) -> str:
-    """One coder's codes with their full labels, ids and memos."""
-    if not codes:
-        return '<div class="cf-none">no code of this frame</div>'
-    parts = []
-    for code, memo in codes.items():
-        _, border, _ = common.code_colour(code)
-        parts.append(
-            f'<div class="cf-dcode"><span class="cf-dswatch" style="background:{border};border-color:{border}">'
-            f"</span>{html.escape(code_labels.get(code, code))} <code>{html.escape(code)}</code></div>"
-        )
-        if memo:
-            parts.append(f'<div class="cf-memo">“{html.escape(memo)}”</div>')
-    return "".join(parts)
-
-
-def _disagreement(item: dict, revision: int) -> None:
-    segment_id = item["segment_id"]
-    consensus = item["consensus"]
-    with st.container(border=True, key=f"cf_dis_{segment_id}"):
-        st.html(
-            f'<div class="cf-dis-head">{html.escape(item["document"])} · segment {item["position"]}'
-            f' · id {segment_id}</div><div class="cf-quote">{html.escape(item["text"])}</div>'
-        )
-        names = list(item["coders"])
-        reason_key = f"_reason_{segment_id}_{revision}"
-        cells = st.columns(len(names) + 1, gap="medium")
-        for cell, name in zip(cells, names):
-            cell.html(f'<div class="cf-coder">{html.escape(name)}</div>{_decision_html(item["coders"][name])}')
-        cells[-1].html(
-            '<div class="cf-coder">Consensus</div><div class="cf-consensus">'
-            + (_decision_html(consensus) if consensus else '<div class="cf-none">not decided yet</div>') + "</div>"
-        )
-        buttons = st.columns(len(names) + 1, gap="medium")
-        for cell, name in zip(buttons, names):
-            codes = item["coders"][name]
-            with cell:
-                same = set(codes) == set(consensus) and bool(consensus or codes)
-                st.button(
-                    f"Take {name}'s decision", key=f"_take_{segment_id}_{name}_{revision}",
-                    icon=":material/check:" if same else None, disabled=same, width="stretch",
-                    help="The consensus already is this decision" if same else
-                         "Set the consensus to exactly this coder's codes (the reason below is optional)",
-                    on_click=_take, args=(segment_id, sorted(codes), name, reason_key),
-                )
-        pick_key = f"_pick_{segment_id}_{revision}"
-        row = st.columns([3, 3, 1], vertical_alignment="bottom")
-        if frame.mutually_exclusive:
-            row[0].selectbox("Set a new decision", list(code_labels), index=None, format_func=code_labels.get,
-                             key=pick_key, placeholder="Choose a code (none: no code of this frame)",
-                             help="This frame is mutually exclusive: one code at most")
-        else:
-            row[0].multiselect("Set a new decision", list(code_labels), format_func=code_labels.get, key=pick_key,
-                               placeholder="Choose codes (none: no code of this frame)",
-                               help="Exactly these codes become the consensus; leave empty for 'no code'")
-        row[1].text_input("Reason", key=reason_key, placeholder="Why? (required for a new decision)")
-        row[2].button("Save decision", key=f"_decide_{segment_id}_{revision}", type="primary", width="stretch",
-                      on_click=_decide, args=(segment_id, pick_key, reason_key))
-        _message(f"dis_{segment_id}")
-
-
 with tabs[1]:
     if tabs[1].open:
-        if common.require_coder() is not None and common.allowed(engine, project, may_adjudicate, "adjudication"):
-            try:
-                details = service.disagreement_details(engine, project, frame=frame_id, actor=coder)
-            except CodeframeError as exc:
-                common.show_error(exc)
-                details = None
-            if details is not None and not details:
-                st.success("No disagreements in this frame: every segment coded by two or more coders got the "
-                           "same codes from each.", icon=":material/done_all:")
-            elif details:
-                pages = math.ceil(len(details) / PAGE_SIZE)
-                head = st.columns([3, 2], vertical_alignment="center")
-                page = 1
-                if pages > 1:
-                    with head[1]:
-                        page = st.pagination(pages, key=f"_dis_page_{frame_id}", width="stretch")
-                first = (page - 1) * PAGE_SIZE
-                shown = details[first:first + PAGE_SIZE]
-                head[0].markdown(
-                    f"**{len(details)} segments** where the coders' decisions differ"
-                    + (f" · showing {first + 1}–{first + len(shown)}" if pages > 1 else "")
-                )
-                st.caption("Take one coder's decision, or set a new one with a reason. Every decision is saved "
-                           "as the consensus coder's codings, with the reason in the history.")
-                revision = st.session_state.get(REVISION, 0)
-                for item in shown:
-                    _disagreement(item, revision)
+        _adjudication.render(engine=engine, project=project, frame=frame, code_labels=code_labels, coder=coder,
+                             roles=roles, message=_message, fail=_fail, changed=_changed, message_key=MESSAGE,
+                             revision_key=REVISION)
 
 
 # --------------------------------------------------------------------------- coder drift
@@ -401,7 +311,9 @@ PERIODS = {"D": "day", "W": "week", "M": "month"}
 DRIFT_METRICS = {"percent_agreement": "% agreement with the consensus", "cohen_kappa": "Cohen's κ with the consensus"}
 
 with tabs[2]:
-    if tabs[2].open:
+    if tabs[2].open and blind_coder:
+        st.info(BLIND_NOTE, icon=":material/visibility_off:")
+    elif tabs[2].open:
         controls = st.columns([1, 2, 3], vertical_alignment="bottom")
         period = controls[0].selectbox("Period", tuple(PERIODS), index=1, format_func=PERIODS.get,
                                        key="_drift_period")

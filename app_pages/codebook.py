@@ -7,7 +7,7 @@ import html
 import streamlit as st
 
 from app_pages import _common as common
-from coding import roles, service
+from coding import service
 
 engine, project = common.engine(), common.project_name()
 common.inject_css()
@@ -19,22 +19,18 @@ if not codebook.frames:
             icon=":material/menu_book:")
     st.stop()
 
-# In team mode with blind mode on, a coder sees the codebook but not others' codings (counts, quotes).
-blind_for_me = (common.team_mode(engine, project) and service.get_project(engine, project).blind_mode
-                and not roles.may_see_others(common.current_role(engine, project)))
-if blind_for_me:
-    counts, quotes = {}, {}
-else:
-    usage = service.code_usage(engine, project)
-    counts = {row.code: (int(row.segments), int(row.respondents)) for row in usage.itertuples()}
-    quotes = service.quotes_by_code(engine, project, limit=3)
+visible = common.visible_coders(engine, project)  # blind mode: a coder's own codings only
+usage = service.code_usage(engine, project, coders=visible)
+counts = {row.code: (int(row.segments), int(row.respondents)) for row in usage.itertuples()}
+quotes = service.quotes_by_code(engine, project, limit=3, coders=visible)
 respondents = service.status(engine, project).respondents
+whose = (f"only {visible[0]}'s own codings (blind mode)" if visible is not None else
+         "every coder's codings together, the consensus included (Shares counts one coder, by default the "
+         "consensus)")
 
 st.caption(
-    f"{len(codebook.frames)} frames · {len(codebook.codes())} codes. "
-    + ("Blind mode is on: how often codes were applied, and the coded quotes, are for supervisors and admins."
-       if blind_for_me else "Segments and respondents count every coder's codings; a respondent counts once "
-       "however often the code is applied.")
+    f"{len(codebook.frames)} frames · {len(codebook.codes())} codes. Segments and respondents count {whose}; "
+    "a respondent counts once however often the code is applied."
 )
 query = st.text_input("Find a code", placeholder="id, label or a word of the definition", key="_cb_filter")
 matching = {c.id for c in service.find_codes(codebook, query)}
@@ -74,9 +70,8 @@ for frame in codebook.frames:
                 st.html(
                     f'<div class="cf-code-head"><span class="cf-swatch" style="background:{background};'
                     f'border-color:{border}"></span><b>{html.escape(code.label)}</b> '
-                    f'<code>{html.escape(code.id)}</code>' + ("" if blind_for_me else f' <span class="cf-muted">· '
-                    f'{segments} segment{"s" * (segments != 1)} · {people} of {respondents} respondents</span>')
-                    + '</div>'
+                    f'<code>{html.escape(code.id)}</code> <span class="cf-muted">· {segments} '
+                    f'segment{"s" * (segments != 1)} · {people} of {respondents} respondents</span></div>'
                 )
                 st.markdown(code.definition)
                 cols = st.columns(2)
@@ -94,5 +89,5 @@ for frame in codebook.frames:
                             f'<div class="cf-muted">— {html.escape(q["respondent"])}, {html.escape(q["document"])}'
                             f' (coded by {html.escape(q["coder"])})</div></div>'
                         )
-                elif segments == 0 and not blind_for_me:
+                elif segments == 0:
                     st.caption("Not applied to any segment yet.")

@@ -21,7 +21,12 @@ cols = st.columns(4)
 cols[0].metric("Documents", status.documents)
 cols[1].metric("Respondents", status.respondents)
 cols[2].metric("Units of coding", status.units, help="Respondent segments a coder can code.")
-cols[3].metric("Codings", sum(status.codings_by_coder.values()), help="Codes applied, all coders together.")
+visible = common.visible_coders(engine, project)  # blind mode: a coder's own codings only
+if visible is None:
+    cols[3].metric("Codings", sum(status.codings_by_coder.values()), help="Codes applied, all coders together.")
+else:
+    cols[3].metric("Your codings", sum(status.codings_by_coder.get(c, 0) for c in visible),
+                   help="Blind mode: only your own codings are counted here.")
 
 # ---- documents
 st.subheader("Documents")
@@ -57,23 +62,27 @@ left, right = st.columns([2, 3], gap="large")
 # ---- progress
 with left:
     st.subheader("Progress by coder")
-    progress = service.progress_by_coder(engine, project)
+    progress = service.reading_progress(engine, project)
+    if visible is not None:  # blind mode: a coder's own progress only
+        progress = progress[progress["coder"].isin(visible)]
     if progress.empty:
         st.info("No coders yet — add one in the sidebar (**Add a coder**).", icon=":material/person:")
     else:
         st.dataframe(
-            progress.assign(share=progress["segments_coded"] / progress["segments_total"].clip(lower=1)),
+            progress.assign(share=progress["units_read"] / progress["units_total"].clip(lower=1)),
             hide_index=True,
             width="stretch",
-            column_order=["coder", "share", "segments_coded", "documents_done"],
+            column_order=["coder", "share", "units_coded", "documents_done"],
             column_config={
                 "coder": "Coder",
-                "share": st.column_config.ProgressColumn("Units coded", format="percent", min_value=0, max_value=1),
-                "segments_coded": st.column_config.NumberColumn(
+                "share": st.column_config.ProgressColumn(
+                    "Units read", format="percent", min_value=0, max_value=1,
+                    help="Units with your codes, marked “nothing applies”, or in a transcript you finished"),
+                "units_coded": st.column_config.NumberColumn(
                     "Coded", help=f"Units with at least one code, of {status.units}"
                 ),
                 "documents_done": st.column_config.NumberColumn(
-                    "Done", help=f"Transcripts marked as done, of {status.documents}"
+                    "Done", help=f"Transcripts marked done or with a frame finished, of {status.documents}"
                 ),
             },
         )
@@ -81,7 +90,9 @@ with left:
 # ---- code usage
 with right:
     st.subheader("Codes in use")
-    usage = service.code_usage(engine, project)
+    usage = service.code_usage(engine, project, coders=visible)
+    st.caption(f"Counted from {visible[0]}'s own codings (blind mode)." if visible is not None else
+               "Counted from every coder's codings together, the consensus included.")
     if usage.empty:
         st.info("No codes applied yet — open a transcript on **Code a transcript** and start coding.",
                 icon=":material/edit_note:")
@@ -100,12 +111,12 @@ with right:
             height=420,
             column_order=["label", "respondents", "segments", "codings"],
             column_config={
-                "label": st.column_config.TextColumn("Code", width="medium", help="Frames are on the Codebook page"),
+                "label": st.column_config.TextColumn("Code", width="large", help="Frames are on the Codebook page"),
                 "respondents": st.column_config.ProgressColumn(
                     "Respondents", format="%d", min_value=0, max_value=max(status.respondents, 1),
-                    help="Respondents with at least one segment carrying the code (any coder).",
+                    help="Respondents with at least one segment carrying the code (the coders counted above).",
                 ),
                 "segments": st.column_config.NumberColumn("Segments", help="Segments carrying the code"),
-                "codings": st.column_config.NumberColumn("Codings", help="All coders' codings together"),
+                "codings": st.column_config.NumberColumn("Codings", help="Codings of the coders counted above"),
             },
         )

@@ -13,7 +13,7 @@ import html
 import streamlit as st
 
 from app_pages import _common as common
-from coding import charts, roles, service, xlsx
+from coding import charts, roles, service
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -32,7 +32,9 @@ if not codebook.frames or not documents:
     st.stop()
 frame_labels = {f.id: f.label for f in codebook.frames}
 attributes = list(dict.fromkeys(k for d in documents for k in d.attributes))
-coders = [c["name"] for c in service.list_coders(engine, project)]
+viewer = common.current_coder()
+visible = common.visible_coders(engine, project)  # blind mode: a coder's own codings only
+coders = [c["name"] for c in service.list_coders(engine, project)] if visible is None else visible
 
 controls = st.columns([3, 2, 2], vertical_alignment="bottom")
 frame_id = controls[0].selectbox(
@@ -44,20 +46,31 @@ by = controls[1].selectbox(
     help="Split the shares by a respondent attribute (from the attributes file)",
 )
 coder = controls[2].selectbox(
-    "Coder", coders, index=None, key="coder_shares", placeholder="Consensus (default)",
+    "Coder", coders, index=None, key="coder_shares",
+    placeholder="Consensus (default)" if visible is None else f"{visible[0]} (blind mode: your codings only)",
     help="Whose codings to count. By default the consensus when it has coded the frame, else the only coder who has.",
 )
+DENOMINATORS = {"all": "Every respondent in scope (as the article counts)", "covered": "Respondents the coder covered"}
+denominator = st.session_state.get("_sh_denominator", "all")
 
 try:
-    report = service.share_report(engine, project, frame=frame_id, by=by, coder=coder)
+    report = service.share_report(engine, project, frame=frame_id, by=by, coder=coder, viewer=viewer,
+                                  denominator=denominator)
 except CodeframeError as exc:
     common.show_error(exc)
     st.stop()
 
 table = report.table
 title = frame_labels[frame_id]
+if report.partial or denominator == "covered":
+    st.warning(f"Partial coverage: {report.coverage}. With every respondent in scope as the denominator, a "
+               "respondent the coder never read counts as not mentioning the code.", icon=":material/warning:")
+    st.radio("Denominator", tuple(DENOMINATORS), format_func=DENOMINATORS.get, horizontal=True,
+             key="_sh_denominator")
+scope = ("every respondent in scope, including those with no coding in this frame" if report.denominator == "all"
+         else f"the respondents {html.escape(report.coder)} covered in this frame")
 st.caption(
-    f"n = **{report.n}** respondents: every respondent in scope, including those with no coding in this frame. "
+    f"n = **{report.n}** respondents: {scope}. **{html.escape(report.coverage)}**. "
     f"Counted from **{html.escape(report.coder)}**'s codings; a respondent counts once however often a code is "
     "applied, and a parent code counts respondents with any of its sub-codes."
 )
@@ -73,16 +86,16 @@ downloads[0].download_button("Chart (PNG)", lambda: charts.chart_to_png(chart), 
 downloads[1].download_button("Chart (SVG)", lambda: charts.chart_to_svg(chart), file_name=f"{stem}.svg",
                              mime="image/svg+xml", icon=":material/polyline:", width="stretch", key="_dl_svg",
                              on_click="ignore")
-downloads[2].download_button("Table (CSV)", lambda: table.to_csv(index=False), file_name=f"{stem}.csv",
+downloads[2].download_button("Crosstab (CSV)" if by else "Table (CSV)",
+                             lambda: service.share_csv(report), file_name=f"{stem}.csv",
                              mime="text/csv", icon=":material/table:", width="stretch", key="_dl_csv",
                              on_click="ignore")
 downloads[3].download_button(
     "Workbook (XLSX)",
-    lambda: xlsx.share_workbook(shares=table, crosstabs={f"By {by}": report.crosstab} if by else {},
-                                matrix=report.matrix, quotes=report.quotes),
+    lambda: service.share_xlsx(report, by=by),
     file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:", width="stretch", key="_dl_xlsx", on_click="ignore",
-    help="Sheets: shares, the crosstab, the case x code matrix and every coded quote",
+    help=f"Sheets: shares, the crosstab, the case x code matrix and {report.coder}'s coded quotes",
 )
 st.altair_chart(chart, width="content", key="_share_chart")
 
@@ -93,7 +106,8 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     key="_share_table",
-    column_order=["label", "code", "display", "ci_low", "ci_high", "coder_min", "coder_max", "agreement"],
+    column_order=["label", "code", "display", "ci_low", "ci_high", "coder_min", "coder_max", "agreement",
+                  "agreement_reason"],
     column_config={
         "label": st.column_config.TextColumn("Code", width=330),
         "code": st.column_config.TextColumn("Id", width=170),
@@ -108,11 +122,12 @@ st.dataframe(
         "agreement": st.column_config.NumberColumn(
             "α", format="%.3f", help="Krippendorff's alpha of the code at the respondent level "
                                      "(reliable ≥ 0.800, tentative ≥ 0.667)"),
+        "agreement_reason": st.column_config.TextColumn("α undefined because", width=260),
     },
 )
 if pooled:
-    st.caption("Coders min/max: the share each individual coder's codings would give — the spread behind the "
-               "figure.")
+    st.caption(f"Coders min/max: the share each of {', '.join(report.spread_coders)} would give on their own "
+               "(the individual coders who covered every respondent in scope) — the spread behind the figure.")
 
 if by:
     st.subheader(f"By {by}")
@@ -134,6 +149,6 @@ if by:
                "and should not be read on its own. Column percent: share of the group that named the code.")
 
 st.subheader("Codes per respondent")
-st.caption("Every respondent in scope is a row, including those with no code of this frame.")
+st.caption(f"Every respondent in scope is a row, including those with no code of this frame. {report.coverage}.")
 heatmap = charts.code_respondent_heatmap(report.matrix, title=title)
 st.altair_chart(heatmap, width="content", key="_share_heatmap")

@@ -40,8 +40,9 @@ STAGES = {
     "instruments": "benchmarks.stage_instruments",
     "memory50k": "benchmarks.stage_memory50k",
     "scaling": "benchmarks.stage_scaling",
+    "browser": "benchmarks.stage_browser",
 }
-OPT_IN = {"memory50k", "scaling"}  # slow; only when named in --stages
+OPT_IN = {"memory50k", "scaling", "browser"}  # slow; only when named in --stages
 DEFAULT_OUT = HERE / "results" / "latest.jsonl"
 
 

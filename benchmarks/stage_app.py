@@ -93,7 +93,7 @@ def cases(ctx: Context) -> Iterator[Case]:
         return code_page_run(code_page())
 
     def click_next(at):
-        return _checked(at.button(key="_next").click().run())
+        return _checked(at.button(key="cf_next").click().run())
 
     def minimal():
         return AppTest.from_string(script, default_timeout=TIMEOUT)

@@ -33,7 +33,8 @@ def share_bar_chart(share_df: pd.DataFrame, *, title: str | None = None, by: str
         ci_low, ci_high, display, n), or of :func:`coding.shares.crosstab` when
         ``by`` is given (adds group, group_n).
     title
-        Chart title; the subtitle always states the denominator ("n = 24 respondents").
+        Chart title; the subtitle always states the denominator ("n = 24 respondents"), and the
+        coverage of the coder counted when the table has a ``coverage`` column.
     by
         Name of the attribute the crosstab was made by; bars are then grouped
         by ``group`` (one colour per group, side by side within each code).
@@ -51,6 +52,8 @@ def share_bar_chart(share_df: pd.DataFrame, *, title: str | None = None, by: str
     from coding.shares import round_half_up
 
     data = share_df.copy()
+    # whose codings, over how many respondents ("consensus coded this frame for 10 of 24 respondents")
+    coverage = [str(data["coverage"].iloc[0])] if "coverage" in data and len(data) else []
     data["label"] = data["label"].astype(str)
     data["bar_text"] = [("" if pd.isna(p) else f"{round_half_up(p):.1f}%") for p in data["percent"]]
     # the figure sits right of the whisker, so the two never overlap
@@ -84,7 +87,7 @@ def share_bar_chart(share_df: pd.DataFrame, *, title: str | None = None, by: str
     height = max(120, 28 * len(order) * (len(set(data["group"])) if by else 1))
     chart = (bars + whiskers + labels).properties(
         title=alt.TitleParams(title or "Share of respondents per code",
-                              subtitle=[subtitle, "lines: Wilson 95% confidence interval"], anchor="start"),
+                              subtitle=[subtitle, *coverage, "lines: Wilson 95% confidence interval"], anchor="start"),
         width=420,
         height=height,
         autosize=AUTOSIZE,

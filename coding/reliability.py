@@ -711,6 +711,8 @@ class AgreementReport:
         Exclusive-frame conflicts when a frame matrix was used.
     notes : list of str
         Caveats to print with the report.
+    coverage : DataFrame or None
+        Each coder's coverage (``coder, units, respondents, codings``) when the database gave it.
     """
 
     level: str
@@ -722,6 +724,7 @@ class AgreementReport:
     disagreements: pd.DataFrame
     conflicts: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    coverage: pd.DataFrame | None = None
 
 
 def report_from_codings(

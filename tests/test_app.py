@@ -34,12 +34,34 @@ def goto(at: AppTest, page: str) -> AppTest:
 widget = by_prefix
 
 
-def code_box(at: AppTest, segment: int, code: str):
-    return widget(at.checkbox, f"_c_{segment}_{code}_")
+class CodeBox:
+    """One code of the coding page's code list (a pill of its frame's row), used like a checkbox."""
+
+    def __init__(self, at: AppTest, segment: int, code: str):
+        frame = service.project_codebook(make_engine(), PROJECT).code(code).frame
+        self.pills = widget(at.button_group, f"_p_{segment}_{frame}_")
+        self.code = code
+
+    @property
+    def value(self) -> bool:
+        value = self.pills.value
+        return self.code in value if isinstance(value, list) else value == self.code
+
+    def check(self):
+        return self.pills.select(self.code)
+
+    def uncheck(self):
+        return self.pills.unselect(self.code)
+
+
+def code_box(at: AppTest, segment: int, code: str) -> CodeBox:
+    return CodeBox(at, segment, code)
 
 
 def pick_unit(at: AppTest, segment: int) -> AppTest:
-    widget(at.selectbox, "_seg_pick_").set_value(segment).run()
+    view_units = [s.id for s in service.document_view(
+        make_engine(), PROJECT, at.session_state["doc_id"], viewer=at.session_state["coder"]).segments if s.is_unit]
+    widget(at.number_input, "_go_").set_value(view_units.index(segment) + 1).run()
     assert not at.exception, at.exception
     return at
 
@@ -66,6 +88,9 @@ def test_first_start_loads_the_sample_and_the_overview_shows_24_documents(tmp_pa
     assert len(documents) == 24 and "respondent" in documents.columns
     progress = at.dataframe[1].value
     assert {"aigerim", "daniyar", "consensus", "supervisor"} <= set(progress["coder"])
+    # the sample coders read every transcript: all units read, every document done (not "18% coded, Done 0")
+    aigerim = progress.set_index("coder").loc["aigerim"]
+    assert aigerim["share"] == 1.0 and aigerim["documents_done"] == 24 and aigerim["units_coded"] < 1000
     assert not at.dataframe[2].value.empty  # codes in use
     engine = make_engine(url)
     try:
@@ -101,7 +126,7 @@ def test_sidebar_adds_a_coder_and_codes_as_them(app_engine):
 def test_code_page_asks_who_is_coding(app_engine):
     at = goto(start(), "code")
     assert "Choose who you are in the sidebar" in texts(at)
-    assert not at.checkbox
+    assert not at.button_group
 
 
 def test_apply_and_remove_a_code_through_the_page(app_engine):
@@ -144,7 +169,7 @@ def test_memo_is_saved_with_the_code_and_the_remove_button_removes(app_engine):
     at = goto(start("daniyar"), "code")
     at.selectbox(key="_doc_pick").set_value(doc).run()
     seg = at.session_state["seg_id"]
-    at.text_input(key=f"_memo_{seg}").input("clear example").run()
+    widget(at.text_input, f"_memo_draft_{seg}").input("clear example").run()
     code_box(at, seg, "rd_delegation").check().run()
     codings = service.document_view(app_engine, PROJECT, doc, viewer="daniyar").segments
     applied = [c for s in codings if s.id == seg for c in s.codings if c.code == "rd_delegation"]
@@ -162,10 +187,10 @@ def test_next_uncoded_and_mark_done(app_engine):
     assert first == service.next_uncoded_segment(app_engine, PROJECT, doc, coder="aigerim")
     position = next(s.position for s in service.document_view(app_engine, PROJECT, doc, viewer="aigerim").segments
                     if s.id == first)
-    at.button(key="_next_uncoded").click().run()
+    at.button(key="cf_next_unread").click().run()
     expected = service.next_uncoded_segment(app_engine, PROJECT, doc, coder="aigerim", after_position=position)
     assert at.session_state["seg_id"] == expected != first
-    at.button(key="_next").click().run()
+    at.button(key="cf_next").click().run()
     assert at.session_state["seg_id"] != expected
 
     assert service.document_view(app_engine, PROJECT, doc, viewer="aigerim").done is False
@@ -287,7 +312,7 @@ def test_exclusive_frame_swaps_the_code_and_navigation_writes_nothing(app_engine
     view = service.document_view(app_engine, PROJECT, doc, viewer="aigerim")
     assert {c.code for s in view.segments if s.id == seg for c in s.codings} == {"cs_progressive"}
     events = len(service.history(app_engine, PROJECT))
-    at.text_input(key=f"_memo_{seg}").input("not for the next unit")
-    at.button(key="_next_uncoded").click().run()
-    at.button(key="_prev").click().run()
+    widget(at.text_input, f"_memo_draft_{seg}").input("not for the next unit")
+    at.button(key="cf_next_unread").click().run()
+    at.button(key="cf_prev").click().run()
     assert len(service.history(app_engine, PROJECT)) == events  # moving around changes no coding

@@ -20,6 +20,7 @@ from topics import WordHashing
 
 from coding import service
 from coding.database import queries
+from coding.database.engine import make_engine
 from coding.database.tables import SuggestionFeedback
 
 PROJECT = "default"
@@ -79,8 +80,10 @@ def texts(at: AppTest) -> str:
 
 
 def pick_unit(at: AppTest, segment: int) -> AppTest:
-    [box] = [w for w in at.selectbox if (w.key or "").startswith("_seg_pick_")]
-    return ok(box.set_value(segment).run())
+    """Select a unit by its number in the panel's "Unit" box (what a click on the sentence does)."""
+    [box] = [w for w in at.number_input if (w.key or "").startswith("_go_")]
+    view = service.document_view(make_engine(), PROJECT, at.session_state["doc_id"], viewer=at.session_state["coder"])
+    return ok(box.set_value([s.id for s in view.segments if s.is_unit].index(segment) + 1).run())
 
 
 def document_id(engine, name: str) -> int:
@@ -135,7 +138,7 @@ def test_a_unit_shows_its_suggestions_with_score_threshold_and_why(suggest_engin
     ok(at.switch_page("app_pages/overview.py").run())
     ok(at.switch_page("app_pages/code.py").run())
     assert at.toggle(key="_suggest_toggle").value is True and keys(at.button, "_sa_")
-    ok(at.button(key="_next").click().run())
+    ok(at.button(key="cf_next").click().run())
     assert len(service.history(suggest_engine, PROJECT)) == events
 
 

@@ -178,3 +178,18 @@ def test_backend_comparison_measures_speed_and_faithfulness(tmp_path):
     assert rows["onnx fp32"]["cosine_min"] > 0.9999
     assert 0.5 < rows["onnx int8"]["cosine_mean"] < rows["onnx fp32"]["cosine_mean"]
     assert ("torch bf16" in rows) != ("torch bf16" in result["skipped"])
+
+
+@pytest.mark.browser
+def test_browser_stage_times_the_coding_page_against_a_minimal_page(tmp_path):
+    """The small size (a 40-unit transcript) in headless chromium: rows with a median, a p95 and a ratio."""
+    out = tmp_path / "browser.jsonl"
+    assert main(["--size", "small", "--stages", "browser", "--out", str(out)]) == 0
+    rows = {r["measurement"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert not any(r.get("error") for r in rows.values()), rows
+    assert {"tick", "next unit", "page change"} <= set(rows)
+    for row in rows.values():
+        assert row["unit"] == "ms" and row["min"] <= row["median"] <= row["p95"] <= row["max"]
+        assert row["baseline"]["name"].startswith("minimal Streamlit page") and row["ratio"] > 0
+        assert any("load average" in note for note in row["notes"])
+    assert rows["tick"]["items"] == 12 and rows["next unit"]["items"] == 6  # 6 units: next once, tick twice

@@ -104,6 +104,17 @@ def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
         assert "frame_coverage" in sa.inspect(conn).get_table_names()
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == _head()
         assert {"instrument", "instrument_response"} <= set(sa.inspect(conn).get_table_names())  # 0006
+        assert "unit_mark" in sa.inspect(conn).get_table_names()  # 0008
+        conn.execute(sa.text(  # 0008: a mark on the kept segment, by a coder
+            "INSERT INTO coder (project_id, name, role, is_consensus, created) "
+            "SELECT id, 'ann', 'coder', false, CURRENT_TIMESTAMP FROM project"))
+        conn.execute(sa.text(
+            "INSERT INTO unit_mark (segment_id, coder_id, frame_key, created) "
+            "SELECT s.id, c.id, 'f', CURRENT_TIMESTAMP FROM segment s, coder c"))
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # one mark per unit, coder and frame
+            conn.execute(sa.text(
+                "INSERT INTO unit_mark (segment_id, coder_id, frame_key, created) "
+                "SELECT s.id, c.id, 'f', CURRENT_TIMESTAMP FROM segment s, coder c"))
         insert = ("INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, "
                   "language, sha256, imported) SELECT id, '{name}', '{name}', '{{}}', 'No.', 'txt', 'utf-8', 'en', "
                   "'h', CURRENT_TIMESTAMP FROM project")
@@ -187,3 +198,31 @@ def test_default_location_follows_the_environment(monkeypatch, tmp_path):
     assert (tmp_path / "home" / "codeframe.sqlite").exists()  # the folder is created on first use
     monkeypatch.setenv("CODEFRAME_DB", "sqlite:///elsewhere.sqlite")
     assert default_url() == "sqlite:///elsewhere.sqlite"
+
+
+def test_upgrade_to_review_tables_keeps_data(any_db_url):
+    """0005 (chained after 0008) adds exclusion, adjudication and project_event; documents stay as they were."""
+    engine = make_engine(any_db_url, migrate_schema=False)
+    migrate(engine, "0008")
+    with engine.begin() as conn:
+        assert "exclusion" not in sa.inspect(conn).get_table_names()
+        conn.execute(sa.text(
+            "INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, embedding_model, created) "
+            "VALUES ('old', 'en', 'sentence', true, false, 'm', CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text(
+            "INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, language, "
+            "sha256, imported) SELECT id, 'S1', 'S1', '{}', 'No.', 'txt', 'utf-8', 'en', 'h', CURRENT_TIMESTAMP "
+            "FROM project"))
+    migrate(engine, "0005")
+    with engine.begin() as conn:
+        names = sa.inspect(conn).get_table_names()
+        assert {"exclusion", "adjudication", "project_event"} <= set(names)
+        assert conn.execute(sa.text("SELECT name FROM document")).scalars().all() == ["S1"]
+        conn.execute(sa.text(
+            "INSERT INTO exclusion (project_id, kind, target_id, at) SELECT project_id, 'document', id, "
+            "CURRENT_TIMESTAMP FROM document"))
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # one exclusion per document
+            conn.execute(sa.text(
+                "INSERT INTO exclusion (project_id, kind, target_id, at) SELECT project_id, 'document', id, "
+                "CURRENT_TIMESTAMP FROM document"))
+    engine.dispose()

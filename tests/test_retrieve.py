@@ -52,6 +52,15 @@ def _unit(engine, project, document, text):
 
 def _code(engine, project, document, text, code, coder="consensus", actor="sup"):
     segment = _unit(engine, project, document, text)
+    if coder == service.CONSENSUS:  # the consensus is written only by adjudication (issue 14)
+        frame = service.project_codebook(engine, project).frame_of(code).id
+        doc = next(d.id for d in service.list_documents(engine, project) if d.name == document)
+        view = service.document_view(engine, project, doc, viewer=actor)
+        have = {c.code for s in view.segments if s.id == segment for c in s.codings
+                if c.coder == coder and c.frame == frame}
+        service.adjudicate(engine, project, segment_id=segment, frame=frame, codes=sorted(have | {code}),
+                           actor=actor, reason="test")
+        return segment
     service.add_coding(engine, project, segment_id=segment, code=code, coder=coder, actor=actor)
     return segment
 

@@ -196,8 +196,11 @@ def test_coders_cannot_edit_others_or_adjudicate(engine, project, two_docs):
     with pytest.raises(PermissionDenied):
         service.add_coding(engine, project, segment_id=units[0].id, code="rd_systemic_approach", coder="consensus",
                            actor="ana", source="adjudication")
-    service.add_coding(engine, project, segment_id=units[0].id, code="rd_systemic_approach", coder="consensus",
-                       actor="sup", source="adjudication", reason="both coders saw it")
+    with pytest.raises(PermissionDenied, match="written only by adjudication"):  # issue 14: not even a supervisor
+        service.add_coding(engine, project, segment_id=units[0].id, code="rd_systemic_approach", coder="consensus",
+                           actor="sup", source="adjudication", reason="both coders saw it")
+    service.adjudicate(engine, project, segment_id=units[0].id, frame="reform_directions",
+                       codes=["rd_systemic_approach"], actor="sup", reason="both coders saw it")
 
 
 def test_next_uncoded_and_progress(engine, project, two_docs):

@@ -144,14 +144,14 @@ def test_coders_edit_and_see_only_their_own_codings_and_never_adjudicate(engine,
         service.add_coding(engine, P, segment_id=units[1], code="rd_delegation", coder="bob", actor="ann")
     with pytest.raises(PermissionDenied, match="ann may not change codings of bob"):
         service.remove_coding(engine, P, segment_id=units[0], code="rd_delegation", coder="bob", actor="ann")
-    with pytest.raises(PermissionDenied, match="only supervisors adjudicate"):
+    with pytest.raises(PermissionDenied, match="written only by adjudication"):
         service.add_coding(engine, P, segment_id=units[0], code="rd_delegation", coder="consensus", actor="ann")
     with pytest.raises(PermissionDenied, match="only supervisors adjudicate"):
         service.add_coding(engine, P, segment_id=units[1], code="rd_delegation", coder="ann", source="adjudication")
     with pytest.raises(PermissionDenied, match="ann may not change codings of bob"):
         service.undo(engine, P, coder="bob", actor="ann")
-    service.add_coding(engine, P, segment_id=units[0], code="rd_delegation", coder="consensus", actor="sue",
-                       source="adjudication")
+    service.adjudicate(engine, P, segment_id=units[0], frame="reform_directions", codes=["rd_delegation"],
+                       actor="sue", reason="both coders saw it")
     document = service.list_documents(engine, P)[0].id
     seen_by_ann = {(c.coder, c.code) for s in service.document_view(engine, P, document, viewer="ann").segments
                    for c in s.codings}
@@ -212,8 +212,8 @@ def test_undo_of_a_mutually_exclusive_replacement_restores_the_replaced_code(eng
 
 
 def test_supervisor_undoes_an_adjudication(engine, units):
-    service.add_coding(engine, P, segment_id=units[0], code="rd_delegation", coder="consensus", actor="sue",
-                       source="adjudication")
+    service.adjudicate(engine, P, segment_id=units[0], frame="reform_directions", codes=["rd_delegation"],
+                       actor="sue", reason="both coders saw it")
     with pytest.raises(PermissionDenied):
         service.undo(engine, P, coder="consensus", actor="ann")
     assert service.undo(engine, P, coder="consensus", actor="sue") == 1
@@ -268,8 +268,8 @@ def _fill(engine, units) -> None:
     service.add_coding(engine, P, segment_id=units[0], code="rd_delegation", coder="ann", memo="ünïcode\ttab\nline")
     service.add_coding(engine, P, segment_id=units[1], code="cs_evolutionary", coder="bob")
     service.add_coding(engine, P, segment_id=units[1], code="cs_progressive", coder="bob")
-    service.add_coding(engine, P, segment_id=units[0], code="rd_delegation", coder="consensus", actor="sue",
-                       source="adjudication")
+    service.adjudicate(engine, P, segment_id=units[0], frame="reform_directions", codes=["rd_delegation"],
+                       actor="sue", reason="both coders saw it")
     service.mark_done(engine, P, service.list_documents(engine, P)[0].id, coder="ann")
     service.undo(engine, P, coder="bob")
 

@@ -14,7 +14,7 @@ import sys
 from coding.errors import CodeframeError
 
 COMMAND_MODULES = ("project", "codebook", "agreement", "shares", "suggest", "users", "instruments", "retrieve",
-                   "search", "cooccurrence", "report", "memos")
+                   "search", "cooccurrence", "report", "memos", "review")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -60,7 +60,9 @@ def register(subparsers) -> None:
                    help="only this frame's codes (CSV: needs a 'frame' column; without a CSV: database mode)")
     p.add_argument("--unit", choices=UNITS, default="segment",
                    help="compare coders per segment or per respondent (CSV: needs a 'respondent' column)")
-    p.add_argument("--coders", type=_coder_list, metavar="A,B", help="compare only these coders")
+    p.add_argument("--coders", type=_coder_list, metavar="A,B",
+                   help="compare these coders (default: the coders who double-coded the most; excluded coders "
+                        "are left out)")
     p.add_argument("--bootstrap", type=whole_number(0), default=1000, metavar="N",
                    help="bootstrap resamples for the alpha interval, 0 to skip (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
@@ -183,6 +185,12 @@ def render_table(report, *, show_disagreements: bool = False) -> str:
         "",
         f"Overall ({report.level} level; one code per {report.unit} and coder)",
     ]
+    coverage = getattr(report, "coverage", None)
+    if coverage is not None:  # database mode: each coder over the units they covered
+        lines[1:1] = ["", "Coverage (documents each coder coded, finished or was assigned in the frame)",
+                      format_table(coverage.rename(columns={"units": "units covered",
+                                                            "respondents": "respondents covered",
+                                                            "codings": "codings made"}))]
     width = max(len(label) for _, label in OVERALL_LABELS)
     for key, label in OVERALL_LABELS:
         stat = report.overall[key]

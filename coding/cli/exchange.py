@@ -32,6 +32,8 @@ def add_export_commands(export_subparsers) -> None:
     p.add_argument("path", metavar="CSV", help="output file ('-' for standard output)")
     p.add_argument("--coder", help="only this coder's codings")
     p.add_argument("--frame", help="only codes of this frame")
+    p.add_argument("--as", dest="as_user", metavar="NAME",
+                   help="who exports: in blind mode a coder gets only their own codings")
     p.set_defaults(func=cmd_export_codings)
 
 
@@ -90,8 +92,11 @@ def cmd_export_qdc(args) -> int:
 def cmd_export_codings(args) -> int:
     from coding import service
     from coding.cli.common import engine_from_args
+    from coding.cli.users import _signed_in
 
-    frame = service.export_codings_frame(engine_from_args(args), args.project, coder=args.coder, frame=args.frame)
+    engine = engine_from_args(args)
+    frame = service.export_codings_frame(engine, args.project, coder=args.coder, frame=args.frame,
+                                         viewer=_signed_in(args, engine))
     if args.path == "-":
         frame.to_csv(sys.stdout, index=False)
     else:

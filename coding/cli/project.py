@@ -34,6 +34,8 @@ def register(subparsers) -> None:
     c = imp_sub.add_parser("codings", help="import codings from a long CSV (document,coder,code + locator)")
     c.add_argument("path", metavar="CSV")
     c.add_argument("--create-coders", action="store_true", help="add coders named in the file that do not exist")
+    c.add_argument("--as", dest="as_user", metavar="NAME",
+                   help="who imports (a supervisor or admin for consensus codings; needed in team mode)")
     c.set_defaults(func=cmd_import_codings)
     try:
         import coding.cli.exchange as exchange
@@ -95,7 +97,11 @@ def cmd_import_attributes(args) -> int:
 
 
 def cmd_import_codings(args) -> int:
-    report = service.import_codings(engine_from_args(args), args.project, args.path, create_coders=args.create_coders)
+    from coding.cli.users import _signed_in
+
+    engine = engine_from_args(args)
+    report = service.import_codings(engine, args.project, args.path, create_coders=args.create_coders,
+                                    actor=_signed_in(args, engine))
     _print_import(report)
     return 0
 

@@ -45,6 +45,9 @@ def register(subparsers) -> None:
     p.add_argument("--frame", metavar="F", help="only the codes of this frame")
     p.add_argument("--by", metavar="ATTRIBUTE", help="also cross-tabulate by this respondent attribute")
     p.add_argument("--coder", metavar="CODER", help="only this coder's codings ('consensus' for adjudicated)")
+    p.add_argument("--denominator", choices=("all", "covered"), default="all",
+                   help="divide by every respondent in scope (default, as the article counts) or by the "
+                        "respondents the coder covered in the frame (project mode)")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output (required for xlsx)")
     p.add_argument("--codebook", metavar="FILE", help="codebook YAML for labels, frames and roll-up; every code "
@@ -205,10 +208,17 @@ def _project_mode(args):
         raise CodingsError("give --frame F (or a CODINGS.csv with --respondents)",
                            [Problem("missing --frame", field="frame")])
     engine = engine_from_args(args)
-    report = service.share_report(engine, args.project, frame=args.frame, by=args.by, coder=args.coder)
+    report = service.share_report(engine, args.project, frame=args.frame, by=args.by, coder=args.coder,
+                                  denominator=args.denominator)
     if args.format == "table":
+        scope = ("respondents in scope, including those with no coding" if report.denominator == "all"
+                 else f"respondents {report.coder} covered")
         print(f"{args.frame}: share of respondents mentioning each code ({report.coder} codings; "
-              f"n = {report.n} respondents in scope, including those with no coding)", file=sys.stderr)
+              f"n = {report.n} {scope})", file=sys.stderr)
+    print(f"coverage: {report.coverage}", file=sys.stderr)
+    if report.partial and report.denominator == "all":
+        print("warning: partial coverage; --denominator covered divides by the respondents the coder covered",
+              file=sys.stderr)
     quotes = report.quotes[report.quotes["coder"] == report.coder]
     return report.table, report.crosstab, report.matrix, quotes
 

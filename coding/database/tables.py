@@ -283,6 +283,7 @@ class InstrumentResponse(SQLModel, table=True):
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
+
 class Memo(SQLModel, table=True):
     """An analytic memo on a unit (segment), a document or a code; memos on codings live on the coding.
 
@@ -298,6 +299,65 @@ class Memo(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
+
+
+class UnitMark(SQLModel, table=True):
+    """A coder read a unit and found that nothing of one frame applies ("read, nothing applies").
+
+    Progress counts such a unit as read, and "next uncoded" skips it. Coding the unit in that
+    frame afterwards removes the mark.
+    """
+
+    __tablename__ = "unit_mark"
+    __table_args__ = (UniqueConstraint("segment_id", "coder_id", "frame_key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    segment_id: int = Field(foreign_key="segment.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    frame_key: str
+    created: datetime = Field(default_factory=utcnow)
+
+
+class Exclusion(SQLModel, table=True):
+    """A document or a coder kept out of analysis (shares, agreement, disagreements), nothing deleted.
+
+    ``kind`` is ``document`` or ``coder``; ``target_id`` is that row's id. Removing the row
+    brings the document or coder back; both changes are in ``project_event``.
+    """
+
+    __table_args__ = (UniqueConstraint("project_id", "kind", "target_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    kind: str  # document | coder
+    target_id: int
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    actor_id: Optional[int] = Field(default=None, foreign_key="coder.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Adjudication(SQLModel, table=True):
+    """A consensus decision on one unit for one frame, also when it is 'no code of this frame applies'."""
+
+    __table_args__ = (UniqueConstraint("segment_id", "frame_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    segment_id: int = Field(foreign_key="segment.id", index=True)
+    frame_id: int = Field(foreign_key="code_frame.id", index=True)
+    actor_id: Optional[int] = Field(default=None, foreign_key="coder.id")
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    at: datetime = Field(default_factory=utcnow)
+
+
+class ProjectEvent(SQLModel, table=True):
+    """Append-only history of changes to what is analysed: documents and coders excluded, included, removed."""
+
+    __tablename__ = "project_event"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    actor_id: Optional[int] = Field(default=None, foreign_key="coder.id")
+    action: str  # exclude | include | remove
+    kind: str  # document | coder
+    target: str  # the document's or coder's name
+    detail: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class UserSession(SQLModel, table=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,12 +10,13 @@ from sqlmodel import Session, select
 
 from coding.database import queries
 from coding.database.retry import retry_locked
-from coding.database.tables import Assignment, Coder, Coding, Document
+from coding.database.tables import Adjudication, Assignment, Coder, Coding, Document, utcnow
 from coding.errors import CodeframeError, NotFound
-from coding.service.agreement import _coder_universes, _frame_codes
+from coding.service.agreement import _frame_codes
 from coding.service.codings import _log, _upsert_coding, snapshot
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.permissions import _require_supervisor
+from coding.service.review import disagreement_report
 
 
 @retry_locked
@@ -108,38 +108,11 @@ def list_assignments(engine: Engine, project: str = DEFAULT_PROJECT) -> "Any":
 
 def disagreement_details(
     engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, coders: Sequence[str] | None = None,
-    actor: str | None = None,
+    actor: str | None = None, show: str = "all",
 ) -> list[dict]:
-    """Every segment where coders differ in a frame, side by side: text, each coder's codes and memos,
-    and the consensus so far. Supervisors only when ``actor`` is given."""
-    with Session(engine) as session:
-        row = queries.project_by_name(session, project)
-        if actor is not None:
-            _require_supervisor(session, row, actor)
-        frame_row, _ = _frame_codes(session, row, frame)
-        df = queries.codings_frame(session, row.id, frame=frame)
-        units = queries.units_frame(session, row.id)
-        chosen = list(coders) if coders else sorted(set(df["coder"]) - {CONSENSUS})
-        universes = _coder_universes(session, row, frame_row, chosen, units)
-    text = dict(zip(units["segment_id"], units["text"]))
-    where = {s: (d, p) for s, d, p in zip(units["segment_id"], units["document"], units["position"])}
-    decisions: dict[int, dict[str, dict[str, str | None]]] = defaultdict(lambda: defaultdict(dict))
-    for r in df.itertuples(index=False):
-        decisions[r.segment_id][r.coder][r.code] = r.memo
-    out = []
-    shared = set.intersection(*(universes[c] for c in chosen)) if chosen else set()
-    for segment_id in sorted(shared, key=lambda s: where.get(s, ("", 0))):
-        sets = {c: frozenset(decisions[segment_id].get(c, {})) for c in chosen}
-        if len(set(sets.values())) <= 1:
-            continue
-        document, position = where[segment_id]
-        out.append({
-            "segment_id": int(segment_id), "document": document, "position": int(position),
-            "text": text[segment_id],
-            "coders": {c: dict(decisions[segment_id].get(c, {})) for c in chosen},
-            "consensus": dict(decisions[segment_id].get(CONSENSUS, {})),
-        })
-    return out
+    """The disagreements of :func:`coding.service.review.disagreement_report` (its ``items``): every unit
+    at least two of the chosen coders covered and on which they differ, with the consensus so far."""
+    return disagreement_report(engine, project, frame=frame, coders=coders, actor=actor, show=show).items
 
 
 @retry_locked
@@ -191,5 +164,11 @@ def adjudicate(
         for key in sorted(wanted - have):
             _upsert_coding(session, row, segment, by_key[key], consensus, acting, source="adjudication",
                            score=None, model_id=None, memo=None, reason=reason)
+        decision = session.exec(select(Adjudication).where(
+            Adjudication.segment_id == segment.id, Adjudication.frame_id == frame_row.id)).first()
+        if decision is None:  # also 'no code of this frame': a decision, shown and counted as decided
+            decision = Adjudication(segment_id=segment.id, frame_id=frame_row.id)
+        decision.actor_id, decision.reason, decision.at = acting.id, reason, utcnow()
+        session.add(decision)
         session.commit()
         return sorted(wanted)

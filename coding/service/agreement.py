@@ -8,10 +8,23 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from coding import review
 from coding.database import queries
-from coding.database.tables import Assignment, Code, CodeFrame, Coder, Coding, FrameCoverage, Project, Segment
+from coding.database.tables import (
+    Adjudication,
+    Assignment,
+    Code,
+    CodeFrame,
+    Coder,
+    Coding,
+    FrameCoverage,
+    Project,
+    Segment,
+    UnitMark,
+)
 from coding.errors import CodeframeError, NotFound
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
+from coding.service.scope import analysed_coders, excluded, in_scope
 
 
 def _frame_codes(session: Session, project: Project, frame: str) -> tuple[CodeFrame, list[Code]]:
@@ -25,8 +38,9 @@ def _frame_codes(session: Session, project: Project, frame: str) -> tuple[CodeFr
 def _coder_universes(session: Session, project: Project, frame_row: CodeFrame, coders: Iterable[str],
                      units: "Any") -> dict[str, set[int]]:
     """The units each coder saw in a frame: every unit of each document they coded in the frame,
-    finished the frame on (:func:`mark_done` with ``frames``), or were assigned for double coding.
-    A unit such a coder left uncoded is a real 'not applied'."""
+    finished the frame on (:func:`mark_done` with ``frames``), marked a unit 'nothing applies'
+    in the frame, or were assigned for double coding. A unit such a coder left uncoded is a real
+    'not applied'."""
     names = list(coders)
     coder_ids = {c.name: c.id for c in session.exec(select(Coder).where(Coder.project_id == project.id))}
     worked: dict[str, set[int]] = {n: set() for n in names}
@@ -45,7 +59,12 @@ def _coder_universes(session: Session, project: Project, frame_row: CodeFrame, c
     finished = select(FrameCoverage.coder_id, FrameCoverage.document_id).where(
         FrameCoverage.frame_key == frame_row.key)
     assigned = select(Assignment.coder_id, Assignment.document_id)
-    for stmt in (finished, assigned):
+    marked = select(UnitMark.coder_id, Segment.document_id).join(Segment, Segment.id == UnitMark.segment_id).where(
+        UnitMark.frame_key == frame_row.key)  # read a unit and found nothing of the frame applies
+    if CONSENSUS in worked:  # adjudicated units, 'nothing applies' included, are covered by the consensus
+        worked[CONSENSUS] |= set(session.exec(select(Segment.document_id).join(
+            Adjudication, Adjudication.segment_id == Segment.id).where(Adjudication.frame_id == frame_row.id)).all())
+    for stmt in (finished, assigned, marked):
         for coder_id, doc_id in session.exec(stmt).all():
             if coder_id in name_of:
                 worked[name_of[coder_id]].add(doc_id)
@@ -80,11 +99,17 @@ def agreement_report(
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         frame_row, codes = _frame_codes(session, row, frame)
-        df = queries.codings_frame(session, row.id, frame=frame)
-        units = queries.units_frame(session, row.id)
-        all_coders = sorted({c for c in df["coder"]} - {CONSENSUS})
-        chosen = list(coders) if coders else all_coders
+        skip_docs, skip_coders = excluded(session, row.id)
+        df = in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
+        units = in_scope(queries.units_frame(session, row.id), skip_docs)
+        all_coders = analysed_coders(session, row, skip_coders)
+        chosen = list(dict.fromkeys(coders)) if coders else all_coders
         universes = _coder_universes(session, row, frame_row, chosen, units)
+    if not coders:  # the coders who double-coded the most; a pilot on two units does not join by default
+        chosen = review.default_coders({c: u for c, u in universes.items() if u})
+        universes = {c: universes[c] for c in chosen}
+    coverage = review.coverage_table(universes, dict(zip(units["segment_id"], units["respondent"])),
+                                     df.rename(columns={"segment_id": "unit"}), chosen)
     if len(chosen) < 2:
         raise CodeframeError(
             f"agreement needs at least two coders in frame {frame!r}; found {', '.join(chosen) or 'none'}"
@@ -94,11 +119,13 @@ def agreement_report(
     if unit == "respondent":
         mapping = dict(zip(units["segment_id"], units["respondent"]))
         long, universes = reliability.presence_by_respondent(long, mapping, units_by_coder=universes)
-    return reliability.report_from_codings(
+    report = reliability.report_from_codings(
         long, codes=keys, units_by_coder=universes, coders=chosen,
         exclusive_frame=keys if frame_row.mutually_exclusive else None, unit=unit, level=level,
         n_boot=n_boot, seed=seed,
     )
+    report.coverage = coverage
+    return report
 
 
 def coder_drift(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, period: str = "W") -> "Any":
@@ -117,8 +144,10 @@ def coder_drift(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, p
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         _, frame_codes = _frame_codes(session, row, frame)
-        df = queries.codings_frame(session, row.id, frame=frame)
-        units = queries.units_frame(session, row.id)
+        skip_docs, skip_coders = excluded(session, row.id)
+        df = in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
+        df = df[~df["coder"].isin(skip_coders)]
+        units = in_scope(queries.units_frame(session, row.id), skip_docs)
     columns = ["coder", "period", "units", "percent_agreement", "cohen_kappa"]
     if df.empty or CONSENSUS not in set(df["coder"]):
         return pd.DataFrame(columns=columns)

@@ -160,7 +160,8 @@ def set_key_quote(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_id:
         if coding is None:
             raise NotFound(f"{coder} has not coded unit {segment_id} with {code!r}: "
                            "only a coded unit can be a key quote")
-        _check_may_edit(acting, target, coding.source)
+        # starring changes no decision: a supervisor may star the consensus's codings (not a coder)
+        _check_may_edit(acting, target, coding.source, adjudicated=target.is_consensus)
         if bool(coding.key_quote) == starred:
             return
         session.add(CodingEvent(project_id=row.id, segment_id=segment_id, code_id=code_row.id, coder_id=target.id,
@@ -204,10 +205,16 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
     shares = share_report(engine, project, frame=frame, by=by, coder=coder)
     codebook = project_codebook(engine, project)
     frame_obj = codebook.frame(frame)
-    individual = sorted(set(shares.quotes["coder"]) - {CONSENSUS})
+    # shares.quotes holds only the counted coder's quotes (issue 14): the coders compared are those
+    # agreement_report chooses (who double-coded the most, excluded coders left out)
+    individual: list = []
     alpha_segment: dict = {}
-    if len(individual) >= 2:
-        seg = agreement_report(engine, project, frame=frame, unit="segment", coders=individual, n_boot=0)
+    try:
+        seg = agreement_report(engine, project, frame=frame, unit="segment", n_boot=0)
+    except CodeframeError:  # fewer than two coders covered this frame
+        seg = None
+    if seg is not None:
+        individual = list(seg.coders)
         alpha_segment = dict(zip(seg.table["code"], seg.table["alpha"]))
     alpha_respondent = dict(zip(shares.table["code"], shares.table["agreement"])) if "agreement" in shares.table else {}
     with Session(engine) as session:

@@ -131,7 +131,7 @@ def undo(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, actor: s
                     stack[-1].action == "remove" and (stack[-1].reason or "").startswith("replaced by "))):
                 group.append(stack.pop())  # the rest of the batch, with its mutually exclusive replacements
             for event in group:
-                _check_may_edit(acting, target, event.source)
+                _check_may_edit(acting, target, event.source, adjudicated=True)
                 _revert_event(session, row, event, acting)
             reverted += 1
         session.commit()

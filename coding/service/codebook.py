@@ -244,13 +244,15 @@ def find_codes(codebook, query: str = "", *, frames: Iterable[str] | None = None
     return found
 
 
-def quotes_by_code(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int = 3) -> dict[str, list[dict]]:
-    """Up to ``limit`` coded passages per code (consensus first), read in one query for the codebook page."""
+def quotes_by_code(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int = 3,
+                   coders: Iterable[str] | None = None) -> dict[str, list[dict]]:
+    """Up to ``limit`` coded passages per code (consensus first), read in one query for the codebook page.
+    ``coders`` limits them to those coders' codings (a blind coder's own)."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        df = queries.codings_frame(session, row.id)
+        df = queries.codings_frame(session, row.id, coders=coders)
     if df.empty:
         return {}
     df = df.assign(_rank=(df["coder"] != CONSENSUS).astype(int)).sort_values(["code", "_rank", "document", "position"])

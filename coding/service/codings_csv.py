@@ -13,7 +13,7 @@ from sqlmodel import Session
 from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, Coder, Segment
-from coding.errors import CodingsError, Problem
+from coding.errors import CodingsError, PermissionDenied, Problem
 from coding.service.codings import _upsert_coding
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT, SOURCES, _source
 from coding.service.permissions import _check_may_edit
@@ -185,8 +185,13 @@ def import_codings(
             raise CodingsError(f"{len(problems)} problem(s) in the codings file; nothing was imported", problems)
         for r, seg, code, coder in resolved:
             target_actor = acting or coder
-            _check_may_edit(target_actor, coder, r.source)
-            _upsert_coding(session, row, seg, code, coder, target_actor, source=r.source, score=None, model_id=None,
+            source = r.source
+            if coder.is_consensus:  # adjudicated codings from another tool: supervisors and admins, logged as import
+                if row.team_mode and acting is None:
+                    raise PermissionDenied("team mode is on: import consensus codings as a supervisor or admin")
+                source = "import"
+            _check_may_edit(target_actor, coder, source, adjudicated=coder.is_consensus)
+            _upsert_coding(session, row, seg, code, coder, target_actor, source=source, score=None, model_id=None,
                            memo=r.memo, reason=f"imported from {name}")
             report.codings += 1
         if multi:
@@ -196,13 +201,22 @@ def import_codings(
 
 
 def export_codings_frame(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str | None = None,
-                         frame: str | None = None) -> "Any":
+                         frame: str | None = None, viewer: str | None = None) -> "Any":
     """Codings in the long format that ``agreement``, ``shares`` and ``import codings`` read.
 
     Columns: document, respondent, unit (``document#segment``), segment (1-based unit number, as
-    ``import codings`` expects), start, end, coder, code, frame, source, memo, text.
+    ``import codings`` expects), start, end, coder, code, frame, source, memo, text. In blind mode
+    a coder ``viewer`` exports only their own codings.
     """
     import pandas as pd
+
+    from coding.service.review import visible_coders
+
+    visible = visible_coders(engine, project, viewer)
+    if visible is not None:
+        if coder is not None and coder not in visible:
+            raise PermissionDenied(f"blind mode: {viewer} sees only their own codings")
+        coder = visible[0]
 
     with Session(engine) as session:
         row = queries.project_by_name(session, project)

@@ -235,7 +235,8 @@ def import_bundle(engine: Engine, project: str, bundle, report=None) -> "Any":
             spans.sort(key=lambda item: (item[0], item[1]))
             first_coding = spans[0][2]
             code, coder = codes[code_key], coders[coder_name]
-            source = first_coding.source if first_coding.source in SOURCES else "import"
+            # the consensus is written only by adjudication: imported adjudications are logged as an import
+            source = first_coding.source if first_coding.source in SOURCES and not coder.is_consensus else "import"
             memo = combined_memo([c.memo for _, _, c in spans])
             if exclusive[code.frame_id]:  # one code per segment: the upsert replaces the others, with history
                 _upsert_coding(session, row, _IdOnly(segment_id), code, coder, coder, source=source,

@@ -37,8 +37,18 @@ def _visible_coder_ids(session: Session, project: Project, actor: Coder, documen
     return {actor.id} if project.blind_mode else None
 
 
-def _check_may_edit(actor: Coder, coder: Coder, source: str) -> None:
-    """A coder edits only their own codings; adjudication is for supervisors and admins."""
+CONSENSUS_REFUSED = ("the consensus is written only by adjudication (a supervisor, with a reason: Agreement & "
+                     "adjudication page); it is not a coder one codes as")
+
+
+def _check_may_edit(actor: Coder, coder: Coder, source: str, *, adjudicated: bool = False) -> None:
+    """A coder edits only their own codings; adjudication is for supervisors and admins.
+
+    Nobody writes the consensus coder through the coding functions: only adjudication,
+    imports by a supervisor (``adjudicated``) and the undo of those changes do.
+    """
+    if coder.is_consensus and not adjudicated:
+        raise PermissionDenied(CONSENSUS_REFUSED)
     if source == "adjudication" or coder.is_consensus:
         if not may_adjudicate(actor.role):
             raise PermissionDenied(f"{actor.name} is a {actor.role}: only supervisors adjudicate")

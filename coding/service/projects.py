@@ -155,6 +155,9 @@ def delete_project(engine: Engine, project: str) -> None:
         coder_ids = select(t.Coder.id).where(t.Coder.project_id == row.id)
         instrument_ids = select(t.Instrument.id).where(t.Instrument.project_id == row.id)
         for stmt in (
+            delete(t.Adjudication).where(t.Adjudication.segment_id.in_(seg_ids)),
+            delete(t.Exclusion).where(t.Exclusion.project_id == row.id),
+            delete(t.ProjectEvent).where(t.ProjectEvent.project_id == row.id),
             delete(t.InstrumentResponse).where(t.InstrumentResponse.instrument_id.in_(instrument_ids)),
             delete(t.Instrument).where(t.Instrument.project_id == row.id),
             delete(t.Selection).where(t.Selection.document_id.in_(doc_ids)),
@@ -164,6 +167,7 @@ def delete_project(engine: Engine, project: str) -> None:
             delete(t.AuthEvent).where(t.AuthEvent.project_id == row.id),
             delete(t.UserSession).where(t.UserSession.project_id == row.id),
             delete(t.Coding).where(t.Coding.segment_id.in_(seg_ids)),
+            delete(t.UnitMark).where(t.UnitMark.segment_id.in_(seg_ids)),
             delete(t.FrameCoverage).where(t.FrameCoverage.document_id.in_(doc_ids)),
             delete(t.Assignment).where(t.Assignment.document_id.in_(doc_ids)),
             delete(t.DocumentProgress).where(t.DocumentProgress.document_id.in_(doc_ids)),

@@ -1,7 +1,7 @@
 """sign-in sessions and the sign-in audit history: user_session, auth_event
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0005
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"  # chained after 0007 (memos, key quotes), which landed on main first
+down_revision = "0005"  # chained after 0005 (review), main's head when this branch was merged with it
 branch_labels = None
 depends_on = None
 
