@@ -358,6 +358,7 @@ class ProjectEvent(SQLModel, table=True):
     target: str  # the document's or coder's name
     detail: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
     reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class UserSession(SQLModel, table=True):
