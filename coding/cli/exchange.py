@@ -92,11 +92,9 @@ def cmd_export_qdc(args) -> int:
 def cmd_export_codings(args) -> int:
     from coding import service
     from coding.cli.common import engine_from_args
-    from coding.cli.users import _signed_in
-
     engine = engine_from_args(args)
     frame = service.export_codings_frame(engine, args.project, coder=args.coder, frame=args.frame,
-                                         viewer=_signed_in(args, engine))
+                                         viewer=signed_in_actor(args, engine))
     if args.path == "-":
         frame.to_csv(sys.stdout, index=False)
     else:

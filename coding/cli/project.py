@@ -97,11 +97,9 @@ def cmd_import_attributes(args) -> int:
 
 
 def cmd_import_codings(args) -> int:
-    from coding.cli.users import _signed_in
-
     engine = engine_from_args(args)
     report = service.import_codings(engine, args.project, args.path, create_coders=args.create_coders,
-                                    actor=_signed_in(args, engine))
+                                    actor=signed_in_actor(args, engine))
     _print_import(report)
     return 0
 
