@@ -92,6 +92,7 @@ def cmd_export_qdc(args) -> int:
 def cmd_export_codings(args) -> int:
     from coding import service
     from coding.cli.common import engine_from_args
+
     engine = engine_from_args(args)
     frame = service.export_codings_frame(engine, args.project, coder=args.coder, frame=args.frame,
                                          viewer=signed_in_actor(args, engine))
