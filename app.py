@@ -23,6 +23,7 @@ st.set_page_config(page_title="Codeframe", page_icon=":material/label:", layout=
 engine = common.engine()
 project = common.project_name()
 common.ensure_project(engine, project)
+common.sign_in_gate(engine, project)  # team mode: nothing below runs until someone signs in
 common.sidebar(engine, project)
 common.warm_up_progress(engine, project)
 
@@ -43,5 +44,10 @@ PAGES = {
         st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
     ],
 }
+if common.signed_in():  # team mode: accounts
+    PAGES["Team"] = [
+        st.Page("app_pages/account.py", title="Your account", icon=":material/person:"),
+        st.Page("app_pages/users.py", title="Users", icon=":material/group:"),
+    ]
 
 st.navigation(PAGES).run()

@@ -14,6 +14,7 @@ import streamlit as st
 from app_pages import _common as common
 from coding import service
 from coding.errors import CodeframeError
+from coding.roles import may_adjudicate
 
 PAGE_SIZE = 10  # disagreements per page
 
@@ -116,7 +117,7 @@ def render(*, engine, project: str, frame, code_labels: dict[str, str], coder: s
                           on_click=_decide, args=(segment_id, pick_key, reason_key))
             _message(f"dis_{segment_id}")
 
-    if common.require_coder() is not None:
+    if common.require_coder() is not None and common.allowed(engine, project, may_adjudicate, "adjudication"):
         picks = st.columns([3, 2], vertical_alignment="bottom")
         dis_coders = picks[0].multiselect(
             "Coders to compare", [n for n in roles if n != service.CONSENSUS], key="_dis_coders",

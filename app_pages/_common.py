@@ -2,6 +2,8 @@
 
 No business logic lives here: every read or write goes through :mod:`coding.service`.
 Only ids, names and selections are kept in ``st.session_state`` (never ORM objects or frames).
+In team mode the only sign-in state kept there is the opaque session id; who that is (name
+and role) is read from the database on every run by :func:`sign_in_gate`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from coding import service
+from coding import roles, service
 from coding.database.engine import default_url, make_engine
 from coding.errors import CodeframeError
 
@@ -26,6 +28,8 @@ CODER = "coder"  # the current coder's name (the sidebar selectbox "_coder_pick"
 DOC_ID = "doc_id"  # selected document id
 SEG_ID = "seg_id"  # selected segment id
 FRAMES = "frames"  # chosen frame ids on the coding page
+SESSION = "_auth_session"  # team mode: the opaque session id (the database maps it to the user)
+TRUST_PROXY_ENV = "CODEFRAME_TRUST_PROXY"  # "1": the client is the first X-Forwarded-For address
 
 _init_lock = threading.Lock()
 
@@ -67,6 +71,102 @@ def first_line(exc: BaseException) -> str:
     return str(exc).split("\n", 1)[0]
 
 
+# --------------------------------------------------------------------------- sign-in (team mode)
+
+_SIGNED_IN = "_signed_in"  # this run's (name, role), rewritten from the database by sign_in_gate on every run
+
+
+def team_mode(engine: Engine, project: str) -> bool:
+    return service.get_project(engine, project).team_mode
+
+
+def client_address() -> str | None:
+    """The browser's address, for the per-client sign-in back-off (behind a proxy see README)."""
+    if os.environ.get(TRUST_PROXY_ENV) == "1":
+        forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return st.context.ip_address
+
+
+def _sign_in(engine: Engine, project: str) -> None:
+    name = st.session_state.get("_signin_name") or ""
+    password = st.session_state.get("_signin_password") or ""
+    st.session_state["_signin_password"] = ""  # never kept past this callback
+    try:
+        signed = service.sign_in(engine, project, name, password, client=client_address())
+    except CodeframeError as exc:
+        st.session_state["_signin_message"] = str(exc).split("\n", 1)[0]
+        return
+    st.session_state[SESSION] = signed.session_id
+    st.session_state.pop("_signin_message", None)
+
+
+def sign_out(engine: Engine, project: str) -> None:
+    service.sign_out(engine, project, st.session_state.get(SESSION))
+    for key in (SESSION, _SIGNED_IN, CODER, DOC_ID, SEG_ID):
+        st.session_state.pop(key, None)
+    st.session_state["_signin_message"] = "You are signed out."
+
+
+def sign_in_gate(engine: Engine, project: str) -> None:
+    """In team mode: the signed-in user becomes the coder, or the sign-in form is shown and the run stops."""
+    if not team_mode(engine, project):
+        st.session_state.pop(_SIGNED_IN, None)
+        return
+    signed = service.session_user(engine, project, st.session_state.get(SESSION))
+    if signed is not None:
+        st.session_state[_SIGNED_IN] = (signed.name, signed.role)
+        st.session_state[CODER] = signed.name
+        return
+    had_session = st.session_state.pop(SESSION, None) is not None
+    for key in (_SIGNED_IN, CODER):
+        st.session_state.pop(key, None)
+    st.title("Sign in to Codeframe")
+    st.caption(f"Project **{html.escape(project)}** is in team mode: sign in with the name and password your admin "
+               "gave you.")
+    message = st.session_state.pop("_signin_message", None)
+    if had_session and message is None:
+        message = "Your session has ended (signed out elsewhere, idle too long, or the password was reset)."
+    column = st.columns([2, 3])[0]
+    with column:
+        if message:
+            (st.info if message.startswith(("You are signed out", "Your session")) else st.error)(message)
+        with st.form("sign_in"):
+            st.text_input("Name", key="_signin_name", autocomplete="username")
+            st.text_input("Password", type="password", key="_signin_password", autocomplete="current-password")
+            st.form_submit_button("Sign in", type="primary", on_click=_sign_in, args=(engine, project))
+    st.stop()
+
+
+def signed_in() -> tuple[str, str] | None:
+    """(name, role) of the signed-in user this run, or None (solo mode, or nobody)."""
+    return st.session_state.get(_SIGNED_IN)
+
+
+def current_role(engine: Engine, project: str) -> str | None:
+    """The role of whoever is coding: the signed-in user's, or in solo mode the chosen coder's."""
+    if signed_in():
+        return signed_in()[1]
+    coder = current_coder()
+    return next((c["role"] for c in service.list_coders(engine, project) if c["name"] == coder), None)
+
+
+def allowed(engine: Engine, project: str, predicate, what: str, *, team_only: bool = False) -> bool:
+    """Whether the current user may ``what`` (a predicate of :mod:`coding.roles`); if not, say so.
+
+    ``team_only``: the rule binds only in team mode (in solo mode everyone may).
+    """
+    if team_only and not team_mode(engine, project):
+        return True
+    role = current_role(engine, project)
+    if predicate(role):
+        return True
+    who = f"you are {html.escape(current_coder())} ({role})" if current_coder() else "choose who you are first"
+    st.info(f"{what[0].upper()}{what[1:]} is for {roles.needed_for(predicate)}; {who}.", icon=":material/lock:")
+    return False
+
+
 def show_error(exc: CodeframeError) -> None:
     """Show a user error with one line per problem (file, line, field)."""
     head = first_line(exc)
@@ -86,7 +186,7 @@ def _add_coder(engine: Engine, project: str) -> None:
         st.session_state["_sidebar_message"] = ("error", "consensus is written only by adjudication; pick another name")
         return
     try:
-        st.session_state[CODER] = service.ensure_coder(engine, project, name, role=role)
+        st.session_state[CODER] = service.ensure_coder(engine, project, name, role=role, actor=current_coder())
         st.session_state["_coder_pick"] = name  # shown at once (the browser would keep its own value)
         st.session_state["_new_coder_name"] = ""
         st.session_state["_sidebar_message"] = ("success", f"Coder {name!r} added; you are now coding as {name}.")
@@ -99,10 +199,19 @@ def _remember_coder() -> None:
 
 
 def sidebar(engine: Engine, project: str) -> None:
-    """'Who are you?' and a small form to add a coder."""
+    """Team mode: who is signed in, and sign-out. Solo mode: 'Who are you?' and a small form to add a coder."""
+    if signed_in():
+        name, role = signed_in()
+        with st.sidebar:
+            st.markdown(f"Signed in as **{html.escape(name)}** ({role})")
+            st.button("Sign out", key="_sign_out", icon=":material/logout:", on_click=sign_out, args=(engine, project))
+            st.caption(f"Project **{html.escape(project)}** · team mode")
+        return
     coders = [c for c in service.list_coders(engine, project) if not c["is_consensus"]]  # written by adjudication
     names = [c["name"] for c in coders]
-    roles = {c["name"]: c["role"] for c in coders}
+    role_of = {c["name"]: c["role"] for c in coders}
+    # once the project has an admin, supervisors and admins are made by an admin (CLI or Users page)
+    new_roles = ["coder"] if "admin" in role_of.values() else ["coder", "supervisor"]
     with st.sidebar:
         st.markdown("### Who are you?")
         if CODER not in st.session_state and st.query_params.get("coder") in names \
@@ -118,14 +227,15 @@ def sidebar(engine: Engine, project: str) -> None:
             key="_coder_pick",
             on_change=_remember_coder,
             placeholder="Choose your name",
-            format_func=lambda n: f"{n} ({roles[n]})" if roles.get(n, "coder") != "coder" else n,
+            format_func=lambda n: f"{n} ({role_of[n]})" if role_of.get(n, "coder") != "coder" else n,
             help="Codings are saved under this name. In blind mode you see only your own codings.",
         )
         with st.expander("Add a coder"):
             with st.form("add_coder", clear_on_submit=False, border=False):
                 st.text_input("Name", key="_new_coder_name", placeholder="e.g. aigerim")
-                st.selectbox("Role", service.ROLES[:2], key="_new_coder_role",
-                             help="Supervisors see everyone's codings and adjudicate.")
+                st.selectbox("Role", new_roles, key="_new_coder_role",
+                             help="Supervisors see everyone's codings and adjudicate." if len(new_roles) > 1 else
+                             "This project has an admin: only an admin makes supervisors (codeframe user role).")
                 st.form_submit_button("Add coder", on_click=_add_coder, args=(engine, project))
         message = st.session_state.pop("_sidebar_message", None)
         if message:

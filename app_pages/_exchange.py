@@ -9,6 +9,7 @@ import streamlit as st
 from app_pages import _common as common
 from coding import service
 from coding.errors import CodeframeError
+from coding.uploads import MAX_UPLOAD_MB
 
 QDPX_MIME = "application/zip"
 QDC_MIME = "application/xml"
@@ -33,14 +34,13 @@ def panel(engine, project: str, prefix: str) -> None:
             st.code(message[1], language=None)
 
     upload = st.file_uploader("REFI-QDA file (.qdpx or .qdc)", type=["qdpx", "qdc"],
-                              key=f"{prefix}_refi_upload_{upload_round}")
+                              key=f"{prefix}_refi_upload_{upload_round}", max_upload_size=MAX_UPLOAD_MB)
     if upload is not None:
         data, name = upload.getvalue(), upload.name
         if name.lower().endswith(".qdc"):
             if st.button("Apply this codebook", key=f"{prefix}_refi_apply_qdc", type="primary"):
                 try:
-                    result = service.import_qdc_file(engine, project, data, name=name,
-                                                      actor=common.current_coder())
+                    result = service.import_qdc_upload(engine, project, name, data, actor=common.current_coder())
                 except CodeframeError as exc:
                     common.show_error(exc)
                 else:
@@ -55,7 +55,7 @@ def panel(engine, project: str, prefix: str) -> None:
             if st.button(f"Import {name}", key=f"{prefix}_refi_import_qdpx", type="primary", disabled=not target):
                 try:
                     with st.spinner("Importing and segmenting…"):
-                        report = service.import_qdpx_file(engine, target, data, name=name)
+                        report = service.import_qdpx_upload(engine, target, name, data, actor=common.current_coder())
                 except CodeframeError as exc:
                     common.show_error(exc)
                 else:

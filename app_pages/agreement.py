@@ -19,6 +19,7 @@ from app_pages import _common as common
 from coding import charts, service
 from coding.agreement import interpret_alpha
 from coding.errors import CodeframeError
+from coding.roles import may_adjudicate
 
 engine, project = common.engine(), common.project_name()
 common.inject_css()
@@ -78,7 +79,7 @@ frame = codebook.frame(frame_id)
 code_labels = {c.id: c.label for c in frame.codes}
 if coder is None:
     top[1].caption("Choose who you are in the sidebar to adjudicate or assign double coding.")
-elif role in ("supervisor", "admin"):
+elif may_adjudicate(role):
     top[1].caption(f"You are **{html.escape(coder)}** ({role}): you may assign double coding and adjudicate.")
 else:
     top[1].caption(f"You are **{html.escape(coder)}** (coder). Assigning double coding and adjudicating "
@@ -374,10 +375,8 @@ def _release(documents_key: str) -> None:
 
 
 with tabs[3]:
-    if tabs[3].open and common.require_coder() is not None:
-        if role not in ("supervisor", "admin"):
-            st.info(f"Assigning and releasing double coding needs a supervisor; you are {coder} ({role}).",
-                    icon=":material/lock:")
+    if (tabs[3].open and common.require_coder() is not None
+            and common.allowed(engine, project, may_adjudicate, "assigning and releasing double coding")):
         left, right = st.columns([2, 3], gap="large")
         with left:
             st.subheader("Assign double coding")

@@ -7,12 +7,16 @@ import streamlit as st
 
 from app_pages import _common as common
 from app_pages import _exchange as exchange
-from coding import service
+from coding import roles, service
 from coding.errors import CodeframeError
+from coding.uploads import MAX_UPLOAD_MB
 
 engine, project = common.engine(), common.project_name()
 
 st.title("Import transcripts")
+if not common.allowed(engine, project, roles.may_admin, "importing in team mode", team_only=True):
+    st.stop()
+actor = common.current_coder()
 info = service.get_project(engine, project)
 st.caption(
     "Upload interview transcripts (plain text, Markdown, Word, WebVTT or SRT captions) and, optionally, a CSV of "
@@ -35,11 +39,12 @@ unit = settings[1].selectbox(
 )
 uploads = st.file_uploader(
     "Transcripts", type=["txt", "md", "docx", "vtt", "srt"], accept_multiple_files=True,
-    key=f"_transcripts_{upload_round}",
+    key=f"_transcripts_{upload_round}", max_upload_size=MAX_UPLOAD_MB,
     help="Speaker labels such as 'Interviewer:' / 'R01:' at the start of a line mark the turns.",
 )
 attributes_upload = st.file_uploader(
     "Respondent attributes (CSV, optional)", type=["csv"], key=f"_attributes_{upload_round}",
+    max_upload_size=MAX_UPLOAD_MB,
     help="First column: document name or respondent id; other columns: attributes such as sector or gender.",
 )
 
@@ -59,13 +64,13 @@ if not uploads:
         st.stop()
     st.subheader("Attributes for documents already in the project")
     try:
-        st.dataframe(service.preview_attributes(attributes), hide_index=True, width="stretch")
+        st.dataframe(service.preview_attributes_upload(attributes), hide_index=True, width="stretch")
     except CodeframeError as exc:
         common.show_error(exc)
         st.stop()
     if st.button("Apply attributes", type="primary"):
         try:
-            result = service.import_attributes(engine, project, attributes)
+            result = service.import_attributes_upload(engine, project, attributes, actor=actor)
         except CodeframeError as exc:
             common.show_error(exc)
         else:
@@ -81,7 +86,7 @@ files = [(f.name, f.getvalue()) for f in uploads]
 @st.cache_data(max_entries=8, show_spinner=False)
 def _parse(files: list[tuple[str, bytes]], language: str, unit: str):
     """The preview, cached per upload so that further clicks on this page do not segment again."""
-    return service.parse_transcripts(files, language=language, unit=unit)
+    return service.preview_transcript_uploads(files, language=language, unit=unit)
 
 
 st.subheader("Preview")
@@ -117,7 +122,7 @@ attributes_ok = True
 if attributes is not None:
     st.markdown("**Respondent attributes**")
     try:
-        st.dataframe(service.preview_attributes(attributes), hide_index=True, width="stretch")
+        st.dataframe(service.preview_attributes_upload(attributes), hide_index=True, width="stretch")
     except CodeframeError as exc:
         attributes_ok = False
         common.show_error(exc)
@@ -129,8 +134,9 @@ allow_same_content = st.checkbox(
 if st.button(f"Import {len(parsed)} transcript{'s' * (len(parsed) != 1)}", type="primary",
              disabled=not attributes_ok):
     try:
-        result = service.import_transcripts(engine, project, files, attributes=attributes,
-                                            language=language, unit=unit, allow_same_content=allow_same_content)
+        result = service.import_transcript_uploads(engine, project, files, attributes=attributes,
+                                                   language=language, unit=unit,
+                                                   allow_same_content=allow_same_content, actor=actor)
     except CodeframeError as exc:
         common.show_error(exc)
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _common as common
-from coding import instrument_charts, service
+from coding import instrument_charts, roles, service
 from coding.charts import chart_to_png, chart_to_svg
 from coding.errors import CodeframeError
 
@@ -137,6 +137,8 @@ def _run_import(action) -> None:
 
 
 def import_tab() -> None:
+    if not common.allowed(engine, project, roles.may_admin, "importing in team mode", team_only=True):
+        return
     message = st.session_state.pop("_instrument_message", None)
     if message:
         st.success(message)

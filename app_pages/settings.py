@@ -6,12 +6,14 @@ import streamlit as st
 
 from app_pages import _common as common
 from app_pages import _exchange as exchange
-from coding import service
+from coding import roles, service
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
 
 st.title("Settings")
+if not common.allowed(engine, project, roles.may_admin, "changing the settings in team mode", team_only=True):
+    st.stop()
 info = service.get_project(engine, project)
 st.caption(f"Project **{info.name}**. Changes are saved when you press **Save settings**.")
 
@@ -42,7 +44,8 @@ with column, st.form("settings"):
 if submitted:
     with column:
         try:
-            service.update_settings(engine, project, language=language, segmentation_unit=unit, blind_mode=blind)
+            service.update_settings(engine, project, language=language, segmentation_unit=unit, blind_mode=blind,
+                                    actor=common.current_coder())
         except CodeframeError as exc:
             common.show_error(exc)
         else:

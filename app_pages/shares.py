@@ -13,12 +13,16 @@ import html
 import streamlit as st
 
 from app_pages import _common as common
-from coding import charts, service, shares
+from coding import charts, roles, service, shares
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
 
 st.title("Shares of respondents")
+if (common.team_mode(engine, project) and service.get_project(engine, project).blind_mode
+        and not common.allowed(engine, project, roles.may_see_others,
+                               "seeing the share tables while blind mode is on")):
+    st.stop()
 
 codebook = service.project_codebook(engine, project)
 documents = service.list_documents(engine, project)

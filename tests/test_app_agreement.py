@@ -11,6 +11,7 @@ from apptest import APP, by_prefix, ok, texts
 from streamlit.testing.v1 import AppTest
 
 from coding import service
+from coding.errors import PermissionDenied
 
 PROJECT = "default"
 FRAME = "reform_directions"
@@ -171,8 +172,9 @@ def test_many_disagreements_are_paginated(app_engine):
 
 def test_a_coder_cannot_see_the_disagreements(app_engine):
     at = agreement_page("aigerim", "Disagreements")
-    errors = "\n".join(e.value for e in at.error)
-    assert "aigerim is a coder: only supervisors and admins may do this" in errors
+    # the page says so instead of offering what the facade would refuse
+    assert "Adjudication is for a supervisor or an admin; you are aigerim (coder)." in [i.value for i in at.info]
+    assert not at.error
     assert not [b for b in at.button if (b.key or "").startswith("_take_")]
 
 
@@ -225,6 +227,12 @@ def test_a_random_share_of_respondents_is_drawn_with_the_seed(app_engine):
 
 
 def test_a_coder_is_refused_assignment(app_engine):
-    at = assign_documents(agreement_page("aigerim", "Double coding"), ["R01", "R02"])
-    assert "aigerim is a coder: only supervisors and admins may do this" in "\n".join(e.value for e in at.error)
+    at = agreement_page("aigerim", "Double coding")
+    # the page says so instead of offering buttons the facade would refuse
+    assert ("Assigning and releasing double coding is for a supervisor or an admin; you are aigerim (coder)."
+            in [i.value for i in at.info])
+    assert not at.multiselect and not [b for b in at.button if "ssign" in (b.label or "")]
+    with pytest.raises(PermissionDenied, match="aigerim is a coder: only supervisors and admins may do this"):
+        service.assign_double_coding(app_engine, PROJECT, coders=["aigerim", "daniyar"], documents=["R01", "R02"],
+                                     actor="aigerim")
     assert service.list_assignments(app_engine, PROJECT).empty

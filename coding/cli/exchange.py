@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from coding.cli.users import add_as_option, signed_in_actor
 from coding.errors import ExchangeError, Problem
 
 
@@ -46,6 +47,7 @@ def add_import_commands(import_subparsers) -> None:
     p.add_argument("--output", metavar="YAML",
                    help="instead of applying it to the project, write the codebook as YAML here to review "
                         "(codes from other tools lack examples), then load it with 'codeframe apply-codebook YAML'")
+    add_as_option(p)
     p.set_defaults(func=cmd_import_qdc)
 
 
@@ -90,11 +92,10 @@ def cmd_export_qdc(args) -> int:
 def cmd_export_codings(args) -> int:
     from coding import service
     from coding.cli.common import engine_from_args
-    from coding.cli.users import _signed_in
 
     engine = engine_from_args(args)
     frame = service.export_codings_frame(engine, args.project, coder=args.coder, frame=args.frame,
-                                         viewer=_signed_in(args, engine))
+                                         viewer=signed_in_actor(args, engine))
     if args.path == "-":
         frame.to_csv(sys.stdout, index=False)
     else:
@@ -122,7 +123,8 @@ def cmd_import_qdc(args) -> int:
         from coding import service
         from coding.cli.common import engine_from_args
 
-        report = service.import_codebook_object(engine_from_args(args), args.project, codebook)
+        engine = engine_from_args(args)
+        report = service.import_codebook_object(engine, args.project, codebook, actor=signed_in_actor(args, engine))
         print(f"applied {len(codebook.code_ids)} codes in {len(codebook.frames)} frames to project {args.project!r}")
         for line in report.lines():
             print(line)

@@ -7,6 +7,7 @@ import sys
 from coding import service
 from coding.cli import exchange
 from coding.cli.common import engine_from_args, print_frame
+from coding.cli.users import add_as_option, signed_in_actor
 from coding.errors import CodeframeError
 
 
@@ -51,6 +52,7 @@ def register(subparsers) -> None:
     cb.add_argument("path", metavar="FILE")
     cb.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                     help="move codings of code OLD to NEW (repeatable)")
+    add_as_option(cb)
     cb.set_defaults(func=cmd_apply_codebook)
 
     h = subparsers.add_parser("history", help="the append-only history of coding changes")
@@ -58,6 +60,8 @@ def register(subparsers) -> None:
     h.add_argument("--format", choices=("table", "csv", "json"), default="table")
     h.add_argument("--output", metavar="FILE", help="write the audit trail to FILE (CSV; JSON Lines if FILE ends "
                                                      "in .jsonl or with --format json)")
+    h.add_argument("--sign-ins", action="store_true",
+                   help="instead, the sign-in history: every attempt, sign-out, expiry and user change (no passwords)")
     h.set_defaults(func=cmd_history)
 
 
@@ -87,11 +91,9 @@ def cmd_import_attributes(args) -> int:
 
 
 def cmd_import_codings(args) -> int:
-    from coding.cli.users import _signed_in
-
     engine = engine_from_args(args)
     report = service.import_codings(engine, args.project, args.path, create_coders=args.create_coders,
-                                    actor=_signed_in(args, engine))
+                                    actor=signed_in_actor(args, engine))
     _print_import(report)
     return 0
 
@@ -141,13 +143,26 @@ def cmd_apply_codebook(args) -> int:
             print(f"error: --rename wants OLD=NEW, got {item!r}", file=sys.stderr)
             return 2
         renames[old] = new
-    report = service.apply_codebook(engine_from_args(args), args.project, path=args.path, renames=renames)
+    engine = engine_from_args(args)
+    report = service.apply_codebook(engine, args.project, path=args.path, renames=renames,
+                                    actor=signed_in_actor(args, engine))
     lines = report.lines()
     print("\n".join(lines) if lines else "codebook unchanged")
     return 0
 
 
 def cmd_history(args) -> int:
+    if args.sign_ins:
+        import pandas as pd
+
+        events = service.auth_history(engine_from_args(args), args.project, limit=None)
+        frame = pd.DataFrame(events[::-1], columns=["at", "action", "name", "by", "client", "detail"])
+        if args.output:
+            frame.to_csv(args.output, index=False)
+            print(f"{len(frame)} event(s) written to {args.output}")
+            return 0
+        print_frame(frame, args.format)
+        return 0
     if args.output:
         fmt = "jsonl" if args.format == "json" or args.output.endswith(".jsonl") else "csv"
         rows = service.export_history(engine_from_args(args), args.project, args.output, fmt=fmt, coder=args.coder)

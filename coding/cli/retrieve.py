@@ -36,16 +36,16 @@ def register(subparsers) -> None:
 
 
 def add_as(parser) -> None:
-    from coding.cli.users import _add_as
+    from coding.cli.users import add_as_option
 
-    _add_as(parser)
+    add_as_option(parser)
 
 
 def viewer(args, engine) -> str | None:
     """The ``--as`` user (signed in when the project is in team mode), or None: no blind-mode filter."""
-    from coding.cli.users import _signed_in
+    from coding.cli.users import signed_in_actor
 
-    return _signed_in(args, engine)
+    return signed_in_actor(args, engine)
 
 
 def emit(data: str | bytes, output: str | None, fmt: str) -> None:

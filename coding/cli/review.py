@@ -12,7 +12,7 @@ import sys
 from coding import service
 from coding.cli.agreement import _coder_list
 from coding.cli.common import engine_from_args, format_table, print_frame
-from coding.cli.users import _add_as, _signed_in
+from coding.cli.users import add_as_option, signed_in_actor
 
 
 def register(subparsers) -> None:
@@ -34,12 +34,12 @@ def register(subparsers) -> None:
         p = docs_sub.add_parser(action, help=text)
         p.add_argument("names", nargs="+", metavar="DOCUMENT")
         p.add_argument("--reason", help="recorded in the project history")
-        _add_as(p)
+        add_as_option(p)
         p.set_defaults(func=cmd_exclude, kind="document", excluded=action == "exclude")
     remove = docs_sub.add_parser("remove", help="delete documents with their codings (asks for --yes)")
     remove.add_argument("names", nargs="+", metavar="DOCUMENT")
     remove.add_argument("--yes", action="store_true", help="confirm: without it, say what would go and stop")
-    _add_as(remove)
+    add_as_option(remove)
     remove.set_defaults(func=cmd_remove)
     history = docs_sub.add_parser("history", help="exclusions, inclusions and removals, oldest first")
     history.set_defaults(func=cmd_history)
@@ -51,12 +51,12 @@ def register(subparsers) -> None:
         p = coders_sub.add_parser(action, help=f"{action} coders (nothing deleted)")
         p.add_argument("names", nargs="+", metavar="CODER")
         p.add_argument("--reason", help="recorded in the project history")
-        _add_as(p)
+        add_as_option(p)
         p.set_defaults(func=cmd_exclude, kind="coder", excluded=action == "exclude")
     remove = coders_sub.add_parser("remove", help="delete coders with their codings (asks for --yes)")
     remove.add_argument("names", nargs="+", metavar="CODER")
     remove.add_argument("--yes", action="store_true", help="confirm: without it, say what would go and stop")
-    _add_as(remove)
+    add_as_option(remove)
     remove.set_defaults(func=cmd_remove_coder)
     listing = coders_sub.add_parser("list", help="coders with their role and whether they are excluded")
     listing.set_defaults(func=cmd_coders_list)
@@ -85,7 +85,7 @@ def cmd_disagreements(args) -> int:
 
 def cmd_exclude(args) -> int:
     engine = engine_from_args(args)
-    actor = _signed_in(args, engine)
+    actor = signed_in_actor(args, engine)
     for name in args.names:
         changed = service.set_excluded(engine, args.project, kind=args.kind, name=name,
                                               excluded=args.excluded, actor=actor, reason=args.reason)
@@ -96,7 +96,7 @@ def cmd_exclude(args) -> int:
 
 def cmd_remove(args) -> int:
     engine = engine_from_args(args)
-    actor = _signed_in(args, engine)
+    actor = signed_in_actor(args, engine)
     if not args.yes:
         for name in args.names:
             print(service.removal_preview(engine, args.project, document=name)["message"])
@@ -111,7 +111,7 @@ def cmd_remove(args) -> int:
 
 def cmd_remove_coder(args) -> int:
     engine = engine_from_args(args)
-    actor = _signed_in(args, engine)
+    actor = signed_in_actor(args, engine)
     if not args.yes:
         for name in args.names:
             print(service.coder_removal_preview(engine, args.project, coder=name)["message"])

@@ -18,6 +18,7 @@ from coding.cli.common import engine_from_args, print_frame, whole_number
 from coding.errors import CodeframeError, Problem
 
 PASSWORD_ENV = "CODEFRAME_PASSWORD"
+CLI_CLIENT = "cli"  # the client of CLI sign-ins in the history (and their back-off, shared by all CLI users)
 
 
 def register(subparsers) -> None:
@@ -27,16 +28,16 @@ def register(subparsers) -> None:
     add.add_argument("name")
     add.add_argument("--role", choices=service.ROLES, default="coder", help="default: %(default)s")
     add.add_argument("--password-stdin", action="store_true", help="read the new user's password from stdin")
-    _add_as(add)
+    add_as_option(add)
     add.set_defaults(func=cmd_user_add)
     role = user_sub.add_parser("role", help="change a user's role")
     role.add_argument("name")
     role.add_argument("role", choices=service.ROLES)
-    _add_as(role)
+    add_as_option(role)
     role.set_defaults(func=cmd_user_role)
     password = user_sub.add_parser("password", help="set a user's password, read from stdin")
     password.add_argument("name")
-    _add_as(password)
+    add_as_option(password)
     password.set_defaults(func=cmd_user_password)
     listing = user_sub.add_parser("list", help="users, roles and who can sign in")
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -44,13 +45,13 @@ def register(subparsers) -> None:
 
     team = subparsers.add_parser("team", help="switch team mode on or off (admins only)")
     team.add_argument("state", choices=("on", "off"))
-    _add_as(team, required=True)
+    add_as_option(team, required=True)
     team.set_defaults(func=cmd_team)
 
     undo = subparsers.add_parser("undo", help="revert a coder's last coding changes (logged, never deleted)")
     undo.add_argument("--coder", required=True)
     undo.add_argument("--steps", type=whole_number(1), default=1, help="how many changes (default: %(default)s)")
-    _add_as(undo)
+    add_as_option(undo)
     undo.set_defaults(func=cmd_undo)
 
     backup = subparsers.add_parser("backup", help="write a consistent backup of the database to FILE")
@@ -61,13 +62,13 @@ def register(subparsers) -> None:
     restore.set_defaults(func=cmd_restore)
 
 
-def _add_as(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+def add_as_option(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
     parser.add_argument("--as", dest="as_user", metavar="NAME", required=required,
                         help="who is acting (an admin for user management); in team mode their password is "
                              f"read from ${PASSWORD_ENV} or asked")
 
 
-def _signed_in(args, engine) -> str | None:
+def signed_in_actor(args, engine) -> str | None:
     """The ``--as`` user, authenticated when the project is in team mode."""
     name = getattr(args, "as_user", None)
     if name is None or not service.get_project(engine, args.project).team_mode:
@@ -78,7 +79,7 @@ def _signed_in(args, engine) -> str | None:
             raise CodeframeError(f"team mode is on: give the password of {name} in ${PASSWORD_ENV}",
                                  [Problem("no password", field=PASSWORD_ENV)])
         password = getpass.getpass(f"password for {name}: ")
-    return service.authenticate(engine, args.project, name, password)
+    return service.check_password(engine, args.project, name, password, client=CLI_CLIENT)
 
 
 def _read_password_stdin() -> str:
@@ -91,7 +92,7 @@ def _read_password_stdin() -> str:
 
 def cmd_user_add(args) -> int:
     engine = engine_from_args(args)
-    actor = _signed_in(args, engine)
+    actor = signed_in_actor(args, engine)
     password = _read_password_stdin() if args.password_stdin else None
     name = service.create_user(engine, args.project, args.name, role=args.role, password=password, actor=actor)
     print(f"user {name!r} added as {args.role}" + ("" if password else " (no password: cannot sign in yet)"))
@@ -100,14 +101,14 @@ def cmd_user_add(args) -> int:
 
 def cmd_user_role(args) -> int:
     engine = engine_from_args(args)
-    service.set_role(engine, args.project, args.name, args.role, actor=_signed_in(args, engine))
+    service.set_role(engine, args.project, args.name, args.role, actor=signed_in_actor(args, engine))
     print(f"{args.name} is now {args.role}")
     return 0
 
 
 def cmd_user_password(args) -> int:
     engine = engine_from_args(args)
-    actor = _signed_in(args, engine)
+    actor = signed_in_actor(args, engine)
     service.set_password(engine, args.project, args.name, _read_password_stdin(), actor=actor)
     print(f"password of {args.name} set")
     return 0
@@ -123,7 +124,7 @@ def cmd_user_list(args) -> int:
 
 def cmd_team(args) -> int:
     engine = engine_from_args(args)
-    actor = _signed_in(args, engine)
+    actor = signed_in_actor(args, engine)
     info = service.set_team_mode(engine, args.project, args.state == "on", actor=actor)
     print(f"team mode {'on' if info.team_mode else 'off'} for project {info.name!r}")
     return 0
@@ -131,7 +132,8 @@ def cmd_team(args) -> int:
 
 def cmd_undo(args) -> int:
     engine = engine_from_args(args)
-    reverted = service.undo(engine, args.project, coder=args.coder, actor=_signed_in(args, engine), steps=args.steps)
+    reverted = service.undo(engine, args.project, coder=args.coder, actor=signed_in_actor(args, engine),
+                            steps=args.steps)
     print(f"undid {reverted} change(s) of {args.coder}" if reverted else f"nothing to undo for {args.coder}")
     return 0
 

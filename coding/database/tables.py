@@ -359,3 +359,43 @@ class ProjectEvent(SQLModel, table=True):
     detail: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
     reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in app session. The browser's session holds only a random id; this row holds its
+    SHA-256, the user, and when it was last used (idle sessions expire) or ended (sign-out)."""
+
+    __tablename__ = "user_session"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    client: Optional[str] = None  # the client address the session was opened from
+    created: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    ended: Optional[datetime] = None
+    end_reason: Optional[str] = None  # signed_out | expired | password_changed | role_changed
+
+
+class AuthEvent(SQLModel, table=True):
+    """Append-only audit history of sign-in and user management; never a password or a session id.
+
+    ``name`` is the user name as typed (a failed attempt may name nobody who exists); the
+    failed and throttled attempts per name and per client since the last success are what
+    the sign-in back-off counts, so a restart of the app does not reset it.
+    """
+
+    __tablename__ = "auth_event"
+    __table_args__ = (
+        Index("ix_auth_event_project_name", "project_id", "name"),
+        Index("ix_auth_event_project_client", "project_id", "client"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str  # whose account: the user name as typed at sign-in, or the user acted on
+    coder_id: Optional[int] = Field(default=None, foreign_key="coder.id")
+    actor_id: Optional[int] = Field(default=None, foreign_key="coder.id")  # who did it (user management)
+    client: Optional[str] = None
+    action: str  # sign_in | sign_in_failed | sign_in_throttled | sign_out | session_expired | password_changed | ...
+    detail: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    at: datetime = Field(default_factory=utcnow, index=True)

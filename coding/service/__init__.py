@@ -61,6 +61,21 @@ from coding.service.audit import (
     history,
     undo,
 )
+from coding.service.auth import (
+    IDLE_HOURS_ENV,
+    SignedIn,
+    Throttled,
+    add_user,
+    auth_history,
+    change_own_password,
+    change_role,
+    check_password,
+    idle_timeout,
+    reset_password,
+    session_user,
+    sign_in,
+    sign_out,
+)
 from coding.service.codebook import (
     apply_codebook,
     code_quotes,
@@ -230,6 +245,14 @@ from coding.service.users import (
     set_team_mode,
 )
 from coding.service.warmup import WarmUpState, start_warm_up, warm_up, warm_up_state
+from coding.service.web_uploads import (
+    import_attributes_upload,
+    import_qdc_upload,
+    import_qdpx_upload,
+    import_transcript_uploads,
+    preview_attributes_upload,
+    preview_transcript_uploads,
+)
 from coding.shares import default_share_coder
 from coding.transcripts import KAZAKH_LETTERS, detect_language
 
@@ -390,6 +413,25 @@ __all__ = [
     "restore",
     "repo_root",
     "sample_corpus_dir",
+    "IDLE_HOURS_ENV",
+    "SignedIn",
+    "Throttled",
+    "add_user",
+    "auth_history",
+    "change_own_password",
+    "change_role",
+    "check_password",
+    "idle_timeout",
+    "reset_password",
+    "session_user",
+    "sign_in",
+    "sign_out",
+    "import_attributes_upload",
+    "import_qdc_upload",
+    "import_qdpx_upload",
+    "import_transcript_uploads",
+    "preview_attributes_upload",
+    "preview_transcript_uploads",
     "InstrumentReport",
     "OcaiReport",
     "ScaleReport",

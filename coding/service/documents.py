@@ -18,7 +18,7 @@ from coding.database.tables import Code, CodeFrame, Coder, Coding, Document, Doc
 from coding.errors import CodeframeError, DuplicateDocumentError, Problem
 from coding.segmentation import SegmentSpan
 from coding.service.common import DEFAULT_PROJECT, SUPPORTED_LANGUAGES, _source
-from coding.service.permissions import _actor, _visible_coder_ids
+from coding.service.permissions import _actor, _require_team_admin, _require_team_admin_by_name, _visible_coder_ids
 from coding.service.projects import follow_document_languages, get_project
 from coding.service.results import CodingView, DocumentInfo, DocumentView, ImportReport, SegmentView
 from coding.transcripts import detect_language
@@ -84,8 +84,11 @@ def import_transcripts(
     language: str | None = None,
     unit: str | None = None,
     allow_same_content: bool = False,
+    actor: str | None = None,
 ) -> ImportReport:
     """Import transcripts (paths or ``(name, bytes)``) and optional attributes, all or nothing.
+
+    Given an ``actor`` (the app always names one), in team mode only an admin may import.
 
     Every file is parsed and checked first; duplicates of documents already in the project
     (same name, or same content) are refused; then everything is written in one transaction.
@@ -94,6 +97,8 @@ def import_transcripts(
     """
     if not files:
         raise CodeframeError("no transcript files given")
+    if actor is not None:
+        _require_team_admin_by_name(engine, project, actor, "import transcripts")
     info = get_project(engine, project)
     language = language or info.language
     unit = unit or info.segmentation_unit
@@ -224,11 +229,16 @@ def _update_existing_attributes(session: Session, project_id: int, rows: dict[st
 
 
 @retry_locked
-def import_attributes(engine: Engine, project: str = DEFAULT_PROJECT, attributes=None) -> ImportReport:
-    """Set respondent attributes on documents already imported; every row must match one."""
+def import_attributes(engine: Engine, project: str = DEFAULT_PROJECT, attributes=None, *,
+                      actor: str | None = None) -> ImportReport:
+    """Set respondent attributes on documents already imported; every row must match one.
+
+    Given an ``actor``, in team mode only an admin may do this."""
     name, rows = _read_attributes(attributes)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        if actor is not None:
+            _require_team_admin(session, row, actor, "import attributes")
         docs = queries.documents(session, row.id)
         known = {d.name for d in docs} | {d.respondent for d in docs}
         unknown = [key for key in rows if key not in known]

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from coding.database import queries
 from coding.database.tables import Assignment, Coder, Project
 from coding.errors import CodeframeError, PermissionDenied, Problem
+from coding.roles import may_adjudicate, may_admin, may_see_others
 from coding.service.common import ROLES
 
 
@@ -26,7 +27,7 @@ def _visible_coder_ids(session: Session, project: Project, actor: Coder, documen
     the blind double-coding sample until it is released, and everywhere while the project
     is in blind mode (released sample documents excepted).
     """
-    if actor.role in ("supervisor", "admin"):
+    if may_see_others(actor.role):
         return None
     assignments = session.exec(select(Assignment).where(Assignment.document_id == document_id)).all()
     if assignments and not all(a.released for a in assignments):
@@ -49,15 +50,15 @@ def _check_may_edit(actor: Coder, coder: Coder, source: str, *, adjudicated: boo
     if coder.is_consensus and not adjudicated:
         raise PermissionDenied(CONSENSUS_REFUSED)
     if source == "adjudication" or coder.is_consensus:
-        if actor.role not in ("supervisor", "admin"):
+        if not may_adjudicate(actor.role):
             raise PermissionDenied(f"{actor.name} is a {actor.role}: only supervisors adjudicate")
-    elif actor.id != coder.id and actor.role not in ("supervisor", "admin"):
+    elif actor.id != coder.id and not may_adjudicate(actor.role):
         raise PermissionDenied(f"{actor.name} may not change codings of {coder.name}")
 
 
 def _require_supervisor(session: Session, project: Project, actor: str) -> Coder:
     acting = queries.coder_by_name(session, project.id, actor)
-    if acting.role not in ("supervisor", "admin"):
+    if not may_adjudicate(acting.role):
         raise PermissionDenied(f"{actor} is a {acting.role}: only supervisors and admins may do this")
     return acting
 
@@ -75,7 +76,7 @@ def _require_user_admin(session: Session, project: Project, actor: str | None, w
         return acting
     if acting is None:
         raise PermissionDenied(f"only an admin may {what}; say which admin you are")
-    if acting.role != "admin":
+    if not may_admin(acting.role):
         raise PermissionDenied(f"{acting.name} is a {acting.role}: only an admin may {what}")
     return acting
 
@@ -87,9 +88,15 @@ def _require_team_admin(session: Session, project: Project, actor: str | None, w
             raise PermissionDenied(f"in team mode only an admin may {what}; say which admin you are")
         return None
     acting = queries.coder_by_name(session, project.id, actor)
-    if project.team_mode and acting.role != "admin":
+    if project.team_mode and not may_admin(acting.role):
         raise PermissionDenied(f"{acting.name} is a {acting.role}: in team mode only an admin may {what}")
     return acting
+
+
+def _require_team_admin_by_name(engine, project: str, actor: str, what: str) -> None:
+    """:func:`_require_team_admin` in a session of its own, before a unit of work that opens several."""
+    with Session(engine) as session:
+        _require_team_admin(session, queries.project_by_name(session, project), actor, what)
 
 
 def _check_role(role: str) -> None:

@@ -14,6 +14,7 @@ from coding.database.tables import Code, CodeFrame, Coder, Coding, Document, Pro
 from coding.errors import CodeframeError
 from coding.service.codebook import _apply_codebook
 from coding.service.common import DEFAULT_PROJECT, SEGMENTATION_UNITS, SUPPORTED_LANGUAGES
+from coding.service.permissions import _require_team_admin
 from coding.service.results import ProjectInfo, Status
 
 
@@ -79,12 +80,14 @@ def update_settings(
     segmentation_unit: str | None = None,
     blind_mode: bool | None = None,
     embedding_model: str | None = None,
+    actor: str | None = None,
 ) -> ProjectInfo:
     """Change project settings. Segmentation settings apply to documents imported afterwards.
 
     ``embedding_model``: an id of the model registry (see :func:`model_choices`) or a model folder.
     Changing the language changes the model too while it is the old language's default (Russian
     and Kazakh projects use the multilingual model).
+    Given an ``actor`` (the app always names one), in team mode only an admin may do this.
     """
     if segmentation_unit is not None and segmentation_unit not in SEGMENTATION_UNITS:
         raise CodeframeError(f"segmentation unit must be 'sentence' or 'turn', not {segmentation_unit!r}")
@@ -94,6 +97,8 @@ def update_settings(
         check_model_id(embedding_model)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        if actor is not None:
+            _require_team_admin(session, row, actor, "change the project settings")
         if language is not None and embedding_model is None and row.embedding_model == default_model_for(row.language):
             row.embedding_model = default_model_for(language)  # still the old language's default: follow the language
         if language is not None:
@@ -198,6 +203,8 @@ def delete_project(engine: Engine, project: str) -> None:
             delete(t.ItemSet).where(t.ItemSet.project_id == row.id),
             delete(t.SuggestionFeedback).where(t.SuggestionFeedback.segment_id.in_(seg_ids)),
             delete(t.CodingEvent).where(t.CodingEvent.project_id == row.id),
+            delete(t.AuthEvent).where(t.AuthEvent.project_id == row.id),
+            delete(t.UserSession).where(t.UserSession.project_id == row.id),
             delete(t.Coding).where(t.Coding.segment_id.in_(seg_ids)),
             delete(t.UnitMark).where(t.UnitMark.segment_id.in_(seg_ids)),
             delete(t.FrameCoverage).where(t.FrameCoverage.document_id.in_(doc_ids)),

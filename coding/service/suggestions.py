@@ -32,6 +32,7 @@ from coding.database.tables import (
     SuggestionFeedback,
 )
 from coding.errors import CodeframeError
+from coding.roles import may_see_others
 from coding.service.agreement import _frame_codes
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.projects import get_project
@@ -307,8 +308,8 @@ def fitted_suggester(engine: Engine, project: str, *, frame: str, coder: str, em
         if hit is not None and hit[0] == version:
             return hit[1]
         consensus = queries.find_coder(session, row.id, CONSENSUS)
-        may_see_others = target.role in ("supervisor", "admin") or not row.blind_mode
-        teachers = [target.name] + ([CONSENSUS] if may_see_others and consensus is not None
+        sees_others = may_see_others(target.role) or not row.blind_mode
+        teachers = [target.name] + ([CONSENSUS] if sees_others and consensus is not None
                                     and consensus.id != target.id else [])
         codings = queries.codings_frame(session, row.id, frame=frame, coders=teachers)
         blind = set(session.exec(

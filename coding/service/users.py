@@ -10,6 +10,7 @@ from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Coder
 from coding.errors import CodeframeError, PermissionDenied, Problem
+from coding.roles import ELEVATED, may_admin
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT, ROLES
 from coding.service.permissions import _check_role, _require_user_admin
 from coding.service.projects import _info
@@ -17,8 +18,13 @@ from coding.service.results import ProjectInfo
 
 
 @retry_locked
-def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", *, role: str = "coder") -> str:
-    """Create the coder if missing; return its name. The name 'consensus' is the adjudicated coder."""
+def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", *, role: str = "coder",
+                 actor: str | None = None) -> str:
+    """Create the coder if missing; return its name. The name 'consensus' is the adjudicated coder.
+
+    Once the project has an admin, only an admin ``actor`` creates a supervisor or an admin,
+    and in team mode only an admin creates anyone (users are managed, not picked).
+    """
     name = name.strip()
     if not name:
         raise CodeframeError("a coder needs a name")
@@ -28,6 +34,8 @@ def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "",
         row = queries.project_by_name(session, project)
         existing = queries.find_coder(session, row.id, name)
         if existing is None:
+            if (role in ELEVATED and name != CONSENSUS) or row.team_mode:
+                _require_user_admin(session, row, actor, f"add a {role}" if role in ELEVATED else "add coders")
             session.add(Coder(project_id=row.id, name=name, role=role, is_consensus=name == CONSENSUS))
             session.commit()
         return name
@@ -105,7 +113,7 @@ def set_role(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", rol
         user = queries.coder_by_name(session, row.id, name)
         if user.is_consensus:
             raise CodeframeError(f"{CONSENSUS!r} is the adjudicated coder, not a person; it has no role to change")
-        if user.role == "admin" and role != "admin" and row.team_mode:
+        if may_admin(user.role) and not may_admin(role) and row.team_mode:
             admins = session.exec(
                 select(func.count(Coder.id)).where(Coder.project_id == row.id, Coder.role == "admin")
             ).one()
@@ -180,7 +188,7 @@ def set_team_mode(engine: Engine, project: str = DEFAULT_PROJECT, on: bool = Tru
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         acting = queries.coder_by_name(session, row.id, actor)
-        if acting.role != "admin":
+        if not may_admin(acting.role):
             raise PermissionDenied(f"{acting.name} is a {acting.role}: only an admin may switch team mode")
         if on and acting.password_hash is None:
             raise CodeframeError(f"set a password for {acting.name} first: in team mode everyone signs in")
