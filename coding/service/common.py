@@ -7,8 +7,8 @@ from pathlib import Path
 from coding.roles import ROLES  # the one list of roles, beside the role rules
 from coding.segmentation import UNITS
 
-__all__ = ["CONSENSUS", "DEFAULT_PROJECT", "LANGUAGE_NAMES", "ROLES", "SEGMENTATION_UNITS", "SOURCES", "SUPPORTED_LANGUAGES",
-           "UNIT_NAMES", "_source"]
+__all__ = ["CONSENSUS", "DEFAULT_PROJECT", "LANGUAGE_NAMES", "ROLES", "SEGMENTATION_UNITS", "SOURCES",
+           "SUPPORTED_LANGUAGES", "UNIT_NAMES", "_source"]
 
 SOURCES = ("hand", "suggestion", "adjudication", "import")
 CONSENSUS = "consensus"
