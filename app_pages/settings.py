@@ -68,12 +68,11 @@ if choice != info.embedding_model and column.button("Use this model", key="_set_
         common.show_error(exc)
     else:
         st.rerun()
-st.markdown(f"Suggestions use **{info.embedding_model}**.")
 try:
     precision = service.embedding_precision(engine, project)
 except (ValueError, CodeframeError) as exc:
     precision = f"unknown ({exc})"
-st.caption(f"Precision on this machine: {precision}. Set `CODEFRAME_PRECISION=auto|fp32|bf16` to choose; "
+column.caption(f"Precision on this machine: {precision}. Set `CODEFRAME_PRECISION=auto|fp32|bf16` to choose; "
            "bf16 and fp32 embeddings are cached separately.")
 
 st.divider()

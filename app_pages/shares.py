@@ -102,7 +102,7 @@ st.altair_chart(chart, width="content", key="_share_chart")
 st.subheader("Share table")
 pooled = table["coder_min"].notna().any() if "coder_min" in table else False
 st.dataframe(
-    table,
+    table.assign(agreement_reason=table["agreement_reason"].fillna("")) if "agreement_reason" in table else table,
     hide_index=True,
     width="stretch",
     key="_share_table",
