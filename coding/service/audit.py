@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -16,7 +17,7 @@ from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, Coder, Coding, CodingEvent, Project, utcnow
 from coding.errors import CodeframeError, Problem
-from coding.service.codings import snapshot
+from coding.service.codings import _insert_coding_or_skip, snapshot
 from coding.service.common import DEFAULT_PROJECT
 from coding.service.permissions import _check_may_edit
 
@@ -59,9 +60,34 @@ def _undone_event_ids(events: Iterable[CodingEvent]) -> set[int]:
     return {int(m.group(1)) for e in events if e.action == "undo" and (m := pattern.match(e.reason or ""))}
 
 
+def _absent_coding_locked(session: Session, event: CodingEvent) -> Coding | None:
+    """On PostgreSQL, make "there is no such coding" hold until this transaction ends.
+
+    ``SELECT ... FOR UPDATE`` locks nothing when the row does not exist, so a concurrent add could
+    commit between the read and the undo event, which would then record a state that never was.
+    Inserting the key and deleting it again holds its unique-index entry instead: a concurrent add
+    waits for us. If the insert finds a coding committed meanwhile, that coding is returned, locked.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return None  # SQLite transactions start with BEGIN IMMEDIATE: writers are already serialised
+    now = utcnow()
+    placeholder = connection.execute(_insert_coding_or_skip("postgresql"), {
+        "segment_id": event.segment_id, "code_id": event.code_id, "coder_id": event.coder_id,
+        "source": event.source or "hand", "score": None, "model_id": None, "memo": None,
+        "created": now, "updated": now,
+    }).scalar()
+    if placeholder is None:
+        return queries.coding_for_update(session, event.segment_id, event.code_id, event.coder_id)
+    connection.execute(delete(Coding.__table__).where(Coding.__table__.c.id == placeholder))
+    return None
+
+
 def _revert_event(session: Session, project: Project, event: CodingEvent, acting: Coder) -> None:
     """Apply the inverse of one add/remove/memo event and log it as an 'undo' event."""
     current = queries.coding_for_update(session, event.segment_id, event.code_id, event.coder_id)
+    if current is None:
+        current = _absent_coding_locked(session, event)
     before = snapshot(current) if current is not None else None
     if event.action == "add":
         if current is not None:
