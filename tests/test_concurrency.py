@@ -69,23 +69,33 @@ def _setup(url: str) -> tuple[list[int], list[str]]:
 
 
 def _work(job: tuple[str, int, list[int], list[str], int]) -> int:
-    """One coder's session: random adds, removes, memos and undos; returns operations done."""
-    url, index, units, codes, operations = job
+    """One coder's session: random adds, removes, memos and undos; returns operations done.
+
+    With ``hot`` (a sixth job field), the eight coders crowd onto three units and three codes,
+    mostly as the shared coder, and undo every third step: the same coding is then removed,
+    re-added and undone by several processes at once (the race that once logged an undo of
+    a coding another process had just put back).
+    """
+    url, index, units, codes, operations, *hot = (*job,)
+    hot = bool(hot and hot[0])
     rng = random.Random(1000 + index)
+    if hot:
+        units, codes = units[:3], codes[:3]
     engine = make_engine(url, migrate_schema=False)
     if _BARRIER is not None:
         _BARRIER.wait(timeout=300)
     done = 0
     try:
         for step in range(operations):
-            coder = SHARED if rng.random() < 0.3 else f"coder{index}"
+            coder = SHARED if rng.random() < (0.6 if hot else 0.3) else f"coder{index}"
             segment, code = rng.choice(units), rng.choice(codes)
             roll = rng.random()
-            if roll < 0.5:
+            add, remove, memo = (0.4, 0.6, 0.7) if hot else (0.5, 0.85, 0.95)
+            if roll < add:
                 service.add_coding(engine, PROJECT, segment_id=segment, code=code, coder=coder)
-            elif roll < 0.85:
+            elif roll < remove:
                 service.remove_coding(engine, PROJECT, segment_id=segment, code=code, coder=coder)
-            elif roll < 0.95:
+            elif roll < memo:
                 service.add_coding(engine, PROJECT, segment_id=segment, code=code, coder=coder,
                                    memo=f"memo {index}.{step}")
             else:
@@ -156,6 +166,17 @@ def test_processes_of_concurrent_coders_leave_state_equal_to_replayed_history(an
     events = _assert_state_is_replay_of_history(any_db_url)
     assert {e.action for e in events} >= {"add", "remove", "memo", "undo"}
     assert len({e.coder_id for e in events}) == WORKERS + 1
+
+
+def test_processes_crowding_onto_the_same_codings_leave_state_equal_to_replayed_history(any_db_url, process_pool):
+    units, codes = _setup(any_db_url)
+    jobs = [(any_db_url, i, units, codes, OPERATIONS, True) for i in range(WORKERS)]
+    results = process_pool.map(_process_job, jobs, chunksize=1)
+    assert [done for _, done in results] == [OPERATIONS] * WORKERS
+    events = _assert_state_is_replay_of_history(any_db_url)
+    undos = [e for e in events if e.action == "undo"]
+    assert len(undos) > WORKERS * OPERATIONS * 0.3 * 0.5  # most undos found something to revert
+    assert len({(e.segment_id, e.code_id) for e in events}) <= 9
 
 
 def test_simultaneous_adds_of_the_same_coding_make_one_row_and_one_event(any_db_url):

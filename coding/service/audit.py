@@ -66,21 +66,31 @@ def _absent_coding_locked(session: Session, event: CodingEvent) -> Coding | None
     ``SELECT ... FOR UPDATE`` locks nothing when the row does not exist, so a concurrent add could
     commit between the read and the undo event, which would then record a state that never was.
     Inserting the key and deleting it again holds its unique-index entry instead: a concurrent add
-    waits for us. If the insert finds a coding committed meanwhile, that coding is returned, locked.
+    waits for us. If the insert finds a coding, that coding is returned, locked; if that coding was
+    replaced meanwhile (deleted and inserted again by one transaction, which this statement's
+    snapshot cannot see yet), try again until one of the two holds.
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return None  # SQLite transactions start with BEGIN IMMEDIATE: writers are already serialised
-    now = utcnow()
-    placeholder = connection.execute(_insert_coding_or_skip("postgresql"), {
-        "segment_id": event.segment_id, "code_id": event.code_id, "coder_id": event.coder_id,
-        "source": event.source or "hand", "score": None, "model_id": None, "memo": None,
-        "created": now, "updated": now,
-    }).scalar()
-    if placeholder is None:
-        return queries.coding_for_update(session, event.segment_id, event.code_id, event.coder_id)
-    connection.execute(delete(Coding.__table__).where(Coding.__table__.c.id == placeholder))
-    return None
+    for _ in range(_HOLD_ATTEMPTS):
+        now = utcnow()
+        placeholder = connection.execute(_insert_coding_or_skip("postgresql"), {
+            "segment_id": event.segment_id, "code_id": event.code_id, "coder_id": event.coder_id,
+            "source": event.source or "hand", "score": None, "model_id": None, "memo": None,
+            "created": now, "updated": now,
+        }).scalar()
+        if placeholder is not None:
+            connection.execute(delete(Coding.__table__).where(Coding.__table__.c.id == placeholder))
+            return None
+        found = queries.coding_for_update(session, event.segment_id, event.code_id, event.coder_id)
+        if found is not None:
+            return found
+    raise CodeframeError(f"the coding of segment {event.segment_id} kept changing while it was being undone; "
+                         "nothing was changed, try the undo again")
+
+
+_HOLD_ATTEMPTS = 50
 
 
 def _revert_event(session: Session, project: Project, event: CodingEvent, acting: Coder) -> None:

@@ -212,7 +212,7 @@ def _upsert_coding(session, project, segment, code_row, target, acting, *, sourc
         "model_id": model_id, "memo": memo or None, "created": now, "updated": now,
     }
     coding_id = None
-    for _ in range(2 if insert_or_skip is not None else 1):
+    for _ in range(5 if insert_or_skip is not None else 1):  # a conflicting coding may be replaced meanwhile
         if insert_or_skip is not None:
             coding_id = connection.execute(insert_or_skip, values).scalar()
             if coding_id is not None:
