@@ -196,7 +196,8 @@ def _cooccurrence_panel() -> None:
         common.show_error(exc)
         return
     st.caption(f"{table.attrs['coder']} codings. Count: {'units' if unit == 'segment' else 'respondents'} "
-               "carrying both codes; Jaccard: both / either. Click a cell to see what is behind it.")
+               "carrying both codes; Jaccard: both / either. Click a cell to see what is behind it."
+               + "".join(f" {note.capitalize()}." for note in table.attrs.get("excluded", [])))
     event = st.altair_chart(cooccurrence.heatmap(table), on_select="rerun", key="co_heatmap", width="content")
     picked = (event.selection.get("cell") or [None])[0] if event and event.selection else None
     _downloads("co", f"cooccurrence_{first}_{unit}", lambda fmt: table.to_csv(index=False) if fmt == "csv"

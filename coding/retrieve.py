@@ -219,7 +219,9 @@ def retrieve(
     info = units.drop(columns=[c for c in ("memo",) if c in units.columns])
     numbered = info.sort_values(["document_id", "position"]).assign(
         unit=lambda d: d.groupby("document_id").cumcount() + 1)
-    rows = picked.merge(numbered, on="segment_id", how="inner")
+    # empty tables carry no dtype (object vs float): ids are whole numbers either way
+    rows = picked.astype({"segment_id": "int64"}).merge(numbered.astype({"segment_id": "int64"}), on="segment_id",
+                                                        how="inner")
     around = context(segments[segments["document_id"].isin(set(rows["document_id"]))], width,
                      only=rows["segment_id"].tolist())
     rows["before"] = [around.get(int(s), ("", ""))[0] for s in rows["segment_id"]]

@@ -222,6 +222,34 @@ def test_cooccurrence_from_the_database_with_members(engine, project):
     assert set(two["code_b"]) == {"cs_evolutionary", "cs_progressive"}
 
 
+def test_excluded_documents_and_coders_are_left_out_of_retrieve_search_and_cooccurrence(engine, project):
+    _code(engine, project, "R1", "Reform must", "rd_systemic_approach")
+    _code(engine, project, "R2", "Reforms stall", "rd_systemic_approach")
+    _code(engine, project, "R2", "People resist", "rd_resistance_to_change")
+    _code(engine, project, "R1", "Training", "rd_human_capital", coder="ana", actor="ana")
+    _code(engine, project, "R1", "Many officials", "rd_human_capital", coder="ben", actor="ben")
+    assert service.set_excluded(engine, project, kind="document", name="R2", actor="sup", reason="pilot")
+    assert service.set_excluded(engine, project, kind="coder", name="ben", actor="sup", reason="training")
+    rows = service.retrieve(engine, project, codes=["rd_systemic_approach"])
+    assert rows["respondent"].tolist() == ["R1"]
+    assert "1 document(s) excluded from analysis" in rows.attrs["filters"]
+    everyone = service.retrieve(engine, project, codes=["rd_human_capital"], coder=service.ALL_CODERS, viewer="sup")
+    assert everyone["coder"].tolist() == ["ana"]  # the excluded coder's codings are not counted
+    assert service.retrieve(engine, project, codes=["rd_resistance_to_change"]).empty
+    hits = service.search(engine, project, pattern="reform", include_interviewer=True)
+    assert set(hits["respondent"]) == {"R1", "R3"}  # R2's "Reforms stall" and its question are gone
+    for plain in ("People", "сопротивление"):  # the database pre-filter and the regex path
+        assert service.search(engine, project, pattern=plain).empty
+    table = service.cooccurrence(engine, project, frames=["reform_directions"], unit="respondent")
+    assert table.attrs["excluded"] == ["1 document(s) excluded from analysis",
+                                       "excluded coders not counted: ben"]
+    assert service.cooccurrence_members(table, "rd_systemic_approach", "rd_resistance_to_change").empty
+    with pytest.raises(CodeframeError, match="ben is excluded from analysis"):
+        service.cooccurrence(engine, project, frames=["reform_directions"], coder="ben")
+    service.set_excluded(engine, project, kind="document", name="R2", excluded=False, actor="sup")
+    assert service.retrieve(engine, project, codes=["rd_systemic_approach"])["respondent"].tolist() == ["R1", "R2"]
+
+
 def test_memos_on_codings_units_documents_codes_and_key_quotes(engine, project):
     segment = _code(engine, project, "R1", "Reform must", "rd_systemic_approach", coder="ana", actor="ana")
     service.set_memo(engine, project, segment_id=segment, code="rd_systemic_approach", coder="ana",

@@ -36,8 +36,8 @@ def cmd_cooccurrence(args) -> int:
                                  "Jaccard": cooccurrence.wide(table, "jaccard").reset_index(), "Cells": table})
         emit(data, args.output, "xlsx")
     else:
-        print(f"co-occurrence at the {args.unit} level ({table.attrs['coder']} codings); {args.value}",
-              file=sys.stderr)
+        print(f"co-occurrence at the {args.unit} level ({table.attrs['coder']} codings); {args.value}"
+              + "".join(f"; {note}" for note in table.attrs.get("excluded", [])), file=sys.stderr)
         grid = cooccurrence.wide(table, args.value)
         keys = dict(zip(table["label_a"], table["code_a"])) | dict(zip(table["label_b"], table["code_b"]))
         grid = grid.rename(index=keys, columns=keys).reset_index()

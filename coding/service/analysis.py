@@ -27,6 +27,7 @@ from coding.service.codebook import project_codebook
 from coding.service.codings import _code, _IdRow, _upsert_coding
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.permissions import _check_may_edit, _visible_coder_ids
+from coding.service.scope import excluded, in_scope
 from coding.service.shares import default_share_coder
 from coding.service.suggestions import _embed_cached, embed_units, embedder_for
 
@@ -146,6 +147,12 @@ def _hierarchy(engine: Engine, project: str, codes: Sequence[str]):
     return codebook, {c: codebook.descendants(c) for c in codebook.code_ids}
 
 
+def _exclusion_notes(skip_documents: set[int], skip_coders: set[str]) -> list[str]:
+    """What an analysis left out, as lines for its filters or caption."""
+    notes = [f"{len(skip_documents)} document(s) excluded from analysis"] if skip_documents else []
+    return notes + ([f"excluded coders not counted: {', '.join(sorted(skip_coders))}"] if skip_coders else [])
+
+
 # --------------------------------------------------------------------------- retrieve
 
 
@@ -183,13 +190,17 @@ def retrieve(
         codings = queries.codings_frame(session, row.id, coders=None if coder == ALL_CODERS else [coder],
                                         codes=sorted(counted))
         codings = visible_codings(session, row, codings, viewer)
+        skip_documents, skip_coders = excluded(session, row.id)
+        codings = in_scope(codings, skip_documents)
+        if coder == ALL_CODERS:
+            codings = codings[~codings["coder"].isin(skip_coders)]
         coders = [coder] if coder != ALL_CODERS else sorted(set(codings["coder"]))
         attributes = respondent_attributes(session, row.id)
         rt.check_attributes(conditions, attributes)
         codings = codings[codings["respondent"].isin(rt.respondents_matching(attributes, conditions))]
         # "none" needs every unit; otherwise only the documents with a matching coding are read
         scope = None if mode == "none" else sorted({int(d) for d in codings["document_id"]})
-        segments = segments_frame(session, row.id, document_ids=scope)
+        segments = in_scope(segments_frame(session, row.id, document_ids=scope), skip_documents)
     rows = rt.retrieve(codings, segments, attributes, codes, mode=mode, hierarchy=hierarchy, rollup=rollup,
                        where=conditions, documents=documents, width=context, coders=coders)
     labels = {c.id: c.label for c in codebook.codes()}
@@ -198,7 +209,7 @@ def retrieve(
     rows.attrs["filters"] = [f"codes: {mode + ' of ' + ', '.join(codes) if len(codes) > 1 else codes[0]}"
                              + (" (without sub-codes)" if not rollup else ""),
                              f"coder: {'all visible' if coder == ALL_CODERS else coder}",
-                             *[c.describe() for c in conditions]]
+                             *[c.describe() for c in conditions], *_exclusion_notes(skip_documents, skip_coders)]
     rows.attrs["attributes"] = sorted({k for a in attributes.values() for k in a})
     return rows
 
@@ -227,11 +238,14 @@ def search(
         row = queries.project_by_name(session, project)
         if literal is None:
             segments = around = segments_frame(session, row.id)
+            skip_documents, _ = excluded(session, row.id)
         else:
             segments = segments_frame(session, row.id, containing=literal)
             found = [(int(d), int(p)) for d, p, t in zip(segments["document_id"], segments["position"],
                                                             segments["text"]) if regex.search(t)]
             around = segments_frame(session, row.id, around=found, width=context) if context else segments
+        skip_documents, _ = excluded(session, row.id)
+    segments = in_scope(segments, skip_documents)
     if documents is not None:
         segments = segments[segments["document"].isin(set(documents))]
     return sr.search(segments, pattern, mode=mode, case_sensitive=case_sensitive,
@@ -355,12 +369,18 @@ def cooccurrence(
         coder = chosen_coder(session, row, viewer, coder)
         codings = queries.codings_frame(session, row.id)
         codings = codings[codings["frame"].isin(set(frames))]
+        skip_documents, skip_coders = excluded(session, row.id)
+        codings = in_scope(codings, skip_documents)
     chosen = coder or default_share_coder(codings, frames[0])
+    if chosen in skip_coders:
+        raise CodeframeError(f"{chosen} is excluded from analysis; include them again in Settings "
+                             "(`codeframe coders include`) to count their codings")
     mine = codings[codings["coder"] == chosen][["segment_id", "respondent", "code", "document", "text"]]
     labels = {c.id: c.label for c in codebook.codes()}
     table = co.cooccurrence(mine, keys[0], keys[1] if len(keys) == 2 else None, unit=unit, labels=labels,
                             hierarchy=hierarchy)
-    table.attrs.update({"unit": unit, "coder": chosen, "codings": mine, "hierarchy": hierarchy})
+    table.attrs.update({"unit": unit, "coder": chosen, "codings": mine, "hierarchy": hierarchy,
+                        "excluded": _exclusion_notes(skip_documents, skip_coders)})
     return table
 
 
