@@ -2,7 +2,8 @@
 
 A thin layer over :mod:`coding.service`: the database is ``$CODEFRAME_DB`` (default the
 embedded SQLite file), the project ``$CODEFRAME_PROJECT`` (default "default"). On first
-start the project is created with the shipped codebook and the sample corpus.
+start the project is created with the shipped codebook and the sample corpus, loaded in the
+background while every page shows its progress (``app_pages._boot``, ``_common.ensure_project``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # so the pages can import app_pages._common
     sys.path.insert(0, str(HERE))
 
-from app_pages import _common as common  # noqa: E402
-
 st.set_page_config(page_title="Codeframe", page_icon=":material/label:", layout="wide")
+
+from app_pages import _boot  # noqa: E402 - light: Streamlit and coding.paths only
+
+_boot.first_paint()  # the first run of a server process: a message at once, the heavy imports in a thread
+
+from app_pages import _common as common  # noqa: E402
 
 engine = common.engine()
 project = common.project_name()

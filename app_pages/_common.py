@@ -12,7 +12,7 @@ import colorsys
 import hashlib
 import html
 import os
-import threading
+import time
 
 import streamlit as st
 from sqlalchemy.engine import Engine
@@ -31,7 +31,6 @@ FRAMES = "frames"  # chosen frame ids on the coding page
 SESSION = "_auth_session"  # team mode: the opaque session id (the database maps it to the user)
 TRUST_PROXY_ENV = "CODEFRAME_TRUST_PROXY"  # "1": the client is the first X-Forwarded-For address
 
-_init_lock = threading.Lock()
 
 
 @st.cache_resource(show_spinner=False)
@@ -50,16 +49,30 @@ def project_name() -> str:
 
 
 def ensure_project(engine: Engine, project: str) -> None:
-    """On first start, create the project and load the sample corpus (once, even with several tabs open)."""
-    if service.project_exists(engine, project):
-        return
-    with _init_lock, st.spinner("Loading the sample corpus…"):
-        if service.project_exists(engine, project):
-            return
-        try:
-            service.initialize(engine, project, sample=True)
-        except CodeframeError as exc:
-            st.warning(f"The project was created, but the sample corpus could not be loaded: {exc}")
+    """On first start, create the project and load the sample corpus in the background.
+
+    The page shows at once how far the load got ("Loading the sample corpus: 12 of 24 transcripts…")
+    and polls until it is done; every tab of the server sees the same load (the state is process-wide,
+    in :mod:`coding.service.sample`), so a second tab never mistakes the half-loaded project for an
+    empty one. Nothing below this call runs while the sample loads.
+    """
+    state = service.start_sample_load(engine, project)
+    if state.status == "running":
+        st.title("Welcome to Codeframe")
+        _sample_progress(engine, project)
+        st.stop()
+    if state.status == "failed":
+        st.warning(state.message, icon=":material/warning:")
+
+
+@st.fragment(run_every=0.5)
+def _sample_progress(engine: Engine, project: str) -> None:
+    state = service.sample_load_state(engine, project)
+    if state.status != "running":  # done (or failed): the whole page runs again, now the project is there
+        st.rerun()
+    st.progress(state.fraction, text=state.message)
+    st.caption("First start: the shipped sample project (24 interviews, two coders' codings and the consensus) is "
+               "being set up. Every open tab shows this until it is ready.")
 
 
 def current_coder() -> str | None:
@@ -313,7 +326,9 @@ def inject_css() -> None:
 def warm_up_progress(engine: Engine, project: str) -> None:
     """Start the background preparation of suggestions (once per server process and after each import)
     and show its progress in the sidebar while it runs."""
-    state = service.start_warm_up(engine, project)
+    loaded = service.sample_load_state(engine, project)
+    just_loaded = loaded.status == "done" and time.perf_counter() - (loaded.started + loaded.seconds) < 10
+    state = service.start_warm_up(engine, project, delay=5.0 if just_loaded else 0.0)
     if state.status in ("running", "failed"):
         with st.sidebar:  # a fragment may not open the sidebar itself, so it is called inside it
             _warm_up_fragment(engine, project)

@@ -41,8 +41,9 @@ STAGES = {
     "memory50k": "benchmarks.stage_memory50k",
     "scaling": "benchmarks.stage_scaling",
     "browser": "benchmarks.stage_browser",
+    "firststart": "benchmarks.stage_firststart",
 }
-OPT_IN = {"memory50k", "scaling", "browser"}  # slow; only when named in --stages
+OPT_IN = {"memory50k", "scaling", "browser", "firststart"}  # slow; only when named in --stages
 DEFAULT_OUT = HERE / "results" / "latest.jsonl"
 
 

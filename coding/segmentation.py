@@ -21,6 +21,8 @@ without any speaker labels is all respondent talk.
 from __future__ import annotations
 
 import re
+import sys
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
@@ -62,6 +64,40 @@ class SegmentSpan:
     time_end: float | None
 
 
+class _NoTorchInThisThread:
+    """A meta-path finder that makes ``import torch`` fail in one thread only (see :func:`_import_spacy`)."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name, path=None, target=None):
+        if (name == "torch" or name.startswith("torch.")) and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError(f"No module named {name!r} (spaCy is imported without torch)", name=name)
+        return None
+
+
+def _import_spacy():
+    """``import spacy`` without letting thinc import torch, when torch is not loaded yet.
+
+    thinc (under spaCy) imports torch if it can, only to offer torch-backed layers; the rule-based
+    sentencizer never uses them, and importing torch costs 3-4 s of CPU, most of a first start's
+    sample import. The block applies to this thread only, for the duration of the import, so another
+    thread importing torch meanwhile (the embedding model) is not affected; torch imports normally
+    afterwards (thinc then simply reports no torch support).
+    """
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    finder = _NoTorchInThisThread()
+    sys.meta_path.insert(0, finder)
+    try:
+        import spacy
+    finally:
+        sys.meta_path.remove(finder)
+    return spacy
+
+
 @lru_cache(maxsize=8)
 def blank_pipeline(language: str) -> "Language":
     """A cached spaCy pipeline that splits sentences, for a language code or installed pipeline.
@@ -74,7 +110,7 @@ def blank_pipeline(language: str) -> "Language":
     >>> [s.text for s in blank_pipeline("en")("One. Two.").sents]
     ['One.', 'Two.']
     """
-    import spacy
+    spacy = _import_spacy()
 
     if not isinstance(language, str) or not language.strip():
         raise ValueError(f"language must be a language code such as 'en', got {language!r}")

@@ -6,6 +6,8 @@ service (what the database now holds) as well as what the page shows.
 
 from __future__ import annotations
 
+import time
+
 from apptest import APP, by_prefix, texts
 from streamlit.testing.v1 import AppTest
 
@@ -81,7 +83,15 @@ def test_first_start_loads_the_sample_and_the_overview_shows_24_documents(tmp_pa
     url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
     monkeypatch.setenv("CODEFRAME_DB", url)
     monkeypatch.delenv("CODEFRAME_PROJECT", raising=False)
-    at = start()
+    at = start()  # the sample loads in the background (its progress: tests/test_first_start.py)
+    engine = make_engine(url)
+    deadline = time.monotonic() + 120
+    while service.sample_load_state(engine, PROJECT).status == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    engine.dispose()
+    at.run()
+    assert not at.exception, at.exception
     assert at.title[0].value == "Project overview"
     assert at.metric[0].label == "Documents" and at.metric[0].value == "24"
     documents = at.dataframe[0].value

@@ -6,31 +6,15 @@ database survives an upgrade.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import create_engine
 
-DB_ENV = "CODEFRAME_DB"
-HOME_ENV = "CODEFRAME_HOME"
+from coding.paths import DB_ENV, HOME_ENV, data_dir, default_url  # noqa: F401 - light, for the first paint
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-
-def data_dir() -> Path:
-    """Where the embedded database lives: ``$CODEFRAME_HOME`` or ``$XDG_DATA_HOME/codeframe``."""
-    if os.environ.get(HOME_ENV):
-        return Path(os.environ[HOME_ENV]).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "codeframe"
-
-
-def default_url() -> str:
-    """``$CODEFRAME_DB`` if set, else the embedded SQLite file in :func:`data_dir`."""
-    if os.environ.get(DB_ENV):
-        return os.environ[DB_ENV]
-    return f"sqlite:///{data_dir() / 'codeframe.sqlite'}"
 
 
 def _on_sqlite_connect(dbapi_connection, _record) -> None:

@@ -205,8 +205,12 @@ from coding.service.review import (
 )
 from coding.service.sample import (
     SAMPLE_CODERS,
+    SampleLoadState,
+    forget_sample_load,
     initialize,
     load_sample,
+    sample_load_state,
+    start_sample_load,
 )
 from coding.service.shares import (
     ShareReport,
@@ -385,6 +389,10 @@ __all__ = [
     "SAMPLE_CODERS",
     "initialize",
     "load_sample",
+    "SampleLoadState",
+    "start_sample_load",
+    "sample_load_state",
+    "forget_sample_load",
     "SUGGESTION_DECISIONS",
     "SuggestionNeighbour",
     "SuggestionEvidence",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,17 @@ from coding.service.projects import follow_document_languages, get_project
 from coding.service.results import CodingView, DocumentInfo, DocumentView, ImportReport, SegmentView
 from coding.transcripts import detect_language
 
+_PROGRESS_BATCH = 4  # transcripts per nlp.pipe call when progress is reported
+
 
 def parse_transcripts(
-    files: Sequence, *, language: str = "en", unit: str = "sentence"
+    files: Sequence, *, language: str = "en", unit: str = "sentence",
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[tuple[Any, list[Any]]]:
     """Read and segment transcripts without touching the database (the import preview).
 
     ``language="auto"`` picks en, ru or kk per document (:func:`detect_language`).
+    ``progress(done, total)`` is called as transcripts are segmented (in batches of a few).
 
     Returns ``[(Transcript, [SegmentSpan, ...]), ...]``; raises one TranscriptError listing
     every bad file.
@@ -52,10 +56,19 @@ def parse_transcripts(
     for number, transcript in enumerate(transcripts):
         by_language[detect_language(transcript.text) if language == "auto" else language].append(number)
     segments: list[list[Any]] = [[] for _ in transcripts]
-    for nlp_language, numbers in by_language.items():
-        batch = segment_transcripts([transcripts[n] for n in numbers], language=nlp_language, unit=unit)
-        for number, spans in zip(numbers, batch):
-            segments[number] = spans
+    step = len(transcripts) if progress is None else _PROGRESS_BATCH
+    done = 0
+    if progress is not None:
+        progress(0, len(transcripts))
+    for nlp_language, all_numbers in by_language.items():
+        for first in range(0, len(all_numbers), step):
+            numbers = all_numbers[first:first + step]
+            batch = segment_transcripts([transcripts[n] for n in numbers], language=nlp_language, unit=unit)
+            for number, spans in zip(numbers, batch):
+                segments[number] = spans
+            done += len(numbers)
+            if progress is not None:
+                progress(done, len(transcripts))
     parsed = list(zip(transcripts, segments))
     if problems:
         raise TranscriptError(f"{len(problems)} problem(s) in the transcripts; nothing was imported", problems)
@@ -85,8 +98,11 @@ def import_transcripts(
     unit: str | None = None,
     allow_same_content: bool = False,
     actor: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Import transcripts (paths or ``(name, bytes)``) and optional attributes, all or nothing.
+
+    ``progress(done, total)`` is told how many transcripts are read and segmented so far.
 
     Given an ``actor`` (the app always names one), in team mode only an admin may import.
 
@@ -104,7 +120,7 @@ def import_transcripts(
     unit = unit or info.segmentation_unit
     if language not in SUPPORTED_LANGUAGES + ("auto",):
         raise CodeframeError(f"language must be auto or one of {', '.join(SUPPORTED_LANGUAGES)}, not {language!r}")
-    parsed = parse_transcripts(files, language=language, unit=unit)
+    parsed = parse_transcripts(files, language=language, unit=unit, progress=progress)
     attribute_rows: dict[str, dict[str, str]] = {}
     attributes_name = None
     if attributes is not None:

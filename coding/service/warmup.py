@@ -91,9 +91,19 @@ def warm_up(engine: Engine, project: str = DEFAULT_PROJECT) -> WarmUpState:
                     seconds=time.perf_counter() - started)
 
 
-def start_warm_up(engine: Engine, project: str = DEFAULT_PROJECT, *, force: bool = False) -> WarmUpState:
+def _warm_up_after(delay: float, engine: Engine, project: str) -> None:
+    if delay > 0:
+        time.sleep(delay)
+    warm_up(engine, project)
+
+
+def start_warm_up(engine: Engine, project: str = DEFAULT_PROJECT, *, force: bool = False,
+                  delay: float = 0.0) -> WarmUpState:
     """Start :func:`warm_up` in a daemon thread unless it is running, or done for the current units
-    (``force``: after an import). Returns the state right after starting (or the current one)."""
+    (``force``: after an import). Returns the state right after starting (or the current one).
+
+    ``delay``: the thread waits that many seconds first (right after the first start's sample load,
+    so the model load does not slow the first render of the overview)."""
     key = (_engine_key(engine), project)
     if not warm_up_enabled():
         return _set(key, status="off")
@@ -102,7 +112,7 @@ def start_warm_up(engine: Engine, project: str = DEFAULT_PROJECT, *, force: bool
         if state.status == "running" or (state.status == "done" and not force):
             return state
         _STATES[key] = replace(state, status="running", step="starting", done=0, total=1)
-    threading.Thread(target=warm_up, args=(engine, project), name=f"codeframe-warm-up-{project}",
+    threading.Thread(target=_warm_up_after, args=(delay, engine, project), name=f"codeframe-warm-up-{project}",
                      daemon=True).start()
     return warm_up_state(engine, project)
 
