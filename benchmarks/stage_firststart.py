@@ -125,7 +125,7 @@ def first_start(browser, app: Path, env: dict, tmp: Path) -> dict:
     found = re.search(r"sample corpus of project .* loaded in ([0-9.]+) s", log)
     return {"paint": paint, "usable": usable, "healthy": healthy, "second_tab": second,
             "load_s": float(found.group(1)) if found else None,
-            "progress_seen": PROGRESS_TEXT in shown, "first_text": shown.strip().splitlines()[:3]}
+            "progress_seen": PROGRESS_TEXT in shown, "first_text": " | ".join(line for line in shown.strip().splitlines() if line.strip())[:300]}
 
 
 def baseline_start(browser, script: Path, env: dict, tmp: Path) -> dict:
