@@ -72,6 +72,7 @@ class Case:
     notes: list[str] = field(default_factory=list)
     repeats: int | None = None  # overrides the run's --repeats (e.g. for very slow cases)
     trace_memory: bool = True
+    precision: str | None = None  # the embedding precision of ours / the baseline ("bf16", "fp32"); None: no model
 
 
 @dataclass
@@ -207,7 +208,34 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpus": cpus, "cpu": model, "python": platform.python_version(), "platform": platform.platform()}
+    return {"cpus": cpus, "cpu": model, "cpu_flags": cpu_flags(), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+#: the CPU flags that decide which kernels (and which precision) the embedding model runs with
+KERNEL_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_flags() -> list[str]:
+    """Those of :data:`KERNEL_FLAGS` this CPU has (from /proc/cpuinfo; empty where unreadable)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                have = set(line.split(":", 1)[1].split())
+                return [flag for flag in KERNEL_FLAGS if flag in have]
+    except OSError:
+        pass
+    return []
+
+
+def precision_of_run() -> str:
+    """The embedding precision this process runs in ("bf16" or "fp32"), as :mod:`coding.precision` decides."""
+    try:
+        from coding.precision import bf16_support
+
+        return "bf16" if bf16_support().usable else "fp32"
+    except Exception:  # noqa: BLE001 - a row must never fail for its label
+        return "?"
 
 
 def run_case(case: Case, repeats: int, *, size: str, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
@@ -243,6 +271,7 @@ def run_case(case: Case, repeats: int, *, size: str, log: Callable[[str], None] 
             "ratio": ratio,
             "ratio_meaning": RATIO_MEANING,
             "notes": list(case.notes),
+            "precision": case.precision or "no model",
         }
         if base is not None:
             row["baseline"] = {
