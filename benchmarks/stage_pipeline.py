@@ -10,9 +10,13 @@
 
 Baseline for both: the bare work the chain cannot avoid on the same input -- spaCy's
 blank English ``sentencizer`` over the raw texts, a bare ``SentenceTransformer.encode``
-of the unit texts (fastest batch size, fastest faithful precision) and one numpy
+of the unit texts and of the frame's code texts (parts and exclusions: a fresh project has
+no prototypes until they are encoded; before issue 21 the baseline got them for free,
+computed untimed) at the fastest batch size, fastest faithful precision, and one numpy
 ``X @ prototypes.T``. Issue 4 asks for end-to-end throughput of at least 0.9 of a bare
-encode, i.e. a ratio (time) of at most 1.11.
+encode, i.e. a ratio (time) of at most 1.11. Both sides warm up untimed on a stride sample
+of about 2,000 units (ours: of the files) before timing, so neither meets a new padded shape
+in its timed runs whatever ran before (issue 21).
 
 The peak RSS of the cold row is the memory of the whole job at that size (``--size
 large``: ~51,000 units).
@@ -87,11 +91,12 @@ def cases(ctx: Context) -> Iterator[Case]:
     parsed = service.parse_transcripts(files, language="en")
     units = [s.text for _, spans in parsed for s in spans if s.is_unit]
     raw = [data.decode("utf-8") for _, data in files]
-    parts = embed_code_texts(code_prototype_texts(ctx.codebook(), FRAME), m.ours.encode)
-    prototypes = np.vstack([p.parts for p in parts.values()])
+    code_texts = code_prototype_texts(ctx.codebook(), FRAME)
+    parts = embed_code_texts(code_texts, m.ours.encode)
+    n_code_texts = sum(len(t.parts) + len(t.exclusions) for t in code_texts.values())
     notes = [
         f"{len(files)} documents, {sum(len(sp) for _, sp in parsed)} segments, {len(units)} units; "
-        f"frame {FRAME} ({len(parts)} codes)",
+        f"frame {FRAME} ({len(parts)} codes, {n_code_texts} code texts: parts and exclusions, encoded by both sides)",
         f"ours: {m.ours.model_id}, precision {getattr(m.ours, 'precision', '?')}, batch 64, SQLite; "
         f"baseline encode: precision {m.precision}, batch {batch_size}",
     ]
@@ -113,13 +118,18 @@ def cases(ctx: Context) -> Iterator[Case]:
         spacy.warmup()
         spacy.run(None)
         m.bare_encode(warm_units, batch_size)
+        embed_code_texts(code_texts, lambda texts: m.bare_encode(texts, batch_size))
 
     def bare_run(_):
+        # the codebook's texts are encoded too: a fresh project's prototypes cannot come from anywhere else
         spacy.run(None)
+        bare_parts = embed_code_texts(code_texts, lambda texts: m.bare_encode(texts, batch_size))
+        prototypes = np.vstack([p.parts for p in bare_parts.values()])
         x = m.bare_encode(units, batch_size)
         return x @ prototypes.T
 
-    baseline = Runner(f"spaCy sentencizer + SentenceTransformer.encode (batch {batch_size}, {m.precision}) + X @ P.T",
+    baseline = Runner(f"spaCy sentencizer + SentenceTransformer.encode of units and code texts (batch {batch_size}, "
+                      f"{m.precision}) + X @ P.T",
                       bare_run, warmup=bare_warmup, shared=True)
     rates = {"units/s": len(units)}
     repeats = 1 if len(units) > 10_000 else None
