@@ -119,3 +119,16 @@ def test_analytic_memos_on_the_unit_the_transcript_and_an_applied_code(app_engin
         ("segment", "a turning point, said twice")]
     assert any(getattr(b.proto, "popover", None) and b.proto.popover.label == "Memos on the unit, transcript, codes (3)"
                for b in at.get("popover"))
+
+
+def test_a_retrieve_link_opens_its_unit_on_the_coding_page(app_engine):
+    from urllib.parse import parse_qs, urlsplit
+
+    row = service.retrieve(app_engine, PROJECT, codes=["rd_systemic_approach"]).iloc[3]
+    link = urlsplit(row["link"])
+    assert link.path == "/code"
+    params = {k: v[0] for k, v in parse_qs(link.query).items()}
+    assert params == {"doc": str(row["document_id"]), "unit": str(row["segment_id"])}
+    at = code_page(app_engine, "daniyar", row["document"], **params)  # whoever opens it picks themselves
+    assert at.session_state["seg_id"] == row["segment_id"]
+    assert f"unit {row['unit']} of " in texts(at)
