@@ -202,7 +202,9 @@ def _remember(source_key: str, target_key: str) -> None:
 
 def _describe(change, labels: dict[str, str], number: dict[int, int]) -> str:
     verb = {"add": "added", "remove": "removed", "memo": "memo on"}.get(change.action, change.action)
-    text = f"{verb} “{labels.get(change.code, change.code)}” · unit {number.get(change.segment_id, '?')}"
+    where = (f"unit {number[change.segment_id]}" if change.segment_id in number  # this transcript
+             else f"{change.document} · unit {change.unit}" if change.document else "a removed unit")
+    text = f"{verb} “{labels.get(change.code, change.code)}” · {where}"
     if change.replaced:
         text += " (replacing " + ", ".join(labels.get(r, r) for r in change.replaced) + ")"
     return text

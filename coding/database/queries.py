@@ -121,6 +121,24 @@ def unit_counts_by_document(session: Session, project_id: int) -> dict[int, int]
     return dict(rows.all())
 
 
+def unit_places(session: Session, segment_ids: Iterable[int]) -> dict[int, tuple[int, str, int]]:
+    """segment id -> (document id, document name, its 1-based number among that document's units)."""
+    ids = sorted({int(i) for i in segment_ids})
+    if not ids:
+        return {}
+    segment, document = Segment.__table__, Document.__table__
+    other = segment.alias("other")
+    number = (select(func.count()).select_from(other)
+              .where(other.c.document_id == segment.c.document_id, other.c.is_unit == True,  # noqa: E712
+                     other.c.position <= segment.c.position)
+              .scalar_subquery())
+    rows = session.connection().execute(
+        select(segment.c.id, document.c.id, document.c.name, number)
+        .join_from(segment, document, segment.c.document_id == document.c.id)
+        .where(segment.c.id.in_(ids))).all()
+    return {s: (d, name, int(n)) for s, d, name, n in rows}
+
+
 def codings_frame(
     session: Session,
     project_id: int,
