@@ -146,7 +146,7 @@ def test_qdpx_round_trip_gives_the_same_bundle():
 
     assert sorted(map(key, back.codings)) == sorted(map(key, bundle.codings))
     assert {c.source for c in back.codings} == {"import"}
-    assert report.skipped == {} and report.documents == 2 and report.codings == 5
+    assert report.skipped == {} and len(report.documents) == 2 and report.codings == 5
 
 
 # --------------------------------------------------------------------------- other tools

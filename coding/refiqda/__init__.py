@@ -57,6 +57,7 @@ external references; zip members with ``..``, absolute paths or backslashes;
 too many members, too many bytes, or a suspicious compression ratio.
 """
 
+from coding.bundle import ImportReport
 from coding.refiqda.codes import CodeReader, import_qdc
 from coding.refiqda.common import (
     CODE_MARKER,
@@ -67,7 +68,6 @@ from coding.refiqda.common import (
     FRAME_MARKER,
     NO_DESCRIPTION,
     PROJECT_NS,
-    ImportReport,
     code_description,
     frame_description,
     schema_path,
