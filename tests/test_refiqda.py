@@ -10,19 +10,19 @@ import xmlschema
 from coding.bundle import Bundle, BundleCoding, BundleDocument
 from coding.codebook import Code, Codebook, Frame, default_codebook_path, load_codebook
 from coding.errors import ExchangeError
+from coding.paths import PACKAGE_DIR
 from coding.refiqda import (
     NO_DESCRIPTION,
     export_qdc,
     export_qdpx,
     import_qdc,
     import_qdpx,
-    schema_path,
     slug_id,
     stable_guid,
 )
 
-PROJECT_XSD = xmlschema.XMLSchema(str(schema_path("project")))
-CODEBOOK_XSD = xmlschema.XMLSchema(str(schema_path("codebook")))
+PROJECT_XSD = xmlschema.XMLSchema(str(PACKAGE_DIR / "schemas" / "Project-mrt2019.xsd"))
+CODEBOOK_XSD = xmlschema.XMLSchema(str(PACKAGE_DIR / "schemas" / "Codebook-mrt2019.xsd"))
 NS = 'xmlns="urn:QDA-XML:project:1.0"'
 
 

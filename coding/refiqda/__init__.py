@@ -70,7 +70,6 @@ from coding.refiqda.common import (
     PROJECT_NS,
     code_description,
     frame_description,
-    schema_path,
     slug_id,
     stable_guid,
 )
@@ -82,5 +81,5 @@ __all__ = [
     "CODE_MARKER", "CODEBOOK_MARKER", "CODEBOOK_NS", "DEFAULT_FRAME_ID", "DOCUMENT_MARKER", "FRAME_MARKER",
     "MAX_MEMBERS", "MAX_RATIO", "MAX_TOTAL_BYTES", "MAX_XML_BYTES", "NO_DESCRIPTION", "PROJECT_NS",
     "CodeReader", "ImportReport", "ProjectReader", "ProjectWriter", "code_description", "export_qdc",
-    "export_qdpx", "frame_description", "import_qdc", "import_qdpx", "schema_path", "slug_id", "stable_guid",
+    "export_qdpx", "frame_description", "import_qdc", "import_qdpx", "slug_id", "stable_guid",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from pathlib import Path
 from typing import Any
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -29,14 +28,6 @@ _CYRILLIC = dict(zip(
     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u",
      "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya", "a", "g", "q", "n", "o", "u", "u", "h", "i"],
 ))
-
-
-def schema_path(kind: str = "project") -> Path:
-    """Path of the official XSD shipped with the package: ``"project"`` or ``"codebook"``."""
-    names = {"project": "Project-mrt2019.xsd", "codebook": "Codebook-mrt2019.xsd"}
-    if kind not in names:
-        raise ValueError(f"kind must be 'project' or 'codebook', got {kind!r}")
-    return Path(__file__).resolve().parent.parent / "schemas" / names[kind]
 
 
 def stable_guid(kind: str, key: str) -> str:
