@@ -10,49 +10,46 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 
+def _insert(conn, table: str, columns: str, select: str) -> None:
+    conn.execute(sa.text(f"INSERT INTO {table} ({columns}) {select}"))
+
+
 def project(conn, *, name: str = "old", team_mode: bool = False) -> None:
-    conn.execute(sa.text(
-        "INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, embedding_model, created) "
-        f"VALUES ('{name}', 'en', 'sentence', true, {'true' if team_mode else 'false'}, 'm', CURRENT_TIMESTAMP)"))
+    _insert(conn, "project", "name, language, segmentation_unit, blind_mode, team_mode, embedding_model, created",
+            f"VALUES ('{name}', 'en', 'sentence', true, {'true' if team_mode else 'false'}, 'm', CURRENT_TIMESTAMP)")
 
 
 def document(conn, *, name: str = "S1", text: str = "No.", attributes: str = "{}") -> None:
-    conn.execute(sa.text(
-        "INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, language, "
-        f"sha256, imported) SELECT id, '{name}', '{name}', '{attributes}', '{text}', 'txt', 'utf-8', 'en', 'h', "
-        "CURRENT_TIMESTAMP FROM project"))
+    _insert(conn, "document", "project_id, name, respondent, attributes, text, format, encoding, language, sha256, "
+            "imported", f"SELECT id, '{name}', '{name}', '{attributes}', '{text}', 'txt', 'utf-8', 'en', 'h', "
+            "CURRENT_TIMESTAMP FROM project")
 
 
 def segment(conn, *, text: str = "No.") -> None:
     """One unit covering the whole text of each document."""
-    conn.execute(sa.text(
-        'INSERT INTO segment (document_id, position, turn_index, role, is_unit, start, "end", text) '
-        f"SELECT id, 0, 0, 'respondent', true, 0, {len(text)}, '{text}' FROM document"))
+    _insert(conn, "segment", 'document_id, position, turn_index, role, is_unit, start, "end", text',
+            f"SELECT id, 0, 0, 'respondent', true, 0, {len(text)}, '{text}' FROM document")
 
 
 def code(conn, *, key: str = "c", label: str = "C", definition: str = "d", inclusion: str = "[]") -> None:
     """A frame ``f`` and one code in it."""
-    conn.execute(sa.text(
-        "INSERT INTO code_frame (project_id, key, label, description, mutually_exclusive, position, active) "
-        "SELECT id, 'f', 'F', '', false, 0, true FROM project"))
-    conn.execute(sa.text(
-        "INSERT INTO code (project_id, frame_id, key, label, definition, inclusion, exclusion, examples, "
-        f"position, active) SELECT p.id, f.id, '{key}', '{label}', '{definition}', '{inclusion}', '[]', '[]', 0, "
-        "true FROM project p JOIN code_frame f ON f.project_id = p.id"))
+    _insert(conn, "code_frame", "project_id, key, label, description, mutually_exclusive, position, active",
+            "SELECT id, 'f', 'F', '', false, 0, true FROM project")
+    _insert(conn, "code", "project_id, frame_id, key, label, definition, inclusion, exclusion, examples, position, "
+            "active", f"SELECT p.id, f.id, '{key}', '{label}', '{definition}', '{inclusion}', '[]', '[]', 0, true "
+            "FROM project p JOIN code_frame f ON f.project_id = p.id")
 
 
 def coder(conn, *, name: str = "ann") -> None:
-    conn.execute(sa.text(
-        "INSERT INTO coder (project_id, name, role, is_consensus, created) "
-        f"SELECT id, '{name}', 'coder', false, CURRENT_TIMESTAMP FROM project"))
+    _insert(conn, "coder", "project_id, name, role, is_consensus, created",
+            f"SELECT id, '{name}', 'coder', false, CURRENT_TIMESTAMP FROM project")
 
 
 def coding(conn, *, memo: str) -> None:
     """The coder's hand coding of the code on the segment, with ``memo``."""
-    conn.execute(sa.text(
-        "INSERT INTO coding (segment_id, code_id, coder_id, source, memo, created, updated) "
-        f"SELECT s.id, c.id, r.id, 'hand', '{memo}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP "
-        "FROM segment s, code c, coder r"))
+    _insert(conn, "coding", "segment_id, code_id, coder_id, source, memo, created, updated",
+            f"SELECT s.id, c.id, r.id, 'hand', '{memo}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP "
+            "FROM segment s, code c, coder r")
 
 
 def coded_project(conn, *, text: str = "No.", attributes: str = "{}", key: str = "c", label: str = "C",

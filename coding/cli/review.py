@@ -41,7 +41,7 @@ class _Group:
     metavar: str
     help: str
     actions: dict[str, str]  # exclude / include -> help
-    remove: tuple[str, Callable, Callable, Callable]  # help, preview(engine, project, name), remove(...), line
+    remove: tuple[str, str, str, Callable]  # help, the service's preview and remove functions, the printed line
     extra: tuple[str, str, Callable]  # the group's fourth subcommand: name, help, handler
 
 
@@ -68,7 +68,7 @@ def _register_group(subparsers, group: _Group) -> None:
     p.add_argument("names", nargs="+", metavar=group.metavar)
     p.add_argument("--yes", action="store_true", help="confirm: without it, say what would go and stop")
     add_as_option(p)
-    p.set_defaults(func=cmd_remove, preview=preview, remove=remove, removed_line=line)
+    p.set_defaults(func=cmd_remove, kind=group.kind, preview=preview, remove=remove, removed_line=line)
     name, text, handler = group.extra
     sub.add_parser(name, help=text).set_defaults(func=handler)
 
@@ -106,16 +106,17 @@ def cmd_exclude(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    """Remove documents or coders (``args.preview``/``args.remove`` say which); without --yes, say what would go."""
+    """Remove documents or coders (``args.kind``); without --yes, say what would go."""
     engine = engine_from_args(args)
     actor = signed_in_actor(args, engine)
     if not args.yes:
         for name in args.names:
-            print(args.preview(engine, args.project, name)["message"])
+            print(getattr(service, args.preview)(engine, args.project, **{args.kind: name})["message"])
         print("nothing removed: add --yes to remove", file=sys.stderr)
         return 2
     for name in args.names:
-        print(args.removed_line(name, args.remove(engine, args.project, name, actor)))
+        gone = getattr(service, args.remove)(engine, args.project, **{args.kind: name}, actor=actor, confirm=True)
+        print(args.removed_line(name, gone))
     return 0
 
 
@@ -141,19 +142,13 @@ GROUPS = (
            "exclude documents from analysis, include them again, remove them, or show the project history",
            {"exclude": "leave out of shares, agreement and disagreements (nothing deleted)",
             "include": "bring an excluded document back"},
-           ("delete documents with their codings (asks for --yes)",
-            lambda engine, project, name: service.removal_preview(engine, project, document=name),
-            lambda engine, project, name, actor: service.remove_document(engine, project, document=name, actor=actor,
-                                                                         confirm=True),
+           ("delete documents with their codings (asks for --yes)", "removal_preview", "remove_document",
             _removed_document),
            ("history", "exclusions, inclusions and removals, oldest first", cmd_history)),
     _Group("coders", "coder", "CODER",
            "exclude coders from analysis (pilot, training), include them again, or remove them",
            {action: f"{action} coders (nothing deleted)" for action in ("exclude", "include")},
-           ("delete coders with their codings (asks for --yes)",
-            lambda engine, project, name: service.coder_removal_preview(engine, project, coder=name),
-            lambda engine, project, name, actor: service.remove_coder(engine, project, coder=name, actor=actor,
-                                                                      confirm=True),
+           ("delete coders with their codings (asks for --yes)", "coder_removal_preview", "remove_coder",
             _removed_coder),
            ("list", "coders with their role and whether they are excluded", cmd_coders_list)),
 )
