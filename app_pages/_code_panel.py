@@ -270,16 +270,12 @@ def panel(p: Page) -> None:
     )
     act[1].button("Undo", icon=":material/undo:", key="cf_undo", width="stretch", on_click=_undo, args=(p,),
                   help="Undo your last change (u); it is logged in the history")
-    with act[2].popover("", icon=":material/history:", help="Your last changes; undo several at once"):
-        changes = service.recent_changes(p.engine, p.project, coder=p.coder)
-        if not changes:
-            st.caption("No change to undo.")
-        else:
-            st.markdown("\n".join(f"{n}. {html.escape(_describe(c, labels, number))}"
-                                  for n, c in enumerate(changes, start=1)))
-            steps_key = f"_undo_steps_{widgets}"
-            st.number_input("Undo the last", min_value=1, max_value=len(changes), value=1, key=steps_key)
-            st.button("Undo these", key="cf_undo_n", on_click=_undo, args=(p, steps_key))
+    # lazy: the history is read only while the popover is open, not on every decision
+    history = act[2].popover("", icon=":material/history:", help="Your last changes; undo several at once",
+                             key="cf_history", on_change="rerun")
+    if history.open:
+        with history:
+            _history(p, labels, number, widgets)
 
     read = len(state.coded | state.marks.keys())
     st.caption(
@@ -320,6 +316,18 @@ def panel(p: Page) -> None:
                          "marked": s in state.marks}
                      for s, codings in [(seg_id, selected.codings), *state.also.items()]}
     keys.keyboard(selected=seg_id, units=units_changed, on_select=_select_clicked)
+
+
+def _history(p: Page, labels: dict[str, str], number: dict[int, int], widgets: int) -> None:
+    """The coder's last changes, newest first, and "undo the last N" (inside the open history popover)."""
+    changes = service.recent_changes(p.engine, p.project, coder=p.coder)
+    if not changes:
+        st.caption("No change to undo.")
+        return
+    st.markdown("\n".join(f"{n}. {html.escape(_describe(c, labels, number))}" for n, c in enumerate(changes, start=1)))
+    steps_key = f"_undo_steps_{widgets}"
+    st.number_input("Undo the last", min_value=1, max_value=len(changes), value=1, key=steps_key)
+    st.button("Undo these", key="cf_undo_n", on_click=_undo, args=(p, steps_key))
 
 
 def _previous_turn(p: Page, selected) -> list:

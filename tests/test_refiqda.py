@@ -147,6 +147,11 @@ def test_qdpx_round_trip_gives_the_same_bundle():
     assert sorted(map(key, back.codings)) == sorted(map(key, bundle.codings))
     assert {c.source for c in back.codings} == {"import"}
     assert report.skipped == {} and len(report.documents) == 2 and report.codings == 5
+    qde = zipfile.ZipFile(io.BytesIO(export_qdpx(bundle))).read("project.qde").decode()
+    memos = [c.memo for c in bundle.codings if c.memo]
+    assert qde.count("<NoteRef ") == len(memos) == 2  # memos travel as notes, as other tools exchange them
+    assert all(f"<PlainTextContent>{m}</PlainTextContent>" in qde for m in memos)
+    assert "<Description>Russian span" not in qde
 
 
 # --------------------------------------------------------------------------- other tools

@@ -555,7 +555,11 @@ def test_codings_changed_in_codeframe_are_exported_on_their_segments(engine):
     service.set_memo(engine, P, segment_id=why.id, code="careers", coder="Boris", memo="asked back")
     qde = qde_text(export_qdpx(service.export_bundle(engine, P)))
     start = text.index("Why?")
-    assert re.search(rf'startPosition="{start}" endPosition="{start + 4}"[^>]*>\s*<Description>asked back<', qde)
+    selection = re.search(rf'startPosition="{start}" endPosition="{start + 4}"[^>]*>((?:(?!</PlainTextSelection>).)*)',
+                          qde, re.S).group(1)
+    note = re.search(r'<NoteRef targetGUID="([^"]+)"', selection).group(1)  # the memo is a project note
+    assert re.search(rf'<Note guid="{note}"[^>]*>\s*<PlainTextContent>asked back</PlainTextContent>', qde)
+    assert "<Description>asked back" not in qde
 
 
 def test_cli_imports_the_nvivo_file_with_its_report_and_exports_it_again(tmp_path, capsys):

@@ -38,8 +38,9 @@ What maps to what
   ``PlainTextSelection`` (``startPosition``/``endPosition`` in code points of
   that plain text, end exclusive, like a Python slice; ``name`` = the start of
   the selected text) holding one ``<Coding creatingUser><CodeRef/></Coding>``;
-  the memo is the selection's ``<Description>``, and on import notes referenced
-  by ``NoteRef`` from a selection or coding are added to it. ``Sets`` are
+  the memo is a project ``<Note>`` (inline ``PlainTextContent``, by the coder)
+  that the selection references with ``<NoteRef>``; on import, notes referenced
+  from a selection or coding, and a selection's ``<Description>``, become its memo. ``Sets`` are
   groups of codes and documents (``Bundle.sets``). The codebook title goes in
   the project ``<Description>`` as ``Codeframe codebook: <title>``; a
   document's language and format in its source description.
