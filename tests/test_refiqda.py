@@ -379,3 +379,9 @@ def test_broken_files_raise_exchange_errors_naming_the_file():
     assert info.value.problems[0].file == "y.qdpx:project.qde"
     with pytest.raises(ExchangeError, match="not a REFI-QDA codebook"):
         import_qdc(b'<Project xmlns="urn:QDA-XML:project:1.0" name="p"/>')
+
+
+def test_every_import_returns_the_one_import_report():
+    from coding import bundle, refiqda, service
+
+    assert refiqda.ImportReport is service.ImportReport is bundle.ImportReport
