@@ -110,6 +110,15 @@ def _remove(p: Page, segment_id: int, code: str) -> None:
     _changed(widgets=True)
 
 
+def _star(p: Page, segment_id: int, code: str, starred: bool) -> None:
+    try:
+        service.set_key_quote(p.engine, p.project, segment_id=segment_id, code=code, coder=p.coder, starred=starred)
+        _say("Starred as a key quote." if starred else "No longer a key quote.")
+    except CodeframeError as exc:
+        _say(common.first_line(exc))
+    _changed(step=None)
+
+
 def _save_memo(p: Page, key: str, segment_id: int, code: str) -> None:
     try:
         service.set_memo(p.engine, p.project, segment_id=segment_id, code=code, coder=p.coder,
@@ -341,13 +350,19 @@ def _codes_and_memos(p: Page, seg_id: int, mine: list, others: list, widgets: in
     with st.container(key="cf_memos"):
         if mine:
             for c in mine:
-                row = st.columns([7, 1], vertical_alignment="bottom")
+                row = st.columns([7, 1, 1], vertical_alignment="bottom")
                 row[0].html(common.chip(c.code, c.label, title=f"{c.code}: {c.label}"))
                 memo_key = f"_cm_{seg_id}_{c.code}_{widgets}"
                 row[0].text_input(f"Memo on {c.label}", value=c.memo or "", key=memo_key, label_visibility="collapsed",
                                   placeholder="Memo on this code (m, Enter saves)", on_change=_save_memo,
                                   args=(p, memo_key, seg_id, c.code))
-                row[1].button("", icon=":material/close:", key=f"_rm_{seg_id}_{c.code}", help=f"Remove {c.label}",
+                row[1].button("", icon=":material/star:" if c.key_quote else ":material/star_border:",
+                              key=f"_kq_{seg_id}_{c.code}", type="primary" if c.key_quote else "secondary",
+                              help=("A key quote for this code: the findings report quotes it first (click to unstar)"
+                                    if c.key_quote else "Star as a key quote for this code (the findings report "
+                                    "quotes starred units first)"),
+                              on_click=_star, args=(p, seg_id, c.code, not c.key_quote))
+                row[2].button("", icon=":material/close:", key=f"_rm_{seg_id}_{c.code}", help=f"Remove {c.label}",
                               on_click=_remove, args=(p, seg_id, c.code))
         else:
             st.caption("No codes of yours on this unit yet: tick codes below (1–9).")

@@ -178,7 +178,8 @@ def panel_state(engine: Engine, project: str = DEFAULT_PROJECT, document_id: int
         by_segment: dict[int, list[CodingView]] = {s: [] for s in {segment_id, *also}}
         for coding, code, frame, coder in session.exec(stmt.order_by(Code.position, Coder.name)):
             by_segment[coding.segment_id].append(CodingView(
-                coding.id, code.key, code.label, frame.key, coder.name, coding.source, coding.score, coding.memo))
+                coding.id, code.key, code.label, frame.key, coder.name, coding.source, coding.score, coding.memo,
+                bool(coding.key_quote)))
         codings = by_segment.pop(segment_id)
         unit = SegmentView(
             segment.id, segment.position, segment.turn_index, segment.speaker, segment.role, segment.is_unit,

@@ -69,6 +69,7 @@ class CodingView:
     source: str
     score: float | None
     memo: str | None
+    key_quote: bool = False  # starred as a key quote (the findings report quotes it first)
 
 
 @dataclass
