@@ -6,10 +6,9 @@ an undo; a refresh in the middle that comes back to the same unit (the address k
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PROJECT, server  # noqa: F401  (the fixture)
+from browser_server import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from test_browser import PROJECT, server  # noqa: F401  (the fixture)
 
 from coding import service
 from coding.service import coding_page
@@ -26,8 +25,7 @@ TRANSCRIPT = (
 
 
 def test_code_a_whole_transcript_with_the_keyboard(server, tmp_path):  # noqa: F811
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)", pytrace=False)
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     base, engine = server

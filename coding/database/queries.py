@@ -139,6 +139,22 @@ def unit_places(session: Session, segment_ids: Iterable[int]) -> dict[int, tuple
     return {s: (d, name, int(n)) for s, d, name, n in rows}
 
 
+def codings_per_coder(session: Session, project_id: int, *, segment_ids=None, distinct_segments: bool = False,
+                      every_coder: bool = False) -> dict[str, int]:
+    """Codings per coder name: of the project, or on ``segment_ids`` (a list or a select of ids).
+
+    ``distinct_segments`` counts the segments a coder coded instead of their codings; ``every_coder``
+    also lists the coders with none (count 0).
+    """
+    counted = func.distinct(Coding.segment_id) if distinct_segments else Coding.id
+    stmt = (select(Coder.name, func.count(counted))
+            .join(Coding, Coding.coder_id == Coder.id, isouter=every_coder)
+            .where(Coder.project_id == project_id))
+    if segment_ids is not None:
+        stmt = stmt.where(Coding.segment_id.in_(segment_ids))
+    return dict(session.exec(stmt.group_by(Coder.name)).all())
+
+
 def codings_frame(
     session: Session,
     project_id: int,

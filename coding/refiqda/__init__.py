@@ -58,6 +58,7 @@ external references; zip members with ``..``, absolute paths or backslashes;
 too many members, too many bytes, or a suspicious compression ratio.
 """
 
+from coding.bundle import ImportReport
 from coding.refiqda.codes import CodeReader, import_qdc
 from coding.refiqda.common import (
     CODE_MARKER,
@@ -68,10 +69,8 @@ from coding.refiqda.common import (
     FRAME_MARKER,
     NO_DESCRIPTION,
     PROJECT_NS,
-    ImportReport,
     code_description,
     frame_description,
-    schema_path,
     slug_id,
     stable_guid,
 )
@@ -83,5 +82,5 @@ __all__ = [
     "CODE_MARKER", "CODEBOOK_MARKER", "CODEBOOK_NS", "DEFAULT_FRAME_ID", "DOCUMENT_MARKER", "FRAME_MARKER",
     "MAX_MEMBERS", "MAX_RATIO", "MAX_TOTAL_BYTES", "MAX_XML_BYTES", "NO_DESCRIPTION", "PROJECT_NS",
     "CodeReader", "ImportReport", "ProjectReader", "ProjectWriter", "code_description", "export_qdc",
-    "export_qdpx", "frame_description", "import_qdc", "import_qdpx", "schema_path", "slug_id", "stable_guid",
+    "export_qdpx", "frame_description", "import_qdc", "import_qdpx", "slug_id", "stable_guid",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from coding.bundle import ImportReport  # noqa: F401  (the one import report, re-exported)
+
 
 @dataclass
 class ProjectInfo:
@@ -43,16 +45,6 @@ class CodebookReport:
                 + (f" — {kept} coding(s) kept; the code stays as inactive" if kept else " (no codings)")
             )
         return out
-
-
-@dataclass
-class ImportReport:
-    documents: list[str] = field(default_factory=list)
-    segments: int = 0
-    units: int = 0
-    codings: int = 0
-    attributes_applied: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
