@@ -110,6 +110,15 @@ def _remove(p: Page, segment_id: int, code: str) -> None:
     _changed(widgets=True)
 
 
+def _star(p: Page, segment_id: int, code: str, starred: bool) -> None:
+    try:
+        service.set_key_quote(p.engine, p.project, segment_id=segment_id, code=code, coder=p.coder, starred=starred)
+        _say("Starred as a key quote." if starred else "No longer a key quote.")
+    except CodeframeError as exc:
+        _say(common.first_line(exc))
+    _changed(step=None)
+
+
 def _save_memo(p: Page, key: str, segment_id: int, code: str) -> None:
     try:
         service.set_memo(p.engine, p.project, segment_id=segment_id, code=code, coder=p.coder,
@@ -193,7 +202,9 @@ def _remember(source_key: str, target_key: str) -> None:
 
 def _describe(change, labels: dict[str, str], number: dict[int, int]) -> str:
     verb = {"add": "added", "remove": "removed", "memo": "memo on"}.get(change.action, change.action)
-    text = f"{verb} “{labels.get(change.code, change.code)}” · unit {number.get(change.segment_id, '?')}"
+    where = (f"unit {number[change.segment_id]}" if change.segment_id in number  # this transcript
+             else f"{change.document} · unit {change.unit}" if change.document else "a removed unit")
+    text = f"{verb} “{labels.get(change.code, change.code)}” · {where}"
     if change.replaced:
         text += " (replacing " + ", ".join(labels.get(r, r) for r in change.replaced) + ")"
     return text
@@ -270,16 +281,12 @@ def panel(p: Page) -> None:
     )
     act[1].button("Undo", icon=":material/undo:", key="cf_undo", width="stretch", on_click=_undo, args=(p,),
                   help="Undo your last change (u); it is logged in the history")
-    with act[2].popover("", icon=":material/history:", help="Your last changes; undo several at once"):
-        changes = service.recent_changes(p.engine, p.project, coder=p.coder)
-        if not changes:
-            st.caption("No change to undo.")
-        else:
-            st.markdown("\n".join(f"{n}. {html.escape(_describe(c, labels, number))}"
-                                  for n, c in enumerate(changes, start=1)))
-            steps_key = f"_undo_steps_{widgets}"
-            st.number_input("Undo the last", min_value=1, max_value=len(changes), value=1, key=steps_key)
-            st.button("Undo these", key="cf_undo_n", on_click=_undo, args=(p, steps_key))
+    # lazy: the history is read only while the popover is open, not on every decision
+    history = act[2].popover("", icon=":material/history:", help="Your last changes; undo several at once",
+                             key="cf_history", on_change="rerun")
+    if history.open:
+        with history:
+            _history(p, labels, number, widgets)
 
     read = len(state.coded | state.marks.keys())
     st.caption(
@@ -322,6 +329,18 @@ def panel(p: Page) -> None:
     keys.keyboard(selected=seg_id, units=units_changed, on_select=_select_clicked)
 
 
+def _history(p: Page, labels: dict[str, str], number: dict[int, int], widgets: int) -> None:
+    """The coder's last changes, newest first, and "undo the last N" (inside the open history popover)."""
+    changes = service.recent_changes(p.engine, p.project, coder=p.coder)
+    if not changes:
+        st.caption("No change to undo.")
+        return
+    st.markdown("\n".join(f"{n}. {html.escape(_describe(c, labels, number))}" for n, c in enumerate(changes, start=1)))
+    steps_key = f"_undo_steps_{widgets}"
+    st.number_input("Undo the last", min_value=1, max_value=len(changes), value=1, key=steps_key)
+    st.button("Undo these", key="cf_undo_n", on_click=_undo, args=(p, steps_key))
+
+
 def _previous_turn(p: Page, selected) -> list:
     return [s for s in p.segments if s.turn_index == selected.turn_index - 1 and s.role == "interviewer"]
 
@@ -333,13 +352,19 @@ def _codes_and_memos(p: Page, seg_id: int, mine: list, others: list, widgets: in
     with st.container(key="cf_memos"):
         if mine:
             for c in mine:
-                row = st.columns([7, 1], vertical_alignment="bottom")
+                row = st.columns([7, 1, 1], vertical_alignment="bottom")
                 row[0].html(common.chip(c.code, c.label, title=f"{c.code}: {c.label}"))
                 memo_key = f"_cm_{seg_id}_{c.code}_{widgets}"
                 row[0].text_input(f"Memo on {c.label}", value=c.memo or "", key=memo_key, label_visibility="collapsed",
                                   placeholder="Memo on this code (m, Enter saves)", on_change=_save_memo,
                                   args=(p, memo_key, seg_id, c.code))
-                row[1].button("", icon=":material/close:", key=f"_rm_{seg_id}_{c.code}", help=f"Remove {c.label}",
+                row[1].button("", icon=":material/star:" if c.key_quote else ":material/star_border:",
+                              key=f"_kq_{seg_id}_{c.code}", type="primary" if c.key_quote else "secondary",
+                              help=("A key quote for this code: the findings report quotes it first (click to unstar)"
+                                    if c.key_quote else "Star as a key quote for this code (the findings report "
+                                    "quotes starred units first)"),
+                              on_click=_star, args=(p, seg_id, c.code, not c.key_quote))
+                row[2].button("", icon=":material/close:", key=f"_rm_{seg_id}_{c.code}", help=f"Remove {c.label}",
                               on_click=_remove, args=(p, seg_id, c.code))
         else:
             st.caption("No codes of yours on this unit yet: tick codes below (1–9).")

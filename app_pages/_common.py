@@ -109,7 +109,7 @@ def _sign_in(engine: Engine, project: str) -> None:
     try:
         signed = service.sign_in(engine, project, name, password, client=client_address())
     except CodeframeError as exc:
-        st.session_state["_signin_message"] = str(exc).split("\n", 1)[0]
+        st.session_state["_signin_message"] = first_line(exc)
         return
     st.session_state[SESSION] = signed.session_id
     st.session_state.pop("_signin_message", None)

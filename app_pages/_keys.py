@@ -112,21 +112,26 @@ function scrollIntoPanel(el) {
   if (r.top < q.top || r.bottom > q.bottom) p.scrollTop += r.top - q.top - p.clientHeight / 3;
 }
 
+function setClass(el, name, on) {
+  // only real changes touch the DOM: a no-op classList.add still writes the attribute
+  if (el.classList.contains(name) !== on) el.classList.toggle(name, on);
+}
+
 function sync(data) {
   for (const [id, unit] of Object.entries(data.units || {})) {
     const seg = document.getElementById("cf-seg-" + id);
     if (!seg) continue;
     const chips = seg.querySelector(".cf-chips");
     if (chips && chips.innerHTML !== unit.chips) chips.innerHTML = unit.chips;
-    seg.classList.toggle("cf-uncoded", !unit.read);
-    seg.classList.toggle("cf-marked", unit.marked);
+    setClass(seg, "cf-uncoded", !unit.read);
+    setClass(seg, "cf-marked", !!unit.marked);
   }
   const selected = document.getElementById("cf-seg-" + data.selected);
   for (const el of document.querySelectorAll(".cf-seg.cf-selected")) {
     if (el !== selected) el.classList.remove("cf-selected");
   }
   if (selected) {
-    selected.classList.add("cf-selected");
+    setClass(selected, "cf-selected", true);
     if (window.__cfKeys.scrolledTo !== data.selected) {
       window.__cfKeys.scrolledTo = data.selected;
       scrollIntoPanel(selected);

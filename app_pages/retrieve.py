@@ -59,6 +59,15 @@ def _open(document_id: int, segment_id: int) -> None:
     st.switch_page("app_pages/code.py")
 
 
+def _base_url() -> str:
+    """This app's address as the browser sees it (for the links in downloads); empty when unknown."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(st.context.url or "")
+    prefix = parts.path.rsplit("/", 1)[0]  # behind a proxy's path prefix, the pages sit under it
+    return f"{parts.scheme}://{parts.netloc}{prefix}" if parts.scheme and parts.netloc else ""
+
+
 def _quote_block(row: dict, spans=None) -> str:
     text = html.escape(str(row["text"]))
     if spans:
@@ -98,7 +107,8 @@ with tabs[0]:
                  service.ALL_CODERS if coder_choice.startswith("everyone") else coder_choice)
         try:
             rows = service.retrieve(engine, project, codes=picked, mode=mode or "any", where=where,
-                                             coder=coder, context=int(context), rollup=rollup, viewer=viewer)
+                                             coder=coder, context=int(context), rollup=rollup, viewer=viewer,
+                                             base_url=_base_url())
         except CodeframeError as exc:
             common.show_error(exc)
             rows = None

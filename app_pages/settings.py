@@ -89,91 +89,91 @@ documents = [d.name for d in service.list_documents(engine, project)]
 coder_names = [c["name"] for c in service.list_coders(engine, project) if not c["is_consensus"]]
 current = service.exclusions(engine, project)
 left, right = st.columns(2, gap="large")
+# kind -> (label, names, multiselect key, placeholder): the excluded documents and coders
+EXCLUDABLE = {
+    "document": ("Excluded documents", documents, "_ex_documents", "None: every document is analysed"),
+    "coder": ("Excluded coders (e.g. pilot or training coders)", coder_names, "_ex_coders",
+              "None: every coder is analysed"),
+}
+
+
+def _show_message(key: str) -> None:
+    message = st.session_state.pop(key, None)
+    if message:
+        (st.success if message[0] == "success" else st.error)(message[1])
 
 
 def _save_exclusions() -> None:
     changes = []
     try:
-        for kind, key in (("document", "_ex_documents"), ("coder", "_ex_coders")):
+        for kind, (_, _, key, _) in EXCLUDABLE.items():
             wanted = set(st.session_state.get(key) or [])
             now = set(service.exclusions(engine, project)[kind])
             for name in sorted(wanted - now):
                 service.set_excluded(engine, project, kind=kind, name=name, actor=actor,
-                                            reason=st.session_state.get("_ex_reason") or None)
+                                     reason=st.session_state.get("_ex_reason") or None)
                 changes.append(f"excluded {kind} {name}")
             for name in sorted(now - wanted):
                 service.set_excluded(engine, project, kind=kind, name=name, excluded=False, actor=actor,
-                                            reason=st.session_state.get("_ex_reason") or None)
+                                     reason=st.session_state.get("_ex_reason") or None)
                 changes.append(f"included {kind} {name}")
     except CodeframeError as exc:
-        st.session_state["_ex_message"] = ("error", str(exc).split("\n", 1)[0])
+        st.session_state["_ex_message"] = ("error", common.first_line(exc))
         return
     text = "; ".join(changes)
     st.session_state["_ex_message"] = ("success", text[:1].upper() + text[1:] + "." if changes else "Nothing changed.")
 
 
 with left:
-    st.multiselect("Excluded documents", documents, default=current["document"], key="_ex_documents",
-                   placeholder="None: every document is analysed")
-    st.multiselect("Excluded coders (e.g. pilot or training coders)", coder_names, default=current["coder"],
-                   key="_ex_coders", placeholder="None: every coder is analysed")
+    for kind, (label, names, key, placeholder) in EXCLUDABLE.items():
+        st.multiselect(label, names, default=current[kind], key=key, placeholder=placeholder)
     st.text_input("Reason", key="_ex_reason", placeholder="e.g. pilot import, training coder")
     st.button("Save exclusions", key="_ex_save", on_click=_save_exclusions, icon=":material/filter_alt:")
-    message = st.session_state.pop("_ex_message", None)
-    if message:
-        (st.success if message[0] == "success" else st.error)(message[1])
+    _show_message("_ex_message")
 
 
-def _remove(name: str) -> None:
+def _remove(prefix: str, chosen_key: str, name: str, remove, done) -> None:
+    """Remove ``name`` (if confirmed) and leave the outcome for the next run."""
     try:
-        gone = service.remove_document(engine, project, document=name, actor=actor,
-                                              confirm=bool(st.session_state.get("_rm_confirm")))
+        gone = remove(name, bool(st.session_state.get(f"{prefix}_confirm")))
     except CodeframeError as exc:
-        st.session_state["_rm_message"] = ("error", str(exc).split("\n", 1)[0])
+        st.session_state[f"{prefix}_message"] = ("error", common.first_line(exc))
         return
-    st.session_state["_rm_message"] = ("success", f"Removed {name}: {gone['segments']} segments and "
-                                                  f"{gone['codings']} codings are gone.")
-    st.session_state["_rm_confirm"] = False
-    st.session_state.pop("_rm_document", None)
+    st.session_state[f"{prefix}_message"] = ("success", done(name, gone))
+    st.session_state[f"{prefix}_confirm"] = False
+    st.session_state.pop(chosen_key, None)
+
+
+def _removal(*, prefix: str, chosen_key: str, label: str, names: list[str], placeholder: str, preview, remove,
+             done, what: str, icon: str, button: dict) -> None:
+    """Choose one document or coder, see what removing it takes, confirm and remove it."""
+    chosen = st.selectbox(label, names, index=None, key=chosen_key, placeholder=placeholder)
+    if chosen is not None:
+        message = preview(chosen)["message"]
+        st.warning(message[:1].upper() + message[1:] + ".", icon=icon)
+        st.checkbox(f"Yes, remove {chosen} and everything listed above", key=f"{prefix}_confirm")
+        st.button(f"Remove {what}", key=f"{prefix}_remove", on_click=_remove,
+                  args=(prefix, chosen_key, chosen, remove, done), **button)
+    _show_message(f"{prefix}_message")
 
 
 with right:
-    doomed = st.selectbox("Remove a document", documents, index=None, key="_rm_document",
-                          placeholder="Choose a document to remove")
-    if doomed is not None:
-        preview = service.removal_preview(engine, project, document=doomed)
-        st.warning(preview["message"][:1].upper() + preview["message"][1:] + ".", icon=":material/delete:")
-        st.checkbox(f"Yes, remove {doomed} and everything listed above", key="_rm_confirm")
-        st.button("Remove document", key="_rm_remove", type="primary", on_click=_remove, args=(doomed,),
-                  icon=":material/delete_forever:")
-    message = st.session_state.pop("_rm_message", None)
-    if message:
-        (st.success if message[0] == "success" else st.error)(message[1])
-
-def _remove_coder(name: str) -> None:
-    try:
-        gone = service.remove_coder(engine, project, coder=name, actor=actor,
-                                           confirm=bool(st.session_state.get("_rmc_confirm")))
-    except CodeframeError as exc:
-        st.session_state["_rmc_message"] = ("error", str(exc).split("\n", 1)[0])
-        return
-    st.session_state["_rmc_message"] = ("success", f"Removed coder {name}: {gone['codings']} codings are gone.")
-    st.session_state["_rmc_confirm"] = False
-    st.session_state.pop("_rmc_coder", None)
-
-
-with right:
-    leaving = st.selectbox("Remove a coder", coder_names, index=None, key="_rmc_coder",
-                           placeholder="Choose a coder to remove (e.g. a test account)")
-    if leaving is not None:
-        preview = service.coder_removal_preview(engine, project, coder=leaving)
-        st.warning(preview["message"][:1].upper() + preview["message"][1:] + ".", icon=":material/person_remove:")
-        st.checkbox(f"Yes, remove {leaving} and everything listed above", key="_rmc_confirm")
-        st.button("Remove coder", key="_rmc_remove", on_click=_remove_coder, args=(leaving,),
-                  icon=":material/person_remove:")
-    message = st.session_state.pop("_rmc_message", None)
-    if message:
-        (st.success if message[0] == "success" else st.error)(message[1])
+    _removal(prefix="_rm", chosen_key="_rm_document", label="Remove a document", names=documents,
+             placeholder="Choose a document to remove",
+             preview=lambda name: service.removal_preview(engine, project, document=name),
+             remove=lambda name, confirm: service.remove_document(engine, project, document=name, actor=actor,
+                                                                  confirm=confirm),
+             done=lambda name, gone: (f"Removed {name}: {gone['segments']} segments and "
+                                      f"{gone['codings']} codings are gone."),
+             what="document", icon=":material/delete:",
+             button={"type": "primary", "icon": ":material/delete_forever:"})
+    _removal(prefix="_rmc", chosen_key="_rmc_coder", label="Remove a coder", names=coder_names,
+             placeholder="Choose a coder to remove (e.g. a test account)",
+             preview=lambda name: service.coder_removal_preview(engine, project, coder=name),
+             remove=lambda name, confirm: service.remove_coder(engine, project, coder=name, actor=actor,
+                                                               confirm=confirm),
+             done=lambda name, gone: f"Removed coder {name}: {gone['codings']} codings are gone.",
+             what="coder", icon=":material/person_remove:", button={"icon": ":material/person_remove:"})
 
 changes = service.project_history(engine, project)
 if not changes.empty:

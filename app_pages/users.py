@@ -24,7 +24,7 @@ def _run(action, success: str) -> None:
     try:
         action()
     except CodeframeError as exc:
-        st.session_state[MESSAGE] = ("error", str(exc).split("\n", 1)[0])
+        st.session_state[MESSAGE] = ("error", common.first_line(exc))
     else:
         st.session_state[MESSAGE] = ("success", success)
     st.session_state[REVISION] = st.session_state.get(REVISION, 0) + 1

@@ -22,25 +22,18 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 from typing import Iterator
 
 from benchmarks import corpus
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS, chromium_missing, serve, stop
 from benchmarks.context import FRAME, Context
 from benchmarks.harness import RATIO_MEANING
 
 STAGE = "browser"
 CODER = "bench"
 QUIET_MS = 300
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 UNITS = {"small": 40}  # every other size: 400 units
 STEPS = {"small": 6}  # units walked through with next/tick/accept (default 40)
 
@@ -75,46 +68,6 @@ def _transcript(units: int, seed: int) -> bytes:
         if found >= units:
             return data
         segments += max(5, (units - found) // 2)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve(script: Path, env: dict, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """``streamlit run`` from the repository root (so its .streamlit/config.toml applies); waits until healthy."""
-    from coding.service import repo_root
-
-    port = _free_port()
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), "--server.address",
-         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=repo_root(), env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return proc, base
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"streamlit did not start: {log_path.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.3)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def timed(page, act) -> float:
@@ -179,8 +132,8 @@ def _row(measurement: str, ms: list[float], base: list[float], notes: list[str],
 
 
 def cases(ctx: Context) -> Iterator[dict]:
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing (apt-get install chromium); the stage never downloads a browser")
+    if chromium_missing():
+        raise RuntimeError(chromium_missing())
     from playwright.sync_api import sync_playwright
 
     from coding import service
@@ -201,8 +154,8 @@ def cases(ctx: Context) -> Iterator[dict]:
     baseline_script.write_text(BASELINE_SCRIPT, encoding="utf-8")
     env = {**os.environ, DB_ENV: url, "HF_HUB_OFFLINE": "1"}
     env.pop("CODEFRAME_PROJECT", None)
-    ours, ours_url = _serve(repo_root() / "app.py", env, ctx.tmp / "browser_app.log")
-    base, base_url = _serve(baseline_script, env, ctx.tmp / "browser_baseline.log")
+    ours, ours_url = serve(repo_root() / "app.py", env, ctx.tmp / "browser_app.log", timeout=120)
+    base, base_url = serve(baseline_script, env, ctx.tmp / "browser_baseline.log", timeout=120)
     load = [os.getloadavg()[0]]
     try:
         with sync_playwright() as p:
@@ -236,8 +189,8 @@ def cases(ctx: Context) -> Iterator[dict]:
             finally:
                 browser.close()
     finally:
-        _stop(ours)
-        _stop(base)
+        stop(ours)
+        stop(base)
     notes = [f"one transcript of {report.units} units ({report.segments} segments), frame {FRAME}, suggestions on",
              f"load average (1 min) {min(load):.1f}-{max(load):.1f} on {os.cpu_count()} CPUs during the run"]
     for measurement, ms in times.items():

@@ -1,8 +1,9 @@
 """Reading a long codings table (one row per applied code): one set of rules for every reader.
 
 The import of codings (:func:`coding.service.import_codings`), agreement from a CSV
-(:func:`coding.reliability.read_long_codings`) and shares from a CSV (``codeframe shares``)
-decode, size-check and split their files here; each then gives its own columns their meaning.
+(:func:`coding.reliability.read_long_codings`), shares from a CSV (``codeframe shares``) and the
+frame coverage table (:func:`coding.service.import_coverage`, ``document,coder,frame``) decode,
+size-check and split their files here; each then gives its own columns their meaning.
 Pure module.
 """
 
@@ -46,22 +47,22 @@ class CsvTable:
         return [(line, dict(zip(self.header, cells))) for line, cells in self.rows]
 
 
-def read_csv_table(name: str, data: bytes | str, *, required: Sequence[str]) -> CsvTable:
+def read_csv_table(name: str, data: bytes | str, *, required: Sequence[str], what: str = "codings file") -> CsvTable:
     """Split a codings file into a :class:`CsvTable`, checking what every reader needs.
 
     Raises CodingsError for an empty or undecodable file and for missing ``required`` columns
     (naming those missing and those found). Rows with more fields than the header are listed in
-    ``problems``, by line; blank rows are skipped.
+    ``problems``, by line; blank rows are skipped. ``what`` names the file in the messages.
     """
     if not data.strip() or (isinstance(data, str) and not data.lstrip("\ufeff").strip()):
-        raise CodingsError("the codings file is empty", [Problem("empty file", file=name)])
+        raise CodingsError(f"the {what} is empty", [Problem("empty file", file=name)])
     text = decode_csv(name, data)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader, [])]
     missing = [c for c in required if c not in header]
     if missing:
         raise CodingsError(
-            "the codings file lacks required columns",
+            f"the {what} lacks required columns",
             [Problem(f"missing column(s) {', '.join(missing)}; found {', '.join(h for h in header if h) or 'none'}",
                      file=name, line=1)],
         )

@@ -59,6 +59,8 @@ def segments_markdown(rows: pd.DataFrame, *, title: str, filters: Sequence[str] 
             out += [f"*{row['after']} …*", ""]
         if row.get("memo"):
             out += [f"Memo: {row['memo']}", ""]
+        if row.get("link"):
+            out += [f"[Open in the coding page]({row['link']})", ""]
     return "\n".join(out)
 
 
@@ -84,6 +86,8 @@ def segments_docx(rows: pd.DataFrame, *, title: str, filters: Sequence[str] = ()
             doc.add_paragraph().add_run(f"{row['after']} …").italic = True
         if row.get("memo"):
             doc.add_paragraph(f"Memo: {row['memo']}")
+        if row.get("link"):
+            doc.add_paragraph(f"Coding page: {row['link']}")
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()

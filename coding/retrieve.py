@@ -40,6 +40,14 @@ ROW_COLUMNS = ["segment_id", "document_id", "document", "respondent", "unit", "c
                "after", "memo"]
 
 
+def coding_page_link(document_id: int, segment_id: int, base_url: str = "") -> str:
+    """The address of a unit on the app's coding page (``base_url`` like ``http://localhost:8501``; empty: relative).
+
+    Whoever opens it picks themselves as coder; the page starts on that transcript and unit.
+    """
+    return f"{base_url.rstrip('/')}/code?doc={int(document_id)}&unit={int(segment_id)}"
+
+
 @dataclass(frozen=True)
 class Condition:
     """``attribute`` is (or, with ``negate``, is not) one of ``values``; matching ignores case and spaces."""

@@ -119,3 +119,39 @@ def test_analytic_memos_on_the_unit_the_transcript_and_an_applied_code(app_engin
         ("segment", "a turning point, said twice")]
     assert any(getattr(b.proto, "popover", None) and b.proto.popover.label == "Memos on the unit, transcript, codes (3)"
                for b in at.get("popover"))
+
+
+def test_a_retrieve_link_opens_its_unit_on_the_coding_page(app_engine):
+    from urllib.parse import parse_qs, urlsplit
+
+    row = service.retrieve(app_engine, PROJECT, codes=["rd_systemic_approach"]).iloc[3]
+    link = urlsplit(row["link"])
+    assert link.path == "/code"
+    params = {k: v[0] for k, v in parse_qs(link.query).items()}
+    assert params == {"doc": str(row["document_id"]), "unit": str(row["segment_id"])}
+    at = code_page(app_engine, "daniyar", row["document"], **params)  # whoever opens it picks themselves
+    assert at.session_state["seg_id"] == row["segment_id"]
+    assert f"unit {row['unit']} of " in texts(at)
+
+
+def test_a_coder_stars_a_key_quote_that_the_findings_report_quotes_first(app_engine):
+    rows = service.retrieve(app_engine, PROJECT, codes=["rd_delegation"])
+    last = rows.iloc[-1]  # without a star, the report (document order here) would quote others first
+    seg = int(last["segment_id"])
+    if "rd_delegation" not in mine(app_engine, last["document"], "daniyar", seg):
+        service.add_coding(app_engine, PROJECT, segment_id=seg, code="rd_delegation", coder="daniyar")
+    at = code_page(app_engine, "daniyar", last["document"], doc=str(last["document_id"]), unit=str(seg),
+                   coder="daniyar")
+    assert at.session_state["seg_id"] == seg
+    ok(at.button(key=f"_kq_{seg}_rd_delegation").click().run())
+    assert "Starred as a key quote." in texts(at)
+    assert at.button(key=f"_kq_{seg}_rd_delegation").proto.type == "primary"  # drawn as starred
+    found = service.findings_report(app_engine, frame="reform_directions", embedder=False, chart=False)
+    delegation = next(f for f in found.findings if f.code == "rd_delegation")
+    assert delegation.quotes[0].starred and delegation.quotes[0].text == last["text"].strip()
+    history = service.history(app_engine, PROJECT, coder="daniyar")
+    assert history.iloc[-1]["action"] == "key_quote"
+    ok(at.button(key=f"_kq_{seg}_rd_delegation").click().run())  # unstar
+    assert "No longer a key quote." in texts(at)
+    found = service.findings_report(app_engine, frame="reform_directions", embedder=False, chart=False)
+    assert not next(f for f in found.findings if f.code == "rd_delegation").quotes[0].starred

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import migrations_helper as seed
 import pytest
 import sqlalchemy as sa
 
@@ -202,9 +203,7 @@ def test_migration_0009_upgrades_a_0003_database_and_keeps_its_users(any_db_url)
         migrate(engine, "0003")
         with engine.begin() as conn:
             assert "user_session" not in sa.inspect(conn).get_table_names()
-            conn.execute(sa.text(
-                "INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, embedding_model, "
-                "created) VALUES ('default', 'en', 'sentence', true, true, 'm', CURRENT_TIMESTAMP)"))
+            seed.project(conn, name="default", team_mode=True)
         migrate(engine)
         with engine.begin() as conn:
             names = set(sa.inspect(conn).get_table_names())

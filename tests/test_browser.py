@@ -8,34 +8,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_server import CHROMIUM, CHROMIUM_ARGS, app_server, require_chromium
 
 from coding import service
 from coding.database.engine import make_engine
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 PROJECT = "default"
 CODE = "rd_delegation"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -44,40 +28,12 @@ def server(sample_db_template, tmp_path):
     db = tmp_path / "browser.sqlite"
     shutil.copy(sample_db_template, db)
     url = f"sqlite:///{db}"
-    port = free_port()
-    env = {**os.environ, "CODEFRAME_DB": url, "HF_HUB_OFFLINE": "1"}
-    env.pop("CODEFRAME_PROJECT", None)
-    log = open(tmp_path / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
     engine = make_engine(url)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{(tmp_path / 'streamlit.log').read_text(errors='replace')}")
-            time.sleep(0.3)
-        yield base, engine
+        with app_server(url, tmp_path / "streamlit.log") as base:
+            yield base, engine
     finally:
         engine.dispose()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 def choose_coder(page, name: str) -> None:
@@ -90,9 +46,7 @@ def selected_segment(page) -> int:
 
 
 def test_code_a_segment_in_the_browser_and_see_it_after_reload(server, tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`, or "
-                    "`apt-get install chromium`); the browser test never downloads a browser", pytrace=False)
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=30_000)
@@ -137,9 +91,7 @@ def test_code_a_segment_in_the_browser_and_see_it_after_reload(server, tmp_path)
 
 
 def test_instruments_page_downloads_the_kite_plot(server, tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`, or "
-                    "`apt-get install chromium`); the browser test never downloads a browser", pytrace=False)
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=30_000)
@@ -168,9 +120,7 @@ def test_instruments_page_downloads_the_kite_plot(server, tmp_path):
 
 def test_retrieve_quotes_for_one_group_and_download_the_docx_report(server, tmp_path):
     """Retrieve the quotes of one code for one expert group, then download the findings report (DOCX)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`, or "
-                    "`apt-get install chromium`); the browser test never downloads a browser", pytrace=False)
+    require_chromium()
     import io
 
     from docx import Document

@@ -6,10 +6,9 @@ an undo; a refresh in the middle that comes back to the same unit (the address k
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PROJECT, server  # noqa: F401  (the fixture)
+from browser_server import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from test_browser import PROJECT, server  # noqa: F401  (the fixture)
 
 from coding import service
 from coding.service import coding_page
@@ -26,8 +25,7 @@ TRANSCRIPT = (
 
 
 def test_code_a_whole_transcript_with_the_keyboard(server, tmp_path):  # noqa: F811
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)", pytrace=False)
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     base, engine = server
@@ -99,16 +97,21 @@ def test_code_a_whole_transcript_with_the_keyboard(server, tmp_path):  # noqa: F
             expect(page.locator(f"#cf-seg-{units[4]}.cf-marked")).to_have_count(1)
             expect(page.get_by_text("5 of 5 units read")).to_be_visible()
             page.screenshot(path=str(tmp_path / "keyboard.png"))
+            page.locator(".st-key-cf_history button").first.click()  # the history opens (read only when open)
+            label = service.project_codebook(engine, PROJECT).code(codes[0]).label
+            expect(page.get_by_text(f"added “{label}” · unit 4")).to_be_visible()
+            page.get_by_role("button", name="Undo these").click()  # the last one: unit 4's code
+            expect(chips(4)).to_have_count(0)
         finally:
             browser.close()
 
     view = service.document_view(engine, PROJECT, doc, viewer=CODER)
     mine = {s.id: {(c.code, c.memo) for c in s.codings if c.coder == CODER} for s in view.segments if s.is_unit}
     assert mine == {units[0]: {(codes[0], "the core claim")}, units[1]: set(), units[2]: {(codes[2], None)},
-                    units[3]: {(codes[0], None)}, units[4]: set()}
+                    units[3]: set(), units[4]: set()}
     marks = coding_page.unit_marks(engine, PROJECT, doc, coder=CODER)
     assert marks == {units[1]: frozenset(frames), units[4]: frozenset(frames)}
     history = service.history(engine, PROJECT, coder=CODER)
-    assert list(history["action"]) == ["add", "memo", "add", "undo", "add", "add"]
+    assert list(history["action"]) == ["add", "memo", "add", "undo", "add", "add", "undo"]
     progress = coding_page.reading_progress(engine, PROJECT).set_index("coder").loc[CODER]
     assert progress["units_read"] - progress["units_coded"] == 2  # the two marked units count as read

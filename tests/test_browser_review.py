@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PROJECT, choose_coder, server  # noqa: F401  (server: fixture)
+from browser_server import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from test_browser import PROJECT, choose_coder, server  # noqa: F401  (server: fixture)
 
 from coding import service
 
@@ -14,9 +13,7 @@ FRAME = "reform_directions"
 
 
 def test_a_supervisor_adjudicates_nothing_applies_in_the_browser(server):  # noqa: F811
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`, or "
-                    "`apt-get install chromium`); the browser test never downloads a browser", pytrace=False)
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=30_000)

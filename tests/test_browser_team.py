@@ -8,15 +8,12 @@ Streamlit session). The throttling test comes last: all attempts come from one c
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from browser_server import CHROMIUM, CHROMIUM_ARGS, app_server, require_chromium
 from conftest import PostgresSchema
 
 from coding import service
@@ -25,9 +22,6 @@ from coding.database.engine import make_engine
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 P = "default"
 PASSWORD = "correct horse battery"
 XSS = '<script>window.__pwned = "{0}"</script><img src=x onerror="window.__pwned=\'{0}\'">'
@@ -35,14 +29,6 @@ TRANSCRIPT = ("Interviewer: How did the reform go?\n"
               f"Respondent: We need a systematic approach. {XSS.format('transcript')} Trust is low.\n"
               "Interviewer: And contracts?\n"
               "Respondent: Contracts should cover narrow specialists only.\n")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _project(engine, tmp: Path) -> None:
@@ -68,44 +54,15 @@ def _project(engine, tmp: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`); the browser tests never "
-                    "download a browser", pytrace=False)
+    require_chromium()
     tmp = tmp_path_factory.mktemp("team")
     schema = PostgresSchema()
     engine = make_engine(schema.url)
-    _project(engine, tmp)
-    port = free_port()
-    env = {**os.environ, "CODEFRAME_DB": schema.url, "HF_HUB_OFFLINE": "1"}
-    env.pop("CODEFRAME_PROJECT", None)
-    log = open(tmp / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{(tmp / 'streamlit.log').read_text(errors='replace')}")
-            time.sleep(0.3)
-        yield base, engine
+        _project(engine, tmp)
+        with app_server(schema.url, tmp / "streamlit.log", timeout=90) as base:
+            yield base, engine
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
         engine.dispose()
         schema.drop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import migrations_helper as seed
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -79,22 +80,12 @@ def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
     engine = make_engine(any_db_url, migrate_schema=False)
     migrate(engine, "0001")
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, embedding_model, created) "
-            "VALUES ('old', 'en', 'sentence', true, false, 'm', CURRENT_TIMESTAMP)"))
+        seed.project(conn)
         assert "frame_coverage" not in sa.inspect(conn).get_table_names()
-        conn.execute(sa.text(
-            "INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, language, "
-            "sha256, imported) SELECT id, 'S1', 'S1', '{}', 'No.', 'txt', 'utf-8', 'en', 'h', CURRENT_TIMESTAMP "
-            "FROM project"))
-        conn.execute(sa.text(  # a segment referencing it: the table rebuild of 0003 must keep the reference
-            'INSERT INTO segment (document_id, position, turn_index, role, is_unit, start, "end", text) '
-            "SELECT id, 0, 0, 'respondent', true, 0, 3, 'No.' FROM document"))
+        seed.document(conn)
+        seed.segment(conn)  # a segment referencing it: the table rebuild of 0003 must keep the reference
         with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # 0001: equal text was refused
-            conn.execute(sa.text(
-                "INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, "
-                "language, sha256, imported) SELECT id, 'S2', 'S2', '{}', 'No.', 'txt', 'utf-8', 'en', 'h', "
-                "CURRENT_TIMESTAMP FROM project"))
+            seed.document(conn, name="S2")
     migrate(engine)
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT name FROM project")).scalars().all() == ["old"]
@@ -105,9 +96,7 @@ def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == _head()
         assert {"instrument", "instrument_response"} <= set(sa.inspect(conn).get_table_names())  # 0006
         assert "unit_mark" in sa.inspect(conn).get_table_names()  # 0008
-        conn.execute(sa.text(  # 0008: a mark on the kept segment, by a coder
-            "INSERT INTO coder (project_id, name, role, is_consensus, created) "
-            "SELECT id, 'ann', 'coder', false, CURRENT_TIMESTAMP FROM project"))
+        seed.coder(conn)  # 0008: a mark on the kept segment, by a coder
         conn.execute(sa.text(
             "INSERT INTO unit_mark (segment_id, coder_id, frame_key, created) "
             "SELECT s.id, c.id, 'f', CURRENT_TIMESTAMP FROM segment s, coder c"))
@@ -115,12 +104,9 @@ def test_upgrade_from_the_first_revision_keeps_data(any_db_url):
             conn.execute(sa.text(
                 "INSERT INTO unit_mark (segment_id, coder_id, frame_key, created) "
                 "SELECT s.id, c.id, 'f', CURRENT_TIMESTAMP FROM segment s, coder c"))
-        insert = ("INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, "
-                  "language, sha256, imported) SELECT id, '{name}', '{name}', '{{}}', 'No.', 'txt', 'utf-8', 'en', "
-                  "'h', CURRENT_TIMESTAMP FROM project")
-        conn.execute(sa.text(insert.format(name="S2")))  # 0003: equal text under another name is allowed
+        seed.document(conn, name="S2")  # 0003: equal text under another name is allowed
         with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # names stay unique
-            conn.execute(sa.text(insert.format(name="S1")))
+            seed.document(conn, name="S1")
         assert sorted(conn.execute(sa.text("SELECT name FROM document")).scalars().all()) == ["S1", "S2"]
     engine.dispose()
 
@@ -143,30 +129,8 @@ def test_upgrade_from_0003_keeps_codes_and_codings_and_adds_original_spans(any_d
     migrate(engine, "0003")
     with engine.begin() as conn:
         assert "selection" not in sa.inspect(conn).get_table_names()
-        conn.execute(sa.text(
-            "INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, embedding_model, created) "
-            "VALUES ('old', 'en', 'sentence', true, false, 'm', CURRENT_TIMESTAMP)"))
-        conn.execute(sa.text(
-            "INSERT INTO code_frame (project_id, key, label, description, mutually_exclusive, position, active) "
-            "SELECT id, 'f', 'F', '', false, 0, true FROM project"))
-        conn.execute(sa.text(
-            "INSERT INTO code (project_id, frame_id, key, label, definition, inclusion, exclusion, examples, "
-            "position, active) SELECT p.id, f.id, 'pay', 'Pay', 'About pay.', '[\"x\"]', '[]', '[]', 0, true "
-            "FROM project p JOIN code_frame f ON f.project_id = p.id"))
-        conn.execute(sa.text(
-            "INSERT INTO coder (project_id, name, role, is_consensus, created) "
-            "SELECT id, 'ann', 'coder', false, CURRENT_TIMESTAMP FROM project"))
-        conn.execute(sa.text(
-            "INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, language, "
-            "sha256, imported) SELECT id, 'S1', 'S1', '{\"group\": \"a\"}', 'No pay.', 'txt', 'utf-8', 'en', "
-            "'h', CURRENT_TIMESTAMP FROM project"))
-        conn.execute(sa.text(
-            'INSERT INTO segment (document_id, position, turn_index, role, is_unit, start, "end", text) '
-            "SELECT id, 0, 0, 'respondent', true, 0, 7, 'No pay.' FROM document"))
-        conn.execute(sa.text(
-            "INSERT INTO coding (segment_id, code_id, coder_id, source, memo, created, updated) "
-            "SELECT s.id, c.id, r.id, 'hand', 'kept memo', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP "
-            "FROM segment s, code c, coder r"))
+        seed.coded_project(conn, text="No pay.", attributes='{"group": "a"}', key="pay", label="Pay",
+                           definition="About pay.", inclusion='["x"]', memo="kept memo")
     migrate(engine)
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == _head()
@@ -206,13 +170,8 @@ def test_upgrade_to_review_tables_keeps_data(any_db_url):
     migrate(engine, "0008")
     with engine.begin() as conn:
         assert "exclusion" not in sa.inspect(conn).get_table_names()
-        conn.execute(sa.text(
-            "INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, embedding_model, created) "
-            "VALUES ('old', 'en', 'sentence', true, false, 'm', CURRENT_TIMESTAMP)"))
-        conn.execute(sa.text(
-            "INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, language, "
-            "sha256, imported) SELECT id, 'S1', 'S1', '{}', 'No.', 'txt', 'utf-8', 'en', 'h', CURRENT_TIMESTAMP "
-            "FROM project"))
+        seed.project(conn)
+        seed.document(conn)
     migrate(engine, "0005")
     with engine.begin() as conn:
         names = sa.inspect(conn).get_table_names()

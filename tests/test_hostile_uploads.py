@@ -154,7 +154,8 @@ def test_html_in_a_transcript_is_imported_as_text_and_escaped_on_the_coding_page
     ok(at.run())
     ok(at.button[[b.label for b in at.button].index("Import 1 transcript")].click().run())
     document = next(d for d in service.list_documents(app_db, P) if d.name == "R02")
-    assert "<script>window.__pwned = 1</script>" in service.document_text(app_db, P, document.id)  # stored as is
+    stored = next(d.text for d in service.export_bundle(app_db, P).documents if d.name == document.name)
+    assert "<script>window.__pwned = 1</script>" in stored  # stored as is
     service.ensure_coder(app_db, P, "ann")
     at.session_state["coder"] = "ann"
     at.session_state["doc_id"] = document.id

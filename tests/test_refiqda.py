@@ -10,19 +10,19 @@ import xmlschema
 from coding.bundle import Bundle, BundleCoding, BundleDocument
 from coding.codebook import Code, Codebook, Frame, default_codebook_path, load_codebook
 from coding.errors import ExchangeError
+from coding.paths import PACKAGE_DIR
 from coding.refiqda import (
     NO_DESCRIPTION,
     export_qdc,
     export_qdpx,
     import_qdc,
     import_qdpx,
-    schema_path,
     slug_id,
     stable_guid,
 )
 
-PROJECT_XSD = xmlschema.XMLSchema(str(schema_path("project")))
-CODEBOOK_XSD = xmlschema.XMLSchema(str(schema_path("codebook")))
+PROJECT_XSD = xmlschema.XMLSchema(str(PACKAGE_DIR / "schemas" / "Project-mrt2019.xsd"))
+CODEBOOK_XSD = xmlschema.XMLSchema(str(PACKAGE_DIR / "schemas" / "Codebook-mrt2019.xsd"))
 NS = 'xmlns="urn:QDA-XML:project:1.0"'
 
 
@@ -146,7 +146,12 @@ def test_qdpx_round_trip_gives_the_same_bundle():
 
     assert sorted(map(key, back.codings)) == sorted(map(key, bundle.codings))
     assert {c.source for c in back.codings} == {"import"}
-    assert report.skipped == {} and report.documents == 2 and report.codings == 5
+    assert report.skipped == {} and len(report.documents) == 2 and report.codings == 5
+    qde = zipfile.ZipFile(io.BytesIO(export_qdpx(bundle))).read("project.qde").decode()
+    memos = [c.memo for c in bundle.codings if c.memo]
+    assert qde.count("<NoteRef ") == len(memos) == 2  # memos travel as notes, as other tools exchange them
+    assert all(f"<PlainTextContent>{m}</PlainTextContent>" in qde for m in memos)
+    assert "<Description>Russian span" not in qde
 
 
 # --------------------------------------------------------------------------- other tools
@@ -374,3 +379,9 @@ def test_broken_files_raise_exchange_errors_naming_the_file():
     assert info.value.problems[0].file == "y.qdpx:project.qde"
     with pytest.raises(ExchangeError, match="not a REFI-QDA codebook"):
         import_qdc(b'<Project xmlns="urn:QDA-XML:project:1.0" name="p"/>')
+
+
+def test_every_import_returns_the_one_import_report():
+    from coding import bundle, refiqda, service
+
+    assert refiqda.ImportReport is service.ImportReport is bundle.ImportReport

@@ -20,14 +20,15 @@ from sqlmodel import Session, select
 from coding import service
 from coding.database import queries
 from coding.database.tables import Code, CodeFrame, Coder, Coding, Document, ItemSet, Segment, Selection
-from coding.refiqda import export_qdpx, import_qdpx, schema_path, stable_guid
+from coding.paths import PACKAGE_DIR
+from coding.refiqda import export_qdpx, import_qdpx, stable_guid
 from coding.refiqda.reader import ProjectReader
 
 HERE = Path(__file__).resolve().parent
 NVIVO = HERE / "fixtures" / "refi" / "nvivo12_hungarian.qdpx"
 SHARED_NVIVO = HERE.parent.parent / "shared" / "refi" / "nvivo12_hungarian.qdpx"
 NVIVO_SHA256 = "0c3df5420d44ba06a6f5bdec91873bdac9dfb344f7025f57f69c57ba047f39a8"
-PROJECT_XSD = xmlschema.XMLSchema(str(schema_path("project")))
+PROJECT_XSD = xmlschema.XMLSchema(str(PACKAGE_DIR / "schemas" / "Project-mrt2019.xsd"))
 Q = "{urn:QDA-XML:project:1.0}"
 P = "p"
 
@@ -554,7 +555,11 @@ def test_codings_changed_in_codeframe_are_exported_on_their_segments(engine):
     service.set_memo(engine, P, segment_id=why.id, code="careers", coder="Boris", memo="asked back")
     qde = qde_text(export_qdpx(service.export_bundle(engine, P)))
     start = text.index("Why?")
-    assert re.search(rf'startPosition="{start}" endPosition="{start + 4}"[^>]*>\s*<Description>asked back<', qde)
+    selection = re.search(rf'startPosition="{start}" endPosition="{start + 4}"[^>]*>((?:(?!</PlainTextSelection>).)*)',
+                          qde, re.S).group(1)
+    note = re.search(r'<NoteRef targetGUID="([^"]+)"', selection).group(1)  # the memo is a project note
+    assert re.search(rf'<Note guid="{note}"[^>]*>\s*<PlainTextContent>asked back</PlainTextContent>', qde)
+    assert "<Description>asked back" not in qde
 
 
 def test_cli_imports_the_nvivo_file_with_its_report_and_exports_it_again(tmp_path, capsys):

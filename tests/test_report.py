@@ -103,6 +103,11 @@ def test_cli_retrieve_search_cooccurrence_memos(sample_url, tmp_path, capsys):
                  "expert_group=academia and research", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert {r["respondent"] for r in rows} == {"R20", "R23"} and all(r["before"] for r in rows)
+    assert all(re.fullmatch(rf"http://localhost:8501/code\?doc=\d+&unit={r['segment_id']}", r["link"])
+               for r in rows)  # each row opens its unit on the coding page
+    assert main(["--db", sample_url, "retrieve", "--code", "rd_systemic_approach", "--format", "md",
+                 "--base-url", "https://coding.example.org/"]) == 0
+    assert "[Open in the coding page](https://coding.example.org/code?doc=" in capsys.readouterr().out
     docx_file = tmp_path / "quotes.docx"
     assert main(["--db", sample_url, "retrieve", "--code", "rd_systemic_approach", "--format", "docx",
                  "--output", str(docx_file)]) == 0

@@ -283,36 +283,15 @@ def test_memos_on_codings_units_documents_codes_and_key_quotes(engine, project):
 
 
 def test_migration_0007_adds_memos_and_the_key_quote_star_keeping_codings(any_db_url):
+    import migrations_helper as seed
+
     from coding.database.engine import make_engine, migrate
 
     engine = make_engine(any_db_url, migrate_schema=False)
     migrate(engine, "0003")
     with engine.begin() as conn:
         assert "memo" not in sa.inspect(conn).get_table_names()
-        conn.execute(sa.text(
-            "INSERT INTO project (name, language, segmentation_unit, blind_mode, team_mode, embedding_model, created) "
-            "VALUES ('old', 'en', 'sentence', true, false, 'm', CURRENT_TIMESTAMP)"))
-        conn.execute(sa.text(
-            "INSERT INTO document (project_id, name, respondent, attributes, text, format, encoding, language, "
-            "sha256, imported) SELECT id, 'S1', 'S1', '{}', 'No.', 'txt', 'utf-8', 'en', 'h', CURRENT_TIMESTAMP "
-            "FROM project"))
-        conn.execute(sa.text(
-            'INSERT INTO segment (document_id, position, turn_index, role, is_unit, start, "end", text) '
-            "SELECT id, 0, 0, 'respondent', true, 0, 3, 'No.' FROM document"))
-        conn.execute(sa.text(
-            "INSERT INTO code_frame (project_id, key, label, description, mutually_exclusive, position, active) "
-            "SELECT id, 'f', 'F', '', false, 0, true FROM project"))
-        conn.execute(sa.text(
-            "INSERT INTO code (project_id, frame_id, key, label, definition, inclusion, exclusion, examples, "
-            "position, active) SELECT p.id, f.id, 'c', 'C', 'd', '[]', '[]', '[]', 0, true "
-            "FROM project p, code_frame f"))
-        conn.execute(sa.text(
-            "INSERT INTO coder (project_id, name, role, is_consensus, created) "
-            "SELECT id, 'ana', 'coder', false, CURRENT_TIMESTAMP FROM project"))
-        conn.execute(sa.text(
-            "INSERT INTO coding (segment_id, code_id, coder_id, source, memo, created, updated) "
-            "SELECT s.id, c.id, k.id, 'hand', 'kept', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP "
-            "FROM segment s, code c, coder k"))
+        seed.coded_project(conn, coder_name="ana", memo="kept")
     migrate(engine)
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT memo, key_quote FROM coding")).one() == ("kept", False)

@@ -62,6 +62,11 @@ def two_docs(engine, project, tmp_path):
     return report
 
 
+def _stored_text(engine, project, name):
+    """A document's stored text, as the project export gives it."""
+    return next(d.text for d in service.export_bundle(engine, project).documents if d.name == name)
+
+
 def _units(engine, project, name):
     doc = next(d for d in service.list_documents(engine, project) if d.name == name)
     view = service.document_view(engine, project, doc.id, viewer="sup")
@@ -82,7 +87,7 @@ def test_import_segments_respondent_turns_with_offsets_and_attributes(engine, pr
     docs = {d.name: d for d in service.list_documents(engine, project)}
     assert docs["R1"].attributes == {"expert_group": "academia"}
     assert docs["R2"].respondent == "R2"
-    text = service.document_text(engine, project, docs["R1"].id)
+    text = _stored_text(engine, project, "R1")
     view = service.document_view(engine, project, docs["R1"].id, viewer="ana")
     units = [s for s in view.segments if s.is_unit]
     assert [s.text for s in units] == [
@@ -225,8 +230,7 @@ def test_import_codings_by_quote_segment_and_span(engine, project, two_docs, tmp
     with pytest.raises(CodingsError, match=r"c\.csv:4: no segment"):
         service.import_codings(engine, project, _write(tmp_path, "c.csv", csv_text))
     assert _counts(engine)["Coding"] == 0
-    text = service.document_text(engine, project, [d.id for d in service.list_documents(engine, project)
-                                                   if d.name == "R2"][0])
+    text = _stored_text(engine, project, "R2")
     start = text.index("People resist")
     fixed = csv_text.replace("R2,ana,rd_resistance_to_change,,,,,",
                              f"R2,ana,rd_resistance_to_change,,,{start},{len(text.rstrip())},")

@@ -105,6 +105,9 @@ def test_recent_changes_match_what_undo_reverts(engine, units):
     assert [(x.action, x.code, x.segment_id, x.replaced) for x in changes] == [
         ("memo", "rd_delegation", a, ()), ("add", "cs_progressive", c, ("cs_evolutionary",)),
         ("add", "cs_evolutionary", c, ()), ("add", "rd_delegation", a, ())]
+    numbers = {s: n for n, s in enumerate((a, b, c), start=1)}  # the three units of R01, in order
+    assert {(x.document_id, x.document, x.unit) for x in changes if x.segment_id == c} == {(document, "R01", numbers[c])}
+    assert {x.unit for x in changes if x.segment_id == a} == {numbers[a]}
     assert page.undo_changes(engine, P, coder="ann", steps=2) == 2
     assert _codes(engine, document, "ann", c) == {"cs_evolutionary"}
     assert [x.code for x in page.recent_changes(engine, P, coder="ann")] == ["cs_evolutionary", "rd_delegation"]

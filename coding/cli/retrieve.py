@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +32,9 @@ def register(subparsers) -> None:
     p.add_argument("--no-rollup", action="store_true", help="do not count sub-codes for a parent code")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("--output", metavar="FILE", help="write here (required for xlsx and docx)")
+    p.add_argument("--base-url", default=os.environ.get("CODEFRAME_BASE_URL", "http://localhost:8501"),
+                   help="the app's address, for each row's link into the coding page "
+                        "(default: $CODEFRAME_BASE_URL or %(default)s)")
     add_as(p)
     p.set_defaults(func=cmd_retrieve)
 
@@ -81,7 +85,8 @@ def cmd_retrieve(args) -> int:
     coder = service.ALL_CODERS if args.coder == "all" else args.coder
     rows = service.retrieve(
         engine, args.project, codes=args.code, mode=args.mode, where=args.where, coder=coder,
-        documents=args.document, context=args.context, rollup=not args.no_rollup, viewer=viewer(args, engine))
+        documents=args.document, context=args.context, rollup=not args.no_rollup, viewer=viewer(args, engine),
+        base_url=args.base_url)
     filters = rows.attrs["filters"]
     if args.format == "table":
         print(f"{len(rows)} segment(s); " + "; ".join(filters), file=sys.stderr)

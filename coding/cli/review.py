@@ -8,6 +8,8 @@ in team mode (``--as NAME``); every change is in the project history (``codefram
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from coding import service
 from coding.cli.agreement import _coder_list
@@ -26,40 +28,49 @@ def register(subparsers) -> None:
     d.add_argument("--format", choices=("table", "csv", "json"), default="table")
     d.set_defaults(func=cmd_disagreements)
 
-    docs = subparsers.add_parser("documents", help="exclude documents from analysis, include them again, "
-                                                   "remove them, or show the project history")
-    docs_sub = docs.add_subparsers(dest="documents_command", metavar="COMMAND", required=True)
-    for action, text in (("exclude", "leave out of shares, agreement and disagreements (nothing deleted)"),
-                         ("include", "bring an excluded document back")):
-        p = docs_sub.add_parser(action, help=text)
-        p.add_argument("names", nargs="+", metavar="DOCUMENT")
-        p.add_argument("--reason", help="recorded in the project history")
-        add_as_option(p)
-        p.set_defaults(func=cmd_exclude, kind="document", excluded=action == "exclude")
-    remove = docs_sub.add_parser("remove", help="delete documents with their codings (asks for --yes)")
-    remove.add_argument("names", nargs="+", metavar="DOCUMENT")
-    remove.add_argument("--yes", action="store_true", help="confirm: without it, say what would go and stop")
-    add_as_option(remove)
-    remove.set_defaults(func=cmd_remove)
-    history = docs_sub.add_parser("history", help="exclusions, inclusions and removals, oldest first")
-    history.set_defaults(func=cmd_history)
+    for group in GROUPS:
+        _register_group(subparsers, group)
 
-    coders = subparsers.add_parser("coders", help="exclude coders from analysis (pilot, training), include them "
-                                                  "again, or remove them")
-    coders_sub = coders.add_subparsers(dest="coders_command", metavar="COMMAND", required=True)
-    for action in ("exclude", "include"):
-        p = coders_sub.add_parser(action, help=f"{action} coders (nothing deleted)")
-        p.add_argument("names", nargs="+", metavar="CODER")
+
+@dataclass(frozen=True)
+class _Group:
+    """One ``documents`` / ``coders`` command: exclude, include, remove, and its own listing."""
+
+    command: str
+    kind: str  # the service's kind of exclusion: document | coder
+    metavar: str
+    help: str
+    actions: dict[str, str]  # exclude / include -> help
+    remove: tuple[str, str, str, Callable]  # help, the service's preview and remove functions, the printed line
+    extra: tuple[str, str, Callable]  # the group's fourth subcommand: name, help, handler
+
+
+def _removed_document(name: str, gone: dict) -> str:
+    return (f"removed {name}: {gone['segments']} segments, {gone['codings']} codings, "
+            f"{gone['history_events']} history events")
+
+
+def _removed_coder(name: str, gone: dict) -> str:
+    return f"removed coder {name}: {gone['codings']} codings, {gone['history_events']} history events"
+
+
+def _register_group(subparsers, group: _Group) -> None:
+    parser = subparsers.add_parser(group.command, help=group.help)
+    sub = parser.add_subparsers(dest=f"{group.command}_command", metavar="COMMAND", required=True)
+    for action, text in group.actions.items():
+        p = sub.add_parser(action, help=text)
+        p.add_argument("names", nargs="+", metavar=group.metavar)
         p.add_argument("--reason", help="recorded in the project history")
         add_as_option(p)
-        p.set_defaults(func=cmd_exclude, kind="coder", excluded=action == "exclude")
-    remove = coders_sub.add_parser("remove", help="delete coders with their codings (asks for --yes)")
-    remove.add_argument("names", nargs="+", metavar="CODER")
-    remove.add_argument("--yes", action="store_true", help="confirm: without it, say what would go and stop")
-    add_as_option(remove)
-    remove.set_defaults(func=cmd_remove_coder)
-    listing = coders_sub.add_parser("list", help="coders with their role and whether they are excluded")
-    listing.set_defaults(func=cmd_coders_list)
+        p.set_defaults(func=cmd_exclude, kind=group.kind, excluded=action == "exclude")
+    text, preview, remove, line = group.remove
+    p = sub.add_parser("remove", help=text)
+    p.add_argument("names", nargs="+", metavar=group.metavar)
+    p.add_argument("--yes", action="store_true", help="confirm: without it, say what would go and stop")
+    add_as_option(p)
+    p.set_defaults(func=cmd_remove, kind=group.kind, preview=preview, remove=remove, removed_line=line)
+    name, text, handler = group.extra
+    sub.add_parser(name, help=text).set_defaults(func=handler)
 
 
 def cmd_disagreements(args) -> int:
@@ -95,31 +106,17 @@ def cmd_exclude(args) -> int:
 
 
 def cmd_remove(args) -> int:
+    """Remove documents or coders (``args.kind``); without --yes, say what would go."""
     engine = engine_from_args(args)
     actor = signed_in_actor(args, engine)
     if not args.yes:
         for name in args.names:
-            print(service.removal_preview(engine, args.project, document=name)["message"])
+            print(getattr(service, args.preview)(engine, args.project, **{args.kind: name})["message"])
         print("nothing removed: add --yes to remove", file=sys.stderr)
         return 2
     for name in args.names:
-        gone = service.remove_document(engine, args.project, document=name, actor=actor, confirm=True)
-        print(f"removed {name}: {gone['segments']} segments, {gone['codings']} codings, "
-              f"{gone['history_events']} history events")
-    return 0
-
-
-def cmd_remove_coder(args) -> int:
-    engine = engine_from_args(args)
-    actor = signed_in_actor(args, engine)
-    if not args.yes:
-        for name in args.names:
-            print(service.coder_removal_preview(engine, args.project, coder=name)["message"])
-        print("nothing removed: add --yes to remove", file=sys.stderr)
-        return 2
-    for name in args.names:
-        gone = service.remove_coder(engine, args.project, coder=name, actor=actor, confirm=True)
-        print(f"removed coder {name}: {gone['codings']} codings, {gone['history_events']} history events")
+        gone = getattr(service, args.remove)(engine, args.project, **{args.kind: name}, actor=actor, confirm=True)
+        print(args.removed_line(name, gone))
     return 0
 
 
@@ -132,11 +129,26 @@ def cmd_history(args) -> int:
 def cmd_coders_list(args) -> int:
     import pandas as pd
 
-    from coding import service
-
     engine = engine_from_args(args)
     excluded = set(service.exclusions(engine, args.project)["coder"])
     rows = [{"coder": c["name"], "role": c["role"], "excluded": c["name"] in excluded}
             for c in service.list_coders(engine, args.project)]
     print(format_table(pd.DataFrame(rows, columns=["coder", "role", "excluded"])))
     return 0
+
+
+GROUPS = (
+    _Group("documents", "document", "DOCUMENT",
+           "exclude documents from analysis, include them again, remove them, or show the project history",
+           {"exclude": "leave out of shares, agreement and disagreements (nothing deleted)",
+            "include": "bring an excluded document back"},
+           ("delete documents with their codings (asks for --yes)", "removal_preview", "remove_document",
+            _removed_document),
+           ("history", "exclusions, inclusions and removals, oldest first", cmd_history)),
+    _Group("coders", "coder", "CODER",
+           "exclude coders from analysis (pilot, training), include them again, or remove them",
+           {action: f"{action} coders (nothing deleted)" for action in ("exclude", "include")},
+           ("delete coders with their codings (asks for --yes)", "coder_removal_preview", "remove_coder",
+            _removed_coder),
+           ("list", "coders with their role and whether they are excluded", cmd_coders_list)),
+)

@@ -121,6 +121,40 @@ def unit_counts_by_document(session: Session, project_id: int) -> dict[int, int]
     return dict(rows.all())
 
 
+def unit_places(session: Session, segment_ids: Iterable[int]) -> dict[int, tuple[int, str, int]]:
+    """segment id -> (document id, document name, its 1-based number among that document's units)."""
+    ids = sorted({int(i) for i in segment_ids})
+    if not ids:
+        return {}
+    segment, document = Segment.__table__, Document.__table__
+    other = segment.alias("other")
+    number = (select(func.count()).select_from(other)
+              .where(other.c.document_id == segment.c.document_id, other.c.is_unit == True,  # noqa: E712
+                     other.c.position <= segment.c.position)
+              .scalar_subquery())
+    rows = session.connection().execute(
+        select(segment.c.id, document.c.id, document.c.name, number)
+        .join_from(segment, document, segment.c.document_id == document.c.id)
+        .where(segment.c.id.in_(ids))).all()
+    return {s: (d, name, int(n)) for s, d, name, n in rows}
+
+
+def codings_per_coder(session: Session, project_id: int, *, segment_ids=None, distinct_segments: bool = False,
+                      every_coder: bool = False) -> dict[str, int]:
+    """Codings per coder name: of the project, or on ``segment_ids`` (a list or a select of ids).
+
+    ``distinct_segments`` counts the segments a coder coded instead of their codings; ``every_coder``
+    also lists the coders with none (count 0).
+    """
+    counted = func.distinct(Coding.segment_id) if distinct_segments else Coding.id
+    stmt = (select(Coder.name, func.count(counted))
+            .join(Coding, Coding.coder_id == Coder.id, isouter=every_coder)
+            .where(Coder.project_id == project_id))
+    if segment_ids is not None:
+        stmt = stmt.where(Coding.segment_id.in_(segment_ids))
+    return dict(session.exec(stmt.group_by(Coder.name)).all())
+
+
 def codings_frame(
     session: Session,
     project_id: int,

@@ -38,8 +38,9 @@ What maps to what
   ``PlainTextSelection`` (``startPosition``/``endPosition`` in code points of
   that plain text, end exclusive, like a Python slice; ``name`` = the start of
   the selected text) holding one ``<Coding creatingUser><CodeRef/></Coding>``;
-  the memo is the selection's ``<Description>``, and on import notes referenced
-  by ``NoteRef`` from a selection or coding are added to it. ``Sets`` are
+  the memo is a project ``<Note>`` (inline ``PlainTextContent``, by the coder)
+  that the selection references with ``<NoteRef>``; on import, notes referenced
+  from a selection or coding, and a selection's ``<Description>``, become its memo. ``Sets`` are
   groups of codes and documents (``Bundle.sets``). The codebook title goes in
   the project ``<Description>`` as ``Codeframe codebook: <title>``; a
   document's language and format in its source description.
@@ -57,6 +58,7 @@ external references; zip members with ``..``, absolute paths or backslashes;
 too many members, too many bytes, or a suspicious compression ratio.
 """
 
+from coding.bundle import ImportReport
 from coding.refiqda.codes import CodeReader, import_qdc
 from coding.refiqda.common import (
     CODE_MARKER,
@@ -67,10 +69,8 @@ from coding.refiqda.common import (
     FRAME_MARKER,
     NO_DESCRIPTION,
     PROJECT_NS,
-    ImportReport,
     code_description,
     frame_description,
-    schema_path,
     slug_id,
     stable_guid,
 )
@@ -82,5 +82,5 @@ __all__ = [
     "CODE_MARKER", "CODEBOOK_MARKER", "CODEBOOK_NS", "DEFAULT_FRAME_ID", "DOCUMENT_MARKER", "FRAME_MARKER",
     "MAX_MEMBERS", "MAX_RATIO", "MAX_TOTAL_BYTES", "MAX_XML_BYTES", "NO_DESCRIPTION", "PROJECT_NS",
     "CodeReader", "ImportReport", "ProjectReader", "ProjectWriter", "code_description", "export_qdc",
-    "export_qdpx", "frame_description", "import_qdc", "import_qdpx", "schema_path", "slug_id", "stable_guid",
+    "export_qdpx", "frame_description", "import_qdc", "import_qdpx", "slug_id", "stable_guid",
 ]

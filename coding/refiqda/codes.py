@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from coding.bundle import ImportReport
 from coding.errors import CodebookError, ExchangeError, Problem
 from coding.refiqda.common import (
     _ID_PATTERN,
     DEFAULT_FRAME_ID,
     DEFAULT_FRAME_LABEL,
-    ImportReport,
     _child,
     _child_text,
     _children,

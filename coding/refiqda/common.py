@@ -1,12 +1,10 @@
-"""Shared parts of the REFI-QDA reader and writer: names, GUIDs, XML helpers, descriptions, the report."""
+"""Shared parts of the REFI-QDA reader and writer: names, GUIDs, XML helpers, descriptions."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -30,14 +28,6 @@ _CYRILLIC = dict(zip(
     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u",
      "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya", "a", "g", "q", "n", "o", "u", "u", "h", "i"],
 ))
-
-
-def schema_path(kind: str = "project") -> Path:
-    """Path of the official XSD shipped with the package: ``"project"`` or ``"codebook"``."""
-    names = {"project": "Project-mrt2019.xsd", "codebook": "Codebook-mrt2019.xsd"}
-    if kind not in names:
-        raise ValueError(f"kind must be 'project' or 'codebook', got {kind!r}")
-    return Path(__file__).resolve().parent.parent / "schemas" / names[kind]
 
 
 def stable_guid(kind: str, key: str) -> str:
@@ -118,67 +108,6 @@ def _color(value: str | None) -> str | None:
     """A REFI-QDA ``RGBType`` colour, or None."""
     value = (value or "").strip()
     return value if _RGB.match(value) else None
-
-
-# --------------------------------------------------------------------------- report
-
-
-@dataclass
-class ImportReport:
-    """What an import carried, mapped and dropped, with counts.
-
-    * ``carried`` counts what came in as it was (``"users -> coders"``, ``"notes -> memos"`` ...);
-    * ``mapped`` counts what had to be translated (codings mapped to segments, offsets converted);
-    * ``skipped`` (also :attr:`dropped`) maps a kind of dropped thing to the names or places of the
-      items; ``skipped_counts`` gives their numbers;
-    * ``offsets`` gives, per source, how its positions were read (code points or UTF-16 units,
-      CRLF as one or two characters) and why.
-    """
-
-    file: str = ""
-    documents: int = 0
-    codings: int = 0
-    frames: int = 0
-    codes: int = 0
-    coders: int = 0
-    respondents: int = 0
-    skipped: dict[str, list[str]] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    carried: dict[str, int] = field(default_factory=dict)
-    mapped: dict[str, int] = field(default_factory=dict)
-    offsets: dict[str, str] = field(default_factory=dict)
-
-    def skip(self, kind: str, name: str) -> None:
-        self.skipped.setdefault(kind, []).append(name)
-
-    def carry(self, kind: str, count: int = 1) -> None:
-        if count:
-            self.carried[kind] = self.carried.get(kind, 0) + count
-
-    def map(self, kind: str, count: int = 1) -> None:
-        if count:
-            self.mapped[kind] = self.mapped.get(kind, 0) + count
-
-    @property
-    def dropped(self) -> dict[str, list[str]]:
-        return self.skipped
-
-    @property
-    def skipped_counts(self) -> dict[str, int]:
-        return {kind: len(names) for kind, names in self.skipped.items()}
-
-    def summary(self) -> str:
-        """Human-readable lines for the CLI and the app."""
-        lines = [f"{self.file or 'import'}: {self.documents} document(s) of {self.respondents} respondent(s), "
-                 f"{self.codings} coding(s) by {self.coders} coder(s), {self.codes} code(s) in {self.frames} frame(s)"]
-        lines += [f"carried {count} {kind}" for kind, count in self.carried.items()]
-        lines += [f"offsets of {source}: {decision}" for source, decision in self.offsets.items()]
-        lines += [f"mapped {count} {kind}" for kind, count in self.mapped.items()]
-        for kind, names in self.skipped.items():
-            shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
-            lines.append(f"skipped {len(names)} {kind}: {shown}")
-        lines += [f"warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- descriptions

@@ -6,14 +6,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from coding.bundle import Bundle, BundleCoding, BundleDocument, BundleSet
+from coding.bundle import Bundle, BundleCoding, BundleDocument, BundleSet, ImportReport
 from coding.errors import ExchangeError, Problem
 from coding.refiqda.codes import CodeReader
 from coding.refiqda.common import (
     CODEBOOK_MARKER,
     DOCUMENT_MARKER,
     FALLBACK_CODER,
-    ImportReport,
     _child,
     _child_text,
     _children,
@@ -42,7 +41,7 @@ def _value(element, where: str, report: ImportReport) -> Any:
         if kind == "DateTimeValue":
             return datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        report.warnings.append(f"{where}: {kind} {raw!r} is not valid; kept as text")
+        report.notes.append(f"{where}: {kind} {raw!r} is not valid; kept as text")
         return raw
     return element.text or ""
 
@@ -53,7 +52,7 @@ def _timestamp(raw: str | None, where: str, report: ImportReport) -> datetime | 
     try:
         return datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        report.warnings.append(f"{where}: creationDateTime {raw!r} is not valid; dropped")
+        report.notes.append(f"{where}: creationDateTime {raw!r} is not valid; dropped")
         return None
 
 
@@ -95,7 +94,7 @@ class ProjectReader:
                                 key=lambda n: (n.count("/"), n))
             found = candidates[0] if candidates else None
             if len(candidates) > 1:
-                self.report.warnings.append(f"{len(candidates)} .qde files; read {found}")
+                self.report.notes.append(f"{len(candidates)} .qde files; read {found}")
         if found is None:
             raise ExchangeError(f"{self.name} has no project.qde",
                                 [Problem("missing member project.qde (or another .qde)", file=self.name)])
@@ -122,7 +121,7 @@ class ProjectReader:
         bundle = Bundle(codebook=codebook, documents=self.documents, codings=self.codings, coders=coders,
                         name=root.get("name") or Path(self.name).stem, colors=dict(self.codes.colors),
                         non_codable=list(self.codes.non_codable), sets=sets)
-        report.documents = len(self.documents)
+        report.documents = [d.name for d in self.documents]
         report.codings = len(self.codings)
         report.coders = len(coders)
         report.respondents = len({d.respondent for d in self.documents})
@@ -174,7 +173,7 @@ class ProjectReader:
         for case in (_children(element, "Case") if element is not None else []):
             case_name = (case.get("name") or "").strip() or f"case-{_guid(case.get('guid'))[:8]}"
             if case_name in names:
-                self.report.warnings.append(f"two cases are named {case_name!r}; they are merged into one respondent")
+                self.report.notes.append(f"two cases are named {case_name!r}; they are merged into one respondent")
             names.add(case_name)
             values = self._values(case, f"case {case_name}")
             refs = _children(case, "SourceRef")
@@ -185,7 +184,7 @@ class ProjectReader:
             for ref in refs:
                 target = _guid(ref.get("targetGUID"))
                 if target in self.case_of_source:
-                    self.report.warnings.append(f"a source is in cases {self.case_of_source[target][0]!r} and "
+                    self.report.notes.append(f"a source is in cases {self.case_of_source[target][0]!r} and "
                                                 f"{case_name!r}; kept in the first")
                     continue
                 self.case_of_source[target] = (case_name, values)
@@ -312,7 +311,7 @@ class ProjectReader:
             return
         doc_name = _unique(label, self._document_names, " ({})")
         if doc_name != label:
-            self.report.warnings.append(f"two sources are named {label!r}; the second is {doc_name!r}")
+            self.report.notes.append(f"two sources are named {label!r}; the second is {doc_name!r}")
         case_name, case_values = self.case_of_source.get(guid, (None, {}))
         if case_name is None:
             case_name = Path(label).stem or label
@@ -371,7 +370,7 @@ class ProjectReader:
                                      f"{where} (fits no offset convention; the text has {size})")
                 continue
             if decision.text_checked and text_matches(text, span, selection.get("name")) is False:
-                self.report.warnings.append(f"{where}: the selection's own text does not match the text at its "
+                self.report.notes.append(f"{where}: the selection's own text does not match the text at its "
                                             f"position ({convention.label}); kept at its position")
             if span != (start, end):
                 self.report.map(f"selection positions converted from {convention.label} to code points",
@@ -400,7 +399,7 @@ class ProjectReader:
             if guid:
                 if guid not in self.users:
                     self.users[guid] = f"user-{guid[:8]}"
-                    self.report.warnings.append(f"user {guid} is not in <Users>; named {self.users[guid]!r}")
+                    self.report.notes.append(f"user {guid} is not in <Users>; named {self.users[guid]!r}")
                 return self.users[guid]
         return FALLBACK_CODER
 

@@ -139,13 +139,16 @@ class ProjectWriter:
     Respondents are cases; an attribute with one value across a respondent's documents is a
     case variable, one that differs between them is written on each source (MAXQDA style).
     Each coding is one ``PlainTextSelection`` on its span (code points of the plain text,
-    end exclusive), named by the start of its text, with the memo as ``<Description>``.
+    end exclusive), named by the start of its text. A coding's memo is a project ``<Note>`` (its
+    text inline, its author the coder) that the selection points to with ``<NoteRef>``, as
+    MAXQDA, ATLAS.ti and NVivo exchange memos.
     """
 
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
         self.ns = PROJECT_NS
         self.files: list[tuple[str, bytes]] = []
+        self.notes: list[tuple[str, str, BundleCoding]] = []  # (guid, name, coding) of each memo
 
     def _el(self, parent, tag: str, attrs: dict[str, str] | None = None):
         return ET.SubElement(parent, f"{{{self.ns}}}{tag}", attrs or {})
@@ -181,6 +184,7 @@ class ProjectWriter:
                                                             non_codable=set(bundle.non_codable)))
         self._cases(root)
         self._sources(root)
+        self._notes(root)
         self._sets(root)
         if bundle.codebook is not None:
             description = f"{CODEBOOK_MARKER} {bundle.codebook.title}"
@@ -271,10 +275,23 @@ class ProjectWriter:
             selection_attrs["creationDateTime"] = coding.created.isoformat()
             coding_attrs["creationDateTime"] = coding.created.isoformat()
         selection = self._el(source, "PlainTextSelection", selection_attrs)
-        if coding.memo:
-            self._el(selection, "Description").text = _xml_text(coding.memo)
         applied = self._el(selection, "Coding", coding_attrs)
         self._el(applied, "CodeRef", {"targetGUID": stable_guid("code", coding.code)})
+        if coding.memo:
+            note = stable_guid("note", key)
+            self.notes.append((note, f"Memo: {selection_attrs['name']}", coding))
+            self._el(selection, "NoteRef", {"targetGUID": note})
+
+    def _notes(self, root) -> None:
+        if not self.notes:
+            return
+        notes = self._el(root, "Notes")
+        for guid, name, coding in self.notes:
+            attrs = {"guid": guid, "name": _xml_text(name), "creatingUser": stable_guid("user", coding.coder)}
+            if coding.created is not None:
+                attrs["creationDateTime"] = coding.created.isoformat()
+            note = self._el(notes, "Note", attrs)
+            self._el(note, "PlainTextContent").text = _xml_text(coding.memo)
 
     def _sets(self, root) -> None:
         if not self.bundle.sets:

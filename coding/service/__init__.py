@@ -78,7 +78,6 @@ from coding.service.auth import (
 )
 from coding.service.codebook import (
     apply_codebook,
-    code_quotes,
     code_usage,
     import_codebook_object,
     project_codebook,
@@ -121,7 +120,6 @@ from coding.service.common import (
     UNIT_NAMES,
 )
 from coding.service.documents import (
-    document_text,
     document_view,
     import_attributes,
     import_transcripts,
@@ -311,7 +309,6 @@ __all__ = [
     "import_codebook_object",
     "project_codebook",
     "code_usage",
-    "code_quotes",
     "quotes_by_code",
     "find_codes",
     "get_project",
@@ -338,7 +335,6 @@ __all__ = [
     "import_attributes",
     "preview_attributes",
     "list_documents",
-    "document_text",
     "document_view",
     "next_uncoded_segment",
     "mark_done",

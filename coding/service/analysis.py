@@ -168,14 +168,15 @@ def retrieve(
     context: int = 1,
     rollup: bool = True,
     viewer: str | None = None,
+    base_url: str = "",
 ) -> "Any":
     """Segments carrying ``codes`` (any/all/none; sub-codes rolled up unless ``rollup`` is False),
     of respondents matching ``where`` (``ATTR=V``, ``ATTR=V1,V2``, ``ATTR!=V``), by ``coder``
     (default: the consensus, or the viewer's own codings in blind mode; :data:`ALL_CODERS`: every
     coder the viewer may see), with ``context`` units around.
 
-    Returns the rows of :func:`coding.retrieve.retrieve` plus ``code_labels``; ``attrs`` holds
-    the filters as text and the attribute names.
+    Returns the rows of :func:`coding.retrieve.retrieve` plus ``code_labels`` and ``link`` (the unit on
+    the coding page, under ``base_url``); ``attrs`` holds the filters as text and the attribute names.
     """
     from coding import retrieve as rt
 
@@ -206,6 +207,7 @@ def retrieve(
     labels = {c.id: c.label for c in codebook.codes()}
     rows["code_labels"] = ["; ".join(labels.get(c.strip(), c.strip()) for c in s.split(",") if c.strip())
                            for s in rows["codes"].fillna("")]
+    rows["link"] = [rt.coding_page_link(d, s, base_url) for d, s in zip(rows["document_id"], rows["segment_id"])]
     rows.attrs["filters"] = [f"codes: {mode + ' of ' + ', '.join(codes) if len(codes) > 1 else codes[0]}"
                              + (" (without sub-codes)" if not rollup else ""),
                              f"coder: {'all visible' if coder == ALL_CODERS else coder}",

@@ -25,6 +25,7 @@ from coding.service.codebook import project_codebook
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.permissions import _check_may_edit
 from coding.service.projects import get_project
+from coding.service.scope import excluded
 from coding.service.shares import share_report
 from coding.service.suggestions import _embed_cached, embedder_for
 
@@ -219,10 +220,15 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
     alpha_respondent = dict(zip(shares.table["code"], shares.table["agreement"])) if "agreement" in shares.table else {}
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        stars = set(session.exec(
-            select(Coding.segment_id, Code.key).join(Code, Coding.code_id == Code.id).join(
+        # a key quote is a unit some coder starred for the code (a coder stars their own coding on the
+        # coding page); a viewer who sees only their own codings counts only their own stars
+        skip_coders = excluded(session, row.id)[1]
+        starred_by = {shares.coder} if restricted(session, row, viewer) else None
+        stars = {(s, k) for s, k, name in session.exec(
+            select(Coding.segment_id, Code.key, Coder.name).join(Code, Coding.code_id == Code.id).join(
                 Coder, Coding.coder_id == Coder.id).where(
-                Code.project_id == row.id, Coder.name == shares.coder, Coding.key_quote == True)).all())  # noqa: E712
+                Code.project_id == row.id, Coding.key_quote == True)).all()  # noqa: E712
+            if name not in skip_coders and (starred_by is None or name in starred_by)}
         coverage = _coverage(session, row, frame, [*individual, shares.coder])
         n_documents = len(queries.documents(session, row.id))
         n_units = sum(queries.unit_counts_by_document(session, row.id).values())

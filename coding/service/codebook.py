@@ -196,19 +196,6 @@ def code_usage(engine: Engine, project: str = DEFAULT_PROJECT, *, coders: Iterab
     return grouped.reset_index().sort_values(["frame", "code"]).reset_index(drop=True)
 
 
-def code_quotes(engine: Engine, project: str = DEFAULT_PROJECT, *, code: str, limit: int = 5) -> list[dict]:
-    """A few coded passages for one code (consensus first, then anyone's), for the codebook browser."""
-    with Session(engine) as session:
-        row = queries.project_by_name(session, project)
-        df = queries.codings_frame(session, row.id)
-    df = df[df["code"] == code]
-    if df.empty:
-        return []
-    df = df.assign(_rank=(df["coder"] != CONSENSUS).astype(int)).sort_values(["_rank", "document", "position"])
-    df = df.drop_duplicates("segment_id").head(limit)
-    return df[["document", "respondent", "coder", "text"]].to_dict("records")
-
-
 @retry_locked
 def import_codebook_object(engine: Engine, project: str, codebook, *, actor: str | None = None) -> CodebookReport:
     """Apply a codebook built in memory (e.g. from a REFI-QDA .qdc), keeping every coding.

@@ -78,6 +78,9 @@ class Change:
     code: str
     segment_id: int
     replaced: tuple[str, ...] = ()  # codes an exclusive frame removed together with this add
+    document_id: int | None = None  # where the unit is: its transcript and number there
+    document: str = ""
+    unit: int | None = None
 
 
 def _frame_keys(session: Session, project_id: int) -> dict[int, str]:
@@ -178,7 +181,8 @@ def panel_state(engine: Engine, project: str = DEFAULT_PROJECT, document_id: int
         by_segment: dict[int, list[CodingView]] = {s: [] for s in {segment_id, *also}}
         for coding, code, frame, coder in session.exec(stmt.order_by(Code.position, Coder.name)):
             by_segment[coding.segment_id].append(CodingView(
-                coding.id, code.key, code.label, frame.key, coder.name, coding.source, coding.score, coding.memo))
+                coding.id, code.key, code.label, frame.key, coder.name, coding.source, coding.score, coding.memo,
+                bool(coding.key_quote)))
         codings = by_segment.pop(segment_id)
         unit = SegmentView(
             segment.id, segment.position, segment.turn_index, segment.speaker, segment.role, segment.is_unit,
@@ -291,7 +295,8 @@ def reading_progress(engine: Engine, project: str = DEFAULT_PROJECT) -> Any:
 def recent_changes(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str,
                    limit: int = UNDO_LIST) -> list[Change]:
     """The coder's last ``limit`` changes that :func:`coding.service.undo` would revert, newest first
-    (an add that replaced a code of an exclusive frame is one change, as undo treats it)."""
+    (an add that replaced a code of an exclusive frame is one change, as undo treats it), each with
+    the transcript and unit number it was made on."""
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)
@@ -305,19 +310,20 @@ def recent_changes(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str
             .order_by(CodingEvent.id.desc()).limit(window)
         ).all()))
         keys = {c.id: c.key for c in session.exec(select(Code).where(Code.project_id == row.id))}
-    stack = [e for e in events if e.action in UNDOABLE_ACTIONS and e.id not in undone]
-    changes: list[Change] = []
-    while stack and len(changes) < limit:
-        event = stack.pop()
-        replaced: list[str] = []
-        if event.action == "add":
-            marker = f"replaced by {keys.get(event.code_id)} (mutually exclusive frame)"
-            while (stack and stack[-1].action == "remove" and stack[-1].segment_id == event.segment_id
-                   and stack[-1].reason == marker):
-                replaced.append(keys.get(stack.pop().code_id, "?"))
-        changes.append(Change(event.id, event.action, keys.get(event.code_id, "?"), event.segment_id,
-                              tuple(replaced)))
-    return changes
+        stack = [e for e in events if e.action in UNDOABLE_ACTIONS and e.id not in undone]
+        found: list[tuple[CodingEvent, tuple[str, ...]]] = []
+        while stack and len(found) < limit:
+            event = stack.pop()
+            replaced: list[str] = []
+            if event.action == "add":
+                marker = f"replaced by {keys.get(event.code_id)} (mutually exclusive frame)"
+                while (stack and stack[-1].action == "remove" and stack[-1].segment_id == event.segment_id
+                       and stack[-1].reason == marker):
+                    replaced.append(keys.get(stack.pop().code_id, "?"))
+            found.append((event, tuple(replaced)))
+        places = queries.unit_places(session, [e.segment_id for e, _ in found])
+    return [Change(e.id, e.action, keys.get(e.code_id, "?"), e.segment_id, replaced,
+                   *places.get(e.segment_id, (None, "", None))) for e, replaced in found]
 
 
 def undo_changes(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, steps: int = 1) -> int:

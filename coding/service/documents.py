@@ -290,12 +290,6 @@ def _document_info(d: Document, segments: int, units: int) -> DocumentInfo:
     )
 
 
-def document_text(engine: Engine, project: str, document_id: int) -> str:
-    with Session(engine) as session:
-        row = queries.project_by_name(session, project)
-        return queries.document_in_project(session, row.id, document_id).text
-
-
 def document_view(engine: Engine, project: str, document_id: int, *, viewer: str) -> DocumentView:
     """A transcript as the viewer may see it: segments with the codings visible to them."""
     with Session(engine) as session:

@@ -131,7 +131,7 @@ def _drop_unused_inactive(session: Session, project_id: int) -> None:
 
 
 @retry_locked
-def import_bundle(engine: Engine, project: str, bundle, report=None) -> "Any":
+def import_bundle(engine: Engine, project: str, bundle, report: ImportReport | None = None) -> ImportReport:
     """Import a whole project (e.g. from REFI-QDA) into an empty project, in one transaction.
 
     The bundle's codebook replaces the project's, with its colours and non-codable categories;
@@ -142,9 +142,9 @@ def import_bundle(engine: Engine, project: str, bundle, report=None) -> "Any":
     from coding.segmentation import segment_transcript
     from coding.transcripts import read_transcript
 
-    report = report if report is not None else ImportReport()
-    notes = report.warnings if hasattr(report, "warnings") else report.notes
-    mapped = getattr(report, "map", None)
+    counted = report is not None  # a reader's report counts the mapping; a fresh one gets a note instead
+    report = report if counted else ImportReport()
+    notes = report.notes
     if bundle.codebook is None:
         raise CodeframeError("the file holds no codebook")
     if not project_exists(engine, project):
@@ -253,10 +253,10 @@ def import_bundle(engine: Engine, project: str, bundle, report=None) -> "Any":
             session.add(ItemSet(project_id=row.id, name=item.name, description=item.description,
                                 codes=[c for c in item.codes if c in codes],
                                 documents=[d for d in item.documents if d in documents]))
-        if mapped is not None:
-            mapped("spans kept exactly (original span stored beside its segment codings)", exact)
-            mapped("segment codings made from those spans", segment_codings)
-            mapped("spans not on segment boundaries, coded on the segments they overlap", unaligned)
+        if counted:
+            report.map("spans kept exactly (original span stored beside its segment codings)", exact)
+            report.map("segment codings made from those spans", segment_codings)
+            report.map("spans not on segment boundaries, coded on the segments they overlap", unaligned)
         elif unaligned:
             notes.append(f"{unaligned} coding(s) did not align with segment boundaries; their exact spans are kept "
                          "and they were coded on the segments they overlap")

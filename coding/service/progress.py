@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -11,11 +9,14 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from coding.codings_table import read_csv_table
 from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Coder, Coding, DocumentProgress, FrameCoverage, Segment, utcnow
 from coding.errors import CodingsError, NotFound, Problem
 from coding.service.common import DEFAULT_PROJECT, _source
+
+COVERAGE_COLUMNS = ("document", "coder", "frame")
 
 
 def next_uncoded_segment(engine: Engine, project: str, document_id: int, *, coder: str,
@@ -76,29 +77,24 @@ def _set_coverage(session: Session, document_id: int, coder_id: int, frames: Ite
 
 @retry_locked
 def import_coverage(engine: Engine, project: str, coverage) -> int:
-    """Record which frames each coder finished on which documents, from a CSV ``document,coder,frame``."""
-    from coding.textio import decode_bytes
-
+    """Record which frames each coder finished on which documents, from a CSV ``document,coder,frame``
+    (read with the codings tables' encodings and size limit)."""
     name, path, data = _source(coverage)
-    text, _ = decode_bytes(data if data is not None else path.read_bytes(), file=name, error=CodingsError)
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("document", "coder", "frame") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise CodingsError("the coverage file lacks columns",
-                           [Problem(f"missing column(s) {', '.join(missing)}", file=name, line=1)])
+    table = read_csv_table(name, data if data is not None else path.read_bytes(), required=COVERAGE_COLUMNS,
+                           what="coverage file")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         docs = {d.name: d.id for d in queries.documents(session, row.id)}
         coders = queries.coders_by_name(session, row.id)
         frames = queries.frames_by_key(session, row.id)
-        problems, wanted = [], []
-        for record in reader:
-            line = reader.line_num
+        problems, wanted = list(table.problems), []
+        for line, record in table.records():
             for column, known in (("document", docs), ("coder", coders), ("frame", frames)):
                 if record[column] not in known:
                     problems.append(Problem(f"unknown {column} {record[column]!r}", file=name, line=line, field=column))
             wanted.append(record)
         if problems:
+            problems.sort(key=lambda p: p.line)
             raise CodingsError(f"{len(problems)} problem(s) in the coverage file; nothing was imported", problems)
         for record in wanted:
             _set_coverage(session, docs[record["document"]], coders[record["coder"]].id, [record["frame"]], True)
@@ -113,14 +109,7 @@ def progress_by_coder(engine: Engine, project: str = DEFAULT_PROJECT) -> "Any":
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         total_units = sum(queries.unit_counts_by_document(session, row.id).values())
-        coded = dict(
-            session.exec(
-                select(Coder.name, func.count(func.distinct(Coding.segment_id)))
-                .join(Coding, Coding.coder_id == Coder.id)
-                .where(Coder.project_id == row.id)
-                .group_by(Coder.name)
-            ).all()
-        )
+        coded = queries.codings_per_coder(session, row.id, distinct_segments=True)
         done = dict(
             session.exec(
                 select(Coder.name, func.count(DocumentProgress.id))

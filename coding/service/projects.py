@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from coding.database import queries
 from coding.database.retry import retry_locked
-from coding.database.tables import Code, CodeFrame, Coder, Coding, Document, Project, Segment
+from coding.database.tables import Code, CodeFrame, Document, Project, Segment
 from coding.errors import CodeframeError
 from coding.service.codebook import _apply_codebook
 from coding.service.common import DEFAULT_PROJECT, SEGMENTATION_UNITS, SUPPORTED_LANGUAGES
@@ -154,14 +154,7 @@ def status(engine: Engine, project: str = DEFAULT_PROJECT) -> Status:
             .join(Document, Segment.document_id == Document.id)
             .where(Document.project_id == row.id)
         ).one()
-        by_coder = dict(
-            session.exec(
-                select(Coder.name, func.count(Coding.id))
-                .join(Coding, Coding.coder_id == Coder.id, isouter=True)
-                .where(Coder.project_id == row.id)
-                .group_by(Coder.name)
-            ).all()
-        )
+        by_coder = queries.codings_per_coder(session, row.id, every_coder=True)
         frames = dict(
             session.exec(
                 select(CodeFrame.key, func.count(Code.id))

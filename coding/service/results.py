@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from coding.bundle import ImportReport  # noqa: F401  (the one import report, re-exported)
+
 
 @dataclass
 class ProjectInfo:
@@ -46,16 +48,6 @@ class CodebookReport:
 
 
 @dataclass
-class ImportReport:
-    documents: list[str] = field(default_factory=list)
-    segments: int = 0
-    units: int = 0
-    codings: int = 0
-    attributes_applied: int = 0
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
 class DocumentInfo:
     id: int
     name: str
@@ -77,6 +69,7 @@ class CodingView:
     source: str
     score: float | None
     memo: str | None
+    key_quote: bool = False  # starred as a key quote (the findings report quotes it first)
 
 
 @dataclass

@@ -241,14 +241,12 @@ def removal_preview(engine: Engine, project: str, *, document: str) -> dict[str,
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         doc_id = _target(session, row, "document", document)
-        return _preview(session, doc_id, document)
+        return _preview(session, row.id, doc_id, document)
 
 
-def _preview(session: Session, doc_id: int, name: str) -> dict[str, Any]:
+def _preview(session: Session, project_id: int, doc_id: int, name: str) -> dict[str, Any]:
     seg_ids = select(Segment.id).where(Segment.document_id == doc_id)
-    by_coder = dict(session.exec(
-        select(Coder.name, func.count(Coding.id)).join(Coding, Coding.coder_id == Coder.id)
-        .where(Coding.segment_id.in_(seg_ids)).group_by(Coder.name)).all())
+    by_coder = queries.codings_per_coder(session, project_id, segment_ids=seg_ids)
     events = session.exec(select(func.count(CodingEvent.id)).where(CodingEvent.segment_id.in_(seg_ids))).one()
     segments = session.exec(select(func.count(Segment.id)).where(Segment.document_id == doc_id)).one()
     codings = sum(by_coder.values())
@@ -269,7 +267,7 @@ def remove_document(engine: Engine, project: str, *, document: str, actor: str |
         row = queries.project_by_name(session, project)
         acting = _require_manager(session, row, actor)
         doc_id = _target(session, row, "document", document)
-        preview = _preview(session, doc_id, document)
+        preview = _preview(session, row.id, doc_id, document)
         if not confirm:
             raise CodeframeError(f"not removed: {preview['message']}. Confirm to remove it.")
         seg_ids = select(Segment.id).where(Segment.document_id == doc_id)
