@@ -197,3 +197,26 @@ def test_browser_stage_times_the_coding_page_against_a_minimal_page(tmp_path):
         assert row["baseline"]["name"].startswith("minimal Streamlit page") and row["ratio"] > 0
         assert any("load average" in note for note in row["notes"])
     assert rows["tick"]["items"] == 12 and rows["next unit"]["items"] == 6  # 6 units: next once, tick twice
+
+
+def test_each_stage_ran_in_a_fresh_process_and_the_pipeline_was_self_checked(small_run):
+    _, rows, _ = small_run
+    assert {r.get("process") for r in rows} == {"fresh child: alone"}
+    for r in rows:
+        assert r["machine"]["cpu_flags"] is not None and r["precision"], r["stage"]
+    for r in (r for r in rows if r["stage"] == "pipeline"):
+        check = r["self_check"]
+        assert check["alone_ratio"] == r["ratio"] and _positive(check["in_suite_ratio"]), r["measurement"]
+        assert check["ok"] == (check["difference"] <= 0.10)
+
+
+def test_self_check_warns_when_the_ratio_depends_on_run_order():
+    from benchmarks.__main__ import self_check
+
+    alone = [{"stage": "pipeline", "measurement": "cold", "unit": "units/s", "ratio": 1.0},
+             {"stage": "pipeline", "measurement": "warm", "unit": "units/s", "ratio": 0.5}]
+    inside = [{"stage": "pipeline", "measurement": "cold", "unit": "units/s", "ratio": 1.3, "process": "shared"},
+              {"stage": "pipeline", "measurement": "warm", "unit": "units/s", "ratio": 0.52, "process": "shared"}]
+    warnings = self_check(alone, inside, "pipeline")
+    assert len(warnings) == 1 and "cold" in warnings[0] and "1.000 alone but 1.300 inside the suite" in warnings[0]
+    assert alone[0]["self_check"]["ok"] is False and alone[1]["self_check"]["ok"] is True
