@@ -21,17 +21,6 @@ st.set_page_config(page_title="Codeframe", page_icon=":material/label:", layout=
 
 from app_pages import _boot  # noqa: E402 - light: Streamlit and coding.paths only
 
-_boot.first_paint()  # the first run of a server process: a message at once, the heavy imports in a thread
-
-from app_pages import _common as common  # noqa: E402
-
-engine = common.engine()
-project = common.project_name()
-common.ensure_project(engine, project)
-common.sign_in_gate(engine, project)  # team mode: nothing below runs until someone signs in
-common.sidebar(engine, project)
-common.warm_up_progress(engine, project)
-
 PAGES = {
     "Project": [
         st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -49,6 +38,21 @@ PAGES = {
         st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
     ],
 }
+
+# The first run of a server process: a message at once, the heavy imports in a thread. The pages are
+# registered (hidden) in that run too, so the page the URL names (e.g. /code?doc=3) is still the one
+# shown when the run after the imports comes.
+_boot.first_paint(lambda: st.navigation(PAGES, position="hidden"))
+
+from app_pages import _common as common  # noqa: E402
+
+engine = common.engine()
+project = common.project_name()
+common.ensure_project(engine, project)
+common.sign_in_gate(engine, project)  # team mode: nothing below runs until someone signs in
+common.sidebar(engine, project)
+common.warm_up_progress(engine, project)
+
 if common.signed_in():  # team mode: accounts
     PAGES["Team"] = [
         st.Page("app_pages/account.py", title="Your account", icon=":material/person:"),

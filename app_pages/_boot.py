@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import Callable
 
 import streamlit as st
 
@@ -52,8 +53,11 @@ def _first_start(url: str) -> bool:
     return path not in ("", ":memory:") and not Path(path).exists()
 
 
-def first_paint() -> None:
-    """Once per server process: start the heavy imports in a thread, show a message, poll, stop the run."""
+def first_paint(register_pages: Callable[[], object] | None = None) -> None:
+    """Once per server process: start the heavy imports in a thread, show a message, poll, stop the run.
+
+    ``register_pages`` (``st.navigation`` of the app's pages, hidden) runs before the message so that the
+    page the URL asked for stays selected for the run that follows."""
     if _STATE["status"] == "idle" and "streamlit.testing.v1.app_test" in sys.modules:
         # AppTest (no browser, no fragment timer): prepare in this run, as before
         _STATE["status"] = "running"
@@ -69,6 +73,8 @@ def first_paint() -> None:
             status = "running"
     if status != "running":  # ready, or failed: the page's own imports raise the real error
         return
+    if register_pages is not None:
+        register_pages()
     if _STATE.get("first_start"):
         st.title("Welcome to Codeframe")
     _boot_fragment()
