@@ -320,7 +320,8 @@ def panel(p: Page) -> None:
                                   revision=p.suggest_revision,
                                   changed=lambda: _changed(widgets=True), message_key=MESSAGE)
         suggestions.unit_panel(ctx, p.model, segment_id=seg_id, frames=active, frame_labels=frame_labels,
-                               coded_frames=coded_frames)
+                               coded_frames=coded_frames,
+                               exclusive={f.id for f in codebook.frames if f.mutually_exclusive})
     _code_list(p, seg_id, chosen, {c.code for c in mine}, widgets, frame_labels)
 
     units_changed = {s: {"chips": transcript.chips(codings, p.coder), "read": s in state.coded or s in state.marks,

@@ -15,7 +15,7 @@ import functools
 import html
 import uuid
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Collection
 
 import pandas as pd
 import streamlit as st
@@ -30,6 +30,7 @@ TOOL_FRAME = "suggest_frame"  # the frame pre-coding and the uncertain-first que
 MIN_SCORE = "precode_min_score"
 TOKEN = "_suggest_session"  # separates this session's cached results from other sessions'
 REJECTED = "_suggest_rejected"  # (segment, code) rejected since the suggestions were last computed
+ALLOW_NONE = "suggest_allow_none"  # exclusive frames may answer "nothing applies" (the coder turns it on)
 DEFAULT_MIN_SCORE = 0.7
 QUEUE_LENGTH = 10
 TOP_K = 3  # suggestions per unit, across frames
@@ -115,9 +116,10 @@ def _key(ctx: Context, model) -> tuple:
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
-def _suggest(key: tuple, frame: str, _engine: Engine, _model) -> list[service.SuggestionView]:
+def _suggest(key: tuple, frame: str, allow_none: bool, _engine: Engine, _model) -> list[service.SuggestionView]:
     _, project, coder, document_id, *_ = key
-    return service.suggest(_engine, project, frame=frame, coder=coder, document_id=document_id, embedder=_model)
+    return service.suggest(_engine, project, frame=frame, coder=coder, document_id=document_id,
+                           allow_none=allow_none, embedder=_model)
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
@@ -215,34 +217,48 @@ def _why(s: service.SuggestionView) -> str:
 
 
 def unit_panel(ctx: Context, model, *, segment_id: int, frames: list[str], frame_labels: dict[str, str],
-               coded_frames: set[str]) -> None:
-    """The suggestions for the selected unit in ``frames``: score, threshold, why; accept or reject in one click."""
+               coded_frames: set[str], exclusive: Collection[str] = ()) -> None:
+    """The suggestions for the selected unit in ``frames``: score, threshold, why; accept or reject in one click.
+
+    ``exclusive``: the mutually exclusive frames, where the model always names its best code (forced
+    choice) unless the coder lets "nothing applies" be an answer.
+    """
     st.html(CSS)
     box = st.container(border=True, key="cf_suggestions")
     box.html(f'<b>Suggestions</b> <span class="cf-muted">· {html.escape(model.model_id)}</span>')
     with box:
+        if any(f in exclusive for f in frames):
+            st.toggle("“Nothing applies” can be the answer", key="_suggest_allow_none_pick",
+                      value=bool(st.session_state.get(ALLOW_NONE, False)), on_change=_remember,
+                      args=("_suggest_allow_none_pick", ALLOW_NONE),
+                      help="In a frame with one code per unit the model names its best code for every unit "
+                           "(forced choice). On: it says nothing where even its best code is below that code's "
+                           "threshold.")
         _unit_suggestions(ctx, model, segment_id=segment_id, frames=frames, frame_labels=frame_labels,
-                          coded_frames=coded_frames)
+                          coded_frames=coded_frames, exclusive=set(exclusive))
 
 
 def _unit_suggestions(ctx: Context, model, *, segment_id: int, frames: list[str], frame_labels: dict[str, str],
-                      coded_frames: set[str]) -> None:
+                      coded_frames: set[str], exclusive: set[str]) -> None:
     shown: list[service.SuggestionView] = []
     quiet: list[str] = []
+    nothing: list[str] = []
+    allow_none = bool(st.session_state.get(ALLOW_NONE, False))
     with st.spinner("Computing suggestions for this transcript…"):
         for frame in frames:
             if frame in coded_frames:
                 continue  # the service skips units the coder already coded in the frame
             try:
                 rejected = st.session_state.get(REJECTED, set())
-                found = [s for s in _suggest(_key(ctx, model), frame, ctx.engine, model)
+                found = [s for s in _suggest(_key(ctx, model), frame, allow_none and frame in exclusive, ctx.engine,
+                                             model)
                          if s.segment_id == segment_id and (s.segment_id, s.code) not in rejected]
             except CodeframeError as exc:
                 st.caption(f"{frame_labels.get(frame, frame)}: {common.first_line(exc)}")
                 continue
             shown += found
             if not found:
-                quiet.append(frame_labels.get(frame, frame))
+                (nothing if frame in exclusive else quiet).append(frame_labels.get(frame, frame))
     shown = service.limit_per_unit(shown, TOP_K)  # at most K across the frames, the most probable first
     for s in shown:
         if len(frames) > 1:
@@ -258,6 +274,9 @@ def _unit_suggestions(ctx: Context, model, *, segment_id: int, frames: list[str]
     if quiet:
         lead = "No suggestion — the model abstains" if not shown else "The model abstains"
         st.caption(f"{lead}: no code above its threshold in {', '.join(quiet)}.")
+    if nothing:
+        st.caption(f"The model suggests “nothing applies” in {', '.join(nothing)}: even its best code is below "
+                   "that code's threshold.")
     skipped = [frame_labels.get(f, f) for f in frames if f in coded_frames]
     if skipped and not shown and not quiet:
         st.caption(f"You already coded this unit in {', '.join(skipped)}.")

@@ -160,7 +160,7 @@ def import_tab() -> None:
         name = st.text_input("Survey name", value=upload.name.rsplit(".", 1)[0], key="survey_import_name")
         if st.button("Import survey", type="primary", key="survey_import"):
             _run_import(lambda: service.import_survey(engine, project, (upload.name, upload.getvalue()), name=name,
-                                                 closed=closed, open=open_))
+                                                 closed=closed, open=open_, actor=common.current_coder()))
     elif kind == "OCAI answers":
         upload = st.file_uploader("OCAI answers (respondent, view, dimension, A, B, C, D, attributes)",
                                   type=["csv", "xlsx"], key="ocai_file")
@@ -170,7 +170,7 @@ def import_tab() -> None:
         name = st.text_input("Name", value="ocai", key="ocai_import_name")
         if upload is not None and st.button("Import OCAI answers", type="primary", key="ocai_import"):
             _run_import(lambda: service.import_ocai(engine, project, (upload.name, upload.getvalue()), name=name,
-                                               mode=mode))
+                                               mode=mode, actor=common.current_coder()))
     else:
         yaml_file = st.file_uploader("Sector instrument (YAML)", type=["yaml", "yml"], key="scale_yaml")
         ratings = st.file_uploader("Ratings (respondent, statement, rating, attributes)", type=["csv", "xlsx"],
@@ -178,7 +178,8 @@ def import_tab() -> None:
         if yaml_file is not None and ratings is not None and st.button("Import ratings", type="primary",
                                                                        key="scale_import"):
             _run_import(lambda: service.import_scale(engine, project, (yaml_file.name, yaml_file.getvalue()),
-                                                (ratings.name, ratings.getvalue())))
+                                                (ratings.name, ratings.getvalue()),
+                                                actor=common.current_coder()))
 
 
 ocai, sectors, survey, importing = st.tabs(["OCAI", "Sector scores", "Closed questions", "Import"])

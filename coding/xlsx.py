@@ -46,37 +46,6 @@ def sanitize_sheet_name(name: str, taken: set[str] | None = None) -> str:
     return candidate
 
 
-def quotes_from_bundle(bundle, *, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Every coded span of a :class:`~coding.bundle.Bundle` as a row: document,
-    respondent, the respondent's attributes, coder, code, label, text, memo."""
-    if labels is None and bundle.codebook is not None:
-        labels = {c.id: c.label for c in bundle.codebook.codes()}
-    labels = dict(labels or {})
-    documents = {d.name: d for d in bundle.documents}
-    attribute_names = list(dict.fromkeys(k for d in bundle.documents for k in d.attributes))
-    rows = []
-    for coding in bundle.codings:
-        document = documents.get(coding.document)
-        row = {
-            "document": coding.document,
-            "respondent": document.respondent if document else "",
-        }
-        for name in attribute_names:
-            row[name] = document.attributes.get(name) if document else None
-        row.update({
-            "coder": coding.coder,
-            "code": coding.code,
-            "label": labels.get(coding.code, coding.code),
-            "start": coding.start,
-            "end": coding.end,
-            "text": document.text[coding.start:coding.end] if document else "",
-            "memo": coding.memo or "",
-        })
-        rows.append(row)
-    columns = ["document", "respondent", *attribute_names, "coder", "code", "label", "start", "end", "text", "memo"]
-    return pd.DataFrame(rows, columns=columns)
-
-
 def _excel_ready(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for column in out.columns:

@@ -170,6 +170,28 @@ def test_a_unit_without_suggestions_says_the_model_abstains(suggest_engine, word
     assert f"the model abstains: no code above its threshold in {label}." in texts(at)
 
 
+def test_an_exclusive_frame_names_its_best_code_until_the_coder_allows_nothing_applies(suggest_engine, words):
+    exclusive = "contract_service"
+    assert service.project_codebook(suggest_engine, PROJECT).frame(exclusive).mutually_exclusive
+    doc = document_id(suggest_engine, "R05")
+    forced = expected(suggest_engine, words, doc, frame=exclusive)
+    allowed = {s.segment_id for s in expected(suggest_engine, words, doc, frame=exclusive, allow_none=True)}
+    view = service.document_view(suggest_engine, PROJECT, doc, viewer=CODER)
+    units = [s.id for s in view.segments if s.is_unit]
+    assert {s.segment_id for s in forced} == set(units)  # forced choice: every unit gets its best code
+    unit = next(u for u in units if u not in allowed)  # the stand-in model is unsure here
+    at = pick_unit(code_page(doc, frames=[exclusive]), unit)
+    best = next(s for s in forced if s.segment_id == unit)
+    assert keys(at.button, "_sa_") == [f"_sa_{unit}_{best.code}"]
+    assert at.toggle(key="_suggest_allow_none_pick").value is False
+    ok(at.toggle(key="_suggest_allow_none_pick").set_value(True).run())
+    assert not keys(at.button, "_sa_")
+    label = service.project_codebook(suggest_engine, PROJECT).frame(exclusive).label
+    assert f"The model suggests “nothing applies” in {label}" in texts(at)
+    ok(at.button(key="cf_next").click().run())  # the choice holds while the coder moves on
+    assert at.toggle(key="_suggest_allow_none_pick").value is True
+
+
 def test_accept_saves_a_suggestion_coding_with_score_and_model(suggest_engine, words):
     doc = document_id(suggest_engine, "R05")
     take = expected(suggest_engine, words, doc)[0]

@@ -137,6 +137,28 @@ def test_codebook_changes_are_admin_only_in_team_mode(engine, units, tmp_path):
     assert service.project_codebook(engine, P).frame("contract_service").label == "Approaches to contract civil servants"
 
 
+def test_imports_are_admin_only_in_team_mode_from_the_library_as_from_the_cli(engine, units, tmp_path):
+    from coding.service.instruments import instruments_sample_dir
+
+    sample = instruments_sample_dir()
+    ocai_file = next(sample.glob("ocai*"))
+    transcript = tmp_path / "R99.txt"
+    transcript.write_text("Interviewer: Why?\nRespondent: Because the reform stalled.\n", encoding="utf-8")
+    service.create_user(engine, P, "alice", role="admin", password=PASSWORD)
+    service.set_team_mode(engine, P, True, actor="alice")
+    before = (len(service.list_documents(engine, P)), len(service.list_instruments(engine, P)))
+    for who in ("ann", "sue", None):  # a coder, a supervisor, and no one named (a CLI without --as)
+        with pytest.raises(PermissionDenied, match="only an admin may import"):
+            service.import_transcripts(engine, P, [transcript], actor=who)
+        with pytest.raises(PermissionDenied, match="only an admin may import OCAI answers"):
+            service.import_ocai(engine, P, ocai_file, actor=who)
+        with pytest.raises(PermissionDenied, match="only an admin may import a survey"):
+            service.import_survey(engine, P, ocai_file, actor=who)
+    assert (len(service.list_documents(engine, P)), len(service.list_instruments(engine, P))) == before
+    assert service.import_ocai(engine, P, ocai_file, actor="alice").respondents > 0
+    assert service.import_transcripts(engine, P, [transcript], actor="alice").documents
+
+
 def test_coders_edit_and_see_only_their_own_codings_and_never_adjudicate(engine, units):
     service.add_coding(engine, P, segment_id=units[0], code="rd_systemic_approach", coder="ann")
     service.add_coding(engine, P, segment_id=units[0], code="rd_delegation", coder="bob")
@@ -394,6 +416,14 @@ def test_cli_users_team_undo_history_backup_and_restore(tmp_path, monkeypatch, c
     assert code == 0
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "user", "role", "eve", "supervisor", "--as", "alice")
     assert code == 0
+    transcript = tmp_path / "R99.txt"
+    transcript.write_text("Interviewer: Why?\nRespondent: The reform stalled.\n", encoding="utf-8")
+    code, out, err = _cli(monkeypatch, capsys, "--db", db, "import", "transcripts", str(transcript))
+    assert code == 2 and "only an admin may import transcripts" in err  # team mode: say which admin you are
+    code, out, err = _cli(monkeypatch, capsys, "--db", db, "import", "transcripts", str(transcript), "--as", "eve")
+    assert code == 2 and "sign-in failed" in err  # --as is checked by password, not taken on trust
+    code, out, err = _cli(monkeypatch, capsys, "--db", db, "import", "transcripts", str(transcript), "--as", "alice")
+    assert code == 0 and "R99" in service.list_documents(engine, P)[-1].name
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "user", "list", "--format", "csv")
     listed = {r["name"]: r for r in csv.DictReader(io.StringIO(out))}
     assert listed["eve"]["role"] == "supervisor" and listed["alice"]["can_sign_in"] == "True"

@@ -6,9 +6,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from coding.bundle import Bundle, BundleCoding, BundleDocument
 from coding.shares import case_code_matrix, crosstab, share_table
-from coding.xlsx import quotes_from_bundle, sanitize_sheet_name, share_workbook
+from coding.xlsx import sanitize_sheet_name, share_workbook
 
 
 @pytest.fixture()
@@ -53,10 +52,3 @@ def test_sheet_names_follow_excel_rules():
     assert not any(ch in n for n in names for ch in "[]:*?/\\")
 
 
-def test_quotes_from_bundle_carry_text_and_attributes():
-    bundle = Bundle(codebook=None, documents=[
-        BundleDocument(name="d1.txt", text="Hello world. Pay is low.", respondent="R1", attributes={"group": "a"})],
-        codings=[BundleCoding(document="d1.txt", start=13, end=24, code="pay", coder="ann", memo="clear")])
-    quotes = quotes_from_bundle(bundle, labels={"pay": "Pay"})
-    row = quotes.iloc[0]
-    assert (row["text"], row["group"], row["label"], row["memo"]) == ("Pay is low.", "a", "Pay", "clear")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from coding import service
 from coding.cli.common import engine_from_args, print_frame
+from coding.cli.users import add_as_option, signed_in_actor
 from coding.errors import CodeframeError
 
 FORMATS = ("table", "csv", "json", "xlsx")
@@ -37,6 +38,7 @@ def add_import_commands(imp_sub) -> None:
                                                      "headers with 'closed:')")
     s.add_argument("--open", metavar="Q,...", help="open-answer columns (or prefix headers with 'open:')")
     s.add_argument("--no-documents", action="store_true", help="keep open answers as text, not documents")
+    add_as_option(s)
     s.set_defaults(func=cmd_import_survey)
     o = imp_sub.add_parser("ocai", help="OCAI answers (CSV/XLSX: respondent, view, dimension, A, B, C, D, "
                                         "attributes)")
@@ -44,11 +46,13 @@ def add_import_commands(imp_sub) -> None:
     o.add_argument("--name", default="ocai")
     o.add_argument("--invalid", choices=("reject", "rescale"), default="reject",
                    help="a dimension not summing to 100: reject the file (default) or rescale it to 100")
+    add_as_option(o)
     o.set_defaults(func=cmd_import_ocai)
     c = imp_sub.add_parser("scales", help="a sector instrument (YAML) and its 1-10 ratings (CSV/XLSX)")
     c.add_argument("instrument", metavar="INSTRUMENT.yaml")
     c.add_argument("ratings", metavar="RATINGS")
     c.add_argument("--name", help="default: the instrument's id")
+    add_as_option(c)
     c.set_defaults(func=cmd_import_scales)
 
 
@@ -85,9 +89,10 @@ def register(subparsers) -> None:
 
 
 def cmd_import_survey(args) -> int:
-    report = service.import_survey(engine_from_args(args), args.project, args.path, name=args.name,
+    engine = engine_from_args(args)
+    report = service.import_survey(engine, args.project, args.path, name=args.name,
                                    id_column=args.id_column, closed=_names(args.closed), open=_names(args.open),
-                                   documents=not args.no_documents)
+                                   documents=not args.no_documents, actor=signed_in_actor(args, engine))
     print(f"imported survey {report.name!r}: {report.respondents} respondent(s), "
           f"{len(report.documents)} open answer document(s)")
     for note in report.notes:
@@ -96,7 +101,9 @@ def cmd_import_survey(args) -> int:
 
 
 def cmd_import_ocai(args) -> int:
-    report = service.import_ocai(engine_from_args(args), args.project, args.path, name=args.name, mode=args.invalid)
+    engine = engine_from_args(args)
+    report = service.import_ocai(engine, args.project, args.path, name=args.name, mode=args.invalid,
+                                 actor=signed_in_actor(args, engine))
     print(f"imported OCAI {report.name!r}: {report.respondents} respondent(s)")
     for note in report.notes:
         print(f"note: {note}")
@@ -104,8 +111,9 @@ def cmd_import_ocai(args) -> int:
 
 
 def cmd_import_scales(args) -> int:
-    report = service.import_scale(engine_from_args(args), args.project, args.instrument, args.ratings,
-                                  name=args.name)
+    engine = engine_from_args(args)
+    report = service.import_scale(engine, args.project, args.instrument, args.ratings, name=args.name,
+                                  actor=signed_in_actor(args, engine))
     print(f"imported sector instrument {report.name!r}: {report.respondents} respondent(s)")
     return 0
 

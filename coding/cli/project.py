@@ -28,9 +28,11 @@ def register(subparsers) -> None:
     t.add_argument("--unit", choices=service.SEGMENTATION_UNITS, help="segmentation unit (default: the project's)")
     t.add_argument("--allow-same-content", action="store_true",
                    help="accept files whose text equals another's under a different name (identical survey answers)")
+    add_as_option(t)
     t.set_defaults(func=cmd_import_transcripts)
     a = imp_sub.add_parser("attributes", help="set respondent attributes on imported documents")
     a.add_argument("path", metavar="CSV")
+    add_as_option(a)
     a.set_defaults(func=cmd_import_attributes)
     c = imp_sub.add_parser("codings", help="import codings from a long CSV (document,coder,code + locator)")
     c.add_argument("path", metavar="CSV")
@@ -79,13 +81,15 @@ def cmd_import_transcripts(args) -> int:
     engine = engine_from_args(args)
     report = service.import_transcripts(engine, args.project, args.paths, attributes=args.attributes,
                                         language=args.language, unit=args.unit,
-                                        allow_same_content=args.allow_same_content)
+                                        allow_same_content=args.allow_same_content,
+                                        actor=signed_in_actor(args, engine))
     _print_import(report)
     return 0
 
 
 def cmd_import_attributes(args) -> int:
-    report = service.import_attributes(engine_from_args(args), args.project, args.path)
+    engine = engine_from_args(args)
+    report = service.import_attributes(engine, args.project, args.path, actor=signed_in_actor(args, engine))
     print(f"attributes set on {report.attributes_applied} document(s)")
     return 0
 

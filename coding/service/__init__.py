@@ -3,10 +3,12 @@
 Each public function opens one ``with Session(engine)``, does its work through the pure
 modules and :mod:`coding.database.queries`, and commits once, so an import either lands
 whole or not at all. Functions take and return plain data (dataclasses, pandas frames),
-never ORM objects bound to a session. The exceptions, which run several units of work in a
-row, are :func:`initialize` (create the project, then load the sample), :func:`import_bundle`
-(create the project if needed, then import in one transaction) and :func:`share_report`
-(the codebook, the codings and the agreement are read in separate sessions).
+never ORM objects bound to a session. Every write happens in one session and one commit.
+Some calls run several units of work in a row, each complete on its own: :func:`initialize`
+(create the project, then load the sample), :func:`import_bundle` (create the project if
+needed, then import in one transaction), the imports' team-mode permission check (a short read
+before the write), and reports that read the codebook, the codings and the agreement in separate
+sessions (:func:`share_report`, :func:`findings_report`, :func:`retrieve`, :func:`cooccurrence`).
 
 The package is split by topic (projects, documents, codebook, codings, ...); this module
 re-exports every public name, so ``from coding import service`` is all a caller needs.

@@ -104,7 +104,7 @@ def import_transcripts(
 
     ``progress(done, total)`` is told how many transcripts are read and segmented so far.
 
-    Given an ``actor`` (the app always names one), in team mode only an admin may import.
+    In team mode only an admin may import: ``actor`` names them (the app always does; the CLI's ``--as``).
 
     Every file is parsed and checked first; duplicates of documents already in the project
     (same name, or same content) are refused; then everything is written in one transaction.
@@ -113,8 +113,7 @@ def import_transcripts(
     """
     if not files:
         raise CodeframeError("no transcript files given")
-    if actor is not None:
-        _require_team_admin_by_name(engine, project, actor, "import transcripts")
+    _require_team_admin_by_name(engine, project, actor, "import transcripts")
     info = get_project(engine, project)
     language = language or info.language
     unit = unit or info.segmentation_unit
@@ -249,12 +248,11 @@ def import_attributes(engine: Engine, project: str = DEFAULT_PROJECT, attributes
                       actor: str | None = None) -> ImportReport:
     """Set respondent attributes on documents already imported; every row must match one.
 
-    Given an ``actor``, in team mode only an admin may do this."""
+    In team mode only an admin (``actor``) may do this."""
     name, rows = _read_attributes(attributes)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        if actor is not None:
-            _require_team_admin(session, row, actor, "import attributes")
+        _require_team_admin(session, row, actor, "import attributes")
         docs = queries.documents(session, row.id)
         known = {d.name for d in docs} | {d.respondent for d in docs}
         unknown = [key for key in rows if key not in known]

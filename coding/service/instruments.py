@@ -29,6 +29,7 @@ from coding.database.tables import Document, Instrument, InstrumentResponse, Seg
 from coding.errors import CodeframeError, NotFound, Problem
 from coding.paths import sample_corpus_dir
 from coding.service.common import DEFAULT_PROJECT
+from coding.service.permissions import _require_team_admin_by_name
 
 KINDS = ("survey", "ocai", "scale")
 SAMPLE_DIR = "instruments"
@@ -148,9 +149,9 @@ def list_instruments(engine: Engine, project: str = DEFAULT_PROJECT, *, kind: st
 
 
 def import_survey(engine: Engine, project: str = DEFAULT_PROJECT, file=None, *, name: str | None = None,
-                  id_column: str | None = None, closed=(), open=(), documents: bool = True  # noqa: A002
-                  ) -> InstrumentReport:
-    """Import a survey file (CSV/XLSX), all or nothing.
+                  id_column: str | None = None, closed=(), open=(), documents: bool = True,  # noqa: A002
+                  actor: str | None = None) -> InstrumentReport:
+    """Import a survey file (CSV/XLSX), all or nothing; in team mode only an admin (``actor``) may.
 
     Every respondent's attributes and closed answers are stored with the survey; each
     non-blank open answer becomes a document named ``SURVEY/RESPONDENT`` (``/QUESTION`` with
@@ -158,6 +159,8 @@ def import_survey(engine: Engine, project: str = DEFAULT_PROJECT, file=None, *, 
     answers, ``survey`` and ``question``. ``documents=False`` keeps open answers as text only.
     """
     from coding.survey import parse_survey
+
+    _require_team_admin_by_name(engine, project, actor, "import a survey")
     from coding.transcripts import content_hash
 
     if file is None:
@@ -269,10 +272,13 @@ def closed_question_table(engine: Engine, project: str = DEFAULT_PROJECT, *, sur
 
 
 def import_ocai(engine: Engine, project: str = DEFAULT_PROJECT, file=None, *, name: str = "ocai",
-                mode: str = "reject") -> InstrumentReport:
+                mode: str = "reject", actor: str | None = None) -> InstrumentReport:
     """Import OCAI answers (CSV/XLSX, long: respondent, view, dimension, A-D or the type names, plus
-    attribute columns), validated with ``mode`` reject | rescale, which is recorded with the rows it changed."""
+    attribute columns), validated with ``mode`` reject | rescale, which is recorded with the rows it changed.
+    In team mode only an admin (``actor``) may."""
     from coding import ocai
+
+    _require_team_admin_by_name(engine, project, actor, "import OCAI answers")
 
     filename, data = _read(file)
     answers, attributes = ocai.read_answers_frame(_table(filename, data))
@@ -322,10 +328,12 @@ def ocai_report(engine: Engine, project: str = DEFAULT_PROJECT, *, name: str | N
 
 
 def import_scale(engine: Engine, project: str = DEFAULT_PROJECT, instrument_file=None, ratings_file=None, *,
-                 name: str | None = None) -> InstrumentReport:
+                 name: str | None = None, actor: str | None = None) -> InstrumentReport:
     """Import a sector instrument (YAML) and its ratings (CSV/XLSX: respondent, statement, rating,
-    plus attribute columns), all or nothing."""
+    plus attribute columns), all or nothing; in team mode only an admin (``actor``) may."""
     from coding import scales
+
+    _require_team_admin_by_name(engine, project, actor, "import sector ratings")
 
     yaml_name, yaml_bytes = _read(instrument_file)
     try:

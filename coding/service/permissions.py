@@ -93,7 +93,7 @@ def _require_team_admin(session: Session, project: Project, actor: str | None, w
     return acting
 
 
-def _require_team_admin_by_name(engine, project: str, actor: str, what: str) -> None:
+def _require_team_admin_by_name(engine, project: str, actor: str | None, what: str) -> None:
     """:func:`_require_team_admin` in a session of its own, before a unit of work that opens several."""
     with Session(engine) as session:
         _require_team_admin(session, queries.project_by_name(session, project), actor, what)
