@@ -32,6 +32,7 @@ import urllib.request
 from pathlib import Path
 from typing import Iterator
 
+from benchmarks.browser import stop
 from benchmarks.context import Context
 from benchmarks.harness import RATIO_MEANING
 
@@ -80,15 +81,6 @@ def serve(script: Path, env: dict, log_path: Path, cwd: Path) -> tuple[subproces
             proc.kill()
             raise RuntimeError(f"streamlit did not start: {log_path.read_text(errors='replace')[-2000:]}")
         time.sleep(0.05)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def first_start(browser, app: Path, env: dict, tmp: Path) -> dict:
