@@ -15,6 +15,7 @@ from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, CodeFrame, Coding, Project, utcnow
 from coding.errors import NotFound
+from coding.roles import may_see_others
 from coding.service.codings import _log, snapshot
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.permissions import _require_team_admin
@@ -57,7 +58,7 @@ def _apply_codebook(session: Session, project: Project, codebook, *, source_text
         row.frame_id = frames[code.frame].id
         row.label, row.parent_key, row.definition = code.label, code.parent, code.definition
         row.inclusion, row.exclusion, row.examples = list(code.include), list(code.exclude), list(code.examples)
-        row.position, row.active = position, True
+        row.position, row.active, row.proposed_by = position, True, None  # a codebook file accepts a proposal
         session.add(row)
         codes[code.id] = row
     session.flush()
@@ -142,14 +143,19 @@ def apply_codebook(
 
 
 def _codebook_from_rows(title: str, frames: Iterable[CodeFrame], codes: Iterable[Code], *,
-                        include_inactive: bool = False):
-    """Frame and code rows as a :class:`coding.codebook.Codebook`, in codebook order."""
+                        include_inactive: bool = False, proposals: bool | set[int] = False):
+    """Frame and code rows as a :class:`coding.codebook.Codebook`, in codebook order.
+
+    Codes proposed by a coder and not yet accepted are left out, unless ``proposals`` is True (all)
+    or a set of the proposing coders' ids whose proposals to include."""
     from coding.codebook import Code as CbCode
     from coding.codebook import Codebook, Frame
 
     by_frame: dict[int, list] = defaultdict(list)
     for c in sorted(codes, key=lambda c: c.position):
-        if c.active or include_inactive:
+        shown = c.proposed_by is None or proposals is True or (
+            isinstance(proposals, set) and c.proposed_by in proposals)
+        if (c.active or include_inactive) and shown:
             by_frame[c.frame_id].append(c)
     built = []
     for f in sorted(frames, key=lambda f: f.position):
@@ -173,12 +179,22 @@ def _codebook_from_rows(title: str, frames: Iterable[CodeFrame], codes: Iterable
     return Codebook(title=title, frames=tuple(built))
 
 
-def project_codebook(engine: Engine, project: str = DEFAULT_PROJECT, *, include_inactive: bool = False):
-    """The project's codebook rebuilt from the database as a :class:`coding.codebook.Codebook`."""
+def project_codebook(engine: Engine, project: str = DEFAULT_PROJECT, *, include_inactive: bool = False,
+                     viewer: str | None = None):
+    """The project's codebook rebuilt from the database as a :class:`coding.codebook.Codebook`.
+
+    Codes a coder proposed and no supervisor accepted yet are not in it; with ``viewer``, those
+    the viewer may see are (their own; in blind mode others' only for supervisors and admins).
+    """
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        proposals: bool | set[int] = False
+        if viewer is not None:
+            acting = queries.coder_by_name(session, row.id, viewer)
+            proposals = True if (may_see_others(acting.role) or not row.blind_mode) else {acting.id}
         return _codebook_from_rows(row.name, queries.frames_by_key(session, row.id).values(),
-                                   queries.codes_by_key(session, row.id).values(), include_inactive=include_inactive)
+                                   queries.codes_by_key(session, row.id).values(), include_inactive=include_inactive,
+                                   proposals=proposals)
 
 
 def code_usage(engine: Engine, project: str = DEFAULT_PROJECT, *, coders: Iterable[str] | None = None) -> "Any":
