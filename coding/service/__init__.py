@@ -89,6 +89,7 @@ from coding.service.codebook_edits import (
     CodebookChange,
     accept_code,
     add_code,
+    codebook_editors,
     create_and_apply_code,
     edit_code,
     move_code,
@@ -333,7 +334,8 @@ __all__ = [
     "code_usage",
     "quotes_by_code",
     # codebook edits (issue 30): coding.service.codebook_edits, codebook_merge, codebook_versions
-    "CodebookChange", "accept_code", "add_code", "create_and_apply_code", "edit_code", "move_code", "retire_code",
+    "CodebookChange", "accept_code", "add_code", "codebook_editors", "create_and_apply_code", "edit_code",
+    "move_code", "retire_code",
     "set_codebook_editors", "coded_units", "merge_codes", "split_code", "undo_codebook_change", "codebook_at",
     "codebook_history", "codebook_methods_sentence", "codebook_restructure_note", "codebook_version",
     "export_codebook_version", "proposed_codes",

@@ -368,6 +368,12 @@ def accept_code(engine: Engine, project: str = DEFAULT_PROJECT, *, code: str, ac
         return CodebookChange(number, code, summary)
 
 
+def codebook_editors(engine: Engine, project: str = DEFAULT_PROJECT) -> str:
+    """Who may change the codebook: the project setting (one of :data:`coding.roles.CODEBOOK_EDITORS`)."""
+    with Session(engine) as session:
+        return queries.project_by_name(session, project).codebook_editors or "supervisors"
+
+
 @retry_locked
 def set_codebook_editors(engine: Engine, project: str = DEFAULT_PROJECT, editors: str = "supervisors", *,
                          actor: str | None = None) -> None:
