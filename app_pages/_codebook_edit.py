@@ -61,7 +61,9 @@ def render(engine, project: str, codebook, actor: str | None) -> None:
     _show_message()
     codes = {c.id: c.label for c in codebook.codes()}
     frames = {f.id: f.label for f in codebook.frames}
-    tabs = st.tabs(["Add", "Edit", "Move", "Merge", "Split", "Retire", "Proposals", "History"])
+    # the open tab is kept across the reruns of each form (and in the address: ?cbtab=Merge)
+    tabs = st.tabs(["Add", "Edit", "Move", "Merge", "Split", "Retire", "Proposals", "History"], key="cbtab",
+                   on_change="rerun", bind="query-params")
     with tabs[0]:
         _add_form(engine, project, frames, codes, actor)
     with tabs[1]:
