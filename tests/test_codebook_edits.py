@@ -308,3 +308,56 @@ def test_versions_survive_a_fresh_engine(any_db_url, tmp_path):
     assert service.codebook_version(engine, "q") == 1
     assert "kept" in [c.id for c in service.codebook_at(engine, "q", version=1).codes()]
     engine.dispose()
+
+
+def test_migration_0010_upgrades_a_0009_database_and_its_codes_can_be_merged(any_db_url):
+    import migrations_helper as seed
+    import sqlalchemy as sa
+
+    from coding.database.engine import make_engine, migrate
+
+    engine = make_engine(any_db_url, migrate_schema=False)
+    try:
+        migrate(engine, "0009")
+        with engine.begin() as conn:
+            seed.coded_project(conn)
+        migrate(engine)
+        with engine.begin() as conn:
+            assert "codebook_version" in sa.inspect(conn).get_table_names()
+            assert conn.execute(sa.text("SELECT codebook_editors FROM project")).scalar() == "supervisors"
+            assert conn.execute(sa.text("SELECT proposed_by FROM code")).scalar() is None
+        service.add_code(engine, "old", frame="f", label="Other", definition="o")
+        service.merge_codes(engine, "old", source="c", into="other")
+        assert {code for _, code, _ in _codings(engine)} == {"other"}
+        assert service.codebook_history(engine, "old")["action"].tolist() == ["add", "merge"]
+    finally:
+        engine.dispose()
+
+
+def test_suggestions_follow_a_new_code_at_once(engine, project):
+    from topics import WordHashing
+
+    from coding.service.suggestions import fitted_suggester
+
+    hashing = WordHashing()
+    service.clear_suggestion_cache()
+    first = fitted_suggester(engine, project, frame=FRAME, coder="ana", embedder=hashing)
+    assert fitted_suggester(engine, project, frame=FRAME, coder="ana", embedder=hashing) is first  # cached
+    service.add_code(engine, project, frame=FRAME, label="Mind", definition="Nothing else comes to mind.",
+                     examples=["Nothing else comes to mind."])
+    refit = fitted_suggester(engine, project, frame=FRAME, coder="ana", embedder=hashing)
+    assert refit is not first and "mind" in refit.labels
+    unit = _units(engine, project)["R3"][0]
+    found = [s for s in service.suggest(engine, project, frame=FRAME, coder="ana", embedder=hashing)
+             if s.segment_id == unit]
+    assert found and found[0].code == "mind"
+    service.clear_suggestion_cache()
+
+
+def test_a_project_export_keeps_codings_of_a_proposal(engine, project):
+    _team(engine, project, "propose")
+    unit = _units(engine, project)["R1"][0]
+    service.create_and_apply_code(engine, project, frame=FRAME, segment_id=unit, coder="ana", label="Pending")
+    bundle = service.export_bundle(engine, project)
+    assert "pending" in [c.id for c in bundle.codebook.codes()]
+    assert any(c.code == "pending" for c in bundle.codings)

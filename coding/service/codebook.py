@@ -180,15 +180,16 @@ def _codebook_from_rows(title: str, frames: Iterable[CodeFrame], codes: Iterable
 
 
 def project_codebook(engine: Engine, project: str = DEFAULT_PROJECT, *, include_inactive: bool = False,
-                     viewer: str | None = None):
+                     viewer: str | None = None, include_proposed: bool = False):
     """The project's codebook rebuilt from the database as a :class:`coding.codebook.Codebook`.
 
-    Codes a coder proposed and no supervisor accepted yet are not in it; with ``viewer``, those
-    the viewer may see are (their own; in blind mode others' only for supervisors and admins).
+    Codes a coder proposed and no supervisor accepted yet are not in it (all are with
+    ``include_proposed``); with ``viewer``, those the viewer may see are (their own; in blind
+    mode others' only for supervisors and admins).
     """
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        proposals: bool | set[int] = False
+        proposals: bool | set[int] = include_proposed
         if viewer is not None:
             acting = queries.coder_by_name(session, row.id, viewer)
             proposals = True if (may_see_others(acting.role) or not row.blind_mode) else {acting.id}
