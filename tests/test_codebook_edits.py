@@ -361,3 +361,21 @@ def test_a_project_export_keeps_codings_of_a_proposal(engine, project):
     bundle = service.export_bundle(engine, project)
     assert "pending" in [c.id for c in bundle.codebook.codes()]
     assert any(c.code == "pending" for c in bundle.codings)
+
+
+def test_findings_report_names_the_version_and_counts_on_the_merged_codings(sample_engine):
+    before = service.findings_report(sample_engine, frame="reform_directions", embedder=False, chart=False)
+    assert "not changed in Codeframe" in before.methods
+    service.merge_codes(sample_engine, source="rd_delegation", into="rd_evidence_based", reason="overlap")
+    found = service.findings_report(sample_engine, frame="reform_directions", embedder=False, chart=False)
+    assert "The figures rest on codebook version 1" in found.methods and "0 added, 1 merged, 0 split" in found.methods
+    consensus = {(s, c) for s, c, who in _codings(sample_engine) if who == "consensus"}
+    with Session(sample_engine) as session:
+        from coding.database.tables import Segment
+
+        units = {s: session.get(Segment, s).document_id for s, _ in consensus}
+    documents = {d.id: d.respondent for d in service.list_documents(sample_engine)}
+    by_hand = len({documents[units[s]] for s, c in consensus if c == "rd_evidence_based"})
+    merged = next(f for f in found.findings if f.code == "rd_evidence_based")
+    assert (merged.count, merged.n) == (by_hand, 24)
+    assert any("merged 'rd_delegation' into 'rd_evidence_based'" in n for n in found.notes)
