@@ -163,7 +163,7 @@ def _split_form(engine, project, codes, actor) -> None:
     key = _code_choice("Code to split", "_cbe_split_code", codes)
     if key is None:
         return
-    units = service.coded_units(engine, project, code=key)
+    units = service.coded_units(engine, project, code=key, viewer=actor)
     if units.empty:
         st.caption("No unit carries this code yet: there is nothing to split.")
         return
@@ -213,7 +213,7 @@ def _proposals(engine, project, actor) -> None:
 
 
 def _history(engine, project, actor) -> None:
-    history = service.codebook_history(engine, project)
+    history = service.codebook_history(engine, project, viewer=actor)
     if history.empty:
         st.caption("The codebook has not been changed here yet: it is as loaded.")
         return

@@ -220,6 +220,10 @@ def test_coder_proposal_hidden_in_blind_mode_until_accepted(engine, project):
     assert key in [c.id for c in service.project_codebook(engine, project, viewer="sup").codes()]
     assert key not in [c.id for c in service.project_codebook(engine, project).codes()]
     assert service.proposed_codes(engine, project, viewer="ben") == []
+    assert key not in set(service.codebook_history(engine, project, viewer="ben")["code"])
+    assert key in set(service.codebook_history(engine, project, viewer="sup")["code"])
+    assert service.coded_units(engine, project, code=key, viewer="ben").empty  # ana's coding stays hers
+    assert list(service.coded_units(engine, project, code=key, viewer="ana")["segment_id"]) == [unit]
     assert [p["key"] for p in service.proposed_codes(engine, project, viewer="sup")] == [key]
     with pytest.raises(PermissionDenied, match="coder"):
         service.accept_code(engine, project, code=key, actor="ben")

@@ -111,16 +111,20 @@ def _next_number(session: Session, project: Project) -> int:
     return (last or 0) + 1
 
 
-def coded_units(engine: Engine, project: str = DEFAULT_PROJECT, *, code: str) -> "Any":
+def coded_units(engine: Engine, project: str = DEFAULT_PROJECT, *, code: str, viewer: str | None = None) -> "Any":
     """The units carrying ``code`` (any coder) with their text, for choosing what a split moves.
 
     A DataFrame: segment_id, document, respondent, position, text, coders (comma-separated), codings.
+    In blind mode a coder ``viewer`` gets only the units they coded themselves.
     """
     import pandas as pd
 
+    from coding.service.review import visible_coders
+
+    visible = visible_coders(engine, project, viewer)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        df = queries.codings_frame(session, row.id, codes=[code])
+        df = queries.codings_frame(session, row.id, codes=[code], coders=visible)
     columns = ["segment_id", "document", "respondent", "position", "text", "coders", "codings"]
     if df.empty:
         return pd.DataFrame(columns=columns)

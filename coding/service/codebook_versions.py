@@ -17,9 +17,10 @@ from coding.service.common import DEFAULT_PROJECT
 EXPORT_FORMATS = ("yaml", "qdc")
 
 
-def codebook_history(engine: Engine, project: str = DEFAULT_PROJECT) -> "Any":
+def codebook_history(engine: Engine, project: str = DEFAULT_PROJECT, *, viewer: str | None = None) -> "Any":
     """Every codebook version, oldest first: number, at, actor, action, code, summary (what), reason (why),
-    undone (by which version, or None) and the review warning of an edit."""
+    undone (by which version, or None) and the review warning of an edit. In blind mode a coder ``viewer``
+    does not see the changes of codes other coders proposed and no supervisor accepted yet."""
     import pandas as pd
 
     columns = ["version", "at", "actor", "action", "code", "summary", "reason", "undone_by", "warning"]
@@ -27,6 +28,8 @@ def codebook_history(engine: Engine, project: str = DEFAULT_PROJECT) -> "Any":
         row = queries.project_by_name(session, project)
         names = {c.id: c.name for c in session.exec(select(Coder).where(Coder.project_id == row.id))}
         versions = _versions(session, row)
+        hidden = _hidden_proposals(session, row, viewer)
+    versions = [v for v in versions if v.code_key not in hidden]
     undone_by = {v.undoes: v.number for v in versions if v.undoes is not None}
     return pd.DataFrame([
         {"version": v.number, "at": v.at, "actor": names.get(v.actor_id), "action": v.action, "code": v.code_key,
@@ -34,6 +37,17 @@ def codebook_history(engine: Engine, project: str = DEFAULT_PROJECT) -> "Any":
          "warning": (v.detail or {}).get("warning")}
         for v in versions
     ], columns=columns)
+
+
+def _hidden_proposals(session: Session, project: Project, viewer: str | None) -> set[str]:
+    """Keys of the proposals ``viewer`` may not see: others' while in blind mode, for a coder."""
+    if viewer is None:
+        return set()
+    who = queries.coder_by_name(session, project.id, viewer)
+    if may_see_others(who.role) or not project.blind_mode:
+        return set()
+    return set(session.exec(select(Code.key).where(Code.project_id == project.id, Code.proposed_by.is_not(None),
+                                                   Code.proposed_by != who.id)).all())
 
 
 def _versions(session: Session, project: Project) -> list[CodebookVersion]:
