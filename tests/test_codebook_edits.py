@@ -195,6 +195,18 @@ def test_move_and_retire_and_their_undo(engine, project):
     assert service.project_codebook(engine, project).code("rd_delegation").parent is None
 
 
+def test_a_move_into_an_exclusive_frame_may_not_double_code_a_unit(engine, project):
+    unit = _units(engine, project)["R1"][0]
+    service.add_coding(engine, project, segment_id=unit, code="rd_delegation", coder="ana")
+    service.add_coding(engine, project, segment_id=unit, code="cs_progressive", coder="ana")
+    with pytest.raises(CodeframeError, match="would carry two of its codes"):
+        service.move_code(engine, project, code="rd_delegation", frame="contract_service", actor="sup")
+    change = service.move_code(engine, project, code="rd_evidence_based", frame="contract_service", actor="sup")
+    assert service.project_codebook(engine, project).code("rd_evidence_based").frame == "contract_service"
+    service.undo_codebook_change(engine, project, version=change.version, actor="sup")
+    assert service.project_codebook(engine, project).code("rd_evidence_based").frame == FRAME
+
+
 def test_create_and_apply_code_in_vivo_is_one_step(engine, project):
     unit = _units(engine, project)["R2"][1]
     change = service.create_and_apply_code(engine, project, frame=FRAME, segment_id=unit, coder="ana",

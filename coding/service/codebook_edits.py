@@ -299,6 +299,8 @@ def move_code(engine: Engine, project: str = DEFAULT_PROJECT, *, code: str, fram
         if new_frame.id == old_frame.id and parent == code_row.parent_key:
             raise CodeframeError(f"{code!r} is already there", [Problem(code, field="code")])
         moved = _subtree(session, row, code_row)
+        if new_frame.id != old_frame.id and new_frame.mutually_exclusive:
+            _check_exclusive_move(session, new_frame, [c.id for c in moved], code)
         detail = {"frame": old_frame.key, "parent": code_row.parent_key, "subtree": [c.key for c in moved]}
         code_row.parent_key = parent
         for c in moved:
@@ -308,6 +310,22 @@ def move_code(engine: Engine, project: str = DEFAULT_PROJECT, *, code: str, fram
         number = _record(session, row, "move", code, summary, acting=acting, reason=reason, detail=detail)
         session.commit()
         return CodebookChange(number, code, summary)
+
+
+def _check_exclusive_move(session: Session, frame: CodeFrame, code_ids: list[int], code: str) -> None:
+    """Refuse a move into a mutually exclusive frame that would give a unit two of its codes (one coder)."""
+    from sqlalchemy import and_
+    from sqlalchemy.orm import aliased
+
+    other = aliased(Coding)
+    clash = session.exec(
+        select(Coding.segment_id).join(other, and_(other.segment_id == Coding.segment_id,
+                                                   other.coder_id == Coding.coder_id))
+        .join(Code, other.code_id == Code.id)
+        .where(Coding.code_id.in_(code_ids), Code.frame_id == frame.id)).first()
+    if clash is not None:
+        raise CodeframeError(f"{code!r} cannot move into the mutually exclusive frame {frame.key!r}: unit {clash} "
+                             "would carry two of its codes for one coder", [Problem(code, field="frame")])
 
 
 def _subtree(session: Session, project: Project, code: Code) -> list[Code]:
