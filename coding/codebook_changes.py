@@ -26,7 +26,7 @@ from coding.codebook import MAX_EXAMPLES
 from coding.refiqda.common import slug_id
 
 #: The kinds of change; each makes a new codebook version.
-ACTIONS = ("add", "edit", "move", "merge", "split", "retire", "accept", "undo")
+ACTIONS = ("add", "edit", "move", "merge", "split", "retire", "accept", "undo", "apply")
 #: Fields whose change alters what a code means (a relabel or a new example does not).
 MEANING_FIELDS = ("definition", "include", "exclude")
 #: What a version's YAML says where a code added in the app has no definition or example yet.

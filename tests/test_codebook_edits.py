@@ -395,3 +395,18 @@ def test_findings_report_names_the_version_and_counts_on_the_merged_codings(samp
     merged = next(f for f in found.findings if f.code == "rd_evidence_based")
     assert (merged.count, merged.n) == (by_hand, 24)
     assert any("merged 'rd_delegation' into 'rd_evidence_based'" in n for n in found.notes)
+
+
+def test_applying_a_codebook_file_is_a_version_that_blocks_older_undos(engine, project, tmp_path):
+    service.retire_code(engine, project, code="rd_delegation", actor="sup")
+    path = tmp_path / "v1.yaml"
+    path.write_bytes(service.export_codebook_version(engine, project, version=1))
+    text = path.read_text(encoding="utf-8").replace("label: Delegation", "label: Delegation of authority", 1)
+    path.write_text(text, encoding="utf-8")
+    service.apply_codebook(engine, project, path=path)
+    history = service.codebook_history(engine, project)
+    assert history["action"].tolist() == ["retire", "apply"] and history["summary"].iloc[1].startswith("applied v1.yaml")
+    with pytest.raises(CodeframeError, match="applied a codebook file"):
+        service.undo_codebook_change(engine, project)
+    with pytest.raises(CodeframeError, match="later changes"):
+        service.undo_codebook_change(engine, project, version=1)

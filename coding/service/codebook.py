@@ -138,8 +138,20 @@ def apply_codebook(
         report = _apply_codebook(
             session, row, codebook, source_text=path.read_text(encoding="utf-8-sig"), renames=dict(renames or {})
         )
+        _record_applied(session, row, codebook, report, actor, path.name)
         session.commit()
         return report
+
+
+def _record_applied(session: Session, project: Project, codebook, report: CodebookReport, actor: str | None,
+                    source: str) -> None:
+    """A codebook file applied is a codebook version too (undone by applying the earlier version's export)."""
+    from coding.service.codebook_edits import _record
+
+    acting = queries.coder_by_name(session, project.id, actor) if actor else None
+    what = "; ".join(report.lines()) or "no change"
+    _record(session, project, "apply", "*", f"applied {source}: {what}", acting=acting, reason=None,
+            detail={"codes": [c.id for c in codebook.codes()]})
 
 
 def _codebook_from_rows(title: str, frames: Iterable[CodeFrame], codes: Iterable[Code], *,
@@ -223,6 +235,7 @@ def import_codebook_object(engine: Engine, project: str, codebook, *, actor: str
         row = queries.project_by_name(session, project)
         _require_team_admin(session, row, actor, "change the codebook")
         report = _apply_codebook(session, row, codebook, source_text=None, renames={})
+        _record_applied(session, row, codebook, report, actor, "an imported codebook")
         session.commit()
         return report
 

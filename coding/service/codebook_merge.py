@@ -180,19 +180,22 @@ def _version_to_undo(session: Session, project: Project, number: int | None) -> 
                             .order_by(CodebookVersion.number)).all()
     undone = {v.undoes for v in versions if v.undoes is not None}
     open_changes = [v for v in versions if v.action != "undo" and v.number not in undone]
-    if number is None:
-        if not open_changes:
-            raise CodeframeError("there is no codebook change to undo")
-        return open_changes[-1]
+    if number is None and not open_changes:
+        raise CodeframeError("there is no codebook change to undo")
+    number = open_changes[-1].number if number is None else number
     target = next((v for v in versions if v.number == number), None)
     if target is None:
         raise NotFound(f"no codebook version {number} in this project")
+    if target.action == "apply":
+        raise CodeframeError(f"version {target.number} applied a codebook file; to go back, export the version "
+                             "before it and apply that file", [Problem(str(target.number), field="version")])
     if target.action == "undo":
         raise CodeframeError(f"version {number} is itself an undo; make the change again instead",
                              [Problem(str(number), field="version")])
     if number in undone:
         raise CodeframeError(f"version {number} is already undone", [Problem(str(number), field="version")])
-    later = [v.number for v in open_changes if v.number > number and _touched(v) & _touched(target)]
+    later = [v.number for v in open_changes  # a codebook file applied later touches every code
+             if v.number > number and (v.action == "apply" or _touched(v) & _touched(target))]
     if later:
         raise CodeframeError(f"version {number} cannot be undone while later changes of the same codes stand "
                              f"(version {', '.join(map(str, later))}); undo those first",
