@@ -219,7 +219,7 @@ def _history(engine, project, actor) -> None:
         return
     st.dataframe(history.drop(columns=["code"]), hide_index=True, use_container_width=True)
     open_versions = [int(v) for v, a, u in zip(history["version"], history["action"], history["undone_by"])
-                     if a != "undo" and (u is None or u != u)]
+                     if a not in ("undo", "apply") and (u is None or u != u)]
     if open_versions:
         version = st.selectbox("Undo version", open_versions[::-1], key="_cbe_undo_version")
         st.button(f"Undo version {version}", key="_cbe_undo", on_click=_run,
