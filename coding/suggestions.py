@@ -486,14 +486,6 @@ class SuggestionModel:
             labels=self._labels, neighbours=self.n_neighbours, min_similarity=self.min_evidence_similarity)
 
     def uncertainty(self, segment_embeddings: np.ndarray) -> np.ndarray:
-        """How undecided the model is per segment, in [0, 1] (1 = most): in an exclusive frame one
-        minus the gap between the two best probabilities; otherwise closeness of some code's
-        probability to its threshold. Sort descending for an "uncertain first" queue."""
-        scores = self.score(segment_embeddings)
-        if self.exclusive:
-            if scores.shape[1] < 2:
-                return np.zeros(len(scores))
-            top2 = -np.sort(-scores, axis=1)[:, :2]
-            return np.clip(1.0 - (top2[:, 0] - top2[:, 1]), 0.0, 1.0)
-        gap = np.abs(scores - self.thresholds[None, :]).min(axis=1) * 2
-        return np.clip(1.0 - gap, 0.0, 1.0)
+        """How undecided the model is per segment, in (0, 1] (1 = most): ``exp(-|margin|)`` of the best
+        code over the next (:meth:`margins`). Sort descending for an "uncertain first" queue."""
+        return np.exp(-np.abs(self.margins(segment_embeddings)))

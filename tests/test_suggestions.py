@@ -251,13 +251,12 @@ def test_uncertainty_is_highest_where_the_choice_is_closest(zero_shot, parts, ba
     x = embedder.encode([PARAPHRASES["weather"], "Could you repeat the question, please?",
                          "I had a cold and also my bank account was blocked."])
     u = zero_shot.uncertainty(x)
-    assert u.shape == (3,) and ((u >= 0) & (u <= 1)).all()
-    top2 = -np.sort(-zero_shot.score(x), axis=1)[:, :2]
-    np.testing.assert_allclose(u, 1 - (top2[:, 0] - top2[:, 1]), atol=1e-9)
+    assert u.shape == (3,) and ((u > 0) & (u <= 1)).all()
+    z = np.sort(zero_shot.standardised(x), axis=1)
+    np.testing.assert_allclose(u, np.exp(-(z[:, -1] - z[:, -2])), atol=1e-6)  # the margin of the best code
+    assert u[0] < u[1], "a paraphrase of a definition is more certain than a request to repeat the question"
     several = SuggestionModel().fit_codes(list(parts), parts, exclusive=False, background=background)
-    v = several.uncertainty(x)
-    closeness = np.abs(several.score(x) - several.thresholds).min(axis=1)
-    np.testing.assert_allclose(v, np.clip(1 - 2 * closeness, 0, 1), atol=1e-9)
+    np.testing.assert_allclose(several.uncertainty(x), np.exp(-several.margins(x)), atol=1e-9)
 
 
 def test_best_f1_threshold_and_input_checks(zero_shot):
