@@ -182,12 +182,12 @@ def evaluate_suggestions(
     gold_matrix = np.array([[code in codes_i for code in keys] for codes_i in y], dtype=bool).reshape(len(y), len(keys))
     gold_column = np.array([keys.index(s) if s is not None else -1 for s in single])
     has_one = gold_column >= 0
-    confidence = pd.concat([
+    by_confidence = pd.concat([
         accuracy_by_confidence(margins[has_one], scores[has_one].argmax(axis=1) == gold_column[has_one])
         .assign(setting=name)
         for name, scores, margins in (("zero-shot", zero_scores, zero_margins),
                                       ("few-shot (CV)", few_scores, few_margins))], ignore_index=True)
-    confidence = confidence[["setting", *[c for c in confidence.columns if c != "setting"]]]
+    by_confidence = by_confidence[["setting", *[c for c in by_confidence.columns if c != "setting"]]]
     calibration_rows, reliability_rows = [], []
     for name, scores in (("zero-shot", zero_scores), ("few-shot (CV)", few_scores)):
         if exclusive:
@@ -208,7 +208,7 @@ def evaluate_suggestions(
                                   points=curve_points, n_splits=n_splits, seed=seed, top_k=top_k,
                                   allow_none=allow_none)
     return SuggestionEvaluation(
-        curve=curve, calibration=pd.DataFrame(calibration_rows), allow_none=allow_none, confidence=confidence,
+        curve=curve, calibration=pd.DataFrame(calibration_rows), allow_none=allow_none, confidence=by_confidence,
         notes=[background_note, *background_notes(len(background), gold_matrix.astype(np.int8), keys)],
         reliability=pd.concat(reliability_rows, ignore_index=True)[
             ["setting", "bin", "predictions", "mean_confidence", "accuracy"]],
