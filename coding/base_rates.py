@@ -25,7 +25,7 @@ import numpy as np
 DEFAULT_SHARE = 1.0 - NormalDist().cdf(1.5)  # ~0.067: a code is as rare as 1.5 sd above its mean
 DEFAULT_CODED_SHARE = 0.5  # exclusive frame with "nothing applies" on: no prior either way
 PRIOR_WEIGHT = 10.0  # pseudo-units pulling an estimated share (or a fitted threshold) toward its prior
-MIN_BACKGROUND = 20  # fewer background units: no standardisation at all
+MIN_BACKGROUND = 10  # fewer background units: no standardisation at all
 SMALL_BACKGROUND = 50  # fewer: standardised, with a warning
 DOMINANT_SHARE = 0.6  # one code on more than this share of the coded units: a warning
 MIN_COVERED = 10  # covered units needed before the codings' base rates count
