@@ -23,7 +23,7 @@ from coding.database.tables import CodeFrame, Coding, CodingEvent, SuggestionFee
 from coding.embeddings import load_embedder
 from coding.errors import CodeframeError, NotFound, PermissionDenied
 from coding.service.agreement import model_codings
-from coding.service.suggestions import fitted_suggester, frame_background_rows
+from coding.service.suggestions import fitted_suggester, frame_background_rows, frame_documents
 
 _MEMO: dict[tuple[str, str], np.ndarray] = {}
 
@@ -406,8 +406,15 @@ def test_the_background_is_the_frame_s_documents_and_small_or_lopsided_ones_are_
         row = queries.project_by_name(session, topics)
         frame_row = session.exec(select(CodeFrame).where(CodeFrame.key == "topics")).one()
         units = queries.units_frame(session, row.id)
-        rows, note = frame_background_rows(session, row, frame_row, units)
+        rows, note = frame_background_rows(frame_documents(session, row, frame_row), units, "topics")
     assert rows == list(range(len(units))) and note == f"standardised over the {len(units)} units of the documents in scope"
+    import pandas as pd
+
+    made = pd.DataFrame({"document_id": [1] * 10 + [2] * 60 + [3] * 30})  # 1 excluded, frame coded on 2
+    rows, note = frame_background_rows(({1}, {1, 2}), made, "f")
+    assert rows == list(range(10, 70)) and note == "standardised over the 60 units of the 1 document frame 'f' is coded on"
+    rows, _ = frame_background_rows(({1}, {3}), made, "f")  # 30 units where it is coded: too few, so all in scope
+    assert rows == list(range(10, 100))
     [small] = service.suggestion_notes(engine, topics, frame="topics", coder="ann", embedder=real)[1:]
     assert f"standardised on only {len(units)} units" in small  # 29 units: fewer than 50
     assert "only 5 units to standardise" in background_notes(5, None, ["a", "b"])[0]

@@ -155,7 +155,13 @@ def model_codings(engine: Engine, project: str, *, frame: str, model_id: str,
     import pandas as pd
 
     from coding.embeddings import load_embedder
-    from coding.service.suggestions import _code_objects, _code_part_embeddings, embed_units, frame_background_rows
+    from coding.service.suggestions import (
+        _code_objects,
+        _code_part_embeddings,
+        embed_units,
+        frame_background_rows,
+        frame_documents,
+    )
     from coding.suggestions import SuggestionModel
 
     if not model_id:
@@ -163,10 +169,10 @@ def model_codings(engine: Engine, project: str, *, frame: str, model_id: str,
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         frame_row, code_rows = _frame_codes(session, row, frame)
+        in_frame = frame_documents(session, row, frame_row)
     embedder = load_embedder(model_id)
     units, matrix = embed_units(engine, project, embedder=embedder)
-    with Session(engine) as session:
-        background, _ = frame_background_rows(session, row, frame_row, units)
+    background, _ = frame_background_rows(in_frame, units, frame)
     objects = _code_objects(code_rows)
     parts = _code_part_embeddings(engine, embedder, objects)
     model = SuggestionModel().fit_codes([c.id for c in objects], parts,

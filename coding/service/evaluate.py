@@ -21,6 +21,7 @@ from coding.service.suggestions import (
     default_embedder,
     embed_units,
     frame_background_rows,
+    frame_documents,
 )
 
 
@@ -109,7 +110,8 @@ def evaluate_suggestions(
         codings = queries.codings_frame(session, row.id, frame=frame, coders=[gold])
         all_units = queries.units_frame(session, row.id)
         universe = _coder_universes(session, row, frame_row, [gold], all_units)[gold]
-        background_rows, background_note = frame_background_rows(session, row, frame_row, all_units)
+        background_rows, background_note = frame_background_rows(frame_documents(session, row, frame_row),
+                                                                 all_units, frame)
     if not universe:
         raise CodeframeError(f"{gold} has not coded frame {frame!r} on any document: nothing to evaluate against")
     loaded = time.perf_counter()

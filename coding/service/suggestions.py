@@ -260,14 +260,9 @@ def _suggestion_data_version(session: Session, project_id: int, frame_key: str) 
             *exclusions)
 
 
-def frame_background_rows(session: Session, project_row, frame_row, units) -> tuple[list[int], str]:
-    """Rows of ``units`` each code is standardised over: the units of the frame being coded.
-
-    The documents in scope (not excluded from analysis); among them, once they hold at least
-    ``base_rates.SMALL_BACKGROUND`` units, only the documents the frame is being coded on (some coder
-    coded the frame there or finished it), so units of documents coded against other frames (off-topic
-    for this one) never set its scale. Returns the rows and a sentence saying which units they are."""
-    from coding.base_rates import SMALL_BACKGROUND
+def frame_documents(session: Session, project_row, frame_row) -> tuple[set[int], set[int]]:
+    """The project's documents excluded from analysis, and those the frame is coded on (some coder
+    coded the frame there or finished it): what :func:`frame_background_rows` needs."""
     from coding.service.scope import excluded
 
     excluded_documents, _ = excluded(session, project_row.id)
@@ -276,12 +271,26 @@ def frame_background_rows(session: Session, project_row, frame_row, units) -> tu
         .join(Code, Coding.code_id == Code.id).where(Code.frame_id == frame_row.id).distinct()).all())
     worked |= set(session.exec(select(FrameCoverage.document_id).join(Coder, FrameCoverage.coder_id == Coder.id).where(
         Coder.project_id == project_row.id, FrameCoverage.frame_key == frame_row.key)).all())
+    return excluded_documents, worked
+
+
+def frame_background_rows(documents: tuple[set[int], set[int]], units, frame: str) -> tuple[list[int], str]:
+    """Rows of ``units`` each code is standardised over: the units of the frame being coded.
+
+    The documents in scope (not excluded from analysis); among them, once they hold at least
+    ``base_rates.SMALL_BACKGROUND`` units, only the documents the frame is being coded on, so units of
+    documents coded against other frames (off-topic for this one) never set its scale. ``documents``:
+    :func:`frame_documents`. Returns the rows and a sentence saying which units they are."""
+    from coding.base_rates import SMALL_BACKGROUND
+
+    excluded_documents, worked = documents
     documents = units["document_id"].tolist()
     in_scope = [i for i, d in enumerate(documents) if d not in excluded_documents]
     framed = [i for i in in_scope if documents[i] in worked]
     if len(framed) >= SMALL_BACKGROUND and len(framed) < len(in_scope):
-        return framed, (f"standardised over the {len(framed)} units of the {len(worked - excluded_documents)} "
-                        f"documents frame {frame_row.key!r} is coded on")
+        n = len(worked - excluded_documents)
+        return framed, (f"standardised over the {len(framed)} units of the {n} document{'s' if n != 1 else ''} "
+                        f"frame {frame!r} is coded on")
     return in_scope, f"standardised over the {len(in_scope)} units of the documents in scope"
 
 
@@ -361,9 +370,9 @@ def fitted_suggester(engine: Engine, project: str, *, frame: str, coder: str, em
                    Code.frame_id == frame_row.id)
         ).all()
         units_version = _units_version(session, row.id)
+        in_frame = frame_documents(session, row, frame_row)
     units, matrix = _project_unit_vectors(engine, project, row.id, units_version, embedder)
-    with Session(engine) as session:
-        background_rows, background_note = frame_background_rows(session, row, frame_row, units)
+    background_rows, background_note = frame_background_rows(in_frame, units, frame)
     parts = _code_part_embeddings(engine, embedder, code_objects)
 
     keys = [c.id for c in code_objects]
