@@ -59,6 +59,21 @@ class SuggestionEvaluation:
         )[["setting", *self.zero_shot.columns]]
 
 
+def _by_confidence(single: list, keys: list[str], settings: dict) -> Any:
+    """Accuracy of the top code by decile of its margin, per setting, on the units with one gold code."""
+    import numpy as np
+    import pandas as pd
+
+    from coding.learning import accuracy_by_confidence
+
+    gold = np.array([keys.index(s) if s is not None else -1 for s in single])
+    one = gold >= 0
+    table = pd.concat([
+        accuracy_by_confidence(margins[one], scores[one].argmax(axis=1) == gold[one]).assign(setting=name)
+        for name, (scores, margins) in settings.items()], ignore_index=True)
+    return table[["setting", *[c for c in table.columns if c != "setting"]]]
+
+
 def evaluate_suggestions(
     engine: Engine,
     project: str = DEFAULT_PROJECT,
@@ -95,7 +110,7 @@ def evaluate_suggestions(
 
     from coding.base_rates import background_notes
     from coding.evaluation import evaluate, respondent_folds, top_k_accuracy
-    from coding.learning import accuracy_by_confidence, learning_curve, reliability
+    from coding.learning import learning_curve, reliability
     from coding.suggestions import LabeledExamples, SuggestionModel
 
     started = time.perf_counter()
@@ -182,14 +197,8 @@ def evaluate_suggestions(
         columns=["setting", "k", "accuracy", "segments", "note"],
     )
     gold_matrix = np.array([[code in codes_i for code in keys] for codes_i in y], dtype=bool).reshape(len(y), len(keys))
-    gold_column = np.array([keys.index(s) if s is not None else -1 for s in single])
-    has_one = gold_column >= 0
-    by_confidence = pd.concat([
-        accuracy_by_confidence(margins[has_one], scores[has_one].argmax(axis=1) == gold_column[has_one])
-        .assign(setting=name)
-        for name, scores, margins in (("zero-shot", zero_scores, zero_margins),
-                                      ("few-shot (CV)", few_scores, few_margins))], ignore_index=True)
-    by_confidence = by_confidence[["setting", *[c for c in by_confidence.columns if c != "setting"]]]
+    by_confidence = _by_confidence(single, keys, {"zero-shot": (zero_scores, zero_margins),
+                                                  "few-shot (CV)": (few_scores, few_margins)})
     calibration_rows, reliability_rows = [], []
     for name, scores in (("zero-shot", zero_scores), ("few-shot (CV)", few_scores)):
         if exclusive:
