@@ -25,6 +25,7 @@ import numpy as np
 SHRINKAGE_CANDIDATES = (math.inf, 64.0, 32.0, 16.0, 8.0, 4.0, 2.0, 1.0, 0.5)
 MIN_HITS, MIN_SHARE, MIN_AUC_GAIN = 2.0, 0.2, 0.05  # how clearly learning must beat the codebook in CV
 MIN_POSITIVES = 3  # examples a code needs before its prototype moves
+MAX_CV_BACKGROUND = 2000  # background rows used to standardise inside the cross-validation
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -210,6 +211,8 @@ def choose_shrinkage(
     min_hits: float | None = None,
     min_share: float | None = None,
     min_auc_gain: float | None = None,
+    background: np.ndarray | None = None,
+    max_splits: int = 5,
 ) -> tuple[float, np.ndarray | None]:
     """The pseudo-count ``n0`` with the best grouped-CV quality, and the out-of-fold raw scores at it.
 
@@ -219,9 +222,13 @@ def choose_shrinkage(
     ``min_share`` of the units (exclusive), or by ``min_auc_gain`` (others); defaults: the module's
     ``MIN_HITS``, ``MIN_SHARE``, ``MIN_AUC_GAIN``. With few examples
     one lucky hit is noise, and the acceptance rule is never to do worse than the codebook.
+    ``background``: the frame's units; quality is then judged on scores standardised over them
+    (each fold's prototypes), as the model scores. ``max_splits``: folds (``len(groups)``: leave one out).
     Returns ``(inf, None)`` when there are too few groups to cross-validate.
     """
-    folds = group_folds(groups)
+    folds = group_folds(groups, max_splits=max_splits)
+    if background is not None and len(background) > MAX_CV_BACKGROUND:  # a strided sample: the mean and sd only
+        background = background[:: int(math.ceil(len(background) / MAX_CV_BACKGROUND))]
     if not folds:
         return math.inf, None
     min_hits = MIN_HITS if min_hits is None else min_hits
@@ -235,10 +242,15 @@ def choose_shrinkage(
     best_n0, best_q, best_oof = math.inf, -math.inf, None
     for n0 in sorted(candidates, reverse=True):
         oof = np.zeros(labels.shape, dtype=np.float64)
+        judged = np.zeros(labels.shape, dtype=np.float64)
         for train, test in folds:
             protos = shrunk_prototypes(definition, x[train], labels[train], n0)
             oof[test] = x[test] @ protos.T
-        q = quality(oof, labels)
+            judged[test] = oof[test]
+            if background is not None:
+                bg = background @ protos.T
+                judged[test] = (oof[test] - bg.mean(axis=0)) / np.maximum(bg.std(axis=0), 1e-3)
+        q = quality(judged, labels)
         if best_oof is None or q >= best_q + margin:
             best_n0, best_q, best_oof = n0, q, oof
     return best_n0, best_oof

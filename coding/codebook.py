@@ -89,6 +89,7 @@ class Code:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+    expected_share: float | None = None  # optional: share of the frame's units expected to carry it (0-1)
     line: int | None = field(default=None, compare=False)
 
 
@@ -258,6 +259,7 @@ class Codebook:
                             "include": list(code.include),
                             "exclude": list(code.exclude),
                             "examples": list(code.examples),
+                            **({"expected_share": code.expected_share} if code.expected_share is not None else {}),
                         }
                         for code in frame.codes
                     ],

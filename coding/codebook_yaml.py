@@ -46,6 +46,7 @@ _CODE_KEYS = {
     "include": True,
     "exclude": True,
     "examples": True,
+    "expected_share": False,
 }
 
 
@@ -319,6 +320,22 @@ class _Builder:
                 items.append(value)
         return tuple(items) if ok else None
 
+    def expected_share(self, keys: dict, what: str) -> tuple[bool, float | None]:
+        """The optional ``expected_share`` of a code: a number above 0 and at most 1 (a share of the
+        frame's units). Returns ``(valid, value)``."""
+        if "expected_share" not in keys:
+            return True, None
+        node = keys["expected_share"][1]
+        value = self.scalar(node)
+        if isinstance(node, _AliasPlaceholder) or id(node) in self.unreadable:
+            return False, None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+            self.report.add(f"{what}: 'expected_share' must be a number above 0 and at most 1 (the share of the "
+                            f"frame's units expected to carry the code), got {self.describe(node)}",
+                            node, "expected_share")
+            return False, None
+        return True, float(value)
+
     def boolean(self, node: Node, what: str, key: str) -> bool | None:
         value = self.scalar(node)
         if isinstance(node, _AliasPlaceholder) or id(node) in self.unreadable:
@@ -488,6 +505,7 @@ class _Builder:
                 f"{what}: give {MIN_EXAMPLES} to {MAX_EXAMPLES} examples, found {len(examples)}",
                 keys["examples"][1], "examples")
             values["examples"] = None
+        share_ok, share = self.expected_share(keys, what)
         parent: str | None = None
         parent_line: int | None = None
         parent_ok = True
@@ -504,7 +522,7 @@ class _Builder:
             return None
         required = [values.get(k) for k in ("label", "definition", "include", "exclude", "examples")]
         code = None
-        if parent_ok and all(value is not None for value in required):
+        if parent_ok and share_ok and all(value is not None for value in required):
             code = Code(
                 id=code_id,
                 label=values["label"],
@@ -514,6 +532,7 @@ class _Builder:
                 include=values["include"],
                 exclude=values["exclude"],
                 examples=values["examples"],
+                expected_share=share,
                 line=line,
             )
         return _CodeEntry(id=code_id, frame=frame_id, line=line, parent=parent,

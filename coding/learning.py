@@ -66,6 +66,34 @@ def reliability(confidence: Sequence[float], correct: Sequence[bool], *, bins: i
     return float(ece), pd.DataFrame(rows)
 
 
+def accuracy_by_confidence(margins: Sequence[float], correct: Sequence[bool], *, bins: int = 10) -> pd.DataFrame:
+    """Accuracy by confidence decile: units sorted by margin (least certain first) into ``bins`` groups
+    of (nearly) equal size; per group its units, margin range and accuracy, and the accuracy of the
+    units at least as certain as the group (``accuracy_from_here``: "the most confident 60 %" reads
+    off the row where ``share_from_here`` is 0.6).
+
+    >>> t = accuracy_by_confidence([0.1, 0.2, 0.9, 1.5], [False, True, True, True], bins=2)
+    >>> t[["accuracy", "share_from_here", "accuracy_from_here"]].values.tolist()
+    [[0.5, 1.0, 0.75], [1.0, 0.5, 1.0]]
+    """
+    m = np.asarray(margins, dtype=float)
+    hit = np.asarray(correct, dtype=bool)
+    if m.shape != hit.shape:
+        raise ValueError("one correctness flag per margin")
+    columns = ["decile", "units", "margin_min", "margin_max", "accuracy", "share_from_here", "accuracy_from_here"]
+    if not len(m):
+        return pd.DataFrame(columns=columns)
+    order = np.argsort(m, kind="stable")
+    rows, start = [], 0
+    for b, part in enumerate(np.array_split(order, min(bins, len(m))), start=1):
+        tail = order[start:]
+        start += len(part)
+        rows.append({"decile": b, "units": len(part), "margin_min": float(m[part].min()),
+                     "margin_max": float(m[part].max()), "accuracy": float(hit[part].mean()),
+                     "share_from_here": len(tail) / len(m), "accuracy_from_here": float(hit[tail].mean())})
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _sample(train: np.ndarray, y: np.ndarray, n: int, exclusive: bool, rng: np.random.Generator) -> np.ndarray:
     """``n`` positive rows per code from ``train`` (all there are if fewer); in a non-exclusive frame
     also as many rows without any code as positives were drawn, as reviewed negatives."""

@@ -123,7 +123,9 @@ class LabeledExamples:
     counts as reviewed when it carries a code of the frame. A code both applied and
     rejected counts as applied. Codes of other frames are ignored. ``groups[i]``: the
     respondent of segment ``i``, so learning is cross-validated by respondent (default:
-    every segment its own group).
+    every segment its own group). ``covered[i]``: the segment lies in a document the coder went
+    through completely for this frame, so its codings say how common each code is (base rates);
+    None: unknown, the base rates come from the codebook.
     """
 
     segment_ids: Sequence[Hashable]
@@ -132,6 +134,7 @@ class LabeledExamples:
     negative: Sequence[Collection[str]] | None = None
     reviewed: Sequence[bool] | None = None
     groups: Sequence[Hashable] | None = None
+    covered: Sequence[bool] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.segment_ids)
@@ -146,6 +149,8 @@ class LabeledExamples:
             raise ValueError(f"reviewed must have one entry per segment ({n}), got {len(self.reviewed)}")
         if self.groups is not None and len(self.groups) != n:
             raise ValueError(f"groups must have one entry per segment ({n}), got {len(self.groups)}")
+        if self.covered is not None and len(self.covered) != n:
+            raise ValueError(f"covered must have one entry per segment ({n}), got {len(self.covered)}")
 
     def __len__(self) -> int:
         return len(self.segment_ids)

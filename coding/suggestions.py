@@ -6,10 +6,11 @@ suggestions back; it never loads a model or touches the database.
 * **Zero-shot.** Each code is represented by the separately embedded *parts* of its definition
   (label, definition, each inclusion criterion, each example); a unit's raw score is its cosine
   similarity to their mean (see :class:`SuggestionModel` for the other aggregates).
-* **Calibration.** A mutually exclusive frame turns a unit's scores into probabilities over its
-  codes (softmax, fitted temperature) and always names the best code: forced choice. Other frames
-  give each code a presence probability (standardised against the project's own units, then
-  Platt-scaled on grouped out-of-fold scores once there are examples) and a threshold.
+* **One scale.** Each code's score is standardised over the units of the frame being coded
+  (``(raw - mean) / sd``), so a code whose definition sits near the centre of the embedding cloud
+  does not win every unit. Ranking, forced choice (softmax of the standardised scores, fitted
+  temperature), thresholds (each code's base rate, :mod:`coding.base_rates`) and the margin over the
+  next code all read that scale. "Nothing applies" only where the frame allows it.
 * **Learning** anchored on the codebook: prototypes shrunk from the definition toward the coded
   examples, the amount chosen by respondent-grouped cross-validation (:mod:`coding.anchored`).
 * **Evidence.** A suggestion says which part of the definition it matched and which already-coded
@@ -24,7 +25,8 @@ from typing import Any, Collection, Hashable, Mapping, Sequence
 
 import numpy as np
 
-from coding import anchored
+from coding import anchored, base_rates, suggestion_evidence
+from coding.suggestion_evidence import Evidence, MatchedPart, Neighbour  # re-exported
 from coding.suggestion_inputs import (  # re-exported: the service and the tests import them from here
     PART_KINDS,
     CodeTexts,
@@ -50,32 +52,6 @@ AGGREGATES = ("max", "mean", "max+mean")
 
 
 @dataclass(frozen=True)
-class MatchedPart:
-    """The part of a code's definition a segment is most similar to."""
-
-    kind: str
-    text: str
-    similarity: float
-
-
-@dataclass(frozen=True)
-class Neighbour:
-    """An already-coded passage near the segment."""
-
-    segment_id: Hashable
-    similarity: float
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Why a code was suggested."""
-
-    matched_part: MatchedPart
-    neighbours: tuple[Neighbour, ...] = ()
-    exclusion: MatchedPart | None = None  # the exclusion criterion that lowered the score, if any
-
-
-@dataclass(frozen=True)
 class Suggestion:
     """A code suggested for a segment, with its calibrated score and the code's threshold."""
 
@@ -84,6 +60,7 @@ class Suggestion:
     score: float
     threshold: float
     evidence: Evidence
+    margin: float = math.nan  # standardised score over the next best code (sd units): small = doubtful
 
 
 @dataclass
@@ -91,6 +68,10 @@ class _CodeModel:
     parts: PartsEmbeddings
     center: float = 0.0  # raw score that maps to probability 0.5 before Platt scaling
     scale: float = 1.0
+    mean: float = 0.0  # the code's raw score over the frame's units, to standardise it
+    sd: float = 1.0
+    share: float = base_rates.DEFAULT_SHARE  # base rate behind the prior threshold
+    share_source: str = "default"
     platt: tuple[float, float] = (1.0, 0.0)
     threshold: float = 0.5
     threshold_source: str = "prior"
@@ -101,18 +82,13 @@ class _CodeModel:
 class SuggestionModel:
     """Scores segments against the codes of one frame and turns scores into suggestions.
 
-    * **Mutually exclusive frame: forced choice.** A unit's codes get probabilities that sum to 1
-      (a softmax of the scores with a temperature fitted on the project's codings, or on the
-      codebook alone). Every unit gets its best code with that probability; low confidence shows
-      as a low probability. "Nothing applies" exists only if the frame has such a code, or with
-      ``allow_none`` in :meth:`suggest` (then the best code must also pass its presence threshold).
-    * **Other frames: per-code probabilities.** A unit's score for a code is standardised against
-      the project's own units (``background``): ``zero_shot_k`` standard deviations above the
-      code's mean is probability 0.5, the prior threshold. With coded examples, each code's
-      mapping is Platt-scaled and its threshold fitted by F1 on out-of-fold scores (folds grouped
-      by respondent), both pulled toward the prior. At most ``top_k`` codes per unit, by probability.
-    * **Learning** moves each code's prototype from its definition toward its coded examples with
-      a pseudo-count chosen by grouped cross-validation, "never move" included (:mod:`coding.anchored`).
+    * **Mutually exclusive frame: forced choice.** A softmax of the standardised scores with a
+      temperature fitted on the codings (or the codebook) names every unit's best code; "nothing
+      applies" only with ``allow_none`` in :meth:`suggest`, below a threshold fitted to the frame's base rate.
+    * **Other frames: per-code probabilities.** Probability 0.5 where the code's base rate of the
+      frame's units lies above; with coded examples Platt-scaled and F1-tuned on grouped out-of-fold scores.
+    * **Learning** moves each code's prototype toward its coded examples with a pseudo-count chosen
+      by grouped cross-validation, "never move" included (:mod:`coding.anchored`).
 
     Parameters
     ----------
@@ -123,8 +99,8 @@ class SuggestionModel:
     exclusion_weight
         Penalty for being closer to an exclusion criterion than to the code (off by default).
     zero_shot_k, raw_threshold
-        The prior presence mapping: with background units, ``k`` standard deviations above a code's
-        mean is 0.5; without, the raw cosine ``raw_threshold`` is.
+        Without a background, the raw cosine ``raw_threshold`` is probability 0.5. ``zero_shot_k``
+        given: ``k`` sd above each code's mean is 0.5, whatever the base rates.
     temperature
         Fix the softmax temperature of exclusive frames instead of fitting it.
     shrinkage
@@ -147,7 +123,7 @@ class SuggestionModel:
         *,
         aggregate: str = "mean",
         exclusion_weight: float = 0.0,
-        zero_shot_k: float = 1.5,
+        zero_shot_k: float | None = None,
         raw_threshold: float = 0.35,
         temperature: float | None = None,
         shrinkage: float | None = None,
@@ -169,7 +145,8 @@ class SuggestionModel:
             raise ValueError("shrinkage must be > 0 (math.inf: zero-shot only)")
         self.aggregate = aggregate
         self.exclusion_weight = exclusion_weight
-        self.zero_shot_k = zero_shot_k
+        self.zero_shot_k = 1.5 if zero_shot_k is None else zero_shot_k
+        self.fixed_k = zero_shot_k  # given: every code's prior threshold, whatever the base rates
         self.raw_threshold = raw_threshold
         self.fixed_temperature = temperature
         self.fixed_shrinkage = shrinkage
@@ -186,6 +163,8 @@ class SuggestionModel:
         self.temperature = 0.05
         self.temperature_source = "default"
         self.shrinkage = math.inf
+        self.none_threshold, self.none_source, self.coded_share = math.nan, "", math.nan
+        self.background_notes: list[str] = []
         self._models: list[_CodeModel] = []
         self._examples: LabeledExamples | None = None
         self._labels: np.ndarray | None = None
@@ -199,15 +178,20 @@ class SuggestionModel:
         """Fit to the codes of ``frame`` of ``codebook`` (see :meth:`fit_codes`)."""
         codes = [code.id for code in codebook.codes(frame)]
         exclusive = bool(codebook.frame(frame).mutually_exclusive)
-        return self.fit_codes(codes, code_embeddings, exclusive=exclusive, examples=examples, background=background)
+        shares = {code.id: getattr(code, "expected_share", None) for code in codebook.codes(frame)}
+        return self.fit_codes(codes, code_embeddings, exclusive=exclusive, examples=examples, background=background,
+                              expected_shares=shares)
 
     def fit_codes(self, codes: Sequence[str], code_embeddings: Mapping[str, PartsEmbeddings], *, exclusive: bool,
-                  examples: LabeledExamples | None = None, background: np.ndarray | None = None) -> "SuggestionModel":
+                  examples: LabeledExamples | None = None, background: np.ndarray | None = None,
+                  expected_shares: Mapping[str, float | None] | None = None) -> "SuggestionModel":
         """Fit to ``codes`` given their part embeddings.
 
-        ``background``: embeddings of the project's units (coded or not), to standardise presence
-        scores; at least 20 rows, else ``raw_threshold`` is used. ``examples``: the project's
-        codings of this frame, for learning and calibration.
+        ``background``: embeddings of the units of the frame being coded (coded or not), to
+        standardise every code's scores: at least ``base_rates.MIN_BACKGROUND`` rows, else raw
+        cosines with ``raw_threshold`` (and a note in :attr:`background_notes`). ``examples``: the
+        project's codings of this frame, for learning and calibration. ``expected_shares``: each
+        code's expected base rate from the codebook (None: not given).
         """
         codes = list(codes)
         if not codes:
@@ -224,20 +208,27 @@ class SuggestionModel:
         self._stack_parts()
         self._examples, self._labels, self._prototypes = examples, None, None
         self.shrinkage = math.inf
-        oof = known = None
+        n_background = 0 if background is None else len(background)
+        background = (self._check_width(background) if n_background >= base_rates.MIN_BACKGROUND else None)
+        oof = known = covered = None
         if examples is not None and len(examples):
             self._check_width(examples.embeddings)
             self._labels = examples.label_matrix(codes, exclusive=exclusive)
             known = (self._labels >= 0).any(axis=1)
-            oof = self._learn(examples, known)
-        self._calibrate_presence(background)
+            if examples.covered is not None:
+                covered = np.asarray(examples.covered, dtype=bool) & (self._labels >= 0).all(axis=1)
+            oof = self._learn(examples, known, background)
+        self._standardise(background)
+        self._calibrate_presence(expected_shares or {}, covered)
         if exclusive:
             self._fit_temperature(oof, known)
+            self._fit_none_threshold(background, oof, known, covered)
         if not exclusive and oof is not None:
             self._fit_thresholds(oof, self._labels[known])
+        self.background_notes = base_rates.background_notes(n_background, self._labels, self.codes)
         return self
 
-    def _learn(self, examples: LabeledExamples, known: np.ndarray) -> np.ndarray | None:
+    def _learn(self, examples: LabeledExamples, known: np.ndarray, background: np.ndarray | None) -> np.ndarray | None:
         """Choose the prototype pseudo-count by grouped CV; returns out-of-fold raw scores of the known rows."""
         labels = self._labels[known]
         for j, m in enumerate(self._models):
@@ -249,22 +240,58 @@ class SuggestionModel:
         groups = [g for g, k in zip(groups, known) if k]
         candidates = anchored.SHRINKAGE_CANDIDATES if self.fixed_shrinkage is None else (self.fixed_shrinkage,)
         n0, oof = anchored.choose_shrinkage(self._mean_parts, x, labels, groups, exclusive=self.exclusive,
-                                            candidates=candidates)
+                                            candidates=candidates, background=background)
         self.shrinkage = n0
         if not math.isinf(n0):
             self._prototypes = anchored.shrunk_prototypes(self._mean_parts, x, labels, n0)
         return oof
 
-    def _calibrate_presence(self, background: np.ndarray | None) -> None:
-        if background is not None and len(background) >= 20:
-            raw = self.raw_scores(self._check_width(background))
+    def _standardise(self, background: np.ndarray | None) -> None:
+        """Each code's mean and spread over the frame's units (the one scale of every decision)."""
+        if background is not None:
+            raw = self.raw_scores(background)
             mean, sd = raw.mean(axis=0), raw.std(axis=0)
             for j, m in enumerate(self._models):
-                m.scale = float(max(sd[j], 1e-3))
-                m.center = float(mean[j] + self.zero_shot_k * m.scale)
-        else:
+                m.mean, m.sd = float(mean[j]), float(max(sd[j], 1e-3))
+        else:  # raw cosines: raw_threshold plays the part of "zero_shot_k sd above the mean"
             for m in self._models:
-                m.center, m.scale = self.raw_threshold, 0.05
+                m.sd = 0.05
+                m.mean = self.raw_threshold - self.zero_shot_k * m.sd
+        self._mu = np.array([m.mean for m in self._models])
+        self._sd = np.array([m.sd for m in self._models])
+
+    def _calibrate_presence(self, expected: Mapping[str, float | None], covered: np.ndarray | None) -> None:
+        """Prior presence mapping: probability 0.5 at the score the code's base rate of units exceeds."""
+        prior, sources = base_rates.prior_shares(self.codes, expected)
+        if self.fixed_k is not None:  # an explicit zero_shot_k overrides every base rate
+            prior, sources = np.full(len(self.codes), base_rates.quantile_share(self.fixed_k)), ["fixed"] * len(prior)
+        shares, from_codings = base_rates.estimated_shares(self._labels, covered, prior)
+        self._prior_shares, self._prior_sources = prior, sources
+        for j, m in enumerate(self._models):
+            m.share, m.share_source = float(shares[j]), "codings" if from_codings else sources[j]
+            m.scale = m.sd
+            m.center = m.mean + base_rates.share_quantile(m.share) * m.sd
+        self._center = np.array([m.center for m in self._models])
+        self._scale = np.array([m.scale for m in self._models])
+
+    def _fit_none_threshold(self, background: np.ndarray | None, oof: np.ndarray | None, known: np.ndarray | None,
+                            covered: np.ndarray | None) -> None:
+        """Exclusive frame: the best code's standardised score below which "nothing applies" (used
+        only when the coder turns it on); every code's presence centre sits there."""
+        coded_prior = base_rates.coded_share_prior(self._prior_shares, self._prior_sources)
+        self.coded_share = base_rates.estimated_coded_share(self._labels, covered, coded_prior)
+        best = None if background is None else self.standardised(background).max(axis=1)
+        fallback = self.zero_shot_k if self.fixed_k is None or background is None else self.fixed_k
+        prior = base_rates.none_threshold_prior(best, self.coded_share, fallback)
+        self.none_threshold, self.none_source = prior, "prior"
+        if self.fixed_k is not None and background is not None:
+            self.none_threshold, self.none_source = self.fixed_k, "fixed"
+        elif oof is not None and known is not None:
+            z = (oof - self._mu) / self._sd
+            self.none_threshold, self.none_source = base_rates.fit_none_threshold(z, self._labels[known], prior)
+        t = max(self.none_threshold, -1e6)
+        for m in self._models:
+            m.center, m.scale = m.mean + t * m.sd, m.sd
         self._center = np.array([m.center for m in self._models])
         self._scale = np.array([m.scale for m in self._models])
 
@@ -272,17 +299,19 @@ class SuggestionModel:
         if self.fixed_temperature is not None:
             self.temperature, self.temperature_source = self.fixed_temperature, "fixed"
             return
+        spread = float(self._sd.mean())  # temperatures act on standardised scores (sd units)
         if oof is not None:
             labels = self._labels[known]
             single = (labels == 1).sum(axis=1) == 1
             gold = labels[single].argmax(axis=1)
             if single.sum() >= self.min_temperature_units and len(set(gold.tolist())) >= 2:
-                self.temperature = anchored.fit_temperature(oof[single], gold)
+                z = (oof[single] - self._mu) / self._sd
+                self.temperature = anchored.fit_temperature(z, gold, low=0.003 / spread, high=1.0 / spread)
                 self.temperature_source = "codings"
                 return
         fitted = anchored.codebook_temperature([m.parts.parts for m in self._models])
-        if fitted is not None:
-            self.temperature, self.temperature_source = fitted, "codebook"
+        if fitted is not None:  # fitted on raw cosines: in sd units it is T / sd
+            self.temperature, self.temperature_source = fitted / spread, "codebook"
 
     def _fit_thresholds(self, oof: np.ndarray, labels: np.ndarray) -> None:
         z = (oof - self._center) / self._scale
@@ -353,13 +382,39 @@ class SuggestionModel:
         b = np.array([m.platt[1] for m in self._models])
         return anchored.sigmoid(a * z + b)
 
-    def score(self, segment_embeddings: np.ndarray) -> np.ndarray:
+    def standardised(self, segment_embeddings: np.ndarray, raw: np.ndarray | None = None) -> np.ndarray:
+        """Each code's score standardised over the frame's units, ``(raw - mean) / sd``: the one
+        scale that ranking, forced choice, thresholds and margins share."""
+        raw = self.raw_scores(segment_embeddings) if raw is None else raw
+        return (raw - self._mu) / self._sd
+
+    def score(self, segment_embeddings: np.ndarray, raw: np.ndarray | None = None) -> np.ndarray:
         """Calibrated probabilities, ``n_segments × n_codes`` (columns follow :attr:`codes`): rows sum
-        to 1 in a mutually exclusive frame, per-code presence otherwise."""
-        raw = self.raw_scores(segment_embeddings)
+        to 1 in a mutually exclusive frame (a softmax of the standardised scores, so a prototype near
+        the centre of the embedding cloud does not win every unit), per-code presence otherwise."""
+        raw = self.raw_scores(segment_embeddings) if raw is None else raw
         if self.exclusive:
-            return anchored.softmax(raw / self.temperature)
+            return anchored.softmax(self.standardised(segment_embeddings, raw) / self.temperature)
         return self.presence(segment_embeddings, raw)
+
+    def margins(self, segment_embeddings: np.ndarray) -> np.ndarray:
+        """Per unit, how far its best code's standardised score lies above the next best (sd units;
+        small = doubtful). A frame of one code: its distance above the presence threshold."""
+        return self._margin_matrix(self.raw_scores(segment_embeddings)).max(axis=1)
+
+    def _margin_matrix(self, raw: np.ndarray, rejected: np.ndarray | None = None) -> np.ndarray:
+        """Every (unit, code): its standardised score minus the best other code's (not rejected)."""
+        presence_z = (raw - self._center) / self._scale
+        if raw.shape[1] < 2:
+            return presence_z
+        z = (raw - self._mu) / self._sd
+        zr = np.where(rejected, -np.inf, z) if rejected is not None else z
+        order = np.argsort(-zr, axis=1, kind="stable")[:, :2]
+        rows = np.arange(len(z))
+        first, second = zr[rows, order[:, 0]], zr[rows, order[:, 1]]
+        best_other = np.where(np.arange(z.shape[1])[None, :] == order[:, :1], second[:, None], first[:, None])
+        margin = z - best_other
+        return np.where(np.isfinite(margin), margin, presence_z)
 
     @property
     def thresholds(self) -> np.ndarray:
@@ -374,7 +429,9 @@ class SuggestionModel:
             {"code": c, "threshold": float(t),
              "threshold_source": "forced choice" if self.exclusive else m.threshold_source,
              "positives": m.n_positive, "negatives": m.n_negative, "shrinkage": self.shrinkage,
-             "temperature": self.temperature if self.exclusive else None}
+             "temperature": self.temperature if self.exclusive else None,
+             "base_rate": m.share, "base_rate_source": m.share_source, "mean": m.mean, "sd": m.sd,
+             "none_threshold": self.none_threshold if self.exclusive else None}
             for c, m, t in zip(self.codes, self._models, self.thresholds)
         ]
 
@@ -388,7 +445,8 @@ class SuggestionModel:
         x = self._check_width(segment_embeddings)
         if len(segment_ids) != len(x):
             raise ValueError(f"{len(segment_ids)} segment ids for {len(x)} embeddings")
-        scores = self.score(x)
+        raw = self.raw_scores(x)
+        scores = self.score(x, raw)
         ranked = scores.copy()
         column = {c: j for j, c in enumerate(self.codes)}
         if rejected:
@@ -396,13 +454,14 @@ class SuggestionModel:
             for sid, code in rejected:
                 if sid in row and code in column:
                     ranked[row[sid], column[code]] = -1.0
+        margins = self._margin_matrix(raw, ranked < 0)
         thresholds = np.array([m.threshold for m in self._models])
         if self.exclusive:
             cols = ranked.argmax(axis=1)
             rows = np.arange(len(x))
             keep = ranked[rows, cols] >= 0
             if allow_none:
-                keep &= self.presence(x)[rows, cols] >= thresholds[cols]
+                keep &= self.presence(x, raw)[rows, cols] >= thresholds[cols]
             rows, cols = rows[keep], cols[keep]
             shown_thresholds = np.zeros(len(cols)) if not allow_none else thresholds[cols]
         else:
@@ -416,72 +475,17 @@ class SuggestionModel:
         evidence = self._evidence_many(x, rows, cols, segment_ids)
         return [
             Suggestion(segment_id=segment_ids[i], code=self.codes[j], score=float(scores[i, j]), threshold=float(t),
-                       evidence=e)
+                       evidence=e, margin=float(margins[i, j]))
             for i, j, t, e in zip(rows.tolist(), cols.tolist(), shown_thresholds.tolist(), evidence)
         ]
 
     def _evidence_many(self, x: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                       segment_ids: Sequence[Hashable], *, block: int = 4096) -> list[Evidence]:
-        """Evidence for the suggested (segment row, code column) pairs, a few GEMMs per code."""
-        out: list[Evidence | None] = [None] * len(rows)
-        for j in np.unique(cols).tolist():
-            picks = np.flatnonzero(cols == j)
-            xi = x[rows[picks]]
-            parts = self._models[j].parts
-            part_sims = xi @ parts.parts.T
-            best = part_sims.argmax(axis=1)
-            best_sim = part_sims[np.arange(len(picks)), best]
-            if len(parts.exclusions):
-                excl_sims = xi @ parts.exclusions.T
-                worst = excl_sims.argmax(axis=1)
-                worst_sim = excl_sims[np.arange(len(picks)), worst]
-            neighbours = self._neighbours_many(xi, j, [segment_ids[i] for i in rows[picks].tolist()], block=block)
-            for n, p in enumerate(picks.tolist()):
-                matched = MatchedPart(parts.kinds[best[n]], parts.texts[best[n]], float(best_sim[n]))
-                exclusion = None
-                if len(parts.exclusions) and worst_sim[n] > best_sim[n]:
-                    text = parts.exclusion_texts[worst[n]] if parts.exclusion_texts else ""
-                    exclusion = MatchedPart("exclude", text, float(worst_sim[n]))
-                out[p] = Evidence(matched, neighbours[n], exclusion)
-        return out  # type: ignore[return-value]
-
-    def _neighbours_many(self, xi: np.ndarray, j: int, ids: list[Hashable], *,
-                         block: int) -> list[tuple[Neighbour, ...]]:
-        """The coded passages of code ``j`` nearest each row of ``xi`` (never the segment itself)."""
-        if self._examples is None or self._labels is None or not self.n_neighbours:
-            return [()] * len(xi)
-        positive = np.flatnonzero(self._labels[:, j] == 1)
-        if not len(positive):
-            return [()] * len(xi)
-        example_ids = [self._examples.segment_ids[p] for p in positive.tolist()]
-        where = {}
-        for column, sid in enumerate(example_ids):
-            where.setdefault(sid, []).append(column)
-        vectors = self._examples.embeddings[positive]
-        found: list[tuple[Neighbour, ...]] = []
-        for start in range(0, len(xi), block):
-            sims = xi[start:start + block] @ vectors.T
-            chunk_ids = ids[start:start + block]
-            for r, sid in enumerate(chunk_ids):
-                if sid in where:
-                    sims[r, where[sid]] = -np.inf  # a segment is not its own evidence
-            order = np.argsort(-sims, axis=1, kind="stable")[:, : self.n_neighbours]
-            for r in range(len(chunk_ids)):
-                found.append(tuple(
-                    Neighbour(example_ids[o], float(sims[r, o])) for o in order[r].tolist()
-                    if sims[r, o] > -np.inf and sims[r, o] >= self.min_evidence_similarity
-                ))
-        return found
+                       segment_ids: Sequence[Hashable]) -> list[Evidence]:
+        return suggestion_evidence.evidence_many(
+            [m.parts for m in self._models], x, rows, cols, segment_ids, examples=self._examples,
+            labels=self._labels, neighbours=self.n_neighbours, min_similarity=self.min_evidence_similarity)
 
     def uncertainty(self, segment_embeddings: np.ndarray) -> np.ndarray:
-        """How undecided the model is per segment, in [0, 1] (1 = most): in an exclusive frame one
-        minus the gap between the two best probabilities; otherwise closeness of some code's
-        probability to its threshold. Sort descending for an "uncertain first" queue."""
-        scores = self.score(segment_embeddings)
-        if self.exclusive:
-            if scores.shape[1] < 2:
-                return np.zeros(len(scores))
-            top2 = -np.sort(-scores, axis=1)[:, :2]
-            return np.clip(1.0 - (top2[:, 0] - top2[:, 1]), 0.0, 1.0)
-        gap = np.abs(scores - self.thresholds[None, :]).min(axis=1) * 2
-        return np.clip(1.0 - gap, 0.0, 1.0)
+        """How undecided the model is per segment, in (0, 1] (1 = most): ``exp(-|margin|)`` of the best
+        code over the next (:meth:`margins`). Sort descending for an "uncertain first" queue."""
+        return np.exp(-np.abs(self.margins(segment_embeddings)))

@@ -67,11 +67,11 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 
 def test_suggest_for_one_document_and_frame_in_three_formats(capsys, sample_db):
-    code, out, _ = run(capsys, "--db", sample_db, "suggest", "--frame", "reform_directions", "--document", "R03",
+    code, out, _ = run(capsys, "--db", sample_db, "suggest", "--frame", "reform_directions", "--document", "R07",
                        "--coder", "daniyar", "--format", "json")
     assert code == 0
     found = json.loads(out)
-    assert found and {s["document"] for s in found} == {"R03"} and {s["frame"] for s in found} == {"reform_directions"}
+    assert found and {s["document"] for s in found} == {"R07"} and {s["frame"] for s in found} == {"reform_directions"}
     assert all(s["score"] >= s["threshold"] and s["model_id"] == TOY_MODEL for s in found)
     assert all({"matched_kind", "matched_text", "neighbours"} <= set(s["evidence"]) for s in found)
     per_segment = {}
@@ -79,17 +79,32 @@ def test_suggest_for_one_document_and_frame_in_three_formats(capsys, sample_db):
         per_segment.setdefault(s["segment_id"], []).append(s["score"] - s["threshold"])
     assert all(len(v) <= 3 and v == sorted(v, reverse=True) for v in per_segment.values())
 
-    code, out, _ = run(capsys, "--db", sample_db, "suggest", "--frame", "reform_directions", "--document", "R03",
+    code, out, _ = run(capsys, "--db", sample_db, "suggest", "--frame", "reform_directions", "--document", "R07",
                        "--coder", "daniyar", "--format", "csv", "--top-k", "1")
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert code == 0 and rows and {r["document"] for r in rows} == {"R03"}
+    assert code == 0 and rows and {r["document"] for r in rows} == {"R07"}
     assert len({r["segment_id"] for r in rows}) == len(rows)  # --top-k 1
     assert {r["segment_id"] for r in rows} == set(map(str, per_segment))
 
-    code, out, err = run(capsys, "--db", sample_db, "suggest", "--frame", "reform_directions", "--document", "R03",
+    code, out, err = run(capsys, "--db", sample_db, "suggest", "--frame", "reform_directions", "--document", "R07",
                          "--coder", "daniyar")
     assert code == 0 and out.splitlines()[0].split()[:4] == ["document", "position", "segment_id", "code"]
     assert f"model {TOY_MODEL}" in err
+
+
+def test_suggest_orders_units_from_the_least_to_the_most_certain(capsys, sample_db):
+    args = ["--db", sample_db, "suggest", "--frame", "contract_service", "--coder", "daniyar", "--format", "json"]
+    code, out, _ = run(capsys, *args)
+    by_document = json.loads(out)
+    code2, out, _ = run(capsys, *args, "--order", "uncertain")
+    uncertain = json.loads(out)
+    assert code == code2 == 0 and len(by_document) > 10
+    assert sorted(map(json.dumps, uncertain)) == sorted(map(json.dumps, by_document))  # the same suggestions
+    margins = [s["margin"] for s in uncertain]
+    assert margins == sorted(margins) and margins != [s["margin"] for s in by_document]
+    code, out, err = run(capsys, *args[:-2], "--order", "uncertain")
+    header = out.splitlines()[0].split()
+    assert code == 0 and "margin" in header and "note (contract_service): standardised over the" in err
 
 
 def test_suggest_without_a_frame_covers_every_frame_and_min_score_filters(capsys, sample_db):
@@ -117,6 +132,11 @@ def test_evaluate_suggestions_reports_zero_and_few_shot_with_respondent_folds(ca
     for fold in report["folds"]:
         assert not set(fold["train_respondents"].split(", ")) & set(fold["test_respondents"].split(", "))
     assert sum(f["test_units"] for f in report["folds"]) == report["units"]
+    deciles = [d for d in report["accuracy_by_confidence"] if d["setting"] == "zero-shot"]
+    assert sum(d["units"] for d in deciles) == 12  # the units with one gold code, least certain first
+    assert [d["margin_min"] for d in deciles] == sorted(d["margin_min"] for d in deciles)
+    assert deciles[0]["share_from_here"] == 1.0 and 0 <= deciles[-1]["accuracy"] <= 1
+    assert report["notes"][0].startswith("standardised over the ")
 
     code, out, _ = run(capsys, "--db", sample_db, "evaluate-suggestions", "--frame", "contract_service",
                        "--format", "csv")

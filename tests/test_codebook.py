@@ -630,3 +630,16 @@ def test_cli_check_unreadable_file(tmp_path, capsys):
     path.write_bytes(b"\x00\x01\x02")
     assert run_cli(["codebook", "check", str(path)]) == 2
     assert f"{path}: binary file" in capsys.readouterr().err
+
+
+def test_expected_share_is_optional_validated_and_round_trips():
+    assert parse_codebook(VALID).code("pay").expected_share is None
+    with_share = VALID.replace("examples: [We are paid too little.]",
+                               "examples: [We are paid too little.]\n        expected_share: 0.2")
+    cb = parse_codebook(with_share)
+    assert cb.code("pay").expected_share == 0.2 and cb.code("bonus").expected_share is None
+    assert parse_codebook(yaml.safe_dump(cb.to_dict())) == cb
+    line = with_share.splitlines().index("        expected_share: 0.2") + 1
+    for bad in ("0", "1.5", "-0.1", "lots", "true"):
+        [(at, message)] = problems(with_share.replace("expected_share: 0.2", f"expected_share: {bad}"))
+        assert at == line and "'expected_share' must be a number above 0 and at most 1" in message

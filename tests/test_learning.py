@@ -98,3 +98,26 @@ def test_the_published_reform_directions_reach_kappa_080_zero_shot():
     shown = model.suggest([i["id"] for i in items], embedder.encode([i["text"] for i in items]))
     assert [s.segment_id for s in shown] == [i["id"] for i in items]  # no abstention
     assert categorical_kappa([i["code"] for i in items], [s.code for s in shown]) >= 0.80
+
+
+def test_standardising_over_the_frame_s_units_lifts_the_published_contract_approaches():
+    """Issue 28: the forced choice standardises each code over the frame's units, so it ranks as the
+    non-exclusive path does, and a prototype near the centre of the cloud no longer wins most units."""
+    from coding.embeddings import load_embedder
+
+    data = yaml.safe_load(GOLD.read_text(encoding="utf-8"))
+    codebook = parse_codebook(data["codebook"])
+    items = [i for i in data["items"] if i["frame"] == "contract_service"]
+    embedder = load_embedder("all-MiniLM-L6-v2")
+    parts = embed_code_texts(code_prototype_texts(codebook, "contract_service"), embedder.encode)
+    x = embedder.encode([i["text"] for i in items])
+    ids, gold = [i["id"] for i in items], [i["code"] for i in items]
+    raw = SuggestionModel().fit(codebook, "contract_service", parts)  # no background: raw cosines
+    framed = SuggestionModel().fit(codebook, "contract_service", parts, background=x)
+    flat = SuggestionModel().fit_codes(framed.codes, parts, exclusive=False, background=x)
+    raw_kappa = categorical_kappa(gold, [s.code for s in raw.suggest(ids, x)])
+    shown = framed.suggest(ids, x)
+    assert [s.segment_id for s in shown] == ids  # no abstention: the coder did not ask for it
+    assert categorical_kappa(gold, [s.code for s in shown]) >= raw_kappa + 0.2  # 0.57 against 0.31
+    assert [s.code for s in shown] == [flat.codes[j] for j in flat.score(x).argmax(axis=1)]
+    assert all(s.margin >= 0 for s in shown) and "fewer than 50" in framed.background_notes[0]

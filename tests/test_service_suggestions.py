@@ -8,6 +8,7 @@ queues), not model quality, and stay fast.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import numpy as np
@@ -22,7 +23,7 @@ from coding.database.tables import CodeFrame, Coding, CodingEvent, SuggestionFee
 from coding.embeddings import load_embedder
 from coding.errors import CodeframeError, NotFound, PermissionDenied
 from coding.service.agreement import model_codings
-from coding.service.suggestions import fitted_suggester
+from coding.service.suggestions import fitted_suggester, frame_background_rows, frame_documents
 
 _MEMO: dict[tuple[str, str], np.ndarray] = {}
 
@@ -99,17 +100,25 @@ def test_a_paraphrase_of_a_definition_ranks_its_code_first_through_the_facade(en
     assert first.evidence.matched_text in CODEBOOK
 
 
-def test_an_exclusive_frame_answers_every_unit_and_nothing_applies_only_when_turned_on(engine, topics, real):
+def test_an_exclusive_frame_answers_every_unit_and_nothing_applies_only_when_turned_on(engine, topics, real,
+                                                                                      tmp_path):
     ids = _segment_ids(engine, topics)
     forced = service.suggest(engine, topics, frame="topics", coder="ann", embedder=real)
     assert sorted(s.segment_id for s in forced) == sorted(ids.values())  # forced choice: one code per unit
     off_topic = {ids[t] for t in OFF_TOPIC}
     assert all(0 < s.score <= 1 and s.threshold == 0 for s in forced)
+    # "nothing applies" on, no base rates in the codebook: the stated default, half the units carry a code
     found = service.suggest(engine, topics, frame="topics", coder="ann", embedder=real, allow_none=True)
-    suggested = {s.segment_id for s in found}
-    assert not suggested & off_topic
+    assert abs(len(found) - len(ids) / 2) <= 1 and all(s.score >= s.threshold for s in found)
+    assert {ids[t] for t in PARAPHRASES.values()} <= {s.segment_id for s in found}
+    # the codebook says each code is on ~3 % of the units: off-topic talk gets nothing
+    rare = tmp_path / "rare.yaml"
+    rare.write_text(re.sub(r"(\n(\s+)examples: .*)", r"\1\n\2expected_share: 0.03", CODEBOOK), encoding="utf-8")
+    service.apply_codebook(engine, topics, path=rare)
+    found = service.suggest(engine, topics, frame="topics", coder="ann", embedder=real, allow_none=True)
+    assert not {s.segment_id for s in found} & off_topic
     assert all(s.score >= s.threshold for s in found)
-    assert len(found) < len(ids) / 2  # with "nothing applies" on, abstention is the rule
+    assert len(found) < len(ids) / 4  # with "nothing applies" on and rare codes, abstention is the rule
 
 
 def test_embed_units_reuses_the_database_cache_and_a_new_model_misses_it(engine, topics, real):
@@ -306,9 +315,13 @@ def test_suggestions_skip_coded_segments_and_cite_coded_passages(sample_engine, 
     with Session(sample_engine) as session:
         project = queries.project_by_name(session, "default")
         mine = queries.codings_frame(session, project.id, frame="reform_directions", coders=["aigerim"])
-    found = service.suggest(sample_engine, frame="reform_directions", coder="aigerim", document_id=r01,
-                            embedder=words)
-    assert found and {s.document for s in found} == {"R01"}
+    # she finished the frame everywhere, so her base rates are low and few units pass: take a document
+    # where a suggestion cites her coded passages
+    everywhere = service.suggest(sample_engine, frame="reform_directions", coder="aigerim", embedder=words)
+    document = next(s.document for s in everywhere if s.evidence.neighbours)
+    found = service.suggest(sample_engine, frame="reform_directions", coder="aigerim",
+                            document_id=_document_id(sample_engine, document), embedder=words)
+    assert found and {s.document for s in found} == {document}
     assert not {s.segment_id for s in found} & set(mine["segment_id"])
     own_passages = set(zip(mine["document"], mine["text"]))  # blind mode: only her own codings teach her
     cited = [n for s in found for n in s.evidence.neighbours]
@@ -316,6 +329,7 @@ def test_suggestions_skip_coded_segments_and_cite_coded_passages(sample_engine, 
     assert all(n.segment_id != s.segment_id for s in found for n in s.evidence.neighbours)
     with pytest.raises(NotFound):
         service.suggest(sample_engine, frame="reform_directions", coder="aigerim", document_id=99999, embedder=words)
+    assert r01
     with pytest.raises(NotFound):
         service.suggest(sample_engine, frame="no_such_frame", coder="aigerim", embedder=words)
 
@@ -361,6 +375,51 @@ def test_uncertain_first_queues_unlabelled_units_most_uncertain_first(sample_eng
     only = service.uncertain_first(sample_engine, frame="reform_directions", coder="newcomer", document_id=r02,
                                    limit=500, embedder=words)
     assert only and {q.document for q in only} == {"R02"}
+
+
+def test_every_suggestion_carries_its_margin_and_the_confidence_order_puts_doubtful_units_first(sample_engine,
+                                                                                                 words):
+    service.ensure_coder(sample_engine, name="newcomer")
+    found = service.suggest(sample_engine, frame="contract_service", coder="newcomer", embedder=words)
+    fitted = fitted_suggester(sample_engine, "default", frame="contract_service", coder="newcomer", embedder=words)
+    row = {s: i for i, s in enumerate(fitted.columns["segment_id"])}
+    z = fitted.model.standardised(fitted.matrix[[row[s.segment_id] for s in found]])
+    assert len(z[0]) == 2  # two codes: the margin is the gap between their standardised scores
+    np.testing.assert_allclose([s.margin for s in found], np.abs(z[:, 0] - z[:, 1]), atol=1e-3)
+    ordered = service.suggest(sample_engine, frame="contract_service", coder="newcomer", order="uncertain",
+                              embedder=words)
+    assert [s.margin for s in ordered] == sorted(s.margin for s in found)
+    assert ordered == service.confidence_order(found)
+    queue = service.uncertain_first(sample_engine, frame="contract_service", coder="newcomer", limit=5,
+                                    embedder=words)
+    assert [q.segment_id for q in queue] == [s.segment_id for s in ordered[:5]]
+    with pytest.raises(CodeframeError, match="order must be one of document, uncertain"):
+        service.suggest(sample_engine, frame="contract_service", coder="newcomer", order="random", embedder=words)
+    notes = service.suggestion_notes(sample_engine, frame="contract_service", coder="newcomer", embedder=words)
+    assert notes[0] == "standardised over the 177 units of the 7 documents frame 'contract_service' is coded on"
+
+
+def test_the_background_is_the_frame_s_documents_and_small_or_lopsided_ones_are_flagged(engine, topics, real):
+    from coding.base_rates import background_notes
+
+    with Session(engine) as session:
+        row = queries.project_by_name(session, topics)
+        frame_row = session.exec(select(CodeFrame).where(CodeFrame.key == "topics")).one()
+        units = queries.units_frame(session, row.id)
+        rows, note = frame_background_rows(frame_documents(session, row, frame_row), units, "topics")
+    assert rows == list(range(len(units))) and note == f"standardised over the {len(units)} units of the documents in scope"
+    import pandas as pd
+
+    made = pd.DataFrame({"document_id": [1] * 10 + [2] * 60 + [3] * 30})  # 1 excluded, frame coded on 2
+    rows, note = frame_background_rows(({1}, {1, 2}), made, "f")
+    assert rows == list(range(10, 70)) and note == "standardised over the 60 units of the 1 document frame 'f' is coded on"
+    rows, _ = frame_background_rows(({1}, {3}), made, "f")  # 30 units where it is coded: too few, so all in scope
+    assert rows == list(range(10, 100))
+    [small] = service.suggestion_notes(engine, topics, frame="topics", coder="ann", embedder=real)[1:]
+    assert f"standardised on only {len(units)} units" in small  # 29 units: fewer than 50
+    assert "only 5 units to standardise" in background_notes(5, None, ["a", "b"])[0]
+    lopsided = np.array([[1, 0]] * 9 + [[0, 1]] * 2 + [[0, 0]] * 5)
+    assert "one code dominates the coded units (a: 82% of 11)" in background_notes(200, lopsided, ["a", "b"])[0]
 
 
 def test_the_fitted_model_is_reused_until_the_coder_changes_something(sample_engine, words):

@@ -64,7 +64,8 @@ def test_every_aggregate_ranks_the_paraphrases_right(codebook, parts, background
     assert [model.codes[j] for j in scores.argmax(axis=1)] == list(PARAPHRASES)
 
 
-def test_an_exclusive_frame_forces_a_choice_and_abstains_only_when_none_is_allowed(zero_shot, parts, embedder):
+def test_an_exclusive_frame_forces_a_choice_and_abstains_only_when_none_is_allowed(zero_shot, parts, embedder,
+                                                                                  background):
     ids = [f"p{i}" for i in range(5)] + [f"o{i}" for i in range(len(OFF_TOPIC))]
     x = embedder.encode(list(PARAPHRASES.values()) + OFF_TOPIC)
     scores = zero_shot.score(x)
@@ -77,8 +78,19 @@ def test_an_exclusive_frame_forces_a_choice_and_abstains_only_when_none_is_allow
     # off-topic talk gets a low-confidence forced guess, shown as such
     assert max(s.score for s in forced if s.segment_id.startswith("o")) < min(
         s.score for s in forced if s.segment_id.startswith("p"))
-    by_segment = {s.segment_id: s for s in zero_shot.suggest(ids, x, allow_none=True)}
+    # "nothing applies" turned on: a unit gets nothing below the base-rate threshold of the frame's units;
+    # the codebook says each code is on ~3 % of them, so off-topic talk gets nothing
+    sparse = SuggestionModel().fit_codes(list(parts), parts, exclusive=True, background=background,
+                                         expected_shares={c: 0.03 for c in parts})
+    assert sparse.coded_share == pytest.approx(0.15) and sparse.none_source == "prior"
+    best = sparse.standardised(background).max(axis=1)
+    assert (best >= sparse.none_threshold).mean() == pytest.approx(0.15, abs=1 / len(background))
+    by_segment = {s.segment_id: s for s in sparse.suggest(ids, x, allow_none=True)}
     assert not any(i.startswith("o") for i in by_segment), "with 'nothing applies' on, off-topic talk gets nothing"
+    # without shares in the codebook the stated default: half the frame's units carry a code
+    assert zero_shot.coded_share == 0.5
+    assert len(zero_shot.suggest(list(range(len(background))), background, allow_none=True)) == pytest.approx(
+        len(background) / 2, abs=1)
     assert {i: s.code for i, s in by_segment.items()} == {f"p{i}": c for i, c in enumerate(PARAPHRASES)}
     for s in by_segment.values():
         assert s.threshold == 0.5
@@ -239,13 +251,12 @@ def test_uncertainty_is_highest_where_the_choice_is_closest(zero_shot, parts, ba
     x = embedder.encode([PARAPHRASES["weather"], "Could you repeat the question, please?",
                          "I had a cold and also my bank account was blocked."])
     u = zero_shot.uncertainty(x)
-    assert u.shape == (3,) and ((u >= 0) & (u <= 1)).all()
-    top2 = -np.sort(-zero_shot.score(x), axis=1)[:, :2]
-    np.testing.assert_allclose(u, 1 - (top2[:, 0] - top2[:, 1]), atol=1e-9)
+    assert u.shape == (3,) and ((u > 0) & (u <= 1)).all()
+    z = np.sort(zero_shot.standardised(x), axis=1)
+    np.testing.assert_allclose(u, np.exp(-(z[:, -1] - z[:, -2])), atol=1e-6)  # the margin of the best code
+    assert u[0] < u[1], "a paraphrase of a definition is more certain than a request to repeat the question"
     several = SuggestionModel().fit_codes(list(parts), parts, exclusive=False, background=background)
-    v = several.uncertainty(x)
-    closeness = np.abs(several.score(x) - several.thresholds).min(axis=1)
-    np.testing.assert_allclose(v, np.clip(1 - 2 * closeness, 0, 1), atol=1e-9)
+    np.testing.assert_allclose(several.uncertainty(x), np.exp(-several.margins(x)), atol=1e-9)
 
 
 def test_best_f1_threshold_and_input_checks(zero_shot):

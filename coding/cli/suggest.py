@@ -51,6 +51,9 @@ def register(subparsers) -> None:
                         "gets its best code, with its probability)")
     p.add_argument("--min-score", type=_score, metavar="S", help="only suggestions scoring at least S (0-1)")
     p.add_argument("--include-coded", action="store_true", help="also segments the coder has already coded")
+    p.add_argument("--order", choices=("document", "uncertain"), default="document",
+                   help="document: in document order (default); uncertain: units from the least to the most "
+                        "certain (the margin of the best code over the next), to check the doubtful ones first")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: %(default)s)")
     p.set_defaults(func=cmd_suggest)
 
@@ -93,7 +96,7 @@ def cmd_suggest(args) -> int:
         frames = [f.id for f in service.project_codebook(engine, args.project).frames]
     found = service.suggest_frames(engine, args.project, frames=frames, coder=args.coder, document_id=document_id,
                                    top_k=args.top_k, include_coded=args.include_coded,
-                                   allow_none=frames if args.allow_none else ())
+                                   allow_none=frames if args.allow_none else (), order=args.order)
     if args.min_score is not None:
         found = [s for s in found if s.score >= args.min_score]
     if args.format == "json":
@@ -112,14 +115,17 @@ def cmd_suggest(args) -> int:
         text=rows["text"].map(_shorten),
         nearest=[_first_neighbour(s) for s in found],
         matched=rows["matched"].map(_shorten),
-    )[["document", "position", "segment_id", "code", "score", "threshold", "text", "matched", "nearest"]]
+    )[["document", "position", "segment_id", "code", "score", "margin", "threshold", "text", "matched", "nearest"]]
     print_frame(short, "table", floatfmt="{:.2f}")
+    for frame in dict.fromkeys(s.frame for s in found):
+        for note in service.suggestion_notes(engine, args.project, frame=frame, coder=args.coder):
+            print(f"note ({frame}): {note}", file=sys.stderr)
     print(f"\n{len(found)} suggestion(s) for {args.coder}; model {found[0].model_id}", file=sys.stderr)
     return 0
 
 
 ROW_COLUMNS = ("segment_id", "document", "position", "frame", "code", "score", "threshold", "text", "matched",
-               "matched_similarity", "nearest_coded", "model_id")  # SuggestionView.row()
+               "matched_similarity", "nearest_coded", "model_id", "margin")  # SuggestionView.row()
 
 
 def _shorten(text: str, width: int = TEXT_WIDTH) -> str:
@@ -149,6 +155,7 @@ def cmd_evaluate(args) -> int:
             "calibration": _records(result.calibration), "reliability": _records(result.reliability),
             "learning_curve": _records(result.curve) if result.curve is not None else None,
             "allow_none": result.allow_none, "seconds": result.seconds,
+            "accuracy_by_confidence": _records(result.confidence), "notes": list(result.notes),
         })
         return 0
     if args.format == "csv":
@@ -157,9 +164,14 @@ def cmd_evaluate(args) -> int:
     print(f"frame {result.frame}: {result.units} units of {result.respondents} respondents covered by "
           f"{result.gold} ({result.gold_codings} gold codings); model {result.model_id}; "
           f"few-shot by {len(result.fold_respondents)}-fold cross-validation grouped by respondent\n")
+    for note in result.notes:
+        print(f"note: {note}")
+    print()
     print_frame(metrics, "table")
     print()
     print_frame(result.ranking, "table")
+    print("\naccuracy of the top code by confidence decile (margin over the next code; 1 = least certain)")
+    print_frame(result.confidence, "table")
     print("\ncalibration (expected calibration error; reliability per confidence bin)")
     print_frame(result.calibration, "table")
     print()

@@ -62,6 +62,7 @@ class Code(SQLModel, table=True):
     active: bool = True  # False once the code left the codebook but codings still use it
     color: Optional[str] = None  # "#rrggbb" from a REFI-QDA file, written back on export
     codable: bool = True  # False: a category (REFI-QDA isCodable="false") that only groups its children
+    expected_share: Optional[float] = None  # the codebook's expected base rate (suggestion thresholds)
     # a coder's proposal, not yet accepted by a supervisor (migration 0010); None: part of the codebook
     proposed_by: Optional[int] = Field(default=None, foreign_key="coder.id")
 

@@ -240,11 +240,13 @@ from coding.service.shares import (
 from coding.service.suggesting import (
     accept_suggestion,
     bulk_accept,
+    confidence_order,
     limit_per_unit,
     precode_document,
     reject_suggestion,
     suggest,
     suggest_frames,
+    suggestion_notes,
     uncertain_first,
 )
 from coding.service.suggestions import (
@@ -434,6 +436,8 @@ __all__ = [
     "start_warm_up",
     "warm_up_state",
     "limit_per_unit",
+    "confidence_order",
+    "suggestion_notes",
     "precode_document",
     "accept_suggestion",
     "reject_suggestion",

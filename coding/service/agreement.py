@@ -160,7 +160,13 @@ def model_codings(engine: Engine, project: str, *, frame: str, model_id: str,
     import pandas as pd
 
     from coding.embeddings import load_embedder
-    from coding.service.suggestions import _code_objects, _code_part_embeddings, embed_units
+    from coding.service.suggestions import (
+        _code_objects,
+        _code_part_embeddings,
+        embed_units,
+        frame_background_rows,
+        frame_documents,
+    )
     from coding.suggestions import SuggestionModel
 
     if not model_id:
@@ -168,13 +174,15 @@ def model_codings(engine: Engine, project: str, *, frame: str, model_id: str,
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         frame_row, code_rows = _frame_codes(session, row, frame)
+        in_frame = frame_documents(session, row, frame_row)
     embedder = load_embedder(model_id)
     units, matrix = embed_units(engine, project, embedder=embedder)
+    background, _ = frame_background_rows(in_frame, units, frame)
     objects = _code_objects(code_rows)
     parts = _code_part_embeddings(engine, embedder, objects)
     model = SuggestionModel().fit_codes([c.id for c in objects], parts,
-                                        exclusive=bool(frame_row.mutually_exclusive),
-                                        background=matrix if len(matrix) >= 20 else None)
+                                        exclusive=bool(frame_row.mutually_exclusive), background=matrix[background],
+                                        expected_shares={c.id: c.expected_share for c in objects})
     wanted = None if segment_ids is None else {int(s) for s in segment_ids}
     rows = [i for i, s in enumerate(units["segment_id"]) if wanted is None or int(s) in wanted]
     ids = [int(units["segment_id"].iat[i]) for i in rows]

@@ -58,6 +58,7 @@ def _apply_codebook(session: Session, project: Project, codebook, *, source_text
         row.frame_id = frames[code.frame].id
         row.label, row.parent_key, row.definition = code.label, code.parent, code.definition
         row.inclusion, row.exclusion, row.examples = list(code.include), list(code.exclude), list(code.examples)
+        row.expected_share = code.expected_share
         row.position, row.active, row.proposed_by = position, True, None  # a codebook file accepts a proposal
         session.add(row)
         codes[code.id] = row
@@ -181,7 +182,7 @@ def _codebook_from_rows(title: str, frames: Iterable[CodeFrame], codes: Iterable
                     CbCode(
                         id=c.key, label=c.label, frame=f.key, parent=c.parent_key,
                         definition=c.definition, include=tuple(c.inclusion), exclude=tuple(c.exclusion),
-                        examples=tuple(c.examples), line=None,
+                        examples=tuple(c.examples), expected_share=c.expected_share, line=None,
                     )
                     for c in by_frame[f.id]
                 ),

@@ -15,7 +15,14 @@ from coding.database import queries
 from coding.errors import CodeframeError
 from coding.service.agreement import _coder_universes, _frame_codes
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
-from coding.service.suggestions import _code_objects, _code_part_embeddings, default_embedder, embed_units
+from coding.service.suggestions import (
+    _code_objects,
+    _code_part_embeddings,
+    default_embedder,
+    embed_units,
+    frame_background_rows,
+    frame_documents,
+)
 
 
 @dataclass
@@ -39,6 +46,8 @@ class SuggestionEvaluation:
     calibration: Any = None  # DataFrame: setting, ece, predictions
     reliability: Any = None  # DataFrame: setting, bin, predictions, mean_confidence, accuracy
     allow_none: bool = False
+    confidence: Any = None  # DataFrame: setting + coding.learning.accuracy_by_confidence (deciles of the margin)
+    notes: list = field(default_factory=list)  # what the scores are standardised over; warnings about it
 
     def table(self) -> Any:
         """Zero-shot and few-shot metrics in one frame, with a ``setting`` column first."""
@@ -48,6 +57,21 @@ class SuggestionEvaluation:
             [self.zero_shot.assign(setting="zero-shot"), self.few_shot.assign(setting="few-shot (CV)")],
             ignore_index=True,
         )[["setting", *self.zero_shot.columns]]
+
+
+def _by_confidence(single: list, keys: list[str], settings: dict) -> Any:
+    """Accuracy of the top code by decile of its margin, per setting, on the units with one gold code."""
+    import numpy as np
+    import pandas as pd
+
+    from coding.learning import accuracy_by_confidence
+
+    gold = np.array([keys.index(s) if s is not None else -1 for s in single])
+    one = gold >= 0
+    table = pd.concat([
+        accuracy_by_confidence(margins[one], scores[one].argmax(axis=1) == gold[one]).assign(setting=name)
+        for name, (scores, margins) in settings.items()], ignore_index=True)
+    return table[["setting", *[c for c in table.columns if c != "setting"]]]
 
 
 def evaluate_suggestions(
@@ -77,10 +101,14 @@ def evaluate_suggestions(
     probability otherwise). The learning curve (:func:`coding.learning.learning_curve`) at
     ``curve_points`` coded examples per code (``None``: skipped) gives what the coder is shown and
     the ranking side by side. ``allow_none``: "nothing applies" turned on in an exclusive frame.
+    Confidence: accuracy of the top code by decile of its margin over the next (units with one gold
+    code). ``notes``: the units the scores are standardised over, and warnings when they are too few
+    or dominated by one code.
     """
     import numpy as np
     import pandas as pd
 
+    from coding.base_rates import background_notes
     from coding.evaluation import evaluate, respondent_folds, top_k_accuracy
     from coding.learning import learning_curve, reliability
     from coding.suggestions import LabeledExamples, SuggestionModel
@@ -97,10 +125,13 @@ def evaluate_suggestions(
         codings = queries.codings_frame(session, row.id, frame=frame, coders=[gold])
         all_units = queries.units_frame(session, row.id)
         universe = _coder_universes(session, row, frame_row, [gold], all_units)[gold]
+        background_rows, background_note = frame_background_rows(frame_documents(session, row, frame_row),
+                                                                 all_units, frame)
     if not universe:
         raise CodeframeError(f"{gold} has not coded frame {frame!r} on any document: nothing to evaluate against")
     loaded = time.perf_counter()
     units, matrix = embed_units(engine, project, embedder=embedder)
+    background_ids = {int(all_units["segment_id"].iat[i]) for i in background_rows}
     parts = _code_part_embeddings(engine, embedder, code_objects)
     embedded = time.perf_counter()
     keys = [c.id for c in code_objects]
@@ -114,7 +145,8 @@ def evaluate_suggestions(
         if code in keys:
             gold_sets[int(segment_id)].add(code)
     y = [gold_sets.get(s, set()) for s in ids]
-    background = matrix if len(matrix) >= 20 else None
+    background = matrix[[i for i, s in enumerate(units["segment_id"]) if int(s) in background_ids]]
+    shares = {c.id: c.expected_share for c in code_objects}
     distinct = len(set(respondents))
     if not 2 <= n_splits <= distinct:
         raise CodeframeError(
@@ -127,25 +159,26 @@ def evaluate_suggestions(
             chosen[int(s.segment_id)].add(s.code)
         return [chosen.get(s, set()) for s in test_ids]
 
-    zero = SuggestionModel().fit_codes(keys, parts, exclusive=exclusive, background=background)
+    zero = SuggestionModel().fit_codes(keys, parts, exclusive=exclusive, background=background,
+                                       expected_shares=shares)
     zero_pred = predict(zero, ids, x)
-    zero_scores = zero.score(x)
+    zero_scores, zero_margins = zero.score(x), zero.margins(x)
 
     folds = respondent_folds(respondents, n_splits=n_splits, seed=seed)
     few_pred: list[set[str]] = [set() for _ in ids]
-    few_scores = np.zeros_like(zero_scores)
+    few_scores, few_margins = np.zeros_like(zero_scores), np.zeros_like(zero_margins)
     fold_rows = []
     for fold in folds:
         train, test = fold.train, fold.test
         examples = LabeledExamples(
             segment_ids=[ids[i] for i in train], embeddings=x[train], positive=[y[i] for i in train],
-            reviewed=[True] * len(train), groups=[respondents[i] for i in train],
+            reviewed=[True] * len(train), groups=[respondents[i] for i in train], covered=[True] * len(train),
         )
         model = SuggestionModel().fit_codes(keys, parts, exclusive=exclusive, examples=examples,
-                                            background=background)
+                                            background=background, expected_shares=shares)
         for i, codes_i in zip(test, predict(model, [ids[i] for i in test], x[test])):
             few_pred[i] = codes_i
-        few_scores[test] = model.score(x[test])
+        few_scores[test], few_margins[test] = model.score(x[test]), model.margins(x[test])
         fold_rows.append({
             "fold": fold.number, "train_units": len(train), "test_units": len(test),
             "train_positives": int(sum(len(y[i]) for i in train)), "test_positives": int(sum(len(y[i]) for i in test)),
@@ -164,6 +197,8 @@ def evaluate_suggestions(
         columns=["setting", "k", "accuracy", "segments", "note"],
     )
     gold_matrix = np.array([[code in codes_i for code in keys] for codes_i in y], dtype=bool).reshape(len(y), len(keys))
+    by_confidence = _by_confidence(single, keys, {"zero-shot": (zero_scores, zero_margins),
+                                                  "few-shot (CV)": (few_scores, few_margins)})
     calibration_rows, reliability_rows = [], []
     for name, scores in (("zero-shot", zero_scores), ("few-shot (CV)", few_scores)):
         if exclusive:
@@ -179,12 +214,13 @@ def evaluate_suggestions(
     if curve_points:
         def make(examples):
             return SuggestionModel().fit_codes(keys, parts, exclusive=exclusive, examples=examples,
-                                               background=background)
+                                               background=background, expected_shares=shares)
         curve, _ = learning_curve(x, y, respondents, codes=keys, exclusive=exclusive, make_model=make,
                                   points=curve_points, n_splits=n_splits, seed=seed, top_k=top_k,
                                   allow_none=allow_none)
     return SuggestionEvaluation(
-        curve=curve, calibration=pd.DataFrame(calibration_rows), allow_none=allow_none,
+        curve=curve, calibration=pd.DataFrame(calibration_rows), allow_none=allow_none, confidence=by_confidence,
+        notes=[background_note, *background_notes(len(background), gold_matrix.astype(np.int8), keys)],
         reliability=pd.concat(reliability_rows, ignore_index=True)[
             ["setting", "bin", "predictions", "mean_confidence", "accuracy"]],
         frame=frame, gold=gold, model_id=embedder.model_id, exclusive=exclusive, units=len(ids),

@@ -44,7 +44,7 @@ def _views(fitted: FittedSuggester, suggestions) -> list[SuggestionView]:
             document=str(columns["document"][i]), respondent=str(columns["respondent"][i]),
             position=int(columns["position"][i]), text=str(columns["text"][i]), frame=fitted.frame,
             code=s.code, label=fitted.labels[s.code], score=float(s.score), threshold=float(s.threshold),
-            model_id=fitted.model_id,
+            model_id=fitted.model_id, margin=round(float(s.margin), 4),
             evidence=SuggestionEvidence(
                 matched.kind, matched.text, round(float(matched.similarity), 4), neighbours,
                 s.evidence.exclusion.text if s.evidence.exclusion else None),
@@ -62,6 +62,7 @@ def suggest(
     top_k: int = 3,
     include_coded: bool = False,
     allow_none: bool = False,
+    order: str = "document",
     embedder=None,
 ) -> list[SuggestionView]:
     """Codes of ``frame`` suggested for ``coder``'s units (one document, or all), best first per segment.
@@ -71,10 +72,12 @@ def suggest(
     frames give the codes at or above their thresholds, at most ``top_k`` per segment, by
     probability. Segments the coder has already coded in the frame are skipped unless
     ``include_coded``; a (segment, code) the coder rejected is never suggested to them again (the
-    next best takes its place).
+    next best takes its place). ``order="uncertain"``: units from the least to the most certain
+    (:func:`confidence_order`).
     """
     if top_k < 1:
         raise CodeframeError(f"top_k must be 1 or more, not {top_k}")
+    _check_order(order)
     fitted = fitted_suggester(engine, project, frame=frame, coder=coder, embedder=embedder, document_id=document_id)
     segment_ids = fitted.columns["segment_id"]
     keep = [
@@ -85,7 +88,35 @@ def suggest(
         return []
     raw = fitted.model.suggest([int(segment_ids[i]) for i in keep], fitted.matrix[keep], top_k=top_k,
                                allow_none=allow_none, rejected=fitted.rejected)
-    return _views(fitted, raw)
+    views = _views(fitted, raw)
+    return confidence_order(views) if order == "uncertain" else views
+
+
+ORDERS = ("document", "uncertain")
+
+
+def _check_order(order: str) -> None:
+    if order not in ORDERS:
+        raise CodeframeError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
+
+
+def confidence_order(found: Sequence[SuggestionView]) -> list[SuggestionView]:
+    """The suggestions with their units from the least to the most certain: a unit's certainty is the
+    margin of its best suggestion over the next code (standardised, so comparable across frames);
+    within a unit, the most probable first. For a coder who checks the doubtful units first."""
+    certainty: dict[int, float] = {}
+    for s in found:
+        value = s.margin if s.margin == s.margin else float("inf")  # NaN (no margin) last
+        certainty[s.segment_id] = max(certainty.get(s.segment_id, -float("inf")), value)
+    return sorted(found, key=lambda s: (certainty[s.segment_id], s.document, s.position, s.segment_id, -s.score,
+                                        s.frame, s.code))
+
+
+def suggestion_notes(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, coder: str,
+                     embedder=None) -> list[str]:
+    """What the suggestions of ``frame`` for ``coder`` are standardised over, and warnings when that
+    background is too small or dominated by one code (for the coding view)."""
+    return list(fitted_suggester(engine, project, frame=frame, coder=coder, embedder=embedder).notes)
 
 
 def suggest_frames(
@@ -98,16 +129,20 @@ def suggest_frames(
     top_k: int = 3,
     include_coded: bool = False,
     allow_none: Sequence[str] = (),
+    order: str = "document",
     embedder=None,
 ) -> list[SuggestionView]:
     """Suggestions of several frames at once: at most ``top_k`` per unit across all of them, the
     most probable first (not grouped by frame). ``allow_none``: the exclusive frames where
-    "nothing applies" is turned on. Ordered by document, position, then probability."""
+    "nothing applies" is turned on. Ordered by document, position, then probability; with
+    ``order="uncertain"`` units from the least to the most certain (:func:`confidence_order`)."""
+    _check_order(order)
     found: list[SuggestionView] = []
     for frame in frames:
         found += suggest(engine, project, frame=frame, coder=coder, document_id=document_id, top_k=top_k,
                          include_coded=include_coded, allow_none=frame in allow_none, embedder=embedder)
-    return limit_per_unit(found, top_k)
+    found = limit_per_unit(found, top_k)
+    return confidence_order(found) if order == "uncertain" else found
 
 
 def limit_per_unit(found: Sequence[SuggestionView], top_k: int) -> list[SuggestionView]:
@@ -275,7 +310,9 @@ def uncertain_first(
     """The units the model is least sure about, most uncertain first (an active-learning queue).
 
     Only units the coder has not labelled yet in the frame: not coded there, and not in a
-    document they finished the frame on. Coding these first teaches the model the most.
+    document they finished the frame on. Coding these first teaches the model the most. The order
+    is the confidence order of :func:`confidence_order`: the smallest margin of the best code over
+    the next first; ``uncertainty`` is ``exp(-|margin|)``.
     """
     import numpy as np
 
@@ -291,7 +328,8 @@ def uncertain_first(
     if not keep:
         return []
     x = fitted.matrix[keep]
-    uncertainty = fitted.model.uncertainty(x)
+    margins = fitted.model.margins(x)
+    uncertainty = np.exp(-np.abs(margins))
     scores = fitted.model.score(x)
     thresholds = fitted.model.thresholds
     order = np.argsort(-uncertainty, kind="stable")[:limit]
@@ -303,6 +341,6 @@ def uncertain_first(
             segment_id=int(units["segment_id"].iat[i]), document_id=int(units["document_id"].iat[i]),
             document=str(units["document"].iat[i]), position=int(units["position"].iat[i]),
             text=str(units["text"].iat[i]), uncertainty=float(uncertainty[o]), best_code=fitted.model.codes[best],
-            best_score=float(scores[o, best]), threshold=float(thresholds[best]),
+            best_score=float(scores[o, best]), threshold=float(thresholds[best]), margin=float(margins[o]),
         ))
     return out

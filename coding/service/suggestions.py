@@ -27,6 +27,7 @@ from coding.database.tables import (
     Coding,
     CodingEvent,
     Document,
+    Exclusion,
     FrameCoverage,
     Segment,
     SuggestionFeedback,
@@ -82,6 +83,7 @@ class SuggestionView:
     threshold: float
     model_id: str
     evidence: SuggestionEvidence
+    margin: float = float("nan")  # the code's standardised score over the next best code (sd): small = doubtful
 
     def row(self) -> dict:
         """A flat record for tables and CSV."""
@@ -92,7 +94,7 @@ class SuggestionView:
             "frame": self.frame, "code": self.code, "score": self.score, "threshold": self.threshold,
             "text": self.text, "matched": f"{self.evidence.matched_kind}: {self.evidence.matched_text}",
             "matched_similarity": self.evidence.matched_similarity, "nearest_coded": nearest,
-            "model_id": self.model_id,
+            "model_id": self.model_id, "margin": self.margin,
         }
 
 
@@ -109,6 +111,7 @@ class UncertainSegment:
     best_code: str
     best_score: float
     threshold: float
+    margin: float = float("nan")  # best code over the next, in sd of the frame's units
 
 
 @dataclass
@@ -125,6 +128,7 @@ class FittedSuggester:
     coded: set  # segment ids the coder coded in the frame
     covered_documents: set  # documents the coder finished the frame on
     rejected: set  # (segment id, code) the coder rejected
+    notes: list = field(default_factory=list)  # warnings about the background the scores are standardised on
     columns: dict = field(init=False)  # the unit columns as plain lists, built once per fit
     row_of: dict = field(init=False)  # segment id -> row of ``units``
 
@@ -250,7 +254,44 @@ def _suggestion_data_version(session: Session, project_id: int, frame_key: str) 
         select(func.count(Assignment.id), func.sum(case((Assignment.released == True, 1), else_=0)))  # noqa: E712
         .join(Coder, Assignment.coder_id == Coder.id).where(Coder.project_id == project_id)
     ).one()
-    return (events, *codings, *(int(v or 0) for v in feedback), *coverage, *(int(v or 0) for v in assignments))
+    exclusions = session.exec(
+        select(func.count(Exclusion.id), func.max(Exclusion.id)).where(Exclusion.project_id == project_id)).one()
+    return (events, *codings, *(int(v or 0) for v in feedback), *coverage, *(int(v or 0) for v in assignments),
+            *exclusions)
+
+
+def frame_documents(session: Session, project_row, frame_row) -> tuple[set[int], set[int]]:
+    """The project's documents excluded from analysis, and those the frame is coded on (some coder
+    coded the frame there or finished it): what :func:`frame_background_rows` needs."""
+    from coding.service.scope import excluded
+
+    excluded_documents, _ = excluded(session, project_row.id)
+    worked = set(session.exec(
+        select(Segment.document_id).join(Coding, Coding.segment_id == Segment.id)
+        .join(Code, Coding.code_id == Code.id).where(Code.frame_id == frame_row.id).distinct()).all())
+    worked |= set(session.exec(select(FrameCoverage.document_id).join(Coder, FrameCoverage.coder_id == Coder.id).where(
+        Coder.project_id == project_row.id, FrameCoverage.frame_key == frame_row.key)).all())
+    return excluded_documents, worked
+
+
+def frame_background_rows(documents: tuple[set[int], set[int]], units, frame: str) -> tuple[list[int], str]:
+    """Rows of ``units`` each code is standardised over: the units of the frame being coded.
+
+    The documents in scope (not excluded from analysis); among them, once they hold at least
+    ``base_rates.SMALL_BACKGROUND`` units, only the documents the frame is being coded on, so units of
+    documents coded against other frames (off-topic for this one) never set its scale. ``documents``:
+    :func:`frame_documents`. Returns the rows and a sentence saying which units they are."""
+    from coding.base_rates import SMALL_BACKGROUND
+
+    excluded_documents, worked = documents
+    documents = units["document_id"].tolist()
+    in_scope = [i for i, d in enumerate(documents) if d not in excluded_documents]
+    framed = [i for i in in_scope if documents[i] in worked]
+    if len(framed) >= SMALL_BACKGROUND and len(framed) < len(in_scope):
+        n = len(worked - excluded_documents)
+        return framed, (f"standardised over the {len(framed)} units of the {n} document{'s' if n != 1 else ''} "
+                        f"frame {frame!r} is coded on")
+    return in_scope, f"standardised over the {len(in_scope)} units of the documents in scope"
 
 
 def _code_objects(codes: Sequence[Code]) -> list:
@@ -258,13 +299,15 @@ def _code_objects(codes: Sequence[Code]) -> list:
 
     return [
         SimpleNamespace(id=c.key, label=c.label, definition=c.definition, include=list(c.inclusion),
-                        exclude=list(c.exclusion), examples=list(c.examples))
+                        exclude=list(c.exclusion), examples=list(c.examples),
+                        expected_share=getattr(c, "expected_share", None))
         for c in codes if c.active and c.proposed_by is None  # a proposal is suggested once accepted
     ]
 
 
 def _codes_fingerprint(code_objects: Sequence) -> str:
-    payload = [[c.id, c.label, c.definition, c.include, c.exclude, c.examples] for c in code_objects]
+    payload = [[c.id, c.label, c.definition, c.include, c.exclude, c.examples, c.expected_share]
+               for c in code_objects]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -327,7 +370,9 @@ def fitted_suggester(engine: Engine, project: str, *, frame: str, coder: str, em
                    Code.frame_id == frame_row.id)
         ).all()
         units_version = _units_version(session, row.id)
+        in_frame = frame_documents(session, row, frame_row)
     units, matrix = _project_unit_vectors(engine, project, row.id, units_version, embedder)
+    background_rows, background_note = frame_background_rows(in_frame, units, frame)
     parts = _code_part_embeddings(engine, embedder, code_objects)
 
     keys = [c.id for c in code_objects]
@@ -355,16 +400,17 @@ def fitted_suggester(engine: Engine, project: str, *, frame: str, coder: str, em
             reviewed=[bool(positive.get(s)) or int(units["document_id"].iat[i]) in reviewed_documents
                       for s, i in zip(ids, rows)],
             groups=[str(units["respondent"].iat[i]) for i in rows],
+            covered=[int(units["document_id"].iat[i]) in reviewed_documents for i in rows],
         )
     model = SuggestionModel().fit_codes(
         keys, parts, exclusive=bool(frame_row.mutually_exclusive), examples=examples,
-        background=matrix if len(matrix) >= 20 else None,
+        background=matrix[background_rows], expected_shares={c.id: c.expected_share for c in code_objects},
     )
     fitted = FittedSuggester(
         model=model, model_id=embedder.model_id, frame=frame, exclusive=bool(frame_row.mutually_exclusive),
         labels={c.id: c.label for c in code_objects}, units=units, matrix=matrix,
         coded={int(s) for s in own["segment_id"]}, covered_documents=covered_by_coder,
-        rejected={(int(s), c) for s, c in feedback},
+        rejected={(int(s), c) for s, c in feedback}, notes=[background_note, *model.background_notes],
     )
     with _SUGGESTION_LOCK:
         _remember(_FITTED, key, (version, fitted))
