@@ -106,15 +106,17 @@ else:
         hide_index=True,
         width="stretch",
         height=min(38 + 35 * len(shown), 420),
-        column_order=["label", "frame", "of_respondents", "segments", "codings"],
+        column_order=["label", "of_respondents", "segments", "codings", "frame"],  # the numbers before the long frame
         column_config={
-            "label": st.column_config.TextColumn("Code", help="Definitions are on the Codebook page"),
-            "frame": st.column_config.TextColumn("Frame"),
+            "label": st.column_config.TextColumn("Code", width="large", help="Definitions are on the Codebook page"),
             "of_respondents": st.column_config.TextColumn(
-                "Respondents", help="Respondents with at least one segment carrying the code (the coders counted "
-                                    "above), of every respondent in the project."),
-            "segments": st.column_config.NumberColumn("Segments", help="Segments carrying the code"),
-            "codings": st.column_config.NumberColumn("Codings", help="Codings of the coders counted above"),
+                "Respondents", width="small",
+                help="Respondents with at least one segment carrying the code (the coders counted above), of every "
+                     "respondent in the project."),
+            "segments": st.column_config.NumberColumn("Segments", width="small", help="Segments carrying the code"),
+            "codings": st.column_config.NumberColumn("Codings", width="small",
+                                                     help="Codings of the coders counted above"),
+            "frame": st.column_config.TextColumn("Frame", width="medium"),
         },
         key="_overview_codes",
     )

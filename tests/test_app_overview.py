@@ -39,3 +39,6 @@ def test_codes_in_use_shows_the_respondents_as_numbers_across_the_whole_width(ap
     for code in usage.index[:5]:
         assert frame.loc[code, respondents] == f"{usage.loc[code, 'respondents']} of 24"
     assert "column" not in blocks, blocks  # not squeezed into a side column
+    numbers = [respondents, "segments", "codings"]
+    assert shown[1:4] == numbers, shown  # the counts right after the code, before any long text that pushes them out
+    assert all(config[c].get("width") == "small" for c in numbers), config
