@@ -53,7 +53,8 @@ def _kite_layers(data: pd.DataFrame, *, limit: float, size: int):
             x, y = _xy(float(means[t]), ANGLES[t])
             points.append({"view": view, "order": order, "type": t, "mean": round(float(means[t]), 1),
                            "x": x, "y": y})
-    scale = alt.Scale(domain=[-limit * 1.35, limit * 1.35])
+    # the corners lie on the diagonals (at 0.71 of the radius): a domain of 0.95 leaves room for the type names only
+    scale = alt.Scale(domain=[-limit * 0.95, limit * 0.95])
     x = alt.X("x:Q", scale=scale, axis=None)
     y = alt.Y("y:Q", scale=scale, axis=None)
     views = list(dict.fromkeys(data["view"]))
