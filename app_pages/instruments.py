@@ -39,6 +39,8 @@ def heading(column: str) -> str:
 
 def show_table(table, key: str) -> None:
     """A table with readable headings and numbers to one decimal; columns with no value at all are left out."""
+    if "dimension" in table.columns:  # OCAI dimension ids read as words
+        table = table.assign(dimension=table["dimension"].astype(str).str.replace("_", " "))
     config = {}
     for column in table.columns:
         if table[column].dtype.kind == "f":

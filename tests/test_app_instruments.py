@@ -57,6 +57,8 @@ def test_tables_show_one_decimal_and_readable_headings(app_engine):
             if "_" in column:  # a raw name such as ci_low gets a heading
                 shown = config.get(column, {}).get("label")
                 assert shown and "_" not in shown, (column, config.get(column))
+            if column == "dimension":  # the OCAI dimensions as words, not ids
+                assert not frame[column].str.contains("_").any(), list(frame[column])
             if frame[column].dtype.kind == "f" and not frame[column].isna().all():
                 assert config[column]["type_config"]["format"] == "%.1f", (column, config.get(column))
 
