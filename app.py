@@ -17,7 +17,9 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # so the pages can import app_pages._common
     sys.path.insert(0, str(HERE))
 
-st.set_page_config(page_title="Codeframe", page_icon=":material/label:", layout="wide")
+# The favicon is an emoji, drawn by the browser from an inline SVG: Streamlit fetches a ":material/...:" page icon
+# from fonts.gstatic.com, and nothing may be fetched at run time (tests/test_browser_offline.py).
+st.set_page_config(page_title="Codeframe", page_icon="🏷️", layout="wide")
 
 from app_pages import _boot  # noqa: E402 - light: Streamlit and coding.paths only
 

@@ -44,8 +44,54 @@ def engine() -> Engine:
     return _engine_for(default_url())
 
 
+PROJECT_PARAM = "project"  # the address names the project when it is not the one the server started with
+_PROJECT = "_project"  # ... and the session remembers it (a page that rewrites the address may drop it)
+
+
 def project_name() -> str:
-    return os.environ.get(PROJECT_ENV) or service.DEFAULT_PROJECT
+    """The project this session works in: ``?project=`` (or the one chosen earlier in this session) if the
+    database has it, else ``$CODEFRAME_PROJECT`` (default "default")."""
+    start = os.environ.get(PROJECT_ENV) or service.DEFAULT_PROJECT
+    wanted = st.query_params.get(PROJECT_PARAM) or st.session_state.get(_PROJECT)
+    if wanted and wanted != start and service.project_exists(engine(), wanted):
+        st.session_state[_PROJECT] = wanted
+        if st.query_params.get(PROJECT_PARAM) != wanted:
+            st.query_params[PROJECT_PARAM] = wanted
+        return wanted
+    st.session_state.pop(_PROJECT, None)
+    if PROJECT_PARAM in st.query_params:
+        del st.query_params[PROJECT_PARAM]
+    return start
+
+
+def _switch_project(engine: Engine, project: str) -> None:
+    """Open the project chosen in the sidebar: sign out of this one, forget who and where one was."""
+    chosen = st.session_state.get("_project_pick")
+    if not chosen or chosen == project:
+        return
+    if st.session_state.get(SESSION):
+        service.sign_out(engine, project, st.session_state.get(SESSION))
+    for key in (SESSION, _SIGNED_IN, CODER, "_coder_pick", DOC_ID, SEG_ID, FRAMES):
+        st.session_state.pop(key, None)
+    st.session_state[_PROJECT] = chosen
+    st.query_params.clear()  # the unit or document of the old project means nothing in the new one
+    st.query_params[PROJECT_PARAM] = chosen
+
+
+def project_picker(engine: Engine, project: str) -> None:
+    """The projects of the database to switch to (which ones: :func:`coding.service.projects_to_offer`)."""
+    user = signed_in()[0] if signed_in() else None
+    offered = service.projects_to_offer(engine, current=project, user=user)
+    if len(offered) < 2:
+        st.caption(f"Project **{html.escape(project)}**" + (" · team mode" if user else ""))
+        return
+    team = {p["name"]: p["team_mode"] for p in offered}
+    names = list(team)
+    st.session_state["_project_pick"] = project  # the widget shows the project this run works in
+    st.selectbox("Project", names, key="_project_pick",
+                 on_change=_switch_project, args=(engine, project),
+                 format_func=lambda n: f"{n} (team: sign in)" if team[n] and n != project else n,
+                 help="The projects of this database. A team-mode project asks you to sign in to it.")
 
 
 def ensure_project(engine: Engine, project: str) -> None:
@@ -149,6 +195,8 @@ def sign_in_gate(engine: Engine, project: str) -> None:
             st.text_input("Name", key="_signin_name", autocomplete="username")
             st.text_input("Password", type="password", key="_signin_password", autocomplete="current-password")
             st.form_submit_button("Sign in", type="primary", on_click=_sign_in, args=(engine, project))
+    with st.sidebar:
+        project_picker(engine, project)
     st.stop()
 
 
@@ -218,7 +266,7 @@ def sidebar(engine: Engine, project: str) -> None:
         with st.sidebar:
             st.markdown(f"Signed in as **{html.escape(name)}** ({role})")
             st.button("Sign out", key="_sign_out", icon=":material/logout:", on_click=sign_out, args=(engine, project))
-            st.caption(f"Project **{html.escape(project)}** · team mode")
+            project_picker(engine, project)
         return
     coders = [c for c in service.list_coders(engine, project) if not c["is_consensus"]]  # written by adjudication
     names = [c["name"] for c in coders]
@@ -253,7 +301,7 @@ def sidebar(engine: Engine, project: str) -> None:
         message = st.session_state.pop("_sidebar_message", None)
         if message:
             (st.success if message[0] == "success" else st.error)(message[1])
-        st.caption(f"Project **{html.escape(project)}**")
+        project_picker(engine, project)
 
 
 def visible_coders(engine: Engine, project: str) -> list[str] | None:

@@ -59,8 +59,7 @@ def panel(engine, project: str, prefix: str) -> None:
                 except CodeframeError as exc:
                     common.show_error(exc)
                 else:
-                    where = "" if target == project else (
-                        f" Open it with `{common.PROJECT_ENV}={target} make app`.")
+                    where = "" if target == project else " Open it from **Project** in the sidebar."
                     st.session_state[f"{prefix}_refi_message"] = (
                         f"Imported {name} into project {target!r}.{where}", report.summary())
                     st.session_state[round_key] = upload_round + 1

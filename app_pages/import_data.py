@@ -28,10 +28,12 @@ round_key = "_import_round"  # a new round gives fresh, empty uploaders after an
 upload_round = st.session_state.get(round_key, 0)
 
 settings = st.columns(2)
+AUTO = "auto"
 language = settings[0].selectbox(
-    "Language of the transcripts", service.SUPPORTED_LANGUAGES,
-    index=service.SUPPORTED_LANGUAGES.index(info.language),
-    format_func=service.LANGUAGE_NAMES.get,
+    "Language of the transcripts", (AUTO, *service.SUPPORTED_LANGUAGES), index=0, key="_imp_language",
+    format_func=lambda code: "Detect per file" if code == AUTO else service.LANGUAGE_NAMES[code],
+    help="Detected per file from its script (Cyrillic with Kazakh letters: Kazakh; Cyrillic: Russian; else "
+         "English), as the command line does. Choose a language only to override the detection.",
 )
 unit = settings[1].selectbox(
     "Unit of coding", service.SEGMENTATION_UNITS, index=service.SEGMENTATION_UNITS.index(info.segmentation_unit),
@@ -97,9 +99,12 @@ except CodeframeError as exc:
     common.show_error(exc)
     st.stop()
 
+detected = {t.name: service.detect_language(t.text) for t, _ in parsed}
 summary = pd.DataFrame(
     [
-        {"document": t.name, "format": t.format, "encoding": t.encoding, "turns": len(t.turns),
+        {"document": t.name, "detected language": service.LANGUAGE_NAMES[detected[t.name]],
+         "stored as": service.LANGUAGE_NAMES[detected[t.name] if language == AUTO else language],
+         "format": t.format, "encoding": t.encoding, "turns": len(t.turns),
          "segments": len(spans), "units": sum(1 for s in spans if s.is_unit),
          "speakers": ", ".join(sorted({turn.speaker for turn in t.turns if turn.speaker}))}
         for t, spans in parsed
@@ -127,12 +132,23 @@ if attributes is not None:
         attributes_ok = False
         common.show_error(exc)
 
+# a chosen language that contradicts the detection is stored only once the user confirms it
+contradicted = [name for name, found in detected.items() if language != AUTO and found != language]
+language_ok = True
+if contradicted:
+    chosen = service.LANGUAGE_NAMES[language]
+    looks = ", ".join(sorted({service.LANGUAGE_NAMES[detected[name]] for name in contradicted}))
+    st.warning(f"{len(contradicted)} file(s) look {looks}, not {chosen}: {', '.join(contradicted)}. "
+               "Sentence splitting and suggestions follow the stored "
+               "language. Choose **Detect per file** above, or confirm.", icon=":material/translate:")
+    language_ok = st.checkbox(f"Yes, store them as {chosen}", value=False, key="_imp_language_confirm")
+
 allow_same_content = st.checkbox(
     "Allow files with identical text", value=False,
     help="For open survey answers, where different respondents can give the same answer. "
          "Otherwise a file whose text equals another's is refused as a duplicate.")
 if st.button(f"Import {len(parsed)} transcript{'s' * (len(parsed) != 1)}", type="primary",
-             disabled=not attributes_ok):
+             disabled=not (attributes_ok and language_ok)):
     try:
         result = service.import_transcript_uploads(engine, project, files, attributes=attributes,
                                                    language=language, unit=unit,

@@ -23,6 +23,34 @@ st.caption("OCAI culture profiles, sector scores and closed survey questions of 
 names = service.instrument_summary(engine, project)
 
 
+# column -> the heading a reader sees (the downloads keep the column names, for scripts)
+HEADINGS = {"n": "n", "sd": "SD", "ci_low": "95% CI low", "ci_high": "95% CI high", "group_n": "n in group",
+            "percent": "%", "display": "share", "flag": "≥ 10 points", "statements": "statements"}
+
+
+def heading(column: str) -> str:
+    if column in HEADINGS:
+        return HEADINGS[column]
+    for prefix in ("dominant_", "spread_"):
+        if column.startswith(prefix):
+            return f"{prefix[:-1]}: {column.removeprefix(prefix).replace('_', ' ')}"
+    return column.replace("_", " ").capitalize()
+
+
+def show_table(table, key: str) -> None:
+    """A table with readable headings and numbers to one decimal; columns with no value at all are left out."""
+    if "dimension" in table.columns:  # OCAI dimension ids read as words
+        table = table.assign(dimension=table["dimension"].astype(str).str.replace("_", " "))
+    config = {}
+    for column in table.columns:
+        if table[column].dtype.kind == "f":
+            config[column] = st.column_config.NumberColumn(heading(column), format="%.1f")
+        else:
+            config[column] = st.column_config.Column(heading(column))
+    shown = [c for c in table.columns if not table[c].isna().all()]
+    st.dataframe(table, hide_index=True, key=key, column_config=config, column_order=shown)
+
+
 def downloads(chart, stem: str, tables: dict, key: str) -> None:
     cols = st.columns(4)
     cols[0].download_button("Chart (PNG)", lambda: chart_to_png(chart), file_name=f"{stem}.png", mime="image/png",
@@ -56,10 +84,12 @@ def ocai_tab() -> None:
     report = service.ocai_report(engine, project, name=name, by=by)
     groups = list(dict.fromkeys(report.profiles["group"]))
     group = slot.selectbox("Group to draw", groups, key="ocai_group") if by else None
-    st.caption(f"n = **{report.n}** respondents · validation: **{report.mode}**"
-               + (f" ({len(report.rescaled)} dimension(s) rescaled to 100)" if report.rescaled else ""))
-    for note in report.notes:
-        st.info(note, icon=":material/info:")
+    st.caption(f"n = **{report.n}** respondents")
+    for note in report.notes:  # how the answers were validated is a plain fact, not an alert
+        if note.startswith("Validation:"):
+            st.caption(note)
+        else:
+            st.info(note, icon=":material/info:")
     dimension = st.radio("Kite", ["Six-dimension profile", "Per dimension"], horizontal=True, key="ocai_kite")
     if dimension == "Per dimension":
         chart = instrument_charts.kite_grid(report.per_dimension, group=group)
@@ -71,14 +101,14 @@ def ocai_tab() -> None:
         "Dominant per dimension": report.dominant_per_dimension, "Congruence": report.congruence,
         "Discrepancy": report.discrepancy, "Respondents": report.respondents}, "ocai")
     st.subheader("Dominant type and strength")
-    st.dataframe(report.dominant, hide_index=True, key="ocai_dominant")
-    st.dataframe(report.dominant_per_dimension, hide_index=True, key="ocai_dominant_dims")
+    show_table(report.dominant, "ocai_dominant")
+    show_table(report.dominant_per_dimension, "ocai_dominant_dims")
     st.subheader("Discrepancy (preferred − now)")
-    st.dataframe(report.discrepancy, hide_index=True, key="ocai_discrepancy")
+    show_table(report.discrepancy, "ocai_discrepancy")
     st.subheader("Congruence")
-    st.dataframe(report.congruence, hide_index=True, key="ocai_congruence")
+    show_table(report.congruence, "ocai_congruence")
     st.subheader("Profiles (mean points with 95% CI)")
-    st.dataframe(report.profiles, hide_index=True, key="ocai_profiles")
+    show_table(report.profiles, "ocai_profiles")
 
 
 def sectors_tab() -> None:
@@ -99,8 +129,8 @@ def sectors_tab() -> None:
     chart = instrument_charts.sector_chart(report.table, group=group)
     st.altair_chart(chart, width="content")
     downloads(chart, "sectors", {"Sectors": report.table, "Statements": report.statements}, "scale")
-    st.dataframe(report.table, hide_index=True, key="scale_table")
-    st.dataframe(report.statements, hide_index=True, key="scale_statements")
+    show_table(report.table, "scale_table")
+    show_table(report.statements, "scale_statements")
 
 
 def survey_tab() -> None:
@@ -121,7 +151,7 @@ def survey_tab() -> None:
     chart = instrument_charts.closed_question_chart(table, question=question, by=by)
     st.altair_chart(chart, width="content")
     downloads(chart, f"closed_{question}" + (f"_by_{by}" if by else ""), {"Closed question": table}, "survey")
-    st.dataframe(table, hide_index=True, key="survey_table")
+    show_table(table, "survey_table")
 
 
 def _run_import(action) -> None:

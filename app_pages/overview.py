@@ -57,66 +57,66 @@ else:
         st.session_state.pop(common.SEG_ID, None)
         st.switch_page("app_pages/code.py")
 
-left, right = st.columns([2, 3], gap="large")
-
 # ---- progress
-with left:
-    st.subheader("Progress by coder")
-    progress = service.reading_progress(engine, project)
-    if visible is not None:  # blind mode: a coder's own progress only
-        progress = progress[progress["coder"].isin(visible)]
-    if progress.empty:
-        st.info("No coders yet — add one in the sidebar (**Add a coder**).", icon=":material/person:")
-    else:
-        st.dataframe(
-            progress.assign(share=progress["units_read"] / progress["units_total"].clip(lower=1)),
-            hide_index=True,
-            width="stretch",
-            column_order=["coder", "share", "units_coded", "documents_done"],
-            column_config={
-                "coder": "Coder",
-                "share": st.column_config.ProgressColumn(
-                    "Units read", format="percent", min_value=0, max_value=1,
-                    help="Units with your codes, marked “nothing applies”, or in a transcript you finished"),
-                "units_coded": st.column_config.NumberColumn(
-                    "Coded", help=f"Units with at least one code, of {status.units}"
-                ),
-                "documents_done": st.column_config.NumberColumn(
-                    "Done", help=f"Transcripts marked done or with a frame finished, of {status.documents}"
-                ),
-            },
-        )
+st.subheader("Progress by coder")
+progress = service.reading_progress(engine, project)
+if visible is not None:  # blind mode: a coder's own progress only
+    progress = progress[progress["coder"].isin(visible)]
+if progress.empty:
+    st.info("No coders yet — add one in the sidebar (**Add a coder**).", icon=":material/person:")
+else:
+    st.dataframe(
+        progress.assign(share=progress["units_read"] / progress["units_total"].clip(lower=1)),
+        hide_index=True,
+        width="stretch",
+        column_order=["coder", "share", "units_coded", "documents_done"],
+        column_config={
+            "coder": "Coder",
+            "share": st.column_config.ProgressColumn(
+                "Units read", format="percent", min_value=0, max_value=1,
+                help="Units with your codes, marked “nothing applies”, or in a transcript you finished"),
+            "units_coded": st.column_config.NumberColumn(
+                "Coded", help=f"Units with at least one code, of {status.units}"
+            ),
+            "documents_done": st.column_config.NumberColumn(
+                "Done", help=f"Transcripts marked done or with a frame finished, of {status.documents}"
+            ),
+        },
+    )
 
-# ---- code usage
-with right:
-    st.subheader("Codes in use")
-    usage = service.code_usage(engine, project, coders=visible)
-    st.caption(f"Counted from {visible[0]}'s own codings (blind mode)." if visible is not None else
-               "Counted from every coder's codings together, the consensus included.")
-    if usage.empty:
-        st.info("No codes applied yet — open a transcript on **Code a transcript** and start coding.",
-                icon=":material/edit_note:")
-    else:
-        codebook = service.project_codebook(engine, project, include_inactive=True)
-        labels = {c.id: c.label for c in codebook.codes()}
-        frames = {f.id: f.label for f in codebook.frames}
-        shown = usage.assign(
-            label=usage["code"].map(labels).fillna(usage["code"]),
-            frame=usage["frame"].map(frames).fillna(usage["frame"]),
-        ).sort_values(["respondents", "segments"], ascending=False)
-        st.dataframe(
-            shown,
-            hide_index=True,
-            width="stretch",
-            height=420,
-            column_order=["label", "respondents", "segments", "codings"],
-            column_config={
-                "label": st.column_config.TextColumn("Code", width="large", help="Frames are on the Codebook page"),
-                "respondents": st.column_config.ProgressColumn(
-                    "Respondents", format="%d", min_value=0, max_value=max(status.respondents, 1),
-                    help="Respondents with at least one segment carrying the code (the coders counted above).",
-                ),
-                "segments": st.column_config.NumberColumn("Segments", help="Segments carrying the code"),
-                "codings": st.column_config.NumberColumn("Codings", help="Codings of the coders counted above"),
-            },
-        )
+# ---- code usage (the whole width: the code labels are long, and every count must be readable)
+st.subheader("Codes in use")
+usage = service.code_usage(engine, project, coders=visible)
+st.caption(f"Counted from {visible[0]}'s own codings (blind mode)." if visible is not None else
+           "Counted from every coder's codings together, the consensus included.")
+if usage.empty:
+    st.info("No codes applied yet — open a transcript on **Code a transcript** and start coding.",
+            icon=":material/edit_note:")
+else:
+    codebook = service.project_codebook(engine, project, include_inactive=True)
+    labels = {c.id: c.label for c in codebook.codes()}
+    frames = {f.id: f.label for f in codebook.frames}
+    shown = usage.assign(
+        label=usage["code"].map(labels).fillna(usage["code"]),
+        frame=usage["frame"].map(frames).fillna(usage["frame"]),
+        of_respondents=usage["respondents"].map(lambda n: f"{n} of {status.respondents}"),
+    ).sort_values(["respondents", "segments"], ascending=False)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(shown), 420),
+        column_order=["label", "of_respondents", "segments", "codings", "frame"],  # the numbers before the long frame
+        column_config={
+            "label": st.column_config.TextColumn("Code", width="large", help="Definitions are on the Codebook page"),
+            "of_respondents": st.column_config.TextColumn(
+                "Respondents", width="small",
+                help="Respondents with at least one segment carrying the code (the coders counted above), of every "
+                     "respondent in the project."),
+            "segments": st.column_config.NumberColumn("Segments", width="small", help="Segments carrying the code"),
+            "codings": st.column_config.NumberColumn("Codings", width="small",
+                                                     help="Codings of the coders counted above"),
+            "frame": st.column_config.TextColumn("Frame", width="medium"),
+        },
+        key="_overview_codes",
+    )

@@ -52,6 +52,7 @@ if submitted:
             st.success("Settings saved.")
 
 st.subheader("Embedding model")
+column = st.columns([3, 2])[0]  # under its heading (the settings form's column is above it)
 models = {m["id"]: m for m in service.model_choices()}
 if info.embedding_model not in models:
     models[info.embedding_model] = {"id": info.embedding_model, "backend": "folder", "languages": []}

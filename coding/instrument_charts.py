@@ -53,7 +53,8 @@ def _kite_layers(data: pd.DataFrame, *, limit: float, size: int):
             x, y = _xy(float(means[t]), ANGLES[t])
             points.append({"view": view, "order": order, "type": t, "mean": round(float(means[t]), 1),
                            "x": x, "y": y})
-    scale = alt.Scale(domain=[-limit * 1.35, limit * 1.35])
+    # the corners lie on the diagonals (at 0.71 of the radius): a domain of 0.95 leaves room for the type names only
+    scale = alt.Scale(domain=[-limit * 0.95, limit * 0.95])
     x = alt.X("x:Q", scale=scale, axis=None)
     y = alt.Y("y:Q", scale=scale, axis=None)
     views = list(dict.fromkeys(data["view"]))
@@ -61,7 +62,7 @@ def _kite_layers(data: pd.DataFrame, *, limit: float, size: int):
         x=x, y=y, detail="ring:N", order="order:Q")
     axes = alt.Chart(pd.DataFrame(spokes)).mark_line(color="#BBBBBB").encode(x=x, y=y, detail="type:N",
                                                                              order="order:Q")
-    names = alt.Chart(pd.DataFrame(labels)).mark_text(fontSize=11, fontWeight="bold").encode(
+    names = alt.Chart(pd.DataFrame(labels)).mark_text(fontSize=13, fontWeight="bold").encode(
         x=x, y=y, text="text:N")
     ticks = alt.Chart(pd.DataFrame({"x": [0.0] * len(range(10, int(limit) + 1, 10)),
                                     "y": [float(r) * math.sin(math.radians(45)) for r in range(10, int(limit) + 1, 10)],
@@ -81,6 +82,10 @@ def _limit(values) -> float:
     return max(50.0, 10 * math.ceil(max(values) / 10)) if len(values) else 50.0
 
 
+KITE_SIZE = 480  # px: a kite must be read at a glance on the page and in a paper
+KITE_CELL_SIZE = 280  # px: one kite of the per-dimension grid (three in a row)
+
+
 def kite_chart(profiles: pd.DataFrame, *, dimension: str | None = None, group: str | None = None,
                title: str | None = None):
     """The kite of now vs preferred from :func:`coding.ocai.profile_table` (overall, or one ``dimension``
@@ -90,7 +95,7 @@ def kite_chart(profiles: pd.DataFrame, *, dimension: str | None = None, group: s
     data = _select(profiles, dimension, group)
     n = int(data["n"].max())
     what = (dimension or "").replace("_", " ") or "six-dimension profile"
-    chart = _kite_layers(data, limit=_limit(data["mean"]), size=320).properties(
+    chart = _kite_layers(data, limit=_limit(data["mean"]), size=KITE_SIZE).properties(
         title=alt_title(title or f"OCAI culture profile: {what}",
                         [f"n = {n} respondents; mean points per culture type, now vs preferred",
                          "ipsative scores: the four types of a row sum to 100"]),
@@ -108,7 +113,7 @@ def kite_grid(per_dimension: pd.DataFrame, *, group: str | None = None, title: s
     cells = []
     for dimension in DIMENSIONS:
         data = _select(per_dimension, dimension, group)
-        cells.append(_kite_layers(data, limit=limit, size=200).properties(
+        cells.append(_kite_layers(data, limit=limit, size=KITE_CELL_SIZE).properties(
             title=dimension.replace("_", " ").capitalize()))
     n = int(per_dimension["n"].max())
     return alt.vconcat(alt.hconcat(*cells[:3]), alt.hconcat(*cells[3:])).properties(

@@ -68,6 +68,15 @@ DISCREPANCY_NOTE = (f"A discrepancy of {DISCREPANCY_THRESHOLD:.0f} points or mor
                     "a common rule of thumb in the OCAI literature, not a statistical test.")
 
 
+def validation_note(mode: str, rescaled: int = 0) -> str:
+    """How the answers were validated at import, as a sentence a reader understands."""
+    if mode == "rescale":
+        return (f"Validation: rescale. {rescaled} dimension(s) that did not sum to 100 were scaled to 100 at import; "
+                "every other answer is scored as given.")
+    return ("Validation: reject. Every dimension of every respondent sums to 100; an answer that did not would have "
+            "refused the whole import, so every answer is scored as given.")
+
+
 class OcaiError(CodeframeError):
     """OCAI answers are invalid (a dimension not summing to 100, a missing or negative number...)."""
 

@@ -21,7 +21,7 @@ def instruments_page() -> AppTest:
 def test_ocai_tab_shows_the_sample_profile_and_the_ipsative_note(app_engine):
     at = instruments_page()
     shown = texts(at)
-    assert "n = **30** respondents" in shown and "validation: **reject**" in shown
+    assert "n = **30** respondents" in shown and "Validation: reject. Every dimension" in shown
     assert "ipsative" in shown and "rule of thumb" in shown
     dominant = at.dataframe[0].value.set_index("view")
     assert dominant.loc["now", "dominant"] == "hierarchy" and dominant.loc["preferred", "dominant"] == "clan"
@@ -30,6 +30,37 @@ def test_ocai_tab_shows_the_sample_profile_and_the_ipsative_note(app_engine):
     assert discrepancy["difference"].to_numpy() == pytest.approx(expected.discrepancy["difference"].to_numpy())
     names = [b.proto.label for b in at.get("download_button")]
     assert "Chart (PNG)" in names and "Workbook (XLSX)" in names
+
+
+def test_the_validation_mode_is_a_sentence_not_an_alert(app_engine):
+    at = instruments_page()
+    alerts = [e.value for e in (*at.info, *at.warning, *at.error)]
+    assert not any("validation" in a.lower() for a in alerts), alerts
+    assert any(c.value.startswith("Validation: reject. Every dimension") for c in at.caption)
+
+
+def test_the_kite_is_drawn_large(app_engine):
+    import json
+
+    kite = json.loads(instruments_page().get("vega_lite_chart")[0].proto.spec)
+    assert kite["width"] >= 450 and kite["height"] >= 450, (kite.get("width"), kite.get("height"))
+
+
+def test_tables_show_one_decimal_and_readable_headings(app_engine):
+    import json
+
+    at = instruments_page()
+    for table in at.dataframe:
+        config = json.loads(table.proto.columns or "{}")
+        frame = table.value
+        for column in frame.columns:
+            if "_" in column:  # a raw name such as ci_low gets a heading
+                shown = config.get(column, {}).get("label")
+                assert shown and "_" not in shown, (column, config.get(column))
+            if column == "dimension":  # the OCAI dimensions as words, not ids
+                assert not frame[column].str.contains("_").any(), list(frame[column])
+            if frame[column].dtype.kind == "f" and not frame[column].isna().all():
+                assert config[column]["type_config"]["format"] == "%.1f", (column, config.get(column))
 
 
 def test_ocai_by_body_draws_one_group(app_engine):

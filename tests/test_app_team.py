@@ -136,6 +136,19 @@ def test_a_coder_changes_her_password(team_engine):
     assert service.authenticate(team_engine, P, "aigerim", "her new passphrase") == "aigerim"
 
 
+def test_a_wrong_current_password_is_named_as_such(team_engine):
+    at = goto(sign_in("aigerim"), "account")
+    fields = at.text_input
+    fields[0].input("not her password")
+    fields[1].input("her new passphrase")
+    fields[2].input("her new passphrase")
+    ok(at.button[[b.label for b in at.button].index("Change password")].click().run())
+    errors = [e.value for e in at.error]
+    assert any("current password is wrong" in e for e in errors), errors
+    assert not any("sign-in failed" in e for e in errors)
+    assert service.authenticate(team_engine, P, "aigerim", PASSWORD) == "aigerim"
+
+
 def test_solo_mode_asks_no_sign_in_and_offers_no_supervisor_once_there_is_an_admin(app_engine):
     at = ok(AppTest.from_file(str(APP), default_timeout=90).run())
     assert "Sign in to Codeframe" not in [t.value for t in at.title]

@@ -140,6 +140,8 @@ def test_change_own_password_needs_the_old_one_and_ends_other_sessions(team):
     there = service.sign_in(team, P, "cal", PASSWORD)
     with pytest.raises(PermissionDenied):
         service.change_own_password(team, P, here.session_id, "wrong old", "a new passphrase")
+    with pytest.raises(PermissionDenied, match="current password is wrong"):
+        service.change_own_password(team, P, here.session_id, "wrong again", "a new passphrase")
     service.change_own_password(team, P, here.session_id, PASSWORD, "a new passphrase")
     assert service.session_user(team, P, here.session_id) is not None
     assert service.session_user(team, P, there.session_id) is None

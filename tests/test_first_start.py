@@ -90,3 +90,32 @@ def test_a_failed_sample_load_keeps_nothing_and_says_why(tmp_path, monkeypatch):
         assert "No documents yet" in texts(at)
     finally:
         engine.dispose()
+
+
+def test_the_progress_text_of_a_first_start_never_goes_backwards(tmp_path):
+    """From the boot message to the end, the count of transcripts only grows ("0 of 24", never "Loading…")."""
+    from app_pages import _boot
+
+    total = len(list((_boot.sample_corpus_dir() / "transcripts").glob("*.txt")))
+    boot_text = f"Loading the sample corpus: 0 of {total} transcripts…"
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    try:
+        seen = [service.start_sample_load(engine, PROJECT)]
+        assert seen[0].message == boot_text  # the page takes over from the boot message without a step back
+        deadline = time.monotonic() + 300
+        while seen[-1].status == "running":
+            assert time.monotonic() < deadline, seen[-1]
+            state = service.sample_load_state(engine, PROJECT)
+            if state != seen[-1]:
+                seen.append(state)
+            time.sleep(0.01)
+        steps = ["transcripts", "codings", "instruments"]
+        running = [s for s in seen if s.status == "running"]
+        assert all(s.total == total and s.step in steps for s in running), running
+        order = [(steps.index(s.step), s.done) for s in running]
+        assert order == sorted(order), order
+        fractions = [s.fraction for s in seen]
+        assert fractions == sorted(fractions) and seen[-1].status == "done"
+    finally:
+        service.forget_sample_load(engine, PROJECT)
+        engine.dispose()

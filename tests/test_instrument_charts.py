@@ -31,6 +31,15 @@ def layer_values(spec: dict, mark: str) -> list[dict]:
     raise AssertionError(mark)
 
 
+def test_the_kite_fills_its_chart():
+    """The outer ring's corners lie on the diagonals; the axes reach only a little past them (room for the names)."""
+    spec = instrument_charts.kite_chart(ocai.profile_table(scores())).to_dict()
+    outer = max(ring["x"] for ring in spec["datasets"][spec["layer"][0]["data"]["name"]])
+    reach = spec["layer"][0]["encoding"]["x"]["scale"]["domain"][1]
+    assert outer / reach > 0.7, (outer, reach)
+    assert spec["width"] == spec["height"] >= 450
+
+
 def test_kite_places_each_type_on_its_quadrant_at_its_mean():
     profiles = ocai.profile_table(scores())
     spec = instrument_charts.kite_chart(profiles).to_dict()

@@ -77,7 +77,9 @@ def test_ocai_and_scales_round_trip_and_delete(project, tmp_path):
         service.import_ocai(project, "p", ocai_csv)
     assert info.value.problems[0].line == 2 and "sum to 99" in info.value.problems[0].message
     report = service.import_ocai(project, "p", ocai_csv, mode="rescale")
-    assert report.respondents == 1 and "validation: rescale" in report.notes
+    assert report.respondents == 1 and report.notes == [
+        "Validation: rescale. 1 dimension(s) that did not sum to 100 were scaled to 100 at import; "
+        "every other answer is scored as given."]
     ocai = service.ocai_report(project, "p", by="body")
     assert ocai.mode == "rescale" and ocai.rescaled[0]["sum"] == 99
     assert ocai.dominant.set_index("view").loc["now", "dominant"] == "hierarchy"

@@ -49,6 +49,11 @@ def print_frame(df, fmt: str = "table", *, out=None, floatfmt: str = "{:.3f}") -
         out.write(format_table(df, floatfmt=floatfmt) + "\n")
 
 
+def records(df) -> list[dict]:
+    """A DataFrame as JSON-ready records (NaN as null, dates in ISO), the rows :func:`print_frame` prints as JSON."""
+    return json.loads(df.to_json(orient="records", force_ascii=False, date_format="iso"))
+
+
 def format_table(df, *, floatfmt: str = "{:.3f}") -> str:
     """A plain aligned text table; floats to 3 decimals, NaN shown as 'NaN'."""
     import math

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from coding import service
-from coding.cli.common import engine_from_args, print_frame
+from coding.cli.common import engine_from_args, print_frame, print_json, records
 from coding.cli.users import add_as_option, signed_in_actor
 from coding.errors import CodeframeError
 
@@ -132,6 +132,9 @@ def _emit(tables: dict, args, notes: list[str]) -> None:
         return
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     try:
+        if args.format == "json" and len(tables) > 1:  # one document: an object of named tables
+            print_json({title: records(table) for title, table in tables.items()}, out=out)
+            return
         for title, table in tables.items():
             if args.format == "table" and len(tables) > 1:
                 out.write(f"\n## {title}\n")

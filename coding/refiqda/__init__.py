@@ -19,6 +19,9 @@ What maps to what
   top-level non-codable code with children from another tool also becomes a
   frame (id derived from its name); other top-level codes go into one frame
   ``imported`` ("Imported codes") with their hierarchy kept through ``parent``.
+  That frame exists only because of the import (its description says so): the
+  export writes its codes at the top level again, so a round trip keeps every
+  code path (and a code's description as it was, with the id line below it).
 * **Codes.** ``<Code guid name=label isCodable color>``; the ``<Description>``
   is readable text: the definition, then ``Include:``, ``Exclude:`` and
   ``Examples:`` lists (``- item``, continuation lines indented by two spaces),

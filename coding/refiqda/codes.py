@@ -11,6 +11,7 @@ from coding.refiqda.common import (
     _ID_PATTERN,
     DEFAULT_FRAME_ID,
     DEFAULT_FRAME_LABEL,
+    IMPORTED_FRAME_DESCRIPTION,
     _child,
     _child_text,
     _children,
@@ -96,7 +97,7 @@ class CodeReader:
         else:
             if self._default is None:
                 self._default = self._new_frame(_unique(DEFAULT_FRAME_ID, self.frame_ids), DEFAULT_FRAME_LABEL,
-                                                "Codes imported from a REFI-QDA file.", False, None)
+                                                IMPORTED_FRAME_DESCRIPTION, False, None)
             self._code(element, self._default, None)
 
     def _code(self, element, frame: dict[str, Any], parent: str | None) -> None:

@@ -16,6 +16,9 @@ DOCUMENT_MARKER = "Codeframe document:"
 NO_DESCRIPTION = "(imported without description)"
 DEFAULT_FRAME_ID = "imported"
 DEFAULT_FRAME_LABEL = "Imported codes"
+#: The description of the frame that holds a foreign file's top-level codes. It marks a frame that exists only
+#: because of an import: the export writes its codes at the top level again, never the frame as a code.
+IMPORTED_FRAME_DESCRIPTION = "Codes imported from a REFI-QDA file."
 FALLBACK_CODER = "imported"
 
 _GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://www.qdasoftware.org/codeframe")
@@ -123,13 +126,20 @@ def _items(title: str, values: tuple[str, ...]) -> list[str]:
 
 
 def code_description(code) -> str:
-    """The readable ``<Description>`` of a code (definition, include, exclude, examples, id)."""
-    lines = [code.definition.strip(), ""]
-    lines += _items("Include", code.include)
-    lines += _items("Exclude", code.exclude)
-    lines += _items("Examples", code.examples)
-    lines += ["", f"{CODE_MARKER} {code.id}"]
-    return "\n".join(lines)
+    """The readable ``<Description>`` of a code (definition, include, exclude, examples, id); parts that are
+    empty are left out, so a foreign code's description comes back as it was, with the id line below it."""
+    blocks = [code.definition.strip()] if code.definition.strip() not in ("", NO_DESCRIPTION) else []
+    for title, values in (("Include", code.include), ("Exclude", code.exclude), ("Examples", code.examples)):
+        if values:
+            blocks.append("\n".join(_items(title, values)))
+    blocks.append(f"{CODE_MARKER} {code.id}")
+    return "\n\n".join(blocks)
+
+
+def import_only_frame(frame) -> bool:
+    """Whether a frame exists only because an import put a foreign file's top-level codes into it."""
+    return frame.description == IMPORTED_FRAME_DESCRIPTION and re.fullmatch(
+        rf"{DEFAULT_FRAME_ID}(_\d+)?", frame.id) is not None
 
 
 def _parse_code_description(text: str | None) -> dict[str, Any]:

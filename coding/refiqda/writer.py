@@ -23,6 +23,7 @@ from coding.refiqda.common import (
     _xml_text,
     code_description,
     frame_description,
+    import_only_frame,
     stable_guid,
 )
 
@@ -46,9 +47,12 @@ def codes_element(codebook, ns: str, *, colors: dict[str, str] | None = None,
     colors = colors or {}
     codes = ET.Element(f"{{{ns}}}Codes")
     for frame in codebook.frames:
-        frame_el = ET.SubElement(codes, f"{{{ns}}}Code", {
-            "guid": stable_guid("frame", frame.id), "name": _xml_text(frame.label), "isCodable": "false"})
-        ET.SubElement(frame_el, f"{{{ns}}}Description").text = _xml_text(frame_description(frame))
+        if import_only_frame(frame):  # its codes were top-level codes of the file they came from
+            frame_el = codes
+        else:
+            frame_el = ET.SubElement(codes, f"{{{ns}}}Code", {
+                "guid": stable_guid("frame", frame.id), "name": _xml_text(frame.label), "isCodable": "false"})
+            ET.SubElement(frame_el, f"{{{ns}}}Description").text = _xml_text(frame_description(frame))
         elements: dict[str, Any] = {}
         for code in frame.codes:  # parents may come after children in a file: attach in a second pass
             attrs = {"guid": stable_guid("code", code.id), "name": _xml_text(code.label),

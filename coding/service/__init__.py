@@ -182,6 +182,7 @@ from coding.service.instruments import (
     survey_spec,
     tables_workbook,
 )
+from coding.service.permissions import projects_to_offer
 from coding.service.progress import (
     import_coverage,
     mark_done,
@@ -344,6 +345,7 @@ __all__ = [
     "find_codes",
     "get_project",
     "project_exists",
+    "projects_to_offer",
     "create_project",
     "update_settings",
     "check_model_id",

@@ -239,7 +239,12 @@ def change_own_password(engine: Engine, project: str, session_id: str, old_passw
     """The signed-in user changes their password (the old one is checked, throttled); their other
     sessions end, this one stays."""
     user = _signed_in_user(engine, project, session_id)
-    check_password(engine, project, user.name, old_password, client=client)
+    try:
+        check_password(engine, project, user.name, old_password, client=client)
+    except Throttled:
+        raise
+    except PermissionDenied:
+        raise PermissionDenied("the current password is wrong; your password was not changed") from None
     set_password(engine, project, user.name, new_password, actor=user.name)
     now = utcnow()
     with Session(engine) as session:

@@ -296,7 +296,7 @@ def import_ocai(engine: Engine, project: str = DEFAULT_PROJECT, file=None, *, na
         _insert_responses(session, instrument.id, [{"respondent": r, "attributes": attrs.get(r, {}), "answers": a}
                                                    for r, a in answers_by.items()])
         session.commit()
-    notes = scores.notes[1:] + [f"validation: {mode}"]
+    notes = [ocai.validation_note(mode, len(scores.rescaled))]
     return InstrumentReport(name=name, kind="ocai", respondents=len(answers_by), notes=notes)
 
 
@@ -315,7 +315,7 @@ def ocai_report(engine: Engine, project: str = DEFAULT_PROJECT, *, name: str | N
                          rescaled=list(spec.get("rescaled", [])))
     profiles = ocai.profile_table(scores, attributes=attributes, by=by)
     per_dimension = ocai.profile_table(scores, attributes=attributes, by=by, per_dimension=True)
-    notes = scores.notes + [f"validation: {scores.mode}", ocai.DISCREPANCY_NOTE]
+    notes = [scores.notes[0], ocai.validation_note(scores.mode, len(scores.rescaled)), ocai.DISCREPANCY_NOTE]
     return OcaiReport(
         name=name, n=len(responses), mode=scores.mode, profiles=profiles, per_dimension=per_dimension,
         dominant=ocai.dominant_table(profiles), dominant_per_dimension=ocai.dominant_table(per_dimension),

@@ -102,3 +102,20 @@ def _require_team_admin_by_name(engine, project: str, actor: str | None, what: s
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise CodeframeError(f"role must be one of {', '.join(ROLES)}, not {role!r}", [Problem(role, field="role")])
+
+
+def projects_to_offer(engine, *, current: str, user: str | None = None) -> list[dict]:
+    """The projects of the database someone may switch to from ``current``: ``[{"name", "team_mode"}]``.
+
+    Nobody signed in (solo mode): every project; a team-mode one then asks its own sign-in. Signed in to a
+    team-mode ``current`` as ``user``: ``current``, every solo-mode project, and the team-mode projects where
+    ``user`` has an account (they sign in there too); the others are not offered."""
+    with Session(engine) as session:
+        projects = session.exec(select(Project).order_by(Project.name)).all()
+        offered = []
+        for project in projects:
+            if user is not None and project.team_mode and project.name != current \
+                    and queries.find_coder(session, project.id, user) is None:
+                continue
+            offered.append({"name": project.name, "team_mode": project.team_mode})
+        return offered

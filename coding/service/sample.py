@@ -146,7 +146,13 @@ def _set(key: tuple[str, str], **changes) -> SampleLoadState:
 
 
 def _load_in_background(engine: Engine, project: str, key: tuple[str, str], started: float) -> None:
-    def progress(step: str, done: int, total: int) -> None:
+    steps = ("transcripts", "codings", "instruments")
+
+    def progress(step: str, done: int, total: int) -> None:  # only ever forward
+        with _LOCK:
+            state = _STATES.get(key, SampleLoadState())
+            if (steps.index(step), done) < (steps.index(state.step) if state.step in steps else -1, state.done):
+                return
         _set(key, step=step, done=done, total=total)
 
     try:
@@ -162,6 +168,11 @@ def _load_in_background(engine: Engine, project: str, key: tuple[str, str], star
     state = _set(key, status="done", seconds=time.perf_counter() - started)
     print(f"Codeframe: the sample corpus of project {project!r} loaded in {state.seconds:.2f} s", file=sys.stderr,
           flush=True)
+
+
+def _sample_size() -> int:
+    """How many transcripts the shipped sample has (the first start's "0 of N" says it from the start)."""
+    return len(list((sample_corpus_dir() / "transcripts").glob("*.txt")))
 
 
 def start_sample_load(engine: Engine, project: str = DEFAULT_PROJECT) -> SampleLoadState:
@@ -180,8 +191,9 @@ def start_sample_load(engine: Engine, project: str = DEFAULT_PROJECT) -> SampleL
     with _LOCK:
         if _STATES.get(key, SampleLoadState()).status == "running":  # another session started it meanwhile
             return _STATES[key]
-        started = time.perf_counter()
-        state = _STATES[key] = SampleLoadState(status="running", started=started)
+        started = time.perf_counter()  # the count is known from the start, so the text never steps back
+        state = _STATES[key] = SampleLoadState(status="running", step="transcripts", total=_sample_size(),
+                                               started=started)
     threading.Thread(target=_load_in_background, args=(engine, project, key, started),
                      name=f"codeframe-sample-{project}", daemon=True).start()
     return state
