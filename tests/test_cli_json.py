@@ -26,6 +26,8 @@ ARGUMENTS = {
     "scales": [],
     "survey": [],
     "disagreements": ["--frame", "reform_directions"],
+    "codebook history": [],
+    "codebook units": ["rd_delegation"],
 }
 # further invocations whose output has another shape (several tables, a crosstab)
 VARIANTS = [["ocai", "--by", "body"], ["ocai", "--table", "profiles"], ["shares", "--frame", "reform_directions",
