@@ -410,3 +410,19 @@ def apply_decisions(engine: Engine, project: str, actor: str, events: Sequence[A
             unit = raw.get("unit_id", 0) if isinstance(raw, dict) else getattr(raw, "unit_id", 0)
             acks.append(Ack(event_id, "refused", int(unit or 0), str(exc)))
     return acks
+
+
+def unit_memos(engine: Engine, project: str = DEFAULT_PROJECT, document_id: int = 0, *,
+               coder: str) -> dict[int, str]:
+    """The coder's analytic memos on the units of a transcript: segment id -> text (the newest per unit)."""
+    from coding.database.tables import Segment
+
+    with Session(engine) as session:
+        row = queries.project_by_name(session, project)
+        author = queries.coder_by_name(session, row.id, coder)
+        queries.document_in_project(session, row.id, document_id)
+        found = session.exec(
+            select(Memo.target_id, Memo.text).join(Segment, Segment.id == Memo.target_id)
+            .where(Memo.project_id == row.id, Memo.coder_id == author.id, Memo.target_kind == "segment",
+                   Segment.document_id == document_id).order_by(Memo.updated)).all()
+    return {segment_id: text for segment_id, text in found}
