@@ -4,9 +4,8 @@ for (``/code?…&unit=…``, ``/agreement?tab=Disagreements``), in a real browse
 from __future__ import annotations
 
 import pytest
-from test_browser_team import PASSWORD, P, browser, server  # noqa: F401  (the fixtures)
-
 from sqlmodel import Session, select
+from test_browser_team import PASSWORD, P, browser, server  # noqa: F401  (the fixtures)
 
 from coding import service
 from coding.database.tables import Decision
