@@ -20,6 +20,7 @@ from typing import Any
 import streamlit as st
 
 from app_pages import _common as common
+from app_pages import _unit_extras as unit_extras
 from coding import service
 
 KEY = "cf_view"
@@ -144,6 +145,8 @@ def suggestion_payload(found: list) -> dict[str, list[dict]]:
     for s in found:
         e = s.evidence
         why = f"Matches {e.matched_kind} ({e.matched_similarity:.2f}): “{e.matched_text[:110]}”"
+        for n in e.neighbours[:2]:
+            why += f" · closest coded: {n.document} ({n.similarity:.2f}): “{n.text[:80]}”"
         if e.exclusion_text:
             why += f" · but close to an exclusion: “{e.exclusion_text[:80]}”"
         out.setdefault(str(s.segment_id), []).append(
@@ -181,3 +184,7 @@ def fragment(engine, project: str, coder: str, document_id: int, chosen: list[st
     found, note = suggest() if suggest is not None else (None, "")
     mount(payload(engine, project, coder=coder, document_id=document_id, view=view, codebook=codebook,
                   chosen=chosen, suggestions=found, suggestions_note=note, acks=acks))
+    units_in_order = [s for s in view.segments if s.is_unit]
+    shown = next((s for s in units_in_order if s.id == st.session_state.get(common.SEG_ID)), units_in_order[0])
+    unit_extras.extras(engine, project, coder=coder, document_id=document_id, unit=shown,
+                       number=units_in_order.index(shown) + 1, labels={c.id: c.label for c in codebook.codes()})
