@@ -69,38 +69,70 @@ class Expected:
         self.units, self.numbered, self.frame_of, self.frames = units, numbered, frame_of, frames
         self.i = 0
         self.decisions: list[tuple[int, str]] = []  # (unit, action), in order
-        self.history: list[int] = []  # units of this tab's decisions, for undo's jump
+        self.history: list[tuple[int, str, set, set]] = []  # this tab's decisions: unit, action, codes, marks
+        self.codes: dict[int, set[str]] = {}
+        self.marks: dict[int, set[str]] = {}
 
     @property
     def unit(self) -> int:
         return self.units[self.i]
 
-    def decide(self, action: str) -> None:
+    def decide(self, action: str, codes: set = frozenset(), marks: set = frozenset()) -> None:
+        """Record a decision and what it changed (codes toggled, marks set or lifted), for undo."""
         self.decisions.append((self.unit, action))
         if action != "undo":
-            self.history.append(self.unit)
+            self.history.append((self.unit, action, set(codes), set(marks)))
 
-    def key(self, key: str, state: dict, has_suggestion: bool) -> None:
-        if key == "j":
-            self.i = min(self.i + 1, len(self.units) - 1)
-        elif key == "k":
-            self.i = max(self.i - 1, 0)
+    def apply_code(self, code: str) -> None:
+        here, marks = self.codes.setdefault(self.unit, set()), self.marks.setdefault(self.unit, set())
+        lifted = {self.frame_of[code]} & marks
+        marks -= lifted
+        here.add(code)
+        return lifted
+
+    def key(self, key: str, suggested: str | None) -> None:
+        here = self.codes.setdefault(self.unit, set())
+        marks = self.marks.setdefault(self.unit, set())
+        if key in "jk":
+            self.i = min(max(self.i + (1 if key == "j" else -1), 0), len(self.units) - 1)
         elif key.isdigit() and key != "0":
             code = self.numbered[int(key) - 1]
-            self.decide("untick" if code in state.get(self.unit, set()) else "tick")
-            state.setdefault(self.unit, set()).symmetric_difference_update({code})
+            if code in here:
+                here.discard(code)
+                self.decide("untick", {code})
+            else:
+                self.decide("tick", {code}, self.apply_code(code))
         elif key == "0":
-            coded = {self.frame_of[c] for c in state.get(self.unit, set())}
-            if [f for f in self.frames if f not in coded]:
-                self.decide("nothing")
+            free = [f for f in self.frames if f not in {self.frame_of[c] for c in here}]
+            if free and all(f in marks for f in free):
+                marks.difference_update(free)
+                self.decide("clear_nothing", marks=set(free))
+            elif free:
+                added = set(free) - marks
+                marks.update(free)
+                self.decide("nothing", marks=added)
                 self.i = min(self.i + 1, len(self.units) - 1)
-        elif key in "ax" and has_suggestion:
-            self.decide("accept" if key == "a" else "reject")
+        elif key == "a" and suggested:
+            self.decide("accept", {suggested}, self.apply_code(suggested))
+        elif key == "x" and suggested:
+            self.decide("reject")
         elif key == "u":
-            last = self.history.pop() if self.history else None
             self.decide("undo")
-            if last is not None:
-                self.i = self.units.index(last)
+            if self.history:
+                self.undo(*self.history.pop())
+
+    def undo(self, unit: int, action: str, codes: set, marks: set) -> None:
+        here, marked = self.codes.setdefault(unit, set()), self.marks.setdefault(unit, set())
+        if action in ("tick", "accept"):
+            here.difference_update(codes)
+            marked.update(marks)
+        elif action == "untick":
+            here.update(codes)
+        elif action == "nothing":
+            marked.difference_update(marks)
+        elif action == "clear_nothing":
+            marked.update(marks)
+        self.i = self.units.index(unit)
 
 
 def _setup(engine):
@@ -112,7 +144,8 @@ def _setup(engine):
     return doc, units, [c.id for c in codes[:9]], {c.id: c.frame for c in codebook.codes()}, frames
 
 
-def _type(page, keys, expected: Expected, local: dict, *, offline_at: int | None = None, context=None) -> None:
+def _type(page, keys, expected: Expected, *, offline_at: int | None = None, context=None) -> None:
+    trace = []
     for n, key in enumerate(keys):
         if offline_at is not None and n == offline_at:
             context.set_offline(True)
@@ -122,23 +155,33 @@ def _type(page, keys, expected: Expected, local: dict, *, offline_at: int | None
             assert int(page.locator(".cf-view").get_attribute("data-pending")) > 0
             assert "saving" in page.locator(".cf-progress").inner_text()
             context.set_offline(False)
-        has_suggestion = key in "ax" and page.locator(".cf-sugg .cf-accept").count() > 0
+        suggested = None
+        if key in "ax" and page.locator(".cf-sugg .cf-accept").count():  # the suggestion a/x act on, as shown
+            suggested = page.locator(".cf-sugg .cf-chip").get_attribute("title").split(":")[0]
         before = expected.unit
         page.keyboard.press(key)
-        expected.key(key, local, has_suggestion)
+        expected.key(key, suggested)
         if key.isdigit():  # drawn at once, on the unit where the key was pressed
             assert page.locator(f"#cf-seg-{before}").count() == 1
+        trace.append((key, expected.unit, suggested))
         if key in "jk0u":  # the selection the test expects is the one on screen
-            assert page.locator(".cf-seg.cf-selected").get_attribute("id") == f"cf-seg-{expected.unit}", (n, key)
+            shown = page.locator(".cf-seg.cf-selected").get_attribute("id")
+            assert shown == f"cf-seg-{expected.unit}", (n, key, trace, page.locator(".cf-message").inner_text())
 
 
-def _check_database(engine, expected: Expected, first_id: int) -> None:
+def _check_database(engine, expected: Expected, doc: int) -> None:
     with Session(engine) as session:
-        rows = session.exec(select(Decision).where(Decision.id > first_id).order_by(Decision.id)).all()
+        rows = session.exec(select(Decision).order_by(Decision.id)).all()
     got = [(r.segment_id, r.action) for r in rows]
     assert got == expected.decisions  # each on the unit where its key was pressed, in order, none lost or doubled
     assert all(r.status == "applied" for r in rows), [(r.action, r.reason) for r in rows if r.status != "applied"]
     assert len({r.client_id for r in rows}) == len(rows)
+    # and the codings and marks are exactly what the keys meant, unit by unit
+    found = service.document_view(engine, PROJECT, doc, viewer=CODER)
+    codes = {s.id: {c.code for c in s.codings if c.coder == CODER} for s in found.segments if s.is_unit}
+    assert {u: c for u, c in codes.items() if c} == {u: c for u, c in expected.codes.items() if c}
+    marks = service.unit_marks(engine, PROJECT, doc, coder=CODER)
+    assert {u: set(m) for u, m in marks.items()} == {u: m for u, m in expected.marks.items() if m}
 
 
 def _run(warm_server, tmp_path, *, offline: bool) -> None:
@@ -162,13 +205,13 @@ def _run(warm_server, tmp_path, *, offline: bool) -> None:
             assert page.get_by_text("Preparing suggestions").is_visible()  # the keys come while it runs
             expect(page.locator(".cf-seg.cf-selected")).to_have_attribute("id", f"cf-seg-{units[0]}")
             expected = Expected(units, numbered, frame_of, frames)
-            _type(page, KEYS, expected, {}, offline_at=15 if offline else None, context=context)
+            _type(page, KEYS, expected, offline_at=15 if offline else None, context=context)
             expect(page.locator(".cf-view")).to_have_attribute("data-pending", "0")
             expect(page.locator(".cf-progress")).to_contain_text("all saved")
             page.screenshot(path=str(tmp_path / "after.png"))
         finally:
             browser.close()
-    _check_database(engine, expected, 0)
+    _check_database(engine, expected, doc)
 
 
 def test_forty_keys_during_the_warm_up_land_on_their_units(warm_server, tmp_path):

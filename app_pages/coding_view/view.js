@@ -119,7 +119,7 @@ function decide(action, fields) {
   S.queue.push(event);
   saveQueue();
   if (action !== "undo") S.history.push({ id: event.id, unit_id: unit });
-  S.touched = Date.now();
+  S.touched = (S.touched || 0) + 1;
   drawUnit(unit);
   drawPanel();
   send(true);
@@ -288,7 +288,7 @@ function drawCodes(u) {
 function select(id, fromClick, fromServer) {
   if (!S.rows[id]) return;
   S.selected = id;
-  S.touched = Date.now();
+  S.touched = (S.touched || 0) + 1;
   drawPanel();
   const row = S.rows[id].row;
   const box = S.parts.transcript;
