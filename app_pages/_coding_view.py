@@ -81,6 +81,11 @@ def process_outbox(engine, project: str, coder: str) -> list[dict]:
                           "message": ack.message, "action": raw.get("action")}
         if ack.status == "applied" and raw.get("action") == "reject":
             _remember_rejection(raw)
+        undid = ack.changes.get("undid") or {} if ack.status == "applied" else {}
+        if undid.get("action") == "reject":  # the suggestion may be shown again
+            codes = st.session_state.get(REJECTED, {}).get(str(ack.unit_id), [])
+            if undid.get("code") in codes:
+                codes.remove(undid["code"])
     while len(acks) > KEEP_ACKS:
         acks.pop(next(iter(acks)))
     return [acks[i] for i in waiting if i in acks]

@@ -166,7 +166,7 @@ def _type(page, keys, expected: Expected, *, offline_at: int | None = None, cont
         trace.append((key, expected.unit, suggested))
         if key in "jk0u":  # the selection the test expects is the one on screen
             shown = page.locator(".cf-seg.cf-selected").get_attribute("id")
-            assert shown == f"cf-seg-{expected.unit}", (n, key, trace, page.locator(".cf-message").inner_text())
+            assert shown == f"cf-seg-{expected.unit}", (n, key, str(trace[20:]), page.locator(".cf-message").inner_text())
 
 
 def _check_database(engine, expected: Expected, doc: int) -> None:

@@ -87,8 +87,10 @@ function replay(unitId) {
   const base = S.server[unitId] || { mine: [], marks: [], memo: "" };
   const u = { mine: new Set(base.mine), marks: new Set(base.marks), memo: base.memo || "", pending: 0, undoing: false };
   for (const e of S.queue) {
-    if (e.unit_id !== unitId) continue;
+    const target = e.action === "undo" ? (e.inverse ? e.inverse.unit : e.unit_id) : e.unit_id;
+    if (target !== unitId) continue;
     u.pending += 1;
+    if (e.action === "undo" && e.inverse) { invert(u, e.inverse); continue; }
     const frame = frameOf(e.code);
     if (e.action === "tick" || e.action === "accept") {
       if (frame && S.frames[frame] && S.frames[frame].exclusive) {
@@ -107,18 +109,41 @@ function replay(unitId) {
   return u;
 }
 
+function invert(u, inv) {
+  // undo drawn at once: the change the undone decision made, taken back
+  for (const c of inv.removeCodes) u.mine.delete(c);
+  for (const c of inv.addCodes) u.mine.add(c);
+  for (const f of inv.removeMarks) u.marks.delete(f);
+  for (const f of inv.addMarks) u.marks.add(f);
+  if (inv.memo !== undefined) u.memo = inv.memo;
+}
+
+function delta(before, after) {
+  const minus = (a, b) => [...a].filter((x) => !b.has(x));
+  return { removeCodes: minus(after.mine, before.mine), addCodes: minus(before.mine, after.mine),
+           removeMarks: minus(after.marks, before.marks), addMarks: minus(before.marks, after.marks),
+           memo: before.memo !== after.memo ? before.memo : undefined };
+}
+
 function rejectedHere(unitId) {
   const out = new Set(S.rejected[unitId] || []);
-  for (const e of S.queue) if (e.unit_id === unitId && e.action === "reject") out.add(e.code);
+  for (const e of S.queue) {
+    if (e.unit_id === unitId && e.action === "reject") out.add(e.code);
+    if (e.action === "undo" && e.inverse && e.inverse.unit === unitId && e.inverse.rejected) out.delete(e.inverse.rejected);
+  }
   return out;
 }
 
 function decide(action, fields) {
   const unit = S.selected;
   const event = { id: newId(), seq: nextSeq(), unit_id: unit, action, coder: S.data.coder, ...fields };
+  const before = replay(unit);
   S.queue.push(event);
   saveQueue();
-  if (action !== "undo") S.history.push({ id: event.id, unit_id: unit });
+  if (action !== "undo") {
+    const inverse = { unit, ...delta(before, replay(unit)), rejected: action === "reject" ? fields.code : null };
+    S.history.push({ id: event.id, unit_id: unit, inverse });
+  }
   S.touched = (S.touched || 0) + 1;
   drawUnit(unit);
   drawPanel();
@@ -352,7 +377,8 @@ function undo() {
   // this tab knows its own decisions: jump at once to the unit of the last one; the server's answer
   // (it undoes the coder's last decision, wherever it was made) corrects the jump if it differs
   const last = S.history.pop();
-  const event = decide("undo", {});
+  const event = decide("undo", last ? { inverse: last.inverse } : {});
+  if (last) drawUnit(last.unit_id);
   if (last && S.rows[last.unit_id] && last.unit_id !== S.selected) select(last.unit_id);
   S.undoAsked = { id: event.id, at: S.touched, guess: last ? last.unit_id : null };
   say("Undoing your last decision…");
