@@ -311,8 +311,8 @@ def test_exclusive_frame_swaps_the_code_and_navigation_writes_nothing(app_engine
     # contract_service is mutually exclusive: the second code replaced the first, and the page shows it
     assert code_box(at, seg, "cs_evolutionary").value is False
     assert code_box(at, seg, "cs_progressive").value is True
-    view = service.document_view(app_engine, PROJECT, doc, viewer="aigerim")
-    assert {c.code for s in view.segments if s.id == seg for c in s.codings} == {"cs_progressive"}
+    seen = service.document_view(app_engine, PROJECT, doc, viewer="aigerim")
+    assert {c.code for s in seen.segments if s.id == seg for c in s.codings} == {"cs_progressive"}
     events = len(service.history(app_engine, PROJECT))
     units = [s["id"] for s in view(at)["segments"] if s["unit"]]
     pick_unit(at, units[3])
