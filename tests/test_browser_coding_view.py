@@ -203,6 +203,9 @@ def _run(warm_server, tmp_path, *, offline: bool) -> None:
             expect(page.locator(".cf-view[data-ready='1']")).to_be_visible()
             expect(page.locator(".cf-sugg .cf-sugg-head, .cf-sugg .cf-muted")).to_be_visible()
             assert page.get_by_text("Preparing suggestions").is_visible()  # the keys come while it runs
+            for part in (".cf-unittext", ".cf-code >> nth=0", ".cf-sugg"):  # what a key acts on is in view
+                box = page.locator(part).bounding_box()
+                assert box and box["y"] >= 0 and box["y"] + min(box["height"], 40) <= 800, (part, box)
             expect(page.locator(".cf-seg.cf-selected")).to_have_attribute("id", f"cf-seg-{units[0]}")
             expected = Expected(units, numbered, frame_of, frames)
             _type(page, KEYS, expected, offline_at=15 if offline else None, context=context)

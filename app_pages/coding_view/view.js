@@ -221,18 +221,25 @@ function topSuggestion(id, u) {
 }
 
 function headMarks(u) {
-  // per frame: coded (with how many codes), nothing applies, or nothing yet; never "nothing applies" over a code
+  // per frame: a chip per coded frame; the frames marked "nothing applies" as one chip (each named in its
+  // title and in a per-frame marker); never "nothing applies" over a frame that carries a code
   const out = el("span", { class: "cf-framemarks" });
-  const open = [];
+  const open = [], none = [];
   for (const f of activeFrames()) {
     const n = [...u.mine].filter((c) => frameOf(c) === f).length;
-    if (!n && !u.marks.has(f)) { open.push(S.frames[f].label); continue; }
-    const state = n ? `${n} code${n > 1 ? "s" : ""}` : "nothing applies";
-    out.append(el("span", { class: "cf-fm cf-fm-" + (n ? "coded" : "none"), "data-frame": f, "data-state": n ? "coded" : "nothing",
-                            title: `${S.frames[f].label}: ${state}` },
-                  el("span", { class: "cf-fml", text: S.frames[f].label }), `: ${state}`));
+    if (n) {
+      out.append(el("span", { class: "cf-fm cf-fm-coded", "data-frame": f, "data-state": "coded", title: `${S.frames[f].label}: ${n} code${n > 1 ? "s" : ""}` },
+                    el("span", { class: "cf-fml", text: S.frames[f].label }), ` ✓${n > 1 ? n : ""}`));
+    } else if (u.marks.has(f)) none.push(f);
+    else open.push(S.frames[f].label);
   }
-  if (open.length) out.append(el("span", { class: "cf-fm cf-fm-open", title: open.join(", "),
+  if (none.length) {
+    const chip = el("span", { class: "cf-fm cf-fm-none", title: "Nothing applies in: " + none.map((f) => S.frames[f].label).join(", "),
+                              text: none.length === activeFrames().length ? "nothing applies" : `nothing applies in ${none.length} frame${none.length > 1 ? "s" : ""}` });
+    for (const f of none) chip.append(el("span", { hidden: true, "data-frame": f, "data-state": "nothing" }));
+    out.append(chip);
+  }
+  if (open.length) out.append(el("span", { class: "cf-fm cf-fm-open", title: "Open: " + open.join(", "),
                                            text: `${open.length} frame${open.length > 1 ? "s" : ""} open` }));
   return out;
 }
