@@ -25,7 +25,7 @@ VIEW_DOC = "_view_doc"  # the transcript the view was last told to open
 engine, project = common.engine(), common.project_name()
 common.inject_css()
 
-st.subheader("Code a transcript")
+st.title("Code a transcript")
 
 documents = service.list_documents(engine, project)
 if not documents:
