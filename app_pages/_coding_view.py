@@ -1,6 +1,6 @@
 """The coding view: transcript, unit panel and keys as ONE client-side ``st.components.v2`` component.
 
-Its HTML is built by ``coding_view/view.js`` (styles in ``view.css``), both shipped beside this module
+Its HTML is built by ``coding_view/*.js`` (model, draw, view; styles in ``view.css``), shipped beside this module
 and read once; nothing is fetched at run time. The browser draws every decision at once and sends it
 as an event bound to its unit (``{id, seq, unit_id, action, code/frames, text}``) through the
 component's ``outbox`` state, which holds every event not acknowledged yet. Each run of the view's
@@ -36,7 +36,8 @@ _component = st.components.v2.component(
     "codeframe_coding_view",
     html='<div class="cf-mount"></div>',
     css=(_HERE / "view.css").read_text(encoding="utf-8"),
-    js=(_HERE / "view.js").read_text(encoding="utf-8"),
+    # one ES module, kept in three files (each under 500 lines): the model, the drawing, the actions and renders
+    js="\n".join((_HERE / name).read_text(encoding="utf-8") for name in ("model.js", "draw.js", "view.js")),
     isolate_styles=True,
 )
 
