@@ -51,7 +51,9 @@ from app_pages import _common as common  # noqa: E402
 engine = common.engine()
 project = common.project_name()
 common.ensure_project(engine, project)
-common.sign_in_gate(engine, project)  # team mode: nothing below runs until someone signs in
+# team mode: nothing below runs until someone signs in; the pages are registered (hidden) meanwhile, so the
+# page and query of the address (F5, a shared link) are where the sign-in lands
+common.sign_in_gate(engine, project, register_pages=lambda: st.navigation(PAGES, position="hidden"))
 common.sidebar(engine, project)
 common.warm_up_progress(engine, project)
 

@@ -168,8 +168,12 @@ def sign_out(engine: Engine, project: str) -> None:
     st.session_state["_signin_message"] = "You are signed out."
 
 
-def sign_in_gate(engine: Engine, project: str) -> None:
-    """In team mode: the signed-in user becomes the coder, or the sign-in form is shown and the run stops."""
+def sign_in_gate(engine: Engine, project: str, register_pages=None) -> None:
+    """In team mode: the signed-in user becomes the coder, or the sign-in form is shown and the run stops.
+
+    ``register_pages`` (called before the form, e.g. ``st.navigation(PAGES, position="hidden")``) keeps the
+    page the address asked for, so that signing in after F5 or from a shared link lands on that page with
+    its query (``/code?doc=1&unit=17``), not on the default page."""
     if not team_mode(engine, project):
         st.session_state.pop(_SIGNED_IN, None)
         return
@@ -181,6 +185,8 @@ def sign_in_gate(engine: Engine, project: str) -> None:
     had_session = st.session_state.pop(SESSION, None) is not None
     for key in (_SIGNED_IN, CODER):
         st.session_state.pop(key, None)
+    if register_pages is not None:
+        register_pages()
     st.title("Sign in to Codeframe")
     st.caption(f"Project **{html.escape(project)}** is in team mode: sign in with the name and password your admin "
                "gave you.")

@@ -12,7 +12,6 @@ per-session token, so one tab's edits never serve stale suggestions to another.
 from __future__ import annotations
 
 import functools
-import html
 import uuid
 from dataclasses import dataclass
 from typing import Callable, Collection
@@ -21,6 +20,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from app_pages import _coding_view as coding_view
 from app_pages import _common as common
 from coding import service
 from coding.errors import CodeframeError
@@ -29,12 +29,11 @@ ON = "suggestions_on"  # the switch (plain bool, survives page changes)
 TOOL_FRAME = "suggest_frame"  # the frame pre-coding and the uncertain-first queue work on
 MIN_SCORE = "precode_min_score"
 TOKEN = "_suggest_session"  # separates this session's cached results from other sessions'
-REJECTED = "_suggest_rejected"  # (segment, code) rejected since the suggestions were last computed
+REVISION = "_suggest_revision"  # bumped when the suggestions must be refitted (bulk accept, refresh)
 ALLOW_NONE = "suggest_allow_none"  # exclusive frames may answer "nothing applies" (the coder turns it on)
 DEFAULT_MIN_SCORE = 0.7
 QUEUE_LENGTH = 10
 TOP_K = 3  # suggestions per unit, across frames
-WHY_CHARS = 110
 
 MATCHED = {
     "label": "its label",
@@ -42,21 +41,6 @@ MATCHED = {
     "include": "an inclusion criterion",
     "example": "an example",
 }
-
-CSS = """
-<style>
-.cf-sugg{margin:0 0 4px 0;line-height:1.3}
-.cf-slabel{display:inline-block;font-size:0.8rem;font-weight:500;padding:1px 9px;border:1px solid;border-radius:10px}
-.cf-score{font-size:0.78rem;color:#39424e;font-variant-numeric:tabular-nums;margin:3px 0 0 2px}
-.cf-score b{font-weight:600}
-.cf-sframe{font-size:0.7rem;color:#8a8f98;font-weight:600;text-transform:uppercase;letter-spacing:0.04em;
-  margin:6px 0 -4px 0}
-.cf-why{font-size:0.78rem;color:#6b7380;line-height:1.35;margin:2px 0 0 2px}
-.cf-why q{font-style:italic;color:#4a5260}
-.cf-why .cf-warn{color:#a35a00}
-</style>
-"""
-
 
 @dataclass
 class Context:
@@ -139,27 +123,6 @@ def _uncertain(key: tuple, frame: str, _engine: Engine, _model) -> list[service.
 # --------------------------------------------------------------------------- callbacks (one service call each)
 
 
-def _accept(ctx: Context, s: service.SuggestionView) -> None:
-    try:
-        service.accept_suggestion(ctx.engine, ctx.project, segment_id=s.segment_id, code=s.code, coder=ctx.coder,
-                                  score=s.score, model_id=s.model_id)
-        st.session_state[ctx.message_key] = f"Accepted “{s.label}” (score {s.score:.2f})."
-    except CodeframeError as exc:
-        st.session_state[ctx.message_key] = common.first_line(exc)
-    ctx.changed()
-
-
-def _reject(ctx: Context, s: service.SuggestionView) -> None:
-    try:
-        service.reject_suggestion(ctx.engine, ctx.project, segment_id=s.segment_id, code=s.code, coder=ctx.coder,
-                                  score=s.score, model_id=s.model_id)
-        st.session_state[ctx.message_key] = f"Rejected “{s.label}”: it will not be suggested to you here again."
-        st.session_state.setdefault(REJECTED, set()).add((s.segment_id, s.code))
-    except CodeframeError as exc:
-        st.session_state[ctx.message_key] = common.first_line(exc)
-    ctx.changed()
-
-
 def _bulk_accept(ctx: Context, model, frame: str, min_score: float) -> None:
     try:
         accepted = service.bulk_accept(ctx.engine, ctx.project, frame=frame, coder=ctx.coder,
@@ -175,111 +138,42 @@ def _jump_to_row(key: str, segment_ids: list[int]) -> None:
     state = st.session_state.get(key)
     rows = list(state.selection.rows) if state is not None else []
     if rows:
-        st.session_state[common.SEG_ID] = segment_ids[rows[0]]
+        coding_view.request_select(segment_ids[rows[0]])
 
 
 def _jump(key: str) -> None:
     segment_id = st.session_state.get(key)
     if segment_id is not None:
-        st.session_state[common.SEG_ID] = segment_id
+        coding_view.request_select(segment_id)
 
 
-# --------------------------------------------------------------------------- the selected unit's suggestions
+# --------------------------------------------------------------------------- the view's suggestions
 
 
-def _short(text: str, limit: int = WHY_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def revision() -> int:
+    """The suggestions' revision: bumped by bulk accept and "Refresh suggestions", so they are refitted then."""
+    return int(st.session_state.get(REVISION, 0))
 
 
-def _headline(s: service.SuggestionView) -> str:
-    background, border, text = common.code_colour(s.code)
-    return (
-        f'<div class="cf-sugg" title="{html.escape(s.code, quote=True)}">'
-        f'<span class="cf-slabel" style="background:{background};border-color:{border};color:{text}">'
-        f"{html.escape(s.label)}</span>"
-        f'<div class="cf-score">score <b>{s.score:.2f}</b> · '
-        + (f"threshold {s.threshold:.2f}" if s.threshold > 0 else "best code of an exclusive frame") + "</div>"
-        + _why(s) + "</div>"
-    )
+def bump_revision() -> None:
+    st.session_state[REVISION] = revision() + 1
 
 
-def _why(s: service.SuggestionView) -> str:
-    e = s.evidence
-    parts = [f"Matches {MATCHED.get(e.matched_kind, e.matched_kind)} ({e.matched_similarity:.2f}): "
-             f"<q>{html.escape(_short(e.matched_text))}</q>"]
-    for n in e.neighbours[:2]:
-        parts.append(f"closest coded: {html.escape(n.document)} ({n.similarity:.2f}): "
-                     f"<q>{html.escape(_short(n.text, 80))}</q>")
-    if e.exclusion_text:
-        parts.append('<span class="cf-warn">but close to an exclusion: '
-                     f"<q>{html.escape(_short(e.exclusion_text))}</q></span>")
-    return '<div class="cf-why">' + "<br>".join(parts) + "</div>"
-
-
-def unit_panel(ctx: Context, model, *, segment_id: int, frames: list[str], frame_labels: dict[str, str],
-               coded_frames: set[str], exclusive: Collection[str] = ()) -> None:
-    """The suggestions for the selected unit in ``frames``: score, threshold, why; accept or reject in one click.
-
-    ``exclusive``: the mutually exclusive frames, where the model always names its best code (forced
-    choice) unless the coder lets "nothing applies" be an answer.
-    """
-    st.html(CSS)
-    box = st.container(border=True, key="cf_suggestions")
-    box.html(f'<b>Suggestions</b> <span class="cf-muted">· {html.escape(model.model_id)}</span>')
-    with box:
-        if any(f in exclusive for f in frames):
-            st.toggle("“Nothing applies” can be the answer", key="_suggest_allow_none_pick",
-                      value=bool(st.session_state.get(ALLOW_NONE, False)), on_change=_remember,
-                      args=("_suggest_allow_none_pick", ALLOW_NONE),
-                      help="In a frame with one code per unit the model names its best code for every unit "
-                           "(forced choice). On: it says nothing where even its best code is below that code's "
-                           "threshold.")
-        _unit_suggestions(ctx, model, segment_id=segment_id, frames=frames, frame_labels=frame_labels,
-                          coded_frames=coded_frames, exclusive=set(exclusive))
-
-
-def _unit_suggestions(ctx: Context, model, *, segment_id: int, frames: list[str], frame_labels: dict[str, str],
-                      coded_frames: set[str], exclusive: set[str]) -> None:
-    shown: list[service.SuggestionView] = []
-    quiet: list[str] = []
-    nothing: list[str] = []
+def for_view(ctx: Context, model, *, frames: list[str], exclusive: Collection[str] = ()) -> tuple[dict, str]:
+    """The top suggestions of every unit of the transcript in ``frames`` (at most :data:`TOP_K` per unit,
+    the most probable first) for the coding view, and a note for a unit without one."""
     allow_none = bool(st.session_state.get(ALLOW_NONE, False))
-    with st.spinner("Computing suggestions for this transcript…"):
-        for frame in frames:
-            if frame in coded_frames:
-                continue  # the service skips units the coder already coded in the frame
-            try:
-                rejected = st.session_state.get(REJECTED, set())
-                found = [s for s in _suggest(_key(ctx, model), frame, allow_none and frame in exclusive, ctx.engine,
-                                             model)
-                         if s.segment_id == segment_id and (s.segment_id, s.code) not in rejected]
-            except CodeframeError as exc:
-                st.caption(f"{frame_labels.get(frame, frame)}: {common.first_line(exc)}")
-                continue
-            shown += found
-            if not found:
-                (nothing if frame in exclusive else quiet).append(frame_labels.get(frame, frame))
-    shown = service.limit_per_unit(shown, TOP_K)  # at most K across the frames, the most probable first
-    for s in shown:
-        if len(frames) > 1:
-            st.html(f'<div class="cf-sframe">{html.escape(frame_labels.get(s.frame, s.frame))}</div>')
-        row = st.columns([10, 1, 1], vertical_alignment="top", gap="small")
-        row[0].html(_headline(s))
-        row[1].button("", icon=":material/check:", key=f"_sa_{segment_id}_{s.code}", width="stretch",
-                      help=f"Accept: save “{s.label}” as your code (source: suggestion, score {s.score:.2f})",
-                      on_click=_accept, args=(ctx, s))
-        row[2].button("", icon=":material/close:", key=f"_sr_{segment_id}_{s.code}", width="stretch",
-                      help=f"Reject “{s.label}”: it is not suggested to you here again",
-                      on_click=_reject, args=(ctx, s))
-    if quiet:
-        lead = "No suggestion — the model abstains" if not shown else "The model abstains"
-        st.caption(f"{lead}: no code above its threshold in {', '.join(quiet)}.")
-    if nothing:
-        st.caption(f"The model suggests “nothing applies” in {', '.join(nothing)}: even its best code is below "
-                   "that code's threshold.")
-    skipped = [frame_labels.get(f, f) for f in frames if f in coded_frames]
-    if skipped and not shown and not quiet:
-        st.caption(f"You already coded this unit in {', '.join(skipped)}.")
+    found: list[service.SuggestionView] = []
+    problems = []
+    for frame in frames:
+        try:
+            found += _suggest(_key(ctx, model), frame, allow_none and frame in exclusive, ctx.engine, model)
+        except CodeframeError as exc:
+            problems.append(f"{frame}: {common.first_line(exc)}")
+    shown = service.limit_per_unit(found, TOP_K)
+    note = ("No suggestion here: the model abstains (no code above its threshold), or you coded this unit in "
+            "the frames shown." + (" " + "; ".join(problems) if problems else ""))
+    return coding_view.suggestion_payload(shown), note
 
 
 # --------------------------------------------------------------------------- pre-code & uncertain first
@@ -300,6 +194,16 @@ def precode_and_queue(ctx: Context, model, *, frame_labels: dict[str, str], pref
     if not frames:
         return
     with st.expander("Pre-code this transcript · uncertain first", icon=":material/auto_awesome:"):
+        options = st.columns([3, 2], vertical_alignment="center")
+        options[0].toggle("“Nothing applies” can be the answer in a one-code frame", key="_suggest_allow_none_pick",
+                          value=bool(st.session_state.get(ALLOW_NONE, False)), on_change=_remember,
+                          args=("_suggest_allow_none_pick", ALLOW_NONE),
+                          help="In a frame with one code per unit the model names its best code for every unit "
+                               "(forced choice). On: it says nothing where even its best code is below that "
+                               "code's threshold.")
+        options[1].button("Refresh suggestions", icon=":material/refresh:", key="_suggest_refresh",
+                          on_click=bump_revision, help="Refit the model on your latest codes and redraw the "
+                          "suggestions of this transcript.")
         frame = _tool_frame(frames, preferred)
         head = st.columns([3, 3, 2, 4], vertical_alignment="bottom")
         head[0].selectbox("Frame", frames, index=frames.index(frame), key="_precode_frame",

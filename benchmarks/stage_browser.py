@@ -47,11 +47,20 @@ st.write(f"clicked {n} times")
 """
 
 OBSERVE = """() => {
-  if (window.__benchObserver) return;
-  window.__benchLast = performance.now();
-  window.__benchObserver = new MutationObserver(() => { window.__benchLast = performance.now(); });
-  window.__benchObserver.observe(document.body, {subtree: true, childList: true, attributes: true,
-                                                 characterData: true});
+  const options = {subtree: true, childList: true, attributes: true, characterData: true};
+  if (!window.__benchObserver) {
+    window.__benchLast = performance.now();
+    window.__benchObserver = new MutationObserver(() => { window.__benchLast = performance.now(); });
+    window.__benchObserver.observe(document.body, options);
+    window.__benchRoots = new WeakSet();
+  }
+  // the coding view draws inside its component's shadow root: observe that DOM too (once it is there)
+  for (const el of document.querySelectorAll("*")) {
+    if (el.shadowRoot && !window.__benchRoots.has(el.shadowRoot)) {
+      window.__benchRoots.add(el.shadowRoot);
+      window.__benchObserver.observe(el.shadowRoot, options);
+    }
+  }
 }"""
 STATE = """() => { const e = document.querySelector('[data-test-script-state]');
   return [performance.now(), window.__benchLast, e ? e.getAttribute('data-test-script-state') : null]; }"""
@@ -103,7 +112,7 @@ def _walk(page, steps: int) -> dict[str, list[float]]:
     accept = True
     for _ in range(steps):
         times["next unit"].append(timed(page, lambda: page.keyboard.press("j")))
-        if page.locator("[class*='st-key-_sa_'] button").count():
+        if page.locator(".cf-sugg .cf-accept").count():
             key = "a" if accept else "x"
             times["accept / reject"].append(timed(page, lambda: page.keyboard.press(key)))
             accept = not accept
@@ -173,9 +182,9 @@ def cases(ctx: Context) -> Iterator[dict]:
                 page.get_by_role("heading", name="Code a transcript").wait_for()
                 _quiet(page)
                 page.locator(".st-key-_suggest_toggle label").first.click()  # suggestions on (model loads)
-                page.locator(".st-key-cf_suggestions").wait_for()
+                page.locator(".cf-sugg .cf-sugg-head, .cf-sugg .cf-muted").first.wait_for()
                 _quiet(page)
-                page.wait_for_function("() => window.__cfKeysInstalled === true")
+                page.locator(".cf-view[data-ready='1']").wait_for()
                 ctx.log(f"  {STAGE}: walking {steps} units of {report.units} with suggestions on")
                 times = _walk(page, steps)
                 load.append(os.getloadavg()[0])

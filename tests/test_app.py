@@ -10,6 +10,7 @@ import time
 
 from apptest import APP, by_prefix, texts
 from streamlit.testing.v1 import AppTest
+from test_app_coding_page import event, send, view
 
 from coding import service
 from coding.database.engine import make_engine
@@ -36,34 +37,32 @@ def goto(at: AppTest, page: str) -> AppTest:
 widget = by_prefix
 
 
-class CodeBox:
-    """One code of the coding page's code list (a pill of its frame's row), used like a checkbox."""
+def code_box(at: AppTest, segment: int, code: str):
+    """One code of the coding view on a unit: its value as the view draws it, ticked as the view sends it."""
+    return _CodeBox(at, segment, code)
 
+
+class _CodeBox:
     def __init__(self, at: AppTest, segment: int, code: str):
-        frame = service.project_codebook(make_engine(), PROJECT).code(code).frame
-        self.pills = widget(at.button_group, f"_p_{segment}_{frame}_")
-        self.code = code
+        self.at, self.segment, self.code = at, segment, code
 
     @property
     def value(self) -> bool:
-        value = self.pills.value
-        return self.code in value if isinstance(value, list) else value == self.code
+        return self.code in view(self.at)["state"][str(self.segment)]["mine"]
 
     def check(self):
-        return self.pills.select(self.code)
+        send(self.at, self.at.session_state["coder"], event(self.segment, "tick", code=self.code))
+        return self.at
 
     def uncheck(self):
-        return self.pills.unselect(self.code)
-
-
-def code_box(at: AppTest, segment: int, code: str) -> CodeBox:
-    return CodeBox(at, segment, code)
+        send(self.at, self.at.session_state["coder"], event(self.segment, "untick", code=self.code))
+        return self.at
 
 
 def pick_unit(at: AppTest, segment: int) -> AppTest:
-    view_units = [s.id for s in service.document_view(
-        make_engine(), PROJECT, at.session_state["doc_id"], viewer=at.session_state["coder"]).segments if s.is_unit]
-    widget(at.number_input, "_go_").set_value(view_units.index(segment) + 1).run()
+    """What the view reports after a move (a click, j/k): the selected unit."""
+    at.session_state["cf_view"] = {"selected": segment}
+    at.run()
     assert not at.exception, at.exception
     return at
 
@@ -148,8 +147,7 @@ def test_apply_and_remove_a_code_through_the_page(app_engine):
     at = goto(start("aigerim"), "code")
     at.selectbox(key="_doc_pick").set_value(doc).run()
     pick_unit(at, unit.id)
-    assert at.session_state["seg_id"] == unit.id
-    assert f"unit {units_before(view).index(unit) + 1} of" in texts(at)  # the panel names the selected unit
+    assert at.session_state["seg_id"] == unit.id and at.query_params["unit"] == str(unit.id)
     box = code_box(at, unit.id, code)
     assert box.value is False
     box.check().run()
@@ -161,7 +159,6 @@ def test_apply_and_remove_a_code_through_the_page(app_engine):
 
     assert code in aigerims_codes()
     assert code_box(at, unit.id, code).value is True
-    assert f"cf-seg-{unit.id}" in texts(at) and "cf-chip" in texts(at)
 
     # a fresh session (a page refresh) still shows the code
     again = goto(start("aigerim"), "code")
@@ -178,13 +175,13 @@ def test_memo_is_saved_with_the_code_and_the_remove_button_removes(app_engine):
     doc = document_id(app_engine, "R02")
     at = goto(start("daniyar"), "code")
     at.selectbox(key="_doc_pick").set_value(doc).run()
-    seg = at.session_state["seg_id"]
-    widget(at.text_input, f"_memo_draft_{seg}").input("clear example").run()
-    code_box(at, seg, "rd_delegation").check().run()
+    seg = view(at)["select"]["unit"]
+    code_box(at, seg, "rd_delegation").check()
+    send(at, "daniyar", event(seg, "memo", code="rd_delegation", text="clear example"))
     codings = service.document_view(app_engine, PROJECT, doc, viewer="daniyar").segments
     applied = [c for s in codings if s.id == seg for c in s.codings if c.code == "rd_delegation"]
     assert [c.memo for c in applied] == ["clear example"]
-    at.button(key=f"_rm_{seg}_rd_delegation").click().run()
+    code_box(at, seg, "rd_delegation").uncheck()  # the × beside the code sends the same
     codings = service.document_view(app_engine, PROJECT, doc, viewer="daniyar").segments
     assert not [c for s in codings if s.id == seg for c in s.codings if c.code == "rd_delegation"]
 
@@ -195,13 +192,7 @@ def test_next_uncoded_and_mark_done(app_engine):
     at.selectbox(key="_doc_pick").set_value(doc).run()
     first = at.session_state["seg_id"]
     assert first == service.next_uncoded_segment(app_engine, PROJECT, doc, coder="aigerim")
-    position = next(s.position for s in service.document_view(app_engine, PROJECT, doc, viewer="aigerim").segments
-                    if s.id == first)
-    at.button(key="cf_next_unread").click().run()
-    expected = service.next_uncoded_segment(app_engine, PROJECT, doc, coder="aigerim", after_position=position)
-    assert at.session_state["seg_id"] == expected != first
-    at.button(key="cf_next").click().run()
-    assert at.session_state["seg_id"] != expected
+    assert view(at)["select"]["unit"] == first  # the view opens the transcript at the first unread unit
 
     assert service.document_view(app_engine, PROJECT, doc, viewer="aigerim").done is False
     widget(at.toggle, f"_done_{doc}_").set_value(True).run()
@@ -215,19 +206,20 @@ def test_blind_coder_sees_own_codings_supervisor_sees_all(app_engine):
     at = goto(start("aigerim"), "code")
     at.selectbox(key="_doc_pick").set_value(doc).run()
     assert "blind coding: only aigerim's codings are shown" in texts(at)
-    assert "· daniyar" not in texts(at)
+    assert not [o for u in view(at)["state"].values() for o in u["others"]]
     sup = goto(start("supervisor"), "code")
     sup.selectbox(key="_doc_pick").set_value(doc).run()
     assert "everyone's codings are visible" in texts(sup)
-    assert "· daniyar" in texts(sup)  # others' chips carry the coder's name
+    assert "daniyar" in {o["coder"] for u in view(sup)["state"].values() for o in u["others"]}
 
 
 def test_preamble_reads_as_context_and_is_not_a_numbered_unit(app_engine):
     at = goto(start("aigerim"), "code")
     at.selectbox(key="_doc_pick").set_value(document_id(app_engine, "R01")).run()
-    shown = texts(at)
-    assert '<div class="cf-turn cf-note"><span class="cf-speaker">Context</span><span>[SYNTHETIC TRANSCRIPT' in shown
-    assert 'cf-num">1</span>I have worked in the civil service' in shown  # unit 1 is the first answer
+    segments = view(at)["segments"]
+    assert not segments[0]["unit"] and segments[0]["text"].startswith("[SYNTHETIC TRANSCRIPT")
+    first = next(s for s in segments if s["unit"])
+    assert first["n"] == 1 and first["text"].startswith("I have worked in the civil service")  # the first answer
 
 
 # --------------------------------------------------------------------------- codebook, import, settings
@@ -314,15 +306,15 @@ def test_exclusive_frame_swaps_the_code_and_navigation_writes_nothing(app_engine
     at = goto(start("aigerim"), "code")
     at.selectbox(key="_doc_pick").set_value(doc).run()
     seg = at.session_state["seg_id"]
-    code_box(at, seg, "cs_evolutionary").check().run()
-    code_box(at, seg, "cs_progressive").check().run()
+    code_box(at, seg, "cs_evolutionary").check()
+    code_box(at, seg, "cs_progressive").check()
     # contract_service is mutually exclusive: the second code replaced the first, and the page shows it
     assert code_box(at, seg, "cs_evolutionary").value is False
     assert code_box(at, seg, "cs_progressive").value is True
-    view = service.document_view(app_engine, PROJECT, doc, viewer="aigerim")
-    assert {c.code for s in view.segments if s.id == seg for c in s.codings} == {"cs_progressive"}
+    seen = service.document_view(app_engine, PROJECT, doc, viewer="aigerim")
+    assert {c.code for s in seen.segments if s.id == seg for c in s.codings} == {"cs_progressive"}
     events = len(service.history(app_engine, PROJECT))
-    widget(at.text_input, f"_memo_draft_{seg}").input("not for the next unit")
-    at.button(key="cf_next_unread").click().run()
-    at.button(key="cf_prev").click().run()
+    units = [s["id"] for s in view(at)["segments"] if s["unit"]]
+    pick_unit(at, units[3])
+    pick_unit(at, units[0])
     assert len(service.history(app_engine, PROJECT)) == events  # moving around changes no coding

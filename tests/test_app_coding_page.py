@@ -1,14 +1,19 @@
-"""The keyboard-driven coding page through AppTest: "read, nothing applies", next unread, undo in the page,
-memos on applied codes, the address that brings a coder back, and what an exclusive frame says."""
+"""The coding page through AppTest: the coding view's data and its decisions (sent as the browser sends
+them, through the component's outbox), bound to their units whatever the page shows; undo says where it
+acted; "nothing applies" per frame; the address that brings a coder back; memos and key quotes."""
 
 from __future__ import annotations
 
-from apptest import APP, by_prefix, ok, texts
+import itertools
+import json
+
+from apptest import APP, ok, texts
 from streamlit.testing.v1 import AppTest
 
 from coding import service
 
 PROJECT = "default"
+_ids = itertools.count(1)
 
 
 def document_id(engine, name: str) -> int:
@@ -28,97 +33,115 @@ def code_page(engine, who: str, document: str, **params) -> AppTest:
     return at
 
 
+def view(at: AppTest) -> dict:
+    """The data the page hands the coding view (the one component of the page)."""
+    found = []
+
+    def walk(node):
+        for child in (node.children.values() if isinstance(getattr(node, "children", None), dict) else []):
+            if getattr(child, "type", "") == "bidi_component":
+                found.append(child)
+            walk(child)
+
+    walk(at.main)
+    assert len(found) == 1
+    return json.loads(found[0].proto.json)
+
+
+def send(at: AppTest, coder: str, *events: dict) -> list[dict]:
+    """What the browser does: the unacknowledged events in the outbox; returns the acknowledgements."""
+    at.session_state["cf_view"] = {"outbox": {"events": [{"coder": coder, **e} for e in events],
+                                              "nonce": str(next(_ids))}}
+    ok(at.run())
+    return view(at)["acks"]
+
+
+def event(unit: int, action: str, **more) -> dict:
+    n = next(_ids)
+    return {"id": f"t-{n}", "seq": n, "unit_id": unit, "action": action, **more}
+
+
 def units(engine, document: str, coder: str) -> list[int]:
-    view = service.document_view(engine, PROJECT, document_id(engine, document), viewer=coder)
-    return [s.id for s in view.segments if s.is_unit]
+    found = service.document_view(engine, PROJECT, document_id(engine, document), viewer=coder)
+    return [s.id for s in found.segments if s.is_unit]
 
 
 def mine(engine, document: str, coder: str, segment: int) -> dict[str, str | None]:
-    view = service.document_view(engine, PROJECT, document_id(engine, document), viewer=coder)
-    return {c.code: c.memo for s in view.segments if s.id == segment for c in s.codings if c.coder == coder}
+    found = service.document_view(engine, PROJECT, document_id(engine, document), viewer=coder)
+    return {c.code: c.memo for s in found.segments if s.id == segment for c in s.codings if c.coder == coder}
 
 
-def test_nothing_applies_moves_on_next_unread_skips_it_and_undo_lifts_it(app_engine):
+def test_decisions_land_on_their_own_units_and_reruns_never_move_the_selection(app_engine):
     service.ensure_coder(app_engine, PROJECT, "zhanna")
     first, second, third = units(app_engine, "R05", "zhanna")[:3]
     at = code_page(app_engine, "zhanna", "R05")
-    assert at.session_state["seg_id"] == first
-    assert "0 of " in texts(at) and "units read" in texts(at)
-    ok(at.button(key="cf_nothing").click().run())
-    assert at.session_state["seg_id"] == second  # marked, and on to the next unit
+    data = view(at)
+    assert data["select"]["unit"] == first and data["coder"] == "zhanna"
+    assert [s["id"] for s in data["segments"] if s["unit"]][:3] == [first, second, third]
+    nonce = data["select"]["nonce"]
+    # the page thinks the first unit is selected; each event names its own unit
+    tick, mark = event(second, "tick", code="rd_delegation"), event(third, "nothing", frames=["reform_directions"])
+    acks = send(at, "zhanna", tick, mark)
+    assert [(a["unit_id"], a["status"]) for a in acks] == [(second, "applied"), (third, "applied")]
+    assert mine(app_engine, "R05", "zhanna", second) == {"rd_delegation": None}
+    assert mine(app_engine, "R05", "zhanna", first) == {}
     doc = document_id(app_engine, "R05")
-    frames = {f.id for f in service.project_codebook(app_engine, PROJECT).frames}
-    assert service.unit_marks(app_engine, PROJECT, doc, coder="zhanna") == {first: frozenset(frames)}
-    assert "**1 of " in texts(at)
-    ok(at.button(key="cf_prev").click().run())
-    ok(at.button(key="cf_next_unread").click().run())
-    assert at.session_state["seg_id"] == second  # the marked unit is skipped
-    ok(at.button(key="cf_undo").click().run())  # undo the mark
-    assert service.unit_marks(app_engine, PROJECT, doc, coder="zhanna") == {}
-    assert at.session_state["seg_id"] == first and "Undid the “nothing applies” mark." in texts(at)
-    assert third
+    assert service.unit_marks(app_engine, PROJECT, doc, coder="zhanna") == {third: frozenset({"reform_directions"})}
+    # a resend (the reply was lost) changes nothing, and a plain rerun (the warm-up) asks for no move
+    send(at, "zhanna", tick, mark)
+    ok(at.run())
+    assert view(at)["select"]["nonce"] == nonce
+    assert len(service.history(app_engine, PROJECT, coder="zhanna")) == 1
+    data = view(at)
+    assert data["state"][str(second)]["mine"] == ["rd_delegation"]
+    assert data["state"][str(third)]["marks"] == ["reform_directions"]
+    # an event queued as another coder (the sidebar changed since) is not applied as this one
+    assert send(at, "someone_else", event(first, "tick", code="rd_delegation")) == []
+    assert mine(app_engine, "R05", "zhanna", first) == {}
 
 
-def test_a_memo_added_after_ticking_is_saved_and_undo_reverts_the_last_change(app_engine):
-    at = code_page(app_engine, "daniyar", "R06")
-    seg = at.session_state["seg_id"]
-    ok(by_prefix(at.button_group, f"_p_{seg}_reform_directions_").select("rd_delegation").run())
-    assert mine(app_engine, "R06", "daniyar", seg) == {"rd_delegation": None}
-    memo = next(w for w in at.text_input if (w.key or "").startswith(f"_cm_{seg}_rd_delegation_"))
-    ok(memo.input("delegation, said twice").run())  # typed after ticking: kept (it used to be dropped)
-    assert mine(app_engine, "R06", "daniyar", seg) == {"rd_delegation": "delegation, said twice"}
-    ok(at.button(key="cf_undo").click().run())  # undo the memo ...
-    assert mine(app_engine, "R06", "daniyar", seg) == {"rd_delegation": None}
-    ok(at.button(key="cf_undo").click().run())  # ... then the tick
-    assert mine(app_engine, "R06", "daniyar", seg) == {}
-    history = service.history(app_engine, PROJECT, coder="daniyar")
-    assert list(history["action"])[-4:] == ["add", "memo", "undo", "undo"]
+def test_undo_says_what_it_undid_and_on_which_unit(app_engine):
+    service.ensure_coder(app_engine, PROJECT, "aliya")
+    first, second, third = units(app_engine, "R05", "aliya")[:3]
+    at = code_page(app_engine, "aliya", "R05")
+    send(at, "aliya", event(first, "accept", code="rd_delegation", score=0.9, model_id="m"),
+         event(second, "reject", code="rd_delegation", score=0.4, model_id="m"))
+    acks = send(at, "aliya", event(third, "undo"))  # pressed on the third unit
+    assert acks[-1]["unit_id"] == second and "rejecting rd_delegation" in acks[-1]["message"]
+    assert view(at)["rejected"] == {str(second): []}  # the undone rejection: the suggestion may come back
+    acks = send(at, "aliya", event(third, "undo"))
+    assert acks[-1]["unit_id"] == first and "accepting rd_delegation" in acks[-1]["message"]
+    assert mine(app_engine, "R05", "aliya", first) == {}  # the accepted code is gone, on the unit it was on
 
 
-def test_an_exclusive_frame_says_which_code_it_replaced(app_engine):
-    at = code_page(app_engine, "aigerim", "R07")
-    seg = at.session_state["seg_id"]
-    ok(by_prefix(at.button_group, f"_p_{seg}_contract_service_").set_value("cs_evolutionary").run())
-    ok(by_prefix(at.button_group, f"_p_{seg}_contract_service_").set_value("cs_progressive").run())
-    shown = texts(at)
-    assert "replaced" in shown and "takes one code per unit" in shown
-    seg = at.session_state["seg_id"]
-    assert set(mine(app_engine, "R07", "aigerim", seg)) >= {"cs_progressive"}
-    assert "cs_evolutionary" not in mine(app_engine, "R07", "aigerim", seg)
+def test_nothing_applies_is_marked_per_frame_never_over_a_code(app_engine):
+    service.ensure_coder(app_engine, PROJECT, "marat")
+    first = units(app_engine, "R05", "marat")[0]
+    at = code_page(app_engine, "marat", "R05", frames="reform_directions,contract_service")
+    assert view(at)["chosen"] == ["reform_directions", "contract_service"]
+    send(at, "marat", event(first, "tick", code="rd_delegation"),
+         event(first, "nothing", frames=["reform_directions", "contract_service"]))
+    state = view(at)["state"][str(first)]
+    assert state["mine"] == ["rd_delegation"] and state["marks"] == ["contract_service"]
+    refused = send(at, "marat", event(first, "nothing", frames=["reform_directions"]))[-1]
+    assert refused["status"] == "refused" and "carries your codes in reform_directions" in refused["reason"]
 
 
-def test_the_address_brings_back_coder_transcript_unit_frames_and_filter(app_engine):
-    doc = document_id(app_engine, "R08")
-    unit = units(app_engine, "R08", "aigerim")[4]
-    at = code_page(app_engine, "aigerim", "R08", coder="aigerim", doc=str(doc), unit=str(unit),
-                   frames="oecd_pslc", filter="merit")
-    assert at.session_state["coder"] == "aigerim" and at.selectbox(key="_coder_pick").value == "aigerim"
-    assert at.session_state["doc_id"] == doc and at.session_state["seg_id"] == unit
-    assert at.multiselect(key="_frames_pick").value == ["oecd_pslc"]
-    assert at.text_input(key="_code_filter").value == "merit"
-    assert [w.key.split("_")[-2] for w in at.button_group] == ["pslc"]  # only the chosen frame
-    assert all("erit" in o for o in at.button_group[0].options)  # filtered: "merit"
-    assert "unit 5 of" in texts(at)
-    assert dict(at.query_params) == {"coder": "aigerim", "doc": str(doc), "unit": str(unit), "frames": "oecd_pslc",
-                                     "filter": "merit"}
-
-
-def test_analytic_memos_on_the_unit_the_transcript_and_an_applied_code(app_engine):
-    at = code_page(app_engine, "daniyar", "R09")
-    seg = at.session_state["seg_id"]
-    doc = document_id(app_engine, "R09")
-    ok(by_prefix(at.button_group, f"_p_{seg}_reform_directions_").select("rd_human_capital").run())
-    ok(by_prefix(at.text_area, f"_am_segment_{seg}_").input("a turning point").run())
-    ok(by_prefix(at.text_area, f"_am_document_{doc}_").input("speaks for the ministry").run())
-    ok(by_prefix(at.text_area, "_am_code_rd_human_capital_").input("often paired with pay").run())
-    ok(by_prefix(at.text_area, f"_am_segment_{seg}_").input("a turning point, said twice").run())  # edited
-    table = service.memos(app_engine, PROJECT, coder="daniyar")
-    table = table[table["kind"] != "coding"]
-    assert sorted(zip(table["kind"], table["text"])) == [
-        ("code", "often paired with pay"), ("document", "speaks for the ministry"),
-        ("segment", "a turning point, said twice")]
-    assert any(getattr(b.proto, "popover", None) and b.proto.popover.label == "Memos on the unit, transcript, codes (3)"
-               for b in at.get("popover"))
+def test_the_address_brings_back_coder_transcript_unit_and_frames(app_engine):
+    service.ensure_coder(app_engine, PROJECT, "aigerim")
+    doc = document_id(app_engine, "R03")
+    unit = units(app_engine, "R03", "aigerim")[4]
+    at = code_page(app_engine, "aigerim", "R03", coder="aigerim", doc=str(doc), unit=str(unit),
+                   frames="contract_service")
+    data = view(at)
+    assert (data["doc"], data["select"]["unit"], data["chosen"]) == (doc, unit, ["contract_service"])
+    assert dict(at.query_params) == {"coder": ["aigerim"], "doc": [str(doc)], "unit": [str(unit)],
+                                     "frames": ["contract_service"]} or at.query_params["unit"] == str(unit)
+    # the view reports a move (debounced): the address follows
+    other = units(app_engine, "R03", "aigerim")[6]
+    at.session_state["cf_view"] = {"selected": other}
+    ok(at.run())
+    assert at.query_params["unit"] == str(other) and at.session_state["seg_id"] == other
 
 
 def test_a_retrieve_link_opens_its_unit_on_the_coding_page(app_engine):
@@ -130,11 +153,10 @@ def test_a_retrieve_link_opens_its_unit_on_the_coding_page(app_engine):
     params = {k: v[0] for k, v in parse_qs(link.query).items()}
     assert params == {"doc": str(row["document_id"]), "unit": str(row["segment_id"])}
     at = code_page(app_engine, "daniyar", row["document"], **params)  # whoever opens it picks themselves
-    assert at.session_state["seg_id"] == row["segment_id"]
-    assert f"unit {row['unit']} of " in texts(at)
+    assert view(at)["select"]["unit"] == row["segment_id"]
 
 
-def test_a_coder_stars_a_key_quote_that_the_findings_report_quotes_first(app_engine):
+def test_a_memo_on_the_unit_and_a_coding_memo_and_a_key_quote(app_engine):
     rows = service.retrieve(app_engine, PROJECT, codes=["rd_delegation"])
     last = rows.iloc[-1]  # without a star, the report (document order here) would quote others first
     seg = int(last["segment_id"])
@@ -142,16 +164,16 @@ def test_a_coder_stars_a_key_quote_that_the_findings_report_quotes_first(app_eng
         service.add_coding(app_engine, PROJECT, segment_id=seg, code="rd_delegation", coder="daniyar")
     at = code_page(app_engine, "daniyar", last["document"], doc=str(last["document_id"]), unit=str(seg),
                    coder="daniyar")
-    assert at.session_state["seg_id"] == seg
+    send(at, "daniyar", event(seg, "memo", text="ask the team <b>about</b> this"))
+    assert view(at)["state"][str(seg)]["memo"] == "ask the team <b>about</b> this"  # text, escaped by the view
+    popover = at.get("popover")[0]
+    assert popover.proto.popover.label.startswith("Memos & key quotes · unit ")
+    at.session_state["cf_extras"] = True  # open the popover: its content is built only then
+    ok(at.run())
     ok(at.button(key=f"_kq_{seg}_rd_delegation").click().run())
     assert "Starred as a key quote." in texts(at)
-    assert at.button(key=f"_kq_{seg}_rd_delegation").proto.type == "primary"  # drawn as starred
     found = service.findings_report(app_engine, frame="reform_directions", embedder=False, chart=False)
     delegation = next(f for f in found.findings if f.code == "rd_delegation")
     assert delegation.quotes[0].starred and delegation.quotes[0].text == last["text"].strip()
-    history = service.history(app_engine, PROJECT, coder="daniyar")
-    assert history.iloc[-1]["action"] == "key_quote"
-    ok(at.button(key=f"_kq_{seg}_rd_delegation").click().run())  # unstar
-    assert "No longer a key quote." in texts(at)
-    found = service.findings_report(app_engine, frame="reform_directions", embedder=False, chart=False)
-    assert not next(f for f in found.findings if f.code == "rd_delegation").quotes[0].starred
+    ok(at.text_input(key=f"_cm_{seg}_rd_delegation").input("a clear case").run())
+    assert mine(app_engine, last["document"], "daniyar", seg)["rd_delegation"] == "a clear case"

@@ -8,19 +8,17 @@ same data, and every write is checked in the database.
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pytest
 import streamlit as st
 from apptest import APP
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
+from test_app_coding_page import event, send, view
 from topics import WordHashing
 
 from coding import service
 from coding.database import queries
-from coding.database.engine import make_engine
 from coding.database.tables import SuggestionFeedback
 
 PROJECT = "default"
@@ -79,11 +77,9 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def pick_unit(at: AppTest, segment: int) -> AppTest:
-    """Select a unit by its number in the panel's "Unit" box (what a click on the sentence does)."""
-    [box] = [w for w in at.number_input if (w.key or "").startswith("_go_")]
-    view = service.document_view(make_engine(), PROJECT, at.session_state["doc_id"], viewer=at.session_state["coder"])
-    return ok(box.set_value([s.id for s in view.segments if s.is_unit].index(segment) + 1).run())
+def unit_suggestions(at: AppTest, segment: int) -> list[dict]:
+    """The suggestions the coding view shows for a unit (its data; the view draws the first one)."""
+    return (view(at)["suggestions"] or {}).get(str(segment), [])
 
 
 def document_id(engine, name: str) -> int:
@@ -111,7 +107,7 @@ def newcomer_codings(engine):
 def test_suggestions_are_off_by_default_and_load_no_model(suggest_engine, words):
     at = code_page(document_id(suggest_engine, "R05"), suggestions=False)
     assert at.toggle(key="_suggest_toggle").value is False
-    assert not keys(at.button, "_sa_") and "Suggestions" not in texts(at)
+    assert view(at)["suggestions"] is None
     assert not [e for e in at.expander if "Pre-code" in e.label]
     assert words.calls == []  # opening a transcript never loads the embedding model
 
@@ -120,25 +116,20 @@ def test_a_unit_shows_its_suggestions_with_score_threshold_and_why(suggest_engin
     doc = document_id(suggest_engine, "R05")
     found = expected(suggest_engine, words, doc)
     first = found[0]
-    for_unit = [s for s in found if s.segment_id == first.segment_id]
+    for_unit = [s for s in service.limit_per_unit(found, 3) if s.segment_id == first.segment_id]
     at = code_page(doc, frames=[FRAME])
     assert words.calls  # the model was asked for once suggestions were turned on
     events = len(service.history(suggest_engine, PROJECT))
-    pick_unit(at, first.segment_id)
-    shown = texts(at)
-    for s in for_unit:
-        assert f"score <b>{s.score:.2f}</b> · threshold {s.threshold:.2f}" in shown
-        assert s.label in shown
-    assert sorted(keys(at.button, "_sa_")) == sorted(f"_sa_{first.segment_id}_{s.code}" for s in for_unit)
-    assert sorted(keys(at.button, "_sr_")) == sorted(f"_sr_{first.segment_id}_{s.code}" for s in for_unit)
-    evidence = first.evidence
-    assert html.escape(evidence.matched_text[:40]) in shown  # why: the matched part of the definition
-    assert "test-word-hashing" in shown
+    shown = unit_suggestions(at, first.segment_id)
+    assert [(s["code"], s["label"]) for s in shown] == [(s.code, s.label) for s in for_unit]
+    assert [s["score"] for s in shown] == [pytest.approx(s.score, abs=1e-4) for s in for_unit]
+    assert [s["threshold"] for s in shown] == [pytest.approx(s.threshold, abs=1e-4) for s in for_unit]
+    assert first.evidence.matched_text[:40] in shown[0]["why"]  # why: the matched part of the definition
+    assert {s["model_id"] for s in shown} == {"test-word-hashing"}
     # the session remembers the switch across page changes; looking around writes nothing
     ok(at.switch_page("app_pages/overview.py").run())
     ok(at.switch_page("app_pages/code.py").run())
-    assert at.toggle(key="_suggest_toggle").value is True and keys(at.button, "_sa_")
-    ok(at.button(key="cf_next").click().run())
+    assert at.toggle(key="_suggest_toggle").value is True and unit_suggestions(at, first.segment_id)
     assert len(service.history(suggest_engine, PROJECT)) == events
 
 
@@ -147,28 +138,28 @@ def test_the_why_cites_at_most_two_nearby_passages_the_coder_coded(suggest_engin
 
     monkeypatch.setattr(coding.suggestions, "MIN_EVIDENCE_SIMILARITY", 0.0)  # the stand-in model's cosines are low
     service.clear_suggestion_cache()
-    # she finished the frame, so her base rates keep suggestions few: take a unit whose suggestion cites 3+
+    # she finished the frame, so her base rates keep suggestions few: take a shown suggestion that cites 3+
     found = service.suggest(suggest_engine, PROJECT, frame="oecd_pslc", coder="aigerim", embedder=words)
-    cited = next(s for s in found if len(s.evidence.neighbours) > 2)
+    shown_codes = {(s.segment_id, s.code) for s in service.limit_per_unit(found, 3)}
+    cited = next(s for s in found if len(s.evidence.neighbours) > 2 and (s.segment_id, s.code) in shown_codes)
     doc = cited.document_id
-    at = pick_unit(code_page(doc, frames=["oecd_pslc"], coder="aigerim"), cited.segment_id)
-    shown = texts(at)
+    at = code_page(doc, frames=["oecd_pslc"], coder="aigerim")
+    why = next(s["why"] for s in unit_suggestions(at, cited.segment_id) if s["code"] == cited.code)
     first, second, third = cited.evidence.neighbours[:3]
     for n in (first, second):
-        assert f"closest coded: {n.document} ({n.similarity:.2f}): <q>{html.escape(n.text[:30])}" in shown
-    assert f"closest coded: {third.document} ({third.similarity:.2f}): <q>{html.escape(third.text[:30])}" not in shown
+        assert f"closest coded: {n.document} ({n.similarity:.2f}): “{n.text[:30]}" in why
+    assert f"closest coded: {third.document} ({third.similarity:.2f}): “{third.text[:30]}" not in why
     service.clear_suggestion_cache()  # the next tests see the default minimum similarity again
 
 
 def test_a_unit_without_suggestions_says_the_model_abstains(suggest_engine, words):
     doc = document_id(suggest_engine, "R05")
     suggested = {s.segment_id for s in expected(suggest_engine, words, doc)}
-    view = service.document_view(suggest_engine, PROJECT, doc, viewer=CODER)
-    quiet = next(s.id for s in view.segments if s.is_unit and s.id not in suggested)
-    at = pick_unit(code_page(doc, frames=[FRAME]), quiet)
-    assert not keys(at.button, "_sa_")
-    label = service.project_codebook(suggest_engine, PROJECT).frame(FRAME).label
-    assert f"the model abstains: no code above its threshold in {label}." in texts(at)
+    units = service.document_view(suggest_engine, PROJECT, doc, viewer=CODER)
+    quiet = next(s.id for s in units.segments if s.is_unit and s.id not in suggested)
+    at = code_page(doc, frames=[FRAME])
+    assert unit_suggestions(at, quiet) == []
+    assert "the model abstains" in view(at)["suggestions_note"]
 
 
 def test_an_exclusive_frame_names_its_best_code_until_the_coder_allows_nothing_applies(suggest_engine, words):
@@ -177,51 +168,49 @@ def test_an_exclusive_frame_names_its_best_code_until_the_coder_allows_nothing_a
     doc = document_id(suggest_engine, "R05")
     forced = expected(suggest_engine, words, doc, frame=exclusive)
     allowed = {s.segment_id for s in expected(suggest_engine, words, doc, frame=exclusive, allow_none=True)}
-    view = service.document_view(suggest_engine, PROJECT, doc, viewer=CODER)
-    units = [s.id for s in view.segments if s.is_unit]
+    units = [s.id for s in service.document_view(suggest_engine, PROJECT, doc, viewer=CODER).segments if s.is_unit]
     assert {s.segment_id for s in forced} == set(units)  # forced choice: every unit gets its best code
     unit = next(u for u in units if u not in allowed)  # the stand-in model is unsure here
-    at = pick_unit(code_page(doc, frames=[exclusive]), unit)
+    at = code_page(doc, frames=[exclusive])
     best = next(s for s in forced if s.segment_id == unit)
-    assert keys(at.button, "_sa_") == [f"_sa_{unit}_{best.code}"]
+    assert [s["code"] for s in unit_suggestions(at, unit)] == [best.code]
     assert at.toggle(key="_suggest_allow_none_pick").value is False
     ok(at.toggle(key="_suggest_allow_none_pick").set_value(True).run())
-    assert not keys(at.button, "_sa_")
-    label = service.project_codebook(suggest_engine, PROJECT).frame(exclusive).label
-    assert f"The model suggests “nothing applies” in {label}" in texts(at)
-    ok(at.button(key="cf_next").click().run())  # the choice holds while the coder moves on
+    assert unit_suggestions(at, unit) == []
+    ok(at.run())  # the choice holds on the next runs
     assert at.toggle(key="_suggest_allow_none_pick").value is True
 
 
 def test_accept_saves_a_suggestion_coding_with_score_and_model(suggest_engine, words):
     doc = document_id(suggest_engine, "R05")
     take = expected(suggest_engine, words, doc)[0]
-    at = pick_unit(code_page(doc, frames=[FRAME]), take.segment_id)
-    ok(at.button(key=f"_sa_{take.segment_id}_{take.code}").click().run())
+    at = code_page(doc, frames=[FRAME])
+    shown = unit_suggestions(at, take.segment_id)[0]
+    assert shown["code"] == take.code
+    acks = send(at, CODER, event(take.segment_id, "accept", code=shown["code"], score=shown["score"],
+                                 model_id=shown["model_id"]))  # what "a" sends
+    assert acks[-1]["status"] == "applied"
     saved = newcomer_codings(suggest_engine)
     assert list(zip(saved["segment_id"], saved["code"])) == [(take.segment_id, take.code)]
     row = saved.iloc[0]
     assert row["source"] == "suggestion" and row["model_id"] == "test-word-hashing"
-    assert row["score"] == pytest.approx(take.score)
-    # the page now shows it as the coder's own code, and no longer suggests it
-    assert f"_rm_{take.segment_id}_{take.code}" in keys(at.button, "_rm_")
-    assert f"_sa_{take.segment_id}_{take.code}" not in keys(at.button, "_sa_")
-    assert f"Accepted “{take.label}”" in texts(at)
+    assert row["score"] == pytest.approx(take.score, abs=1e-4)
+    assert view(at)["state"][str(take.segment_id)]["mine"] == [take.code]  # the view draws it as the coder's
 
 
 def test_reject_records_feedback_and_the_suggestion_disappears(suggest_engine, words):
     doc = document_id(suggest_engine, "R05")
-    found = expected(suggest_engine, words, doc)
-    drop = found[0]
-    at = pick_unit(code_page(doc, frames=[FRAME]), drop.segment_id)
-    ok(at.button(key=f"_sr_{drop.segment_id}_{drop.code}").click().run())
+    drop = expected(suggest_engine, words, doc)[0]
+    at = code_page(doc, frames=[FRAME])
+    send(at, CODER, event(drop.segment_id, "reject", code=drop.code, score=round(drop.score, 4),
+                          model_id="test-word-hashing"))  # what "x" sends
     with Session(suggest_engine) as session:
         [feedback] = session.exec(select(SuggestionFeedback)).all()
     assert (feedback.segment_id, feedback.decision) == (drop.segment_id, "reject")
     assert feedback.model_id == "test-word-hashing"
-    assert feedback.score == pytest.approx(drop.score)
+    assert feedback.score == pytest.approx(drop.score, abs=1e-4)
     assert newcomer_codings(suggest_engine).empty  # a reject codes nothing
-    assert f"_sa_{drop.segment_id}_{drop.code}" not in keys(at.button, "_sa_")
+    assert view(at)["rejected"] == {str(drop.segment_id): [drop.code]}  # the view no longer shows it
     assert (drop.segment_id, drop.code) not in {(s.segment_id, s.code) for s in expected(suggest_engine, words, doc)}
 
 
@@ -253,7 +242,7 @@ def test_the_uncertain_first_queue_jumps_to_a_unit(suggest_engine, words):
     [box] = [w for w in at.selectbox if (w.key or "").startswith("_uncertain_")]
     assert box.options and len(box.options) == len(queue) and box.value is None
     target = queue[-1].segment_id
-    assert target != at.session_state["seg_id"]
+    assert target != view(at)["select"]["unit"]
     ok(box.set_value(target).run())
     assert at.session_state["seg_id"] == target
-    assert f'class="cf-seg cf-selected cf-uncoded" id="cf-seg-{target}"' in texts(at)
+    assert view(at)["select"]["unit"] == target  # the view is asked to move there (a new nonce)

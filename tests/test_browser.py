@@ -67,9 +67,10 @@ def test_code_a_segment_in_the_browser_and_see_it_after_reload(server, tmp_path)
             doc = next(d.id for d in service.list_documents(engine, PROJECT) if d.name == "R01")
             assert segment == service.next_uncoded_segment(engine, PROJECT, doc, coder="aigerim")
 
-            page.locator(".st-key-cf_codes button").filter(has_text=label).first.click()
+            page.locator(".cf-code").filter(has_text=label).first.click()
             chip = page.locator(f"#cf-seg-{segment} .cf-chips .cf-chip[title^='{CODE}:']")
             expect(chip).to_have_count(1)
+            expect(page.locator(".cf-view")).to_have_attribute("data-pending", "0")  # acknowledged: saved
             view = service.document_view(engine, PROJECT, doc, viewer="aigerim")
             assert CODE in {c.code for s in view.segments if s.id == segment for c in s.codings}
 

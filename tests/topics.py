@@ -93,3 +93,8 @@ BACKGROUND = [
     "There is a new shop around the corner.", "My laptop battery died.",
     "The conference will take place online.", "I like to draw landscapes.",
 ]
+
+
+def word_hashing_backend(model_id, spec, folder):
+    """A model-registry backend (``topics:word_hashing_backend``) for a browser test's server: the stand-in."""
+    return WordHashing()

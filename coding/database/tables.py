@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Boolean, Column, Index, LargeBinary, Text, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, LargeBinary, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -428,3 +428,27 @@ class AuthEvent(SQLModel, table=True):
     action: str  # sign_in | sign_in_failed | sign_in_throttled | sign_out | session_expired | password_changed | ...
     detail: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Decision(SQLModel, table=True):
+    """One decision of the coding view, applied once: its client id makes a resent event a no-op.
+
+    ``seq`` orders a coder's decisions on a unit (an older one arriving late is refused as
+    superseded); ``changes`` records what it did (coding event ids, marks, feedback) so that
+    undo can revert exactly that; ``undone_by`` is the decision that undid it.
+    """
+
+    __tablename__ = "decision"
+    __table_args__ = (Index("ix_decision_coder_segment", "coder_id", "segment_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    client_id: str = Field(unique=True, index=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    coder_id: int = Field(foreign_key="coder.id")
+    segment_id: int = Field(foreign_key="segment.id")
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    action: str  # tick | untick | nothing | clear_nothing | accept | reject | memo | undo
+    status: str  # applied | refused
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    changes: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    undone_by: Optional[int] = None
+    at: datetime = Field(default_factory=utcnow)

@@ -142,6 +142,7 @@ from coding.service.common import (
     SUPPORTED_LANGUAGES,
     UNIT_NAMES,
 )
+from coding.service.decisions import Ack, DecisionEvent, apply_decision, apply_decisions, unit_memos
 from coding.service.documents import (
     document_view,
     import_attributes,
@@ -285,6 +286,7 @@ from coding.shares import default_share_coder
 from coding.transcripts import KAZAKH_LETTERS, detect_language
 
 __all__ = [
+    "Ack", "DecisionEvent", "apply_decision", "apply_decisions", "unit_memos",
     "DISAGREEMENT_VIEWS",
     "DisagreementReport",
     "coder_coverage",
