@@ -169,11 +169,13 @@ def render(*, engine, project: str, frame_id: str, frame_labels: dict[str, str],
                                        "binary, so every level gives the same per-code α.")
     n_boot = controls[2].number_input("Bootstrap", min_value=0, max_value=10000, value=1000, step=500,
                                       key="_ag_boot", help="Resamples for the 95% interval of α (0: none)")
-    individual = [n for n, r in roles.items() if n != service.CONSENSUS]
+    individual = common.counted_coders(engine, project, [n for n in roles if n != service.CONSENSUS],
+                                       key="_ag_coders")
     chosen = controls[3].multiselect("Coders", individual, key="_ag_coders",
                                      placeholder="The coders who double-coded the most",
                                      help="Two or more. Each is compared over the units they covered "
-                                          "(documents they coded, finished or were assigned).")
+                                          "(documents they coded, finished or were assigned). Coders excluded "
+                                          "from analysis (Settings) are not offered.")
     report = _report(unit, level, int(n_boot), chosen)
     if report is not None:
         st.caption(

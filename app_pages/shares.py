@@ -34,7 +34,8 @@ frame_labels = {f.id: f.label for f in codebook.frames}
 attributes = list(dict.fromkeys(k for d in documents for k in d.attributes))
 viewer = common.current_coder()
 visible = common.visible_coders(engine, project)  # blind mode: a coder's own codings only
-coders = [c["name"] for c in service.list_coders(engine, project)] if visible is None else visible
+coders = common.counted_coders(engine, project, [c["name"] for c in service.list_coders(engine, project)]
+                               if visible is None else visible, key="coder_shares")
 
 controls = st.columns([3, 2, 2], vertical_alignment="bottom")
 frame_id = controls[0].selectbox(
