@@ -195,6 +195,16 @@ def _key_quotes(session: Session, row, starred_by: set[str] | None) -> set[tuple
         if name not in skip_coders and (starred_by is None or name in starred_by)}
 
 
+def _quote_vectors(engine: Engine, project: str, quotes, embedder) -> dict | None:
+    """Embeddings of the candidate quotes by segment id (None with ``embedder=False`` or no quote)."""
+    if embedder is False or quotes.empty:
+        return None
+    embedder = embedder or embedder_for(engine, project)
+    distinct = quotes.drop_duplicates("segment_id")
+    matrix = _embed_cached(engine, embedder, distinct["text"].tolist())
+    return dict(zip(distinct["segment_id"].astype(int), matrix))
+
+
 def _segment_agreement(engine: Engine, project: str, frame: str) -> tuple[list, dict]:
     """The coders agreement_report compares by default and each code's segment-level α (none when
     fewer than two coders covered the frame)."""
@@ -247,12 +257,7 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
         foreign = {d.name: d.language for d in documents if d.language != row.language}
     mine = shares.quotes[shares.quotes["coder"] == shares.coder]
     mine = mine.assign(language=mine["document"].map(foreign))  # set only where not the project's language
-    vectors = None
-    if embedder is not False and not mine.empty:
-        embedder = embedder or embedder_for(engine, project)
-        distinct = mine.drop_duplicates("segment_id")
-        matrix = _embed_cached(engine, embedder, distinct["text"].tolist())
-        vectors = dict(zip(distinct["segment_id"].astype(int), matrix))
+    vectors = _quote_vectors(engine, project, mine, embedder)
     group_of = dict(zip(mine["respondent"], mine[by])) if by and by in mine else {}
     ordered = shares.table.assign(_pos=range(len(shares.table))).sort_values(["count", "_pos"],
                                                                              ascending=[False, True])
