@@ -94,3 +94,25 @@ def test_cli_prints_masi_and_a_dash_with_reason_never_none(tmp_path, capsys):
     overall = json.loads(capsys.readouterr().out)["overall"]
     assert overall["alpha"]["value"] is None and overall["alpha"]["reason"]
     assert overall["alpha_masi"]["value"] is not None
+
+
+def _alpha_by_pairs(sets) -> float:
+    """Krippendorff's alpha written out pair by pair (Krippendorff 2011, eq. for D_o and D_e)."""
+    units = [[c for c in unit if c is not None] for unit in zip(*sets)]
+    units = [u for u in units if len(u) >= 2]
+    values = [v for u in units for v in u]
+    n = len(values)
+    observed = sum(masi.masi_distance(u[i], u[j]) / (len(u) - 1)
+                   for u in units for i in range(len(u)) for j in range(len(u)) if i != j) / n
+    expected = sum(masi.masi_distance(values[i], values[j])
+                   for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    return 1 - observed / expected
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_masi_alpha_equals_the_pairwise_definition_with_missing_values(seed):
+    rng = np.random.default_rng(seed)
+    labels = ["a", "b", "c", "d"]
+    sets = [[None if rng.random() < 0.25 else frozenset(x for x in labels if rng.random() < 0.4)
+             for _ in range(15)] for _ in range(3)]
+    assert masi.masi_alpha(sets) == pytest.approx(_alpha_by_pairs(sets))
