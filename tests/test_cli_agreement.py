@@ -107,8 +107,8 @@ def test_wikipedia_cohen_through_the_cli(capsys, tmp_path):
 def test_csv_output_starts_with_the_overall_row(capsys, k2011_csv):
     assert main(["agreement", k2011_csv, "--format", "csv", "--bootstrap", "0"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype={"code": str})
-    assert table["code"].tolist() == ["(overall)", "(overall, alpha, per-code presence pooled)",
-                                      "(overall, alpha, MASI distance (set-valued))", "1", "2", "3", "4", "5"]
+    assert table["code"].tolist() == ["(overall)", "(overall: pooled presence alpha)", "(overall: MASI alpha)",
+                                      "1", "2", "3", "4", "5"]
     assert round(table.loc[0, "alpha"], 3) == 0.743
 
 

@@ -88,7 +88,7 @@ def test_cli_prints_masi_and_a_dash_with_reason_never_none(tmp_path, capsys):
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
     rows = table.set_index("code")
     assert np.isnan(rows.loc["(overall)", "alpha"]) and "several codes" in rows.loc["(overall)", "reason"]
-    assert rows.loc["(overall, alpha, MASI distance (set-valued))", "alpha"] == pytest.approx(
+    assert rows.loc["(overall: MASI alpha)", "alpha"] == pytest.approx(
         reliability.report_from_codings(_two_codes_on_one_unit(), n_boot=0).overall["alpha_masi"].value)
     assert main(["agreement", str(path), "--bootstrap", "0", "--format", "json"]) == 0
     overall = json.loads(capsys.readouterr().out)["overall"]

@@ -34,6 +34,7 @@ SET_VALUED_LABELS = (  # a non-exclusive frame: defined even when a unit carries
     ("alpha_pooled", "alpha, per-code presence pooled"),
     ("alpha_masi", "alpha, MASI distance (set-valued)"),
 )
+SET_VALUED_ROWS = {"alpha_pooled": "(overall: pooled presence alpha)", "alpha_masi": "(overall: MASI alpha)"}
 TABLE_HEADERS = {
     "code": "code", "n_units": "units", "n_coders": "coders", "prevalence": "prevalence",
     "percent_agreement": "agreement", "cohen_kappa": "kappa", "fleiss_kappa": "fleiss",
@@ -293,9 +294,9 @@ def report_to_csv(report) -> pd.DataFrame:
         "reason": join_notes(overall, "reason"),
         "note": join_notes(overall, "note"),
     }
-    extra = [{"code": f"(overall, {label})", "n_units": report.n_units, "n_coders": len(report.coders),
+    extra = [{"code": SET_VALUED_ROWS[key], "n_units": report.n_units, "n_coders": len(report.coders),
               "prevalence": float("nan"), "alpha": overall[key].value,
               "interpretation": interpret_alpha(overall[key].value), "reason": overall[key].reason,
-              "note": overall[key].note} for key, label in SET_VALUED_LABELS if key in overall]
+              "note": overall[key].note} for key in SET_VALUED_ROWS if key in overall]
     return pd.concat([pd.DataFrame([first, *extra], columns=report.table.columns), report.table],
                      ignore_index=True)
