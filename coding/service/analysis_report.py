@@ -22,6 +22,7 @@ from coding.errors import CodeframeError, NotFound, PermissionDenied
 from coding.service.agreement import _coder_universes, _frame_codes, agreement_report
 from coding.service.analysis import chosen_coder, restricted, visible_codings
 from coding.service.codebook import project_codebook
+from coding.service.codebook_versions import codebook_methods_sentence
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.permissions import _check_may_edit
 from coding.service.projects import get_project
@@ -282,6 +283,7 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
         alpha_segment=alpha_segment, key_quotes=sum(1 for f in findings for q in f.quotes if q.starred), by=by,
         small_groups=sorted(set(shares.crosstab.loc[shares.crosstab["small"], "group"])) if by else (),
         own_only=own_only, languages=sorted({q.language for f in findings for q in f.quotes if q.language}))
+    methods += " " + codebook_methods_sentence(engine, project)  # which codebook version (issue 30)
     any_count = int((shares.matrix.sum(axis=1) > 0).sum()) if not shares.matrix.empty else 0
     overview = rp.overview_paragraph(findings, frame_label=frame_obj.label, n=shares.n, any_count=any_count)
     return rp.FindingsReport(title=f"Findings: {frame_obj.label}", frame=frame, frame_label=frame_obj.label,
