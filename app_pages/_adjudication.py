@@ -120,9 +120,11 @@ def render(*, engine, project: str, frame, code_labels: dict[str, str], coder: s
     if common.require_coder() is not None and common.allowed(engine, project, may_adjudicate, "adjudication"):
         picks = st.columns([3, 2], vertical_alignment="bottom")
         dis_coders = picks[0].multiselect(
-            "Coders to compare", [n for n in roles if n != service.CONSENSUS], key="_dis_coders",
+            "Coders to compare", common.counted_coders(engine, project, [n for n in roles if n != service.CONSENSUS],
+                                                 key="_dis_coders"), key="_dis_coders",
             placeholder="The coders who double-coded the most",
-            help="Two or more. A disagreement is a unit at least two of them covered on which they differ.")
+            help="Two or more. A disagreement is a unit at least two of them covered on which they differ. "
+                 "Coders excluded from analysis (Settings) are not offered.")
         show = picks[1].radio("Show", service.DISAGREEMENT_VIEWS, horizontal=True, key="_dis_show",
                               format_func={"all": "All", "undecided": "Undecided", "decided": "Decided"}.get)
         try:

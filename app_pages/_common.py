@@ -315,6 +315,17 @@ def visible_coders(engine: Engine, project: str) -> list[str] | None:
     return service.visible_coders(engine, project, current_coder())
 
 
+def counted_coders(engine: Engine, project: str, names, *, key: str | None = None) -> list[str]:
+    """``names`` without the coders excluded from analysis (Settings): what a coder picker offers.
+    A picker's stale choice (``key`` in the session) loses an excluded coder too."""
+    skip = set(service.exclusions(engine, project)["coder"])
+    if key is not None and isinstance(st.session_state.get(key), list):
+        st.session_state[key] = [n for n in st.session_state[key] if n not in skip]
+    elif key is not None and st.session_state.get(key) in skip:
+        st.session_state[key] = None
+    return [n for n in names if n not in skip]
+
+
 def require_coder() -> str | None:
     """The current coder, or an explanation of how to choose one (and None)."""
     coder = current_coder()

@@ -37,6 +37,8 @@ attributes = sorted({k for d in documents for k in d.attributes})
 values = {a: sorted({str(d.attributes[a]) for d in documents if d.attributes.get(a) not in (None, "")})
           for a in attributes}
 coders = [c["name"] for c in service.list_coders(engine, project)]
+counted = common.counted_coders(engine, project, coders, key="rt_coder")  # excluded coders are never counted
+counted = common.counted_coders(engine, project, counted, key="rp_coder")
 MIME = {"csv": "text/csv", "md": "text/markdown",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
@@ -90,7 +92,7 @@ with tabs[0]:
     row1 = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
     mode = row1[0].segmented_control("With several codes", ["any", "all", "none"], default="any", key="rt_mode",
                                      help="Segments carrying any / all / none of the chosen codes")
-    coder_choice = row1[1].selectbox("Coder", ["consensus (default)", "everyone I may see", *coders], key="rt_coder")
+    coder_choice = row1[1].selectbox("Coder", ["consensus (default)", "everyone I may see", *counted], key="rt_coder")
     context = row1[2].number_input("Context (units before and after)", 0, 5, 1, key="rt_context")
     rollup = row1[3].toggle("Sub-codes", value=True, key="rt_rollup", help="Count sub-codes for a parent code")
     row2 = st.columns([2, 3, 1], vertical_alignment="bottom")
@@ -277,7 +279,7 @@ with tabs[4]:
     row = st.columns(3)
     frame = row[0].selectbox("Frame", list(frame_labels), format_func=frame_labels.get, key="rp_frame")
     split = row[1].selectbox("Split by", attributes, index=None, key="rp_by", placeholder="No split")
-    whose = row[2].selectbox("Coder", coders, index=None, key="rp_coder", placeholder="Consensus (default)")
+    whose = row[2].selectbox("Coder", counted, index=None, key="rp_coder", placeholder="Consensus (default)")
     st.caption("A draft findings section written the way the article's Results are: per code, in order of share, "
                "its share of respondents with the 95% interval and agreement, the split, 1–3 quotes (key quotes "
                "first), then Figure 1 and a methods paragraph. It says whose codings it uses.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
@@ -34,7 +35,8 @@ frame_labels = {f.id: f.label for f in codebook.frames}
 attributes = list(dict.fromkeys(k for d in documents for k in d.attributes))
 viewer = common.current_coder()
 visible = common.visible_coders(engine, project)  # blind mode: a coder's own codings only
-coders = [c["name"] for c in service.list_coders(engine, project)] if visible is None else visible
+coders = common.counted_coders(engine, project, [c["name"] for c in service.list_coders(engine, project)]
+                               if visible is None else visible, key="coder_shares")
 
 controls = st.columns([3, 2, 2], vertical_alignment="bottom")
 frame_id = controls[0].selectbox(
@@ -101,8 +103,13 @@ st.altair_chart(chart, width="content", key="_share_chart")
 
 st.subheader("Share table")
 pooled = table["coder_min"].notna().any() if "coder_min" in table else False
+shown = table
+if "agreement" in table:  # an undefined α is "—" with its reason beside it, never "None"
+    shown = table.assign(agreement=[f"{a:.3f}" if pd.notna(a) else "—" for a in table["agreement"]])
+if "agreement_reason" in table:
+    shown = shown.assign(agreement_reason=table["agreement_reason"].fillna(""))
 st.dataframe(
-    table.assign(agreement_reason=table["agreement_reason"].fillna("")) if "agreement_reason" in table else table,
+    shown,
     hide_index=True,
     width="stretch",
     key="_share_table",
@@ -119,9 +126,9 @@ st.dataframe(
                                                    help="Lowest share among the individual coders"),
         "coder_max": st.column_config.NumberColumn("Coders max", format="%.1f%%",
                                                    help="Highest share among the individual coders"),
-        "agreement": st.column_config.NumberColumn(
-            "α", format="%.3f", help="Krippendorff's alpha of the code at the respondent level "
-                                     "(reliable ≥ 0.800, tentative ≥ 0.667)"),
+        "agreement": st.column_config.TextColumn(
+            "α", help="Krippendorff's alpha of the code at the respondent level "
+                      "(reliable ≥ 0.800, tentative ≥ 0.667); — when undefined, with the reason beside it"),
         "agreement_reason": st.column_config.TextColumn("α undefined because", width=260),
     },
 )

@@ -7,7 +7,10 @@ Run from the root of a checkout whose ``coding`` package should answer:
 ``tests/golden/cli_json_sample.json`` was first made this way from commit 83d8ce9, before the
 service became a package (the package reproduced it byte for byte), and re-made from fa9b496,
 after issue 14 added coverage to the shares and agreement output on purpose and before the rest
-of the restructuring landed; tests/test_ab_json.py compares today's output with it byte for byte.
+of the restructuring landed, and re-made on the branch of issue 27 item 3, which only adds the
+set-valued figures ``alpha_pooled`` and ``alpha_masi`` to the ``overall`` object of the agreement
+of non-exclusive frames (every other byte unchanged, checked key by key); tests/test_ab_json.py
+compares today's output with it byte for byte.
 """
 
 from __future__ import annotations

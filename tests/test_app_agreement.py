@@ -236,3 +236,30 @@ def test_a_coder_is_refused_assignment(app_engine):
         service.assign_double_coding(app_engine, PROJECT, coders=["aigerim", "daniyar"], documents=["R01", "R02"],
                                      actor="aigerim")
     assert service.list_assignments(app_engine, PROJECT).empty
+
+
+# --------------------------------------------------------------------------- issue 27, item 3
+
+
+def test_respondent_level_overall_shows_masi_and_pooled_alpha_beside_the_undefined_figures(app_engine):
+    at = agreement_page()
+    at.number_input(key="_ag_boot").set_value(0).run()
+    at.radio(key="_ag_unit").set_value("respondent").run()
+    ok(at)
+    report = service.agreement_report(app_engine, PROJECT, frame=FRAME, unit="respondent", n_boot=0)
+    assert not report.overall["alpha"].defined  # respondents carry several codes of this frame
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Krippendorff's α"] == "—"
+    assert metrics["α with the MASI distance (set-valued)"] == f"{report.overall['alpha_masi'].value:.3f}"
+    assert metrics["α, per-code presence pooled"] == f"{report.overall['alpha_pooled'].value:.3f}"
+    assert "Undefined overall figures: 7 unit-coder pair(s) carry several codes" in texts(at)
+
+
+def test_shares_alpha_column_is_a_dash_with_reason_never_none(app_engine):
+    at = ok(AppTest.from_file(str(APP), default_timeout=60).run())
+    ok(at.switch_page("app_pages/shares.py").run())
+    at.selectbox(key="frame").set_value("oecd_pslc").run()
+    table = ok(at).dataframe[0].value
+    undefined = table[table["agreement_reason"] != ""]
+    assert len(undefined) and set(undefined["agreement"]) == {"—"}
+    assert not table["agreement"].isna().any() and "None" not in set(table["agreement"])

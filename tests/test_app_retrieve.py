@@ -101,3 +101,16 @@ def test_cooccurrence_heatmap_cell_and_memos_and_report_download(app_engine):
     found = service.findings_report(app_engine, PROJECT, frame="reform_directions", embedder=False)
     text = "\n".join(p.text for p in Document(io.BytesIO(rp.to_docx(found))).paragraphs)
     assert "7 of 24 respondents (29.2%" in text
+
+
+def test_a_blind_coders_report_preview_names_nobody_else_and_warns_of_partial_coverage(app_engine):
+    """Issue 27, item 2, on the page: the report a blind coder previews (and downloads) is their own."""
+    service.update_settings(app_engine, PROJECT, blind_mode=True)
+    at = retrieve_page("aigerim")
+    at.session_state["rp_frame"] = "oecd_pslc"  # aigerim covered this frame for some respondents only
+    at.toggle(key="rp_preview").set_value(True).run()
+    shown = texts(ok(at))
+    assert "only your own codings (aigerim)" in shown and "Partial coverage: aigerim coded this frame for" in shown
+    for hidden in ("daniyar", "consensus", "α", "Krippendorff"):
+        assert hidden not in shown, hidden
+    assert "## Table 1" in shown

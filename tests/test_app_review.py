@@ -304,3 +304,20 @@ def test_blind_suggestion_evidence_cites_only_the_coders_own_passages(app_engine
     for text in quoted:
         assert any(t.startswith(text.rstrip("…").rstrip()) for t in own), text
     service.clear_suggestion_cache()
+
+
+# --------------------------------------------------------------------------- issue 27, item 1
+
+
+def test_coder_pickers_do_not_offer_an_excluded_coder(app_engine):
+    pilots(app_engine)
+    assert service.set_excluded(app_engine, P, kind="coder", name="pilot", actor="supervisor")
+    at = page("agreement", "supervisor", frame=FRAME, _ag_coders=["aigerim", "daniyar", "pilot"])
+    assert "pilot" not in at.multiselect(key="_ag_coders").options
+    assert at.multiselect(key="_ag_coders").value == ["aigerim", "daniyar"]  # a stale choice loses pilot
+    assert "trainee" in at.multiselect(key="_ag_coders").options
+    dis = page("agreement", "supervisor", tab="Disagreements", frame=FRAME)
+    assert "pilot" not in dis.multiselect(key="_dis_coders").options
+    assert "pilot (" not in texts(dis)
+    shares = page("shares", "supervisor", frame=FRAME)
+    assert "pilot" not in shares.selectbox(key="coder_shares").options

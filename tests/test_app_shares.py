@@ -36,7 +36,8 @@ def test_figure_1_share_of_the_systemic_approach_is_7_of_24(app_engine):
     expected = service.share_report(app_engine, PROJECT, frame=FRAME).table.set_index("code")
     assert list(table["display"]) == list(expected["display"])
     assert table["ci_low"].to_numpy() == pytest.approx(expected["ci_low"].to_numpy())
-    assert table["agreement"].to_numpy() == pytest.approx(expected["agreement"].to_numpy())
+    # α is text: 3 decimals, or "—" with the reason beside it (issue 27), never "None"
+    assert list(table["agreement"]) == [f"{a:.3f}" if a == a else "—" for a in expected["agreement"]]
     caption = "\n".join(c.value for c in at.caption)
     assert "n = **24** respondents: every respondent in scope, including those with no coding" in caption
     assert "**consensus**'s codings" in caption

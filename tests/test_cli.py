@@ -54,7 +54,9 @@ def test_agreement_from_the_database_at_both_levels(sample_db):
     lines = respondent.strip().splitlines()
     assert lines[0].startswith("code,n_units,")
     assert lines[1].startswith("(overall),24,2,") and "several codes" in lines[1]  # codes overlap: overall undefined
-    assert [line.split(",")[:2] for line in lines[2:]] == [[code, "24"] for code in (
+    assert lines[2].startswith("(overall: pooled presence alpha),24,2,")  # defined for set-valued units
+    assert lines[3].startswith("(overall: MASI alpha),24,2,")
+    assert [line.split(",")[:2] for line in lines[4:]] == [[code, "24"] for code in (
         "rd_systemic_approach", "rd_resistance_to_change", "rd_human_capital", "rd_delegation", "rd_evidence_based")]
     segment = run("agreement", "--frame", "reform_directions", "--unit", "segment", "--bootstrap", "0", db=sample_db)
     assert "rd_systemic_approach" in segment.stdout

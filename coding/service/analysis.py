@@ -27,7 +27,7 @@ from coding.service.codebook import project_codebook
 from coding.service.codings import _code, _IdRow, _upsert_coding
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.permissions import _check_may_edit, _visible_coder_ids
-from coding.service.scope import excluded, in_scope
+from coding.service.scope import excluded, in_scope, refuse_excluded
 from coding.service.shares import default_share_coder
 from coding.service.suggestions import _embed_cached, embed_units, embedder_for
 
@@ -184,14 +184,15 @@ def retrieve(
     codebook, hierarchy = _hierarchy(engine, project, codes)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        skip_documents, skip_coders = excluded(session, row.id)
         if coder != ALL_CODERS:
             coder = chosen_coder(session, row, viewer, coder) or CONSENSUS
             queries.coder_by_name(session, row.id, coder)
+            refuse_excluded([coder], skip_coders)
         counted = set().union(*rt.expand(codes, hierarchy, rollup).values())  # other codes never change the answer
         codings = queries.codings_frame(session, row.id, coders=None if coder == ALL_CODERS else [coder],
                                         codes=sorted(counted))
         codings = visible_codings(session, row, codings, viewer)
-        skip_documents, skip_coders = excluded(session, row.id)
         codings = in_scope(codings, skip_documents)
         if coder == ALL_CODERS:
             codings = codings[~codings["coder"].isin(skip_coders)]
@@ -373,10 +374,8 @@ def cooccurrence(
         codings = codings[codings["frame"].isin(set(frames))]
         skip_documents, skip_coders = excluded(session, row.id)
         codings = in_scope(codings, skip_documents)
-    chosen = coder or default_share_coder(codings, frames[0])
-    if chosen in skip_coders:
-        raise CodeframeError(f"{chosen} is excluded from analysis; include them again in Settings "
-                             "(`codeframe coders include`) to count their codings")
+    refuse_excluded([coder] if coder else [], skip_coders)
+    chosen = coder or default_share_coder(codings[~codings["coder"].isin(skip_coders)], frames[0])
     mine = codings[codings["coder"] == chosen][["segment_id", "respondent", "code", "document", "text"]]
     labels = {c.id: c.label for c in codebook.codes()}
     table = co.cooccurrence(mine, keys[0], keys[1] if len(keys) == 2 else None, unit=unit, labels=labels,

@@ -186,6 +186,36 @@ def _coverage(session: Session, row, frame: str, coders: Sequence[str]) -> dict[
     return {c: len({document_of[u] for u in universes.get(c, set())}) for c in coders}
 
 
+def _key_quotes(session: Session, row, starred_by: set[str] | None) -> set[tuple[int, str]]:
+    """(unit, code) pairs starred as key quotes by a counted coder (by ``starred_by`` only, if given)."""
+    skip_coders = excluded(session, row.id)[1]
+    return {(s, k) for s, k, name in session.exec(
+        select(Coding.segment_id, Code.key, Coder.name).join(Code, Coding.code_id == Code.id).join(
+            Coder, Coding.coder_id == Coder.id).where(
+            Code.project_id == row.id, Coding.key_quote == True)).all()  # noqa: E712
+        if name not in skip_coders and (starred_by is None or name in starred_by)}
+
+
+def _quote_vectors(engine: Engine, project: str, quotes, embedder) -> dict | None:
+    """Embeddings of the candidate quotes by segment id (None with ``embedder=False`` or no quote)."""
+    if embedder is False or quotes.empty:
+        return None
+    embedder = embedder or embedder_for(engine, project)
+    distinct = quotes.drop_duplicates("segment_id")
+    matrix = _embed_cached(engine, embedder, distinct["text"].tolist())
+    return dict(zip(distinct["segment_id"].astype(int), matrix))
+
+
+def _segment_agreement(engine: Engine, project: str, frame: str) -> tuple[list, dict]:
+    """The coders agreement_report compares by default and each code's segment-level α (none when
+    fewer than two coders covered the frame)."""
+    try:
+        seg = agreement_report(engine, project, frame=frame, unit="segment", n_boot=0)
+    except CodeframeError:
+        return [], {}
+    return list(seg.coders), dict(zip(seg.table["code"], seg.table["alpha"]))
+
+
 def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, by: str | None = None,
                     coder: str | None = None, quotes: int = 3, embedder=None, chart: bool = True,
                     viewer: str | None = None):
@@ -194,7 +224,9 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
     Shares, intervals and agreement come from :func:`coding.share_report` (the numbers
     ``codeframe shares`` prints); quotes are key quotes first, then the units nearest the code's
     centroid (embeddings from the cache; ``embedder=False`` keeps document order). Consensus
-    codings unless ``coder`` says otherwise; the report says which.
+    codings unless ``coder`` says otherwise; the report says which, with its coverage. A coder
+    ``viewer`` who may see only their own codings (blind coding) gets a report of those alone:
+    no other coder's name, coverage or agreement figure.
     """
     from coding import charts
     from coding import report as rp
@@ -203,43 +235,30 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
         raise CodeframeError(f"quotes per code must be 1 to 3, not {quotes}")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        own_only = restricted(session, row, viewer)  # a blind coder: their own codings, nobody else's
         coder = chosen_coder(session, row, viewer, coder)
-    shares = share_report(engine, project, frame=frame, by=by, coder=coder)
+    shares = share_report(engine, project, frame=frame, by=by, coder=coder, with_agreement=not own_only,
+                          viewer=viewer if own_only else None)
     codebook = project_codebook(engine, project)
     frame_obj = codebook.frame(frame)
     # shares.quotes holds only the counted coder's quotes (issue 14): the coders compared are those
     # agreement_report chooses (who double-coded the most, excluded coders left out)
-    individual: list = []
-    alpha_segment: dict = {}
-    try:
-        seg = agreement_report(engine, project, frame=frame, unit="segment", n_boot=0)
-    except CodeframeError:  # fewer than two coders covered this frame
-        seg = None
-    if seg is not None:
-        individual = list(seg.coders)
-        alpha_segment = dict(zip(seg.table["code"], seg.table["alpha"]))
+    individual, alpha_segment = _segment_agreement(engine, project, frame) if not own_only else ([], {})
     alpha_respondent = dict(zip(shares.table["code"], shares.table["agreement"])) if "agreement" in shares.table else {}
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         # a key quote is a unit some coder starred for the code (a coder stars their own coding on the
         # coding page); a viewer who sees only their own codings counts only their own stars
-        skip_coders = excluded(session, row.id)[1]
-        starred_by = {shares.coder} if restricted(session, row, viewer) else None
-        stars = {(s, k) for s, k, name in session.exec(
-            select(Coding.segment_id, Code.key, Coder.name).join(Code, Coding.code_id == Code.id).join(
-                Coder, Coding.coder_id == Coder.id).where(
-                Code.project_id == row.id, Coding.key_quote == True)).all()  # noqa: E712
-            if name not in skip_coders and (starred_by is None or name in starred_by)}
-        coverage = _coverage(session, row, frame, [*individual, shares.coder])
-        n_documents = len(queries.documents(session, row.id))
+        stars = _key_quotes(session, row, {shares.coder} if own_only else None)
+        coders = list(dict.fromkeys([*individual, shares.coder]))  # the counted coder may be one of them
+        coverage = _coverage(session, row, frame, coders)
+        documents = queries.documents(session, row.id)
+        n_documents = len(documents)
         n_units = sum(queries.unit_counts_by_document(session, row.id).values())
+        foreign = {d.name: d.language for d in documents if d.language != row.language}
     mine = shares.quotes[shares.quotes["coder"] == shares.coder]
-    vectors = None
-    if embedder is not False and not mine.empty:
-        embedder = embedder or embedder_for(engine, project)
-        distinct = mine.drop_duplicates("segment_id")
-        matrix = _embed_cached(engine, embedder, distinct["text"].tolist())
-        vectors = dict(zip(distinct["segment_id"].astype(int), matrix))
+    mine = mine.assign(language=mine["document"].map(foreign))  # set only where not the project's language
+    vectors = _quote_vectors(engine, project, mine, embedder)
     group_of = dict(zip(mine["respondent"], mine[by])) if by and by in mine else {}
     ordered = shares.table.assign(_pos=range(len(shares.table))).sort_values(["count", "_pos"],
                                                                              ascending=[False, True])
@@ -260,16 +279,19 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
     methods = rp.methods_paragraph(
         frame_label=frame_obj.label, n_codes=len(frame_obj.codes), n_respondents=shares.n, n_documents=n_documents,
         n_units=n_units, unit_kind=get_project(engine, project).segmentation_unit, coder=shares.coder,
-        coders=[*individual, shares.coder], coverage=coverage, alpha_respondent=alpha_respondent,
+        coders=coders, coverage=coverage, alpha_respondent=alpha_respondent,
         alpha_segment=alpha_segment, key_quotes=sum(1 for f in findings for q in f.quotes if q.starred), by=by,
-        small_groups=sorted(set(shares.crosstab.loc[shares.crosstab["small"], "group"])) if by else ())
+        small_groups=sorted(set(shares.crosstab.loc[shares.crosstab["small"], "group"])) if by else (),
+        own_only=own_only, languages=sorted({q.language for f in findings for q in f.quotes if q.language}))
     methods += " " + codebook_methods_sentence(engine, project)  # which codebook version (issue 30)
     any_count = int((shares.matrix.sum(axis=1) > 0).sum()) if not shares.matrix.empty else 0
     overview = rp.overview_paragraph(findings, frame_label=frame_obj.label, n=shares.n, any_count=any_count)
     return rp.FindingsReport(title=f"Findings: {frame_obj.label}", frame=frame, frame_label=frame_obj.label,
                              coder=shares.coder, n=shares.n, by=by, findings=findings, methods=methods,
                              overview=overview,
-                             chart_png=png, notes=[*shares.notes, *shares.table.attrs.get("notes", [])])
+                             chart_png=png, notes=[*shares.notes, *shares.table.attrs.get("notes", [])],
+                             coverage=shares.coverage, partial=shares.partial, own_only=own_only,
+                             table=rp.share_table_rows(ordered, with_agreement=not own_only))
 
 
 # --------------------------------------------------------------------------- codebook appendix

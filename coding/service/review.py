@@ -37,7 +37,7 @@ from coding.errors import CodeframeError, NotFound, PermissionDenied
 from coding.service.agreement import _coder_universes, _frame_codes
 from coding.service.common import CONSENSUS
 from coding.service.permissions import _require_supervisor
-from coding.service.scope import analysed_coders, excluded, in_scope
+from coding.service.scope import counted_coders, excluded, in_scope
 
 DISAGREEMENT_VIEWS = ("all", "undecided", "decided")
 KINDS = ("document", "coder")
@@ -107,18 +107,9 @@ def disagreement_report(
         skip_docs, skip_coders = excluded(session, row.id)
         df = in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
         units = in_scope(queries.units_frame(session, row.id), skip_docs)
-        candidates = analysed_coders(session, row, skip_coders)
-        if coders:
-            chosen = list(dict.fromkeys(coders))
-            known = set(queries.coders_by_name(session, row.id))
-            unknown = [c for c in chosen if c not in known]
-            if unknown:
-                raise NotFound(f"no coder named {', '.join(unknown)} in this project")
-            if CONSENSUS in chosen:
-                raise CodeframeError("compare individual coders; the consensus is what adjudication writes")
-        else:
-            chosen = None
-        universes = _coder_universes(session, row, frame_row, chosen or candidates, units)
+        candidates = counted_coders(session, row, coders, skip_coders=skip_coders)
+        chosen = candidates if coders else None
+        universes = _coder_universes(session, row, frame_row, candidates, units)
         decided_ids = set(session.exec(
             select(Adjudication.segment_id).where(Adjudication.frame_id == frame_row.id)).all())
         reasons = dict(session.exec(select(Adjudication.segment_id, Adjudication.reason)
@@ -159,7 +150,8 @@ def coder_coverage(engine: Engine, project: str, *, frame: str, coders: Sequence
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         frame_row, _ = _frame_codes(session, row, frame)
-        skip_docs, _ = excluded(session, row.id)
+        skip_docs, skip_coders = excluded(session, row.id)
+        coders = counted_coders(session, row, coders, skip_coders=skip_coders)
         df = in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
         units = in_scope(queries.units_frame(session, row.id), skip_docs)
         universes = _coder_universes(session, row, frame_row, coders, units)
