@@ -55,3 +55,16 @@ def test_the_cli_refuses_an_excluded_coder_with_how_to_include_them(sqlite_engin
         assert "pilot is excluded from analysis" in err and "codeframe coders include pilot" in err, err
     assert main([*db, "agreement", "--frame", FRAME, "--coders", "cal,dana", "--bootstrap", "0"]) == 0
     assert "pilot" not in capsys.readouterr().out
+
+
+def test_code_usage_and_codebook_quotes_leave_excluded_coders_out(sqlite_engine, tmp_path):
+    build(sqlite_engine, tmp_path, blind=False)
+    before = service.code_usage(sqlite_engine, P)
+    pilot_only = service.code_usage(sqlite_engine, P, coders=["pilot"])
+    assert pilot_only["codings"].sum() > 0
+    assert any(q["coder"] == "pilot" for qs in service.quotes_by_code(sqlite_engine, P, limit=50).values() for q in qs)
+    assert service.set_excluded(sqlite_engine, P, kind="coder", name="pilot", actor="sup")
+    after = service.code_usage(sqlite_engine, P)
+    assert after["codings"].sum() == before["codings"].sum() - pilot_only["codings"].sum()
+    assert not any(q["coder"] == "pilot" for qs in service.quotes_by_code(sqlite_engine, P, limit=50).values()
+                   for q in qs)
