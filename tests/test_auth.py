@@ -146,6 +146,37 @@ def test_change_own_password_needs_the_old_one_and_ends_other_sessions(team):
     assert service.authenticate(team, P, "cal", "a new passphrase") == "cal"
 
 
+def test_every_password_change_ends_the_users_sessions_whatever_the_door(team, monkeypatch, capsys):
+    import io
+
+    from coding.cli import main
+
+    def sessions():
+        return [service.sign_in(team, P, "cal", password) for _ in range(2)]
+
+    password = PASSWORD
+    open_ = sessions()
+    service.set_password(team, P, "cal", "library reset 1", actor="ada")  # the library door
+    assert [service.session_user(team, P, s.session_id) for s in open_] == [None, None]
+    password = "library reset 1"
+    open_ = sessions()
+    db = team.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)
+    monkeypatch.setattr("sys.stdin", io.StringIO("cli reset 22\n"))
+    assert main(["--db", db, "user", "password", "cal", "--as", "ada"]) == 0, capsys.readouterr().err
+    assert [service.session_user(team, P, s.session_id) for s in open_] == [None, None]  # the CLI door
+    password = "cli reset 22"
+    open_ = sessions()
+    service.set_password(team, P, "cal", "own change 333", actor="cal")  # a user's own change, without a session
+    assert [service.session_user(team, P, s.session_id) for s in open_] == [None, None]
+    with team.connect() as conn:
+        reasons = conn.execute(sa.text("SELECT end_reason FROM user_session ORDER BY id")).scalars().all()
+    assert reasons == ["password_reset"] * 4 + ["password_changed"] * 2
+    assert [a for a, n in events(team) if n == "cal" and a.startswith("password")] == [
+        "password_reset", "password_reset", "password_changed"]
+    assert [e["by"] for e in service.auth_history(team, P) if e["action"] == "password_reset"] == ["ada", "ada"]
+
+
 def test_admin_manages_users_and_others_may_not(team):
     assert service.add_user(team, P, "dan", role="coder", password="dan's passphrase", actor="ada") == "dan"
     assert service.sign_in(team, P, "dan", "dan's passphrase").role == "coder"

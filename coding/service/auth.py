@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -199,15 +199,6 @@ def session_user(engine: Engine, project: str, session_id: str | None, *,
         return SignedIn(session_id, coder.name, coder.role)
 
 
-def _end_sessions(session: Session, project_id: int, coder_id: int, reason: str, now: datetime,
-                  keep: str | None = None) -> int:
-    stmt = update(UserSession).where(UserSession.project_id == project_id, UserSession.coder_id == coder_id,
-                                     UserSession.ended.is_(None))
-    if keep is not None:
-        stmt = stmt.where(UserSession.token_hash != _hash(keep))
-    return session.execute(stmt.values(ended=now, end_reason=reason)).rowcount
-
-
 def sign_out(engine: Engine, project: str, session_id: str | None, *, now: datetime | None = None) -> bool:
     """End a session (it never resolves again); True when there was a live one."""
     if not session_id:
@@ -240,24 +231,14 @@ def change_own_password(engine: Engine, project: str, session_id: str, old_passw
     sessions end, this one stays."""
     user = _signed_in_user(engine, project, session_id)
     check_password(engine, project, user.name, old_password, client=client)
-    set_password(engine, project, user.name, new_password, actor=user.name)
-    now = utcnow()
-    with Session(engine) as session:
-        row = queries.project_by_name(session, project)
-        coder = queries.coder_by_name(session, row.id, user.name)
-        _end_sessions(session, row.id, coder.id, "password_changed", now, keep=session_id)
-        _event(session, row.id, "password_changed", user.name, coder_id=coder.id, actor_id=coder.id, client=client)
-        session.commit()
+    set_password(engine, project, user.name, new_password, actor=user.name, keep_session=session_id, client=client)
 
 
-def _admin_event(engine: Engine, project: str, action: str, name: str, actor: str, detail: str | None = None,
-                 *, end_sessions: str | None = None) -> None:
+def _admin_event(engine: Engine, project: str, action: str, name: str, actor: str, detail: str | None = None) -> None:
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         coder = queries.coder_by_name(session, row.id, name)
         acting = queries.coder_by_name(session, row.id, actor) if actor else None
-        if end_sessions:
-            _end_sessions(session, row.id, coder.id, end_sessions, utcnow())
         _event(session, row.id, action, name, coder_id=coder.id, actor_id=acting.id if acting else None,
                detail=detail)
         session.commit()
@@ -280,8 +261,7 @@ def reset_password(engine: Engine, project: str, name: str, password: str, *, ac
     """An admin sets another user's password; that user's open sessions end."""
     if name == actor:
         raise CodeframeError("change your own password under 'Your account', with your current password")
-    set_password(engine, project, name, password, actor=actor)
-    _admin_event(engine, project, "password_reset", name, actor, end_sessions="password_reset")
+    set_password(engine, project, name, password, actor=actor)  # ends their sessions, logs password_reset
 
 
 def auth_history(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int | None = 200) -> list[dict]:
