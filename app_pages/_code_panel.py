@@ -112,7 +112,8 @@ def _remove(p: Page, segment_id: int, code: str) -> None:
 
 def _star(p: Page, segment_id: int, code: str, starred: bool) -> None:
     try:
-        service.set_key_quote(p.engine, p.project, segment_id=segment_id, code=code, coder=p.coder, starred=starred)
+        service.set_key_quote(p.engine, p.project, segment_id=segment_id, code=code, coder=p.coder, starred=starred,
+                              actor=p.coder)
         _say("Starred as a key quote." if starred else "No longer a key quote.")
     except CodeframeError as exc:
         _say(common.first_line(exc))
@@ -403,7 +404,7 @@ def _save_analytic(p: Page, key: str, kind: str, target: str, memo_id: int | Non
             service.edit_memo(p.engine, p.project, memo_id=memo_id, text=text, actor=p.coder)
         elif text:
             service.add_memo(p.engine, p.project, kind=kind, target=target if kind == "code" else int(target),
-                             coder=p.coder, text=text)
+                             coder=p.coder, text=text, actor=p.coder)
         else:
             _say("A memo cannot be emptied here; write the new text instead.")
             return

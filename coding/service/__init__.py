@@ -161,6 +161,7 @@ from coding.service.instruments import (
     survey_spec,
     tables_workbook,
 )
+from coding.service.permissions import authorize, team_mode_on
 from coding.service.progress import (
     import_coverage,
     mark_done,
@@ -275,6 +276,8 @@ __all__ = [
     "share_csv",
     "share_xlsx",
     "visible_coders",
+    "authorize",
+    "team_mode_on",
     "SOURCES",
     "ROLES",
     "CONSENSUS",

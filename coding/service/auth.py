@@ -24,6 +24,7 @@ from coding.database import queries
 from coding.database.tables import AuthEvent, Coder, UserSession, utcnow
 from coding.errors import CodeframeError, PermissionDenied, Problem
 from coding.service.common import DEFAULT_PROJECT
+from coding.service.permissions import _require_team_admin
 from coding.service.users import authenticate, create_user, set_password, set_role
 
 IDLE_HOURS_ENV = "CODEFRAME_SESSION_IDLE_HOURS"
@@ -264,10 +265,15 @@ def reset_password(engine: Engine, project: str, name: str, password: str, *, ac
     set_password(engine, project, name, password, actor=actor)  # ends their sessions, logs password_reset
 
 
-def auth_history(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int | None = 200) -> list[dict]:
-    """The sign-in and user-management history, newest first: when, action, name, by whom, client, detail."""
+def auth_history(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int | None = 200,
+                 actor: str | None = None) -> list[dict]:
+    """The sign-in and user-management history, newest first: when, action, name, by whom, client, detail.
+
+    In team mode only an admin ``actor`` reads it.
+    """
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        _require_team_admin(session, row, actor, "read the sign-in history")
         names = dict(session.exec(select(Coder.id, Coder.name).where(Coder.project_id == row.id)).all())
         stmt = select(AuthEvent).where(AuthEvent.project_id == row.id).order_by(AuthEvent.id.desc())
         if limit is not None:

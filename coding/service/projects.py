@@ -87,7 +87,7 @@ def update_settings(
     ``embedding_model``: an id of the model registry (see :func:`model_choices`) or a model folder.
     Changing the language changes the model too while it is the old language's default (Russian
     and Kazakh projects use the multilingual model).
-    Given an ``actor`` (the app always names one), in team mode only an admin may do this.
+    In team mode only an admin ``actor`` may do this (an unnamed actor is refused).
     """
     if segmentation_unit is not None and segmentation_unit not in SEGMENTATION_UNITS:
         raise CodeframeError(f"segmentation unit must be 'sentence' or 'turn', not {segmentation_unit!r}")
@@ -97,8 +97,7 @@ def update_settings(
         check_model_id(embedding_model)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        if actor is not None:
-            _require_team_admin(session, row, actor, "change the project settings")
+        _require_team_admin(session, row, actor, "change the project settings")  # unnamed: refused in team mode
         if language is not None and embedding_model is None and row.embedding_model == default_model_for(row.language):
             row.embedding_model = default_model_for(language)  # still the old language's default: follow the language
         if language is not None:
