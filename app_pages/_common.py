@@ -94,12 +94,16 @@ def team_mode(engine: Engine, project: str) -> bool:
 
 
 def client_address() -> str | None:
-    """The browser's address, for the per-client sign-in back-off (behind a proxy see README)."""
+    """The browser's address, for the per-client sign-in back-off (behind a proxy see README).
+
+    Streamlit gives None for a browser on this machine (127.0.0.1, ::1): that client is "localhost",
+    never NULL, so its back-off applies too.
+    """
     if os.environ.get(TRUST_PROXY_ENV) == "1":
         forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
         if forwarded:
             return forwarded
-    return st.context.ip_address
+    return st.context.ip_address or "localhost"
 
 
 def _sign_in(engine: Engine, project: str) -> None:

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -128,8 +128,34 @@ def check_password(engine: Engine, project: str, name: str, password: str, *, cl
     """
     now = now or utcnow()
     name = (name or "").strip()
+    project_id, attempt_id = _reserve_attempt(engine, project, name, client, now)
+    user = authenticate(engine, project, name, password)  # refused: the reserved attempt stays sign_in_failed
+    with Session(engine) as session:  # a success ends the back-off of this name and this client
+        coder = queries.coder_by_name(session, project_id, user)
+        attempt = session.get(AuthEvent, attempt_id)
+        attempt.action, attempt.coder_id, attempt.detail = "sign_in", coder.id, detail
+        session.add(attempt)
+        session.commit()
+    return user
+
+
+def _reserve_attempt(engine: Engine, project: str, name: str, client: str | None, now: datetime) -> tuple[int, int]:
+    """Count an attempt as failed BEFORE its password is verified, atomically per name and per client.
+
+    One transaction takes the lock of this name and this client (PostgreSQL: transaction-scoped advisory
+    locks; SQLite: the database write lock every transaction takes at BEGIN IMMEDIATE), reads the back-off
+    and either logs ``sign_in_throttled`` and refuses, or logs the attempt as ``sign_in_failed``. So however
+    many attempts arrive at once, at most :data:`THROTTLE_AFTER` passwords are verified before the back-off.
+    Returns (project id, the attempt's event id); a success replaces that event with ``sign_in``.
+    """
+    from coding.database.engine import is_sqlite
+
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        if not is_sqlite(engine):
+            for key in sorted({f"name:{_clip(name)}", *([f"client:{_clip(client)}"] if client else [])}):
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                                {"key": f"codeframe-sign-in:{row.id}:{key}"})
         wait = _wait_left(session, row.id, name, client, now)
         if wait > 0:
             _event(session, row.id, "sign_in_throttled", name, client=client, at=now)
@@ -137,19 +163,11 @@ def check_password(engine: Engine, project: str, name: str, password: str, *, cl
             minutes = f"{wait // 60} min {wait % 60} s" if wait >= 60 else f"{wait} s"
             raise Throttled(f"too many failed sign-ins for this name or from this computer; try again in {minutes}",
                             wait)
-        project_id = row.id
-    try:
-        user = authenticate(engine, project, name, password)
-    except PermissionDenied:
-        with Session(engine) as session:
-            _event(session, project_id, "sign_in_failed", name, client=client, at=now)
-            session.commit()
-        raise
-    with Session(engine) as session:  # a success ends the back-off of this name and this client
-        coder = queries.coder_by_name(session, project_id, user)
-        _event(session, project_id, "sign_in", name, coder_id=coder.id, client=client, detail=detail, at=now)
+        attempt = AuthEvent(project_id=row.id, name=_clip(name) or "", client=_clip(client),
+                            action="sign_in_failed", at=now)
+        session.add(attempt)
         session.commit()
-    return user
+        return row.id, attempt.id
 
 
 def sign_in(engine: Engine, project: str, name: str, password: str, *, client: str | None = None,

@@ -180,25 +180,28 @@ def authenticate(engine: Engine, project: str, name: str, password: str) -> str:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     hasher = _password_hasher()
-    with Session(engine) as session:
+    with Session(engine) as session:  # closed before the slow verification: no connection or lock held
         row = queries.project_by_name(session, project)
         user = queries.find_coder(session, row.id, (name or "").strip())
         stored = user.password_hash if user is not None and not user.is_consensus else None
-        if not _DUMMY_HASH:
-            _DUMMY_HASH.append(hasher.hash("codeframe-no-such-user"))
-        ok = False
-        if isinstance(password, str) and password:
-            try:
-                ok = hasher.verify(stored or _DUMMY_HASH[0], password) and stored is not None
-            except (VerificationError, InvalidHashError):
-                ok = False
-        if not ok:
-            raise PermissionDenied("sign-in failed: unknown user or wrong password")
-        if hasher.check_needs_rehash(stored):
+        user_id, user_name = (user.id, user.name) if user is not None else (None, None)
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(hasher.hash("codeframe-no-such-user"))
+    ok = False
+    if isinstance(password, str) and password:
+        try:
+            ok = hasher.verify(stored or _DUMMY_HASH[0], password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+    if not ok:
+        raise PermissionDenied("sign-in failed: unknown user or wrong password")
+    if hasher.check_needs_rehash(stored):
+        with Session(engine) as session:
+            user = session.get(Coder, user_id)
             user.password_hash = hasher.hash(password)
             session.add(user)
             session.commit()
-        return user.name
+    return user_name
 
 
 @retry_locked
