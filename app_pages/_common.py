@@ -184,6 +184,15 @@ def allowed(engine: Engine, project: str, predicate, what: str, *, team_only: bo
     return False
 
 
+def stop_on_database_fault(exc: Exception) -> None:
+    """Show a database fault as one message and stop this run (the next click tries again); re-raise others."""
+    fault = service.database_fault(exc)
+    if fault is None:
+        raise exc
+    st.error(first_line(fault))
+    st.stop()
+
+
 def show_error(exc: CodeframeError) -> None:
     """Show a user error with one line per problem (file, line, field)."""
     head = first_line(exc)

@@ -51,5 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"error: {exc.strerror}: {exc.filename}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a database fault: one line, never a traceback; anything else is a bug
+        from coding.database.faults import database_fault
+
+        fault = database_fault(exc)
+        if fault is None:
+            raise
+        print(f"error: {fault}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130

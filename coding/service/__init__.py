@@ -20,6 +20,7 @@ from coding.database.backup import (
     restore,
     table_row_counts,
 )
+from coding.database.faults import DatabaseFault, database_fault
 from coding.paths import (
     repo_root,
     sample_corpus_dir,
@@ -277,6 +278,8 @@ __all__ = [
     "share_xlsx",
     "visible_coders",
     "authorize",
+    "DatabaseFault",
+    "database_fault",
     "team_mode_on",
     "SOURCES",
     "ROLES",

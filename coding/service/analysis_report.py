@@ -29,6 +29,7 @@ from coding.service.projects import get_project
 from coding.service.scope import excluded
 from coding.service.shares import share_report
 from coding.service.suggestions import _embed_cached, embedder_for
+from coding.textio import check_storable
 
 MEMO_KINDS = ("segment", "document", "code")
 MEMO_COLUMNS = ["kind", "memo_id", "coder", "code", "document", "respondent", "segment_id", "target", "text",
@@ -67,6 +68,7 @@ def add_memo(engine: Engine, project: str = DEFAULT_PROJECT, *, kind: str, targe
     """
     if not text or not text.strip():
         raise CodeframeError("the memo is empty")
+    check_storable(text, "memo")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         author = queries.coder_by_name(session, row.id, coder)
@@ -84,6 +86,7 @@ def edit_memo(engine: Engine, project: str = DEFAULT_PROJECT, *, memo_id: int, t
     """Change a memo's text: its author may, and supervisors and admins."""
     if not text or not text.strip():
         raise CodeframeError("the memo is empty")
+    check_storable(text, "memo")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         acting = queries.coder_by_name(session, row.id, actor)

@@ -19,6 +19,7 @@ from coding.database import queries
 from coding.database.tables import (
     Adjudication,
     Assignment,
+    AuthEvent,
     Coder,
     Coding,
     CodingEvent,
@@ -32,6 +33,7 @@ from coding.database.tables import (
     Selection,
     SuggestionFeedback,
     UnitMark,
+    UserSession,
 )
 from coding.errors import CodeframeError, NotFound, PermissionDenied
 from coding.service.agreement import _coder_universes, _frame_codes
@@ -348,6 +350,9 @@ def remove_coder(engine: Engine, project: str, *, coder: str, actor: str | None 
             update(Adjudication).where(Adjudication.actor_id == target.id).values(actor_id=None),
             update(Exclusion).where(Exclusion.actor_id == target.id).values(actor_id=None),
             update(ProjectEvent).where(ProjectEvent.actor_id == target.id).values(actor_id=None),
+            delete(UserSession).where(UserSession.coder_id == target.id),  # their sessions end with them
+            update(AuthEvent).where(AuthEvent.coder_id == target.id).values(coder_id=None),  # the name stays
+            update(AuthEvent).where(AuthEvent.actor_id == target.id).values(actor_id=None),
             delete(Coder).where(Coder.id == target.id),
         ):
             session.execute(stmt)
