@@ -13,7 +13,7 @@ import pytest
 
 from coding import service
 from coding.cli import build_parser, main
-from coding.cli.access import NO_PROJECT_DATA, RIGHTS, leaf_parsers
+from coding.cli.access import FILES_ONLY, NO_PROJECT_DATA, RIGHTS, leaf_parsers
 from coding.errors import PermissionDenied
 
 P = "default"
@@ -85,9 +85,10 @@ def test_every_command_has_reviewed_rights():
     assert commands - set(RIGHTS) - NO_PROJECT_DATA == set(), "give the new command its rights in RIGHTS"
     assert set(RIGHTS) - commands == set(), "RIGHTS names a command that no longer exists"
     assert NO_PROJECT_DATA == {"codebook check"}  # the reviewed allow-list: reads a YAML file, no database
+    assert set(FILES_ONLY) == {"export qdc", "import qdc"}  # file conversions, with --codebook / --output only
 
 
-def test_every_command_refuses_to_run_in_team_mode_without_as(team, monkeypatch, capsys):
+def test_every_command_refuses_to_run_in_team_mode_without_as(team, monkeypatch, capsys, tmp_path):
     db = team.url.render_as_string(hide_password=False)
     monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)  # a password alone names nobody
     before = service.history(team, P, viewer="ada")
@@ -100,6 +101,9 @@ def test_every_command_refuses_to_run_in_team_mode_without_as(team, monkeypatch,
         assert "Traceback" not in err
         ran.append(path)
     assert len(ran) >= 45
+    code, out, err = _run(monkeypatch, capsys, ["--db", db, "export", "qdc", str(tmp_path / "c.qdc"), "--codebook",
+                                                str(service.repo_root() / "codebook.yaml")])
+    assert code == 0, err  # a file conversion needs nobody
     assert service.history(team, P, viewer="ada").equals(before)  # nothing was written
     assert service.get_project(team, P).blind_mode
 

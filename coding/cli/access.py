@@ -15,6 +15,11 @@ from collections.abc import Callable, Iterator
 from coding.errors import CodeframeError, Problem
 
 NO_PROJECT_DATA = frozenset({"codebook check"})  # reviewed: reads a YAML file, never a database
+# reviewed: these convert files and open no database with these options
+FILES_ONLY: dict[str, Callable[[argparse.Namespace], bool]] = {
+    "export qdc": lambda args: args.codebook is not None,  # a codebook YAML file to .qdc
+    "import qdc": lambda args: args.output is not None,  # a .qdc file to codebook YAML
+}
 
 
 def _coder_or_supervise(args) -> str:
@@ -84,7 +89,7 @@ def check_door(args: argparse.Namespace) -> None:
     from coding.cli.users import signed_in_actor
 
     path = getattr(args, "command_path", None)
-    if path is None or path in NO_PROJECT_DATA:
+    if path is None or path in NO_PROJECT_DATA or FILES_ONLY.get(path, lambda _: False)(args):
         return
     engine = engine_from_args(args)
     if not service.team_mode_on(engine, args.project):
