@@ -226,7 +226,7 @@ def test_a_password_reset_from_the_cli_ends_a_coders_session(page, server, monke
     signed_in_as(page, "cal", "coder")
     open_page(page, "Codebook")
     expect()(page.get_by_role("heading", name="Codebook")).to_be_visible()
-    assert live_sessions(server[1], "cal") == 1
+    assert live_sessions(server[1], "cal") >= 1  # this one, and those of earlier tests' closed tabs
     monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)  # the admin at a terminal: codeframe user password cal --as ada
     monkeypatch.setattr("sys.stdin", io.StringIO("a new passphrase for cal\n"))
     assert main(["--db", server[1].url.render_as_string(hide_password=False), "user", "password", "cal",

@@ -140,3 +140,22 @@ def test_terminated_postgresql_backends_give_one_message_and_the_app_recovers():
         engine.dispose()
     finally:
         schema.drop()
+
+
+def test_the_app_shows_one_message_while_the_database_is_gone_and_recovers(app_engine, monkeypatch):
+    from apptest import APP
+    from streamlit.testing.v1 import AppTest
+
+    real = service.status
+
+    def gone(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT", {}, Exception("terminating connection due to administrator command"))
+
+    monkeypatch.setattr(service, "status", gone)  # the overview's first read, as when the server ends backends
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("the database cannot be reached right now")
+    assert NOTHING_LOST in at.error[0].value
+    monkeypatch.setattr(service, "status", real)  # the database is back: the next run works
+    at.run()
+    assert not at.exception and not at.error
