@@ -234,7 +234,7 @@ def test_a_password_reset_from_the_cli_ends_a_coders_session(page, server, monke
     assert live_sessions(server[1], "cal") == 0
     open_page(page, "Overview")  # cal's next click asks to sign in again
     expect()(page.get_by_role("heading", name="Sign in to Codeframe")).to_be_visible()
-    expect()(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    expect()(page.get_by_text("Signed in as cal (coder)")).to_have_count(0)
     with server[1].connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM auth_event WHERE name = 'cal' AND action = 'password_reset'"
                                     )).scalar_one() == 1
