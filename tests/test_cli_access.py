@@ -139,7 +139,8 @@ def test_each_door_acts_with_the_signed_in_users_rights(team, monkeypatch, capsy
     assert code == 2 and "sign-in failed" in err
     # reads show cal only what cal may see: in blind mode, nothing of dana's
     for argv in (["retrieve", "--code", "rd_delegation", "--coder", "all", "--format", "csv"],
-                 ["export", "codings", "-"], ["memos", "--format", "csv"], ["history", "--format", "csv"]):
+                 ["export", "codings", "-"], ["memos", "--format", "csv"], ["history", "--format", "csv"],
+                 ["status"]):
         code, out, err = _as(monkeypatch, capsys, db, "cal", *argv)
         assert code == 0 and "dana" not in out, (argv, err, out)
     code, out, err = _as(monkeypatch, capsys, db, "sue", "retrieve", "--code", "rd_delegation", "--coder", "all",

@@ -116,7 +116,7 @@ def _print_import(report: service.ImportReport) -> None:
 
 def cmd_status(args) -> int:
     engine = engine_from_args(args)
-    st = service.status(engine, args.project)
+    st = service.status(engine, args.project, viewer=args.as_user)
     p = st.project
     print(f"project {p.name!r}: language {p.language}, unit {p.segmentation_unit}, "
           f"blind mode {'on' if p.blind_mode else 'off'}, model {p.embedding_model}")
