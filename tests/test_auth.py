@@ -317,7 +317,8 @@ def test_cli_apply_codebook_and_import_qdc_take_as_in_team_mode(tmp_path, monkey
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     codebook = str(service.repo_root() / "codebook.yaml")
     qdc = str(tmp_path / "codebook.qdc")
-    assert main(["--db", db, "export", "qdc", qdc]) == 0
+    monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)
+    assert main(["--db", db, "export", "qdc", qdc, "--as", "cal"]) == 0  # reading the codebook: any user
     capsys.readouterr()
     for argv in (["apply-codebook", codebook], ["import", "qdc", qdc]):
         monkeypatch.delenv("CODEFRAME_PASSWORD", raising=False)

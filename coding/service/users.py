@@ -147,7 +147,8 @@ def set_password(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "",
         own = actor == name
         _end_user_sessions(session, row.id, user.id, "password_changed" if own else "password_reset", keep_session)
         session.add(AuthEvent(project_id=row.id, name=user.name, coder_id=user.id,
-                              actor_id=acting.id if acting else None, client=client,
+                              actor_id=acting.id if acting else None,
+                              client=None if client is None else str(client)[:200],
                               action="password_changed" if own else "password_reset", at=utcnow()))
         session.commit()
 
