@@ -113,10 +113,13 @@ def _as(monkeypatch, capsys, db, user, *argv, password=PASSWORD) -> tuple[int, s
     return _run(monkeypatch, capsys, ["--db", db, *argv, "--as", user])
 
 
-def test_each_door_acts_with_the_signed_in_users_rights(team, monkeypatch, capsys):
+def test_each_door_acts_with_the_signed_in_users_rights(team, monkeypatch, capsys, tmp_path):
     db = team.url.render_as_string(hide_password=False)
     unit = _units(team)[0]
+    codings = tmp_path / "dana.csv"
+    codings.write_text("document,coder,code,segment\nR01,dana,rd_systemic_approach,1\n", encoding="utf-8")
     refused = [
+        ["import", "codings", str(codings)],
         ["search", "reform", "--code", "rd_delegation", "--coder", "dana", "--apply"],
         ["search", "reform", "--code", "rd_delegation", "--coder", "dana"],  # the preview tells dana's codings
         ["memo", "add", "--on", "segment", str(unit), "--coder", "consensus", "a memo as the consensus"],
@@ -154,8 +157,10 @@ def test_each_door_acts_with_the_signed_in_users_rights(team, monkeypatch, capsy
     assert not service.get_project(team, P).blind_mode
 
 
-def test_the_library_refuses_an_unnamed_actor_in_team_mode(team):
+def test_the_library_refuses_an_unnamed_actor_in_team_mode(team, tmp_path):
     unit = _units(team)[0]
+    codings = tmp_path / "dana.csv"
+    codings.write_text("document,coder,code,segment\nR01,dana,rd_systemic_approach,1\n", encoding="utf-8")
     calls = [
         lambda: service.code_hits(team, P, segment_ids=[unit], code="rd_delegation", coder="dana"),
         lambda: service.add_memo(team, P, kind="segment", target=unit, coder="dana", text="memo"),
@@ -169,6 +174,7 @@ def test_the_library_refuses_an_unnamed_actor_in_team_mode(team):
         lambda: service.auth_history(team, P),
         lambda: service.share_report(team, P, frame="reform_directions"),
         lambda: service.authorize(team, P, None, "read", "read"),
+        lambda: service.import_codings(team, P, codings),
     ]
     for call in calls:
         with pytest.raises(PermissionDenied, match="team mode"):
