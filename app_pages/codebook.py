@@ -6,6 +6,7 @@ import html
 
 import streamlit as st
 
+from app_pages import _codebook_edit
 from app_pages import _common as common
 from coding import service
 
@@ -13,7 +14,9 @@ engine, project = common.engine(), common.project_name()
 common.inject_css()
 
 st.title("Codebook")
-codebook = service.project_codebook(engine, project)
+actor = common.current_coder()
+codebook = service.project_codebook(engine, project, viewer=actor)  # with the proposals this user may see
+proposed = {p["key"] for p in service.proposed_codes(engine, project, viewer=actor)} if actor else set()
 if not codebook.frames:
     st.info("The project has no codebook yet. Apply one with `codeframe apply-codebook codebook.yaml`.",
             icon=":material/menu_book:")
@@ -32,6 +35,9 @@ st.caption(
     f"{len(codebook.frames)} frames · {len(codebook.codes())} codes. Segments and respondents count {whose}; "
     "a respondent counts once however often the code is applied."
 )
+with st.expander("Change the codebook: add, edit, move, merge, split, retire, undo, versions",
+                 icon=":material/edit:"):
+    _codebook_edit.render(engine, project, codebook, actor)
 query = st.text_input("Find a code", placeholder="id, label or a word of the definition", key="_cb_filter")
 matching = {c.id for c in service.find_codes(codebook, query)}
 
@@ -70,7 +76,8 @@ for frame in codebook.frames:
                 st.html(
                     f'<div class="cf-code-head"><span class="cf-swatch" style="background:{background};'
                     f'border-color:{border}"></span><b>{html.escape(code.label)}</b> '
-                    f'<code>{html.escape(code.id)}</code> <span class="cf-muted">· {segments} '
+                    f'<code>{html.escape(code.id)}</code>{" <em>(proposed)</em>" * (code.id in proposed)} '
+                    f'<span class="cf-muted">· {segments} '
                     f'segment{"s" * (segments != 1)} · {people} of {respondents} respondents</span></div>'
                 )
                 st.markdown(code.definition)

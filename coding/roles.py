@@ -36,3 +36,21 @@ def needed_for(predicate) -> str:
     """The role a predicate asks for, in words: 'a supervisor or an admin', 'an admin'."""
     return {may_code: "a signed-in user", may_see_others: "a supervisor or an admin",
             may_adjudicate: "a supervisor or an admin", may_admin: "an admin"}[predicate]
+
+
+#: The project setting ``codebook_editors``: who changes the codebook in the app and the CLI.
+#: ``admins``: only admins; ``supervisors`` (the default): supervisors and admins; ``propose``:
+#: supervisors and admins, and coders may add codes, "proposed" until a supervisor accepts them.
+CODEBOOK_EDITORS = ("admins", "supervisors", "propose")
+
+
+def may_edit_codebook(role: str | None, editors: str = "supervisors") -> bool:
+    """Add, edit, move, merge, split, retire and accept codes, under the project's ``codebook_editors``."""
+    if editors == "admins":
+        return role == "admin"
+    return role in ("supervisor", "admin")
+
+
+def may_propose_code(role: str | None, editors: str = "supervisors") -> bool:
+    """Add a code as a proposal (coders, when the project's ``codebook_editors`` is ``propose``)."""
+    return may_edit_codebook(role, editors) or (editors == "propose" and role == "coder")

@@ -12,7 +12,7 @@ from coding.errors import CodebookError, Problem
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``codebook`` command group to the top-level parser's subparsers."""
-    parser = subparsers.add_parser("codebook", help="check and inspect codebook YAML files")
+    parser = subparsers.add_parser("codebook", help="check, change and export the codebook (each change a version)")
     commands = parser.add_subparsers(dest="codebook_command", metavar="COMMAND")
     commands.required = True
 
@@ -37,10 +37,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Frames, codes, definitions, inclusion and exclusion criteria, examples, and how many "
         "segments and respondents carry each code.",
     )
-    export.add_argument("--format", choices=("md", "docx"), default="md")
+    export.add_argument("--format", choices=("md", "docx", "yaml", "qdc"), default="md",
+                        help="md/docx: the appendix with counts; yaml/qdc: a codebook version as codebook.yaml "
+                             "or REFI-QDA .qdc")
+    export.add_argument("--version", type=int, metavar="N",
+                        help="with yaml/qdc: this codebook version (see 'codebook history'; default: the current)")
     export.add_argument("--coder", default="consensus", help="whose codings the counts are of (default: %(default)s)")
-    export.add_argument("--output", metavar="FILE", help="required for docx")
+    export.add_argument("--output", metavar="FILE", help="required for docx and qdc")
     export.set_defaults(func=export_command)
+
+    from coding.cli import codebook_edits
+
+    codebook_edits.add_commands(commands)
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -65,6 +73,11 @@ def export_command(args: argparse.Namespace) -> int:
     from coding.cli.common import engine_from_args
     from coding.cli.retrieve import emit
 
+    if args.format in ("yaml", "qdc"):
+        data = service.export_codebook_version(engine_from_args(args), args.project, version=args.version,
+                                               fmt=args.format)
+        emit(data.decode("utf-8") if args.format == "yaml" else data, args.output, args.format)
+        return 0
     data = service.codebook_appendix(engine_from_args(args), args.project, fmt=args.format, coder=args.coder)
     emit(data, args.output, args.format)
     return 0

@@ -27,6 +27,9 @@ class Project(SQLModel, table=True):
     team_mode: bool = False
     embedding_model: str = "all-MiniLM-L6-v2"
     codebook_source: Optional[str] = None  # YAML text last applied, for diffs
+    # who changes the codebook in the app and CLI (migration 0010): admins | supervisors | propose
+    # (supervisors, and coders may propose codes that a supervisor accepts); see coding.roles
+    codebook_editors: str = Field(default="supervisors", sa_column_kwargs={"server_default": "supervisors"})
     created: datetime = Field(default_factory=utcnow)
 
 
@@ -59,6 +62,31 @@ class Code(SQLModel, table=True):
     active: bool = True  # False once the code left the codebook but codings still use it
     color: Optional[str] = None  # "#rrggbb" from a REFI-QDA file, written back on export
     codable: bool = True  # False: a category (REFI-QDA isCodable="false") that only groups its children
+    # a coder's proposal, not yet accepted by a supervisor (migration 0010); None: part of the codebook
+    proposed_by: Optional[int] = Field(default=None, foreign_key="coder.id")
+
+
+class CodebookVersion(SQLModel, table=True):
+    """One change of the codebook made in the app or CLI: a numbered version with its changelog line.
+
+    ``codebook`` is the whole codebook after the change (``Codebook.to_dict``), so every version can
+    be exported; ``detail`` holds what undoing the change needs (fields before, codings moved).
+    """
+
+    __tablename__ = "codebook_version"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    number: int
+    action: str  # add | edit | move | merge | split | retire | accept | undo
+    code_key: str
+    summary: str = Field(sa_column=Column(Text, nullable=False))  # what changed, in words
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # why
+    actor_id: Optional[int] = Field(default=None, foreign_key="coder.id")
+    undoes: Optional[int] = None  # the version number an 'undo' reverts
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    codebook: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(default_factory=utcnow)
 
 
 class Coder(SQLModel, table=True):

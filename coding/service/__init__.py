@@ -86,6 +86,27 @@ from coding.service.codebook import (
     project_codebook,
     quotes_by_code,
 )
+from coding.service.codebook_edits import (
+    CodebookChange,
+    accept_code,
+    add_code,
+    codebook_editors,
+    create_and_apply_code,
+    edit_code,
+    move_code,
+    retire_code,
+    set_codebook_editors,
+)
+from coding.service.codebook_merge import coded_units, merge_codes, split_code, undo_codebook_change
+from coding.service.codebook_versions import (
+    codebook_at,
+    codebook_history,
+    codebook_methods_sentence,
+    codebook_restructure_note,
+    codebook_version,
+    export_codebook_version,
+    proposed_codes,
+)
 from coding.service.coding_page import (
     Change,
     NextUnit,
@@ -318,6 +339,12 @@ __all__ = [
     "project_codebook",
     "code_usage",
     "quotes_by_code",
+    # codebook edits (issue 30): coding.service.codebook_edits, codebook_merge, codebook_versions
+    "CodebookChange", "accept_code", "add_code", "codebook_editors", "create_and_apply_code", "edit_code",
+    "move_code", "retire_code",
+    "set_codebook_editors", "coded_units", "merge_codes", "split_code", "undo_codebook_change", "codebook_at",
+    "codebook_history", "codebook_methods_sentence", "codebook_restructure_note", "codebook_version",
+    "export_codebook_version", "proposed_codes",
     "find_codes",
     "get_project",
     "project_exists",

@@ -140,6 +140,11 @@ def agreement_report(
         n_boot=n_boot, seed=seed,
     )
     report.coverage = coverage
+    from coding.service.codebook_versions import codebook_restructure_note
+
+    note = codebook_restructure_note(engine, project, codes=keys)
+    if note:  # codes merged or split during coding: earlier codings were re-pointed (issue 30)
+        report.notes.append(note)
     return report
 
 

@@ -23,6 +23,7 @@ from coding.roles import may_adjudicate
 from coding.service.agreement import _coder_universes, _frame_codes, agreement_report
 from coding.service.analysis import chosen_coder, restricted, visible_codings
 from coding.service.codebook import project_codebook
+from coding.service.codebook_versions import codebook_methods_sentence
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.permissions import _acting, _check_may_edit, _require_viewer
 from coding.service.projects import get_project
@@ -274,6 +275,7 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
         coders=[*individual, shares.coder], coverage=coverage, alpha_respondent=alpha_respondent,
         alpha_segment=alpha_segment, key_quotes=sum(1 for f in findings for q in f.quotes if q.starred), by=by,
         small_groups=sorted(set(shares.crosstab.loc[shares.crosstab["small"], "group"])) if by else ())
+    methods += " " + codebook_methods_sentence(engine, project)  # which codebook version (issue 30)
     any_count = int((shares.matrix.sum(axis=1) > 0).sum()) if not shares.matrix.empty else 0
     overview = rp.overview_paragraph(findings, frame_label=frame_obj.label, n=shares.n, any_count=any_count)
     return rp.FindingsReport(title=f"Findings: {frame_obj.label}", frame=frame, frame_label=frame_obj.label,

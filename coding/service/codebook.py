@@ -15,6 +15,7 @@ from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, CodeFrame, Coding, Project, utcnow
 from coding.errors import NotFound
+from coding.roles import may_see_others
 from coding.service.codings import _log, snapshot
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.permissions import _require_team_admin
@@ -57,7 +58,7 @@ def _apply_codebook(session: Session, project: Project, codebook, *, source_text
         row.frame_id = frames[code.frame].id
         row.label, row.parent_key, row.definition = code.label, code.parent, code.definition
         row.inclusion, row.exclusion, row.examples = list(code.include), list(code.exclude), list(code.examples)
-        row.position, row.active = position, True
+        row.position, row.active, row.proposed_by = position, True, None  # a codebook file accepts a proposal
         session.add(row)
         codes[code.id] = row
     session.flush()
@@ -137,19 +138,36 @@ def apply_codebook(
         report = _apply_codebook(
             session, row, codebook, source_text=path.read_text(encoding="utf-8-sig"), renames=dict(renames or {})
         )
+        _record_applied(session, row, codebook, report, actor, path.name)
         session.commit()
         return report
 
 
+def _record_applied(session: Session, project: Project, codebook, report: CodebookReport, actor: str | None,
+                    source: str) -> None:
+    """A codebook file applied is a codebook version too (undone by applying the earlier version's export)."""
+    from coding.service.codebook_edits import _record
+
+    acting = queries.coder_by_name(session, project.id, actor) if actor else None
+    what = "; ".join(report.lines()) or "no change"
+    _record(session, project, "apply", "*", f"applied {source}: {what}", acting=acting, reason=None,
+            detail={"codes": [c.id for c in codebook.codes()]})
+
+
 def _codebook_from_rows(title: str, frames: Iterable[CodeFrame], codes: Iterable[Code], *,
-                        include_inactive: bool = False):
-    """Frame and code rows as a :class:`coding.codebook.Codebook`, in codebook order."""
+                        include_inactive: bool = False, proposals: bool | set[int] = False):
+    """Frame and code rows as a :class:`coding.codebook.Codebook`, in codebook order.
+
+    Codes proposed by a coder and not yet accepted are left out, unless ``proposals`` is True (all)
+    or a set of the proposing coders' ids whose proposals to include."""
     from coding.codebook import Code as CbCode
     from coding.codebook import Codebook, Frame
 
     by_frame: dict[int, list] = defaultdict(list)
     for c in sorted(codes, key=lambda c: c.position):
-        if c.active or include_inactive:
+        shown = c.proposed_by is None or proposals is True or (
+            isinstance(proposals, set) and c.proposed_by in proposals)
+        if (c.active or include_inactive) and shown:
             by_frame[c.frame_id].append(c)
     built = []
     for f in sorted(frames, key=lambda f: f.position):
@@ -173,12 +191,23 @@ def _codebook_from_rows(title: str, frames: Iterable[CodeFrame], codes: Iterable
     return Codebook(title=title, frames=tuple(built))
 
 
-def project_codebook(engine: Engine, project: str = DEFAULT_PROJECT, *, include_inactive: bool = False):
-    """The project's codebook rebuilt from the database as a :class:`coding.codebook.Codebook`."""
+def project_codebook(engine: Engine, project: str = DEFAULT_PROJECT, *, include_inactive: bool = False,
+                     viewer: str | None = None, include_proposed: bool = False):
+    """The project's codebook rebuilt from the database as a :class:`coding.codebook.Codebook`.
+
+    Codes a coder proposed and no supervisor accepted yet are not in it (all are with
+    ``include_proposed``); with ``viewer``, those the viewer may see are (their own; in blind
+    mode others' only for supervisors and admins).
+    """
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        proposals: bool | set[int] = include_proposed
+        if viewer is not None:
+            acting = queries.coder_by_name(session, row.id, viewer)
+            proposals = True if (may_see_others(acting.role) or not row.blind_mode) else {acting.id}
         return _codebook_from_rows(row.name, queries.frames_by_key(session, row.id).values(),
-                                   queries.codes_by_key(session, row.id).values(), include_inactive=include_inactive)
+                                   queries.codes_by_key(session, row.id).values(), include_inactive=include_inactive,
+                                   proposals=proposals)
 
 
 def code_usage(engine: Engine, project: str = DEFAULT_PROJECT, *, coders: Iterable[str] | None = None) -> "Any":
@@ -206,6 +235,7 @@ def import_codebook_object(engine: Engine, project: str, codebook, *, actor: str
         row = queries.project_by_name(session, project)
         _require_team_admin(session, row, actor, "change the codebook")
         report = _apply_codebook(session, row, codebook, source_text=None, renames={})
+        _record_applied(session, row, codebook, report, actor, "an imported codebook")
         session.commit()
         return report
 

@@ -276,7 +276,7 @@ def export_bundle(engine: Engine, project: str = DEFAULT_PROJECT):
     segment codings exist, the segment's span otherwise."""
     from coding.bundle import Bundle, BundleCoding, BundleDocument, BundleSet
 
-    codebook = project_codebook(engine, project, include_inactive=True)
+    codebook = project_codebook(engine, project, include_inactive=True, include_proposed=True)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         docs = queries.documents(session, row.id)

@@ -121,6 +121,10 @@ def share_report(
     covered_by = {c: {respondent_of[u] for u in universes[c] if u in respondent_of} & in_scope for c in universes}
     total, covered = len(in_scope), len(covered_by.get(chosen, set()))
     notes = []
+    from coding.service.codebook_versions import codebook_restructure_note
+
+    if restructured := codebook_restructure_note(engine, project, codes=keys):
+        notes.append(restructured)  # codes merged or split during coding (issue 30)
     if codings.empty:
         notes.append(f"nobody has coded frame {frame!r} yet: every share is 0 of {len(respondents)}")
     if chosen not in set(codings["coder"]) and coder is not None:

@@ -259,7 +259,7 @@ def _code_objects(codes: Sequence[Code]) -> list:
     return [
         SimpleNamespace(id=c.key, label=c.label, definition=c.definition, include=list(c.inclusion),
                         exclude=list(c.exclusion), examples=list(c.examples))
-        for c in codes if c.active
+        for c in codes if c.active and c.proposed_by is None  # a proposal is suggested once accepted
     ]
 
 
