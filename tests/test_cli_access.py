@@ -153,6 +153,8 @@ def test_each_door_acts_with_the_signed_in_users_rights(team, monkeypatch, capsy
     code, out, err = _as(monkeypatch, capsys, db, "cal", "search", "reform", "--code", "rd_delegation",
                          "--coder", "cal", "--apply")
     assert code == 0 and "coded 2 unit(s)" in err
+    code, out, err = _as(monkeypatch, capsys, db, "cal", "report", "--frame", "reform_directions", "--no-embeddings")
+    assert code == 0 and "dana" not in out and "cal" in out, err  # a blind coder's findings: their own only
     assert _as(monkeypatch, capsys, db, "ada", "settings", "--blind", "off")[0] == 0
     assert not service.get_project(team, P).blind_mode
 

@@ -37,7 +37,12 @@ RIGHTS: dict[str, str | Callable[[argparse.Namespace], str]] = {
     "export qdpx": "supervise", "export qdc": "read", "export codings": "read",
     "status": "read", "apply-codebook": "admin",
     "history": lambda args: "admin" if args.sign_ins else "read",
-    "codebook export": _coder_or_supervise,
+    "codebook export": lambda args: "read" if args.format in ("yaml", "qdc") else _coder_or_supervise(args),
+    # code by code edits: the service applies the project's codebook_editors (admins, supervisors, or coders propose)
+    "codebook add": "code", "codebook edit": "supervise", "codebook move": "supervise",
+    "codebook merge": "supervise", "codebook split": "supervise", "codebook retire": "supervise",
+    "codebook accept": "supervise", "codebook undo": "supervise", "codebook units": "read",
+    "codebook history": "read", "codebook editors": "admin",
     "agreement": "supervise", "shares": "read",
     "suggest": _coder_or_supervise, "evaluate-suggestions": "supervise",
     "user add": "admin", "user role": "admin", "user list": "read",

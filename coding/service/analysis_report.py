@@ -216,7 +216,8 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         coder = chosen_coder(session, row, viewer, coder)
-    shares = share_report(engine, project, frame=frame, by=by, coder=coder)
+        own_only = restricted(session, row, viewer)  # blind: no agreement with (nor names of) other coders
+    shares = share_report(engine, project, frame=frame, by=by, coder=coder, viewer=viewer)
     codebook = project_codebook(engine, project)
     frame_obj = codebook.frame(frame)
     # shares.quotes holds only the counted coder's quotes (issue 14): the coders compared are those
@@ -224,7 +225,7 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
     individual: list = []
     alpha_segment: dict = {}
     try:
-        seg = agreement_report(engine, project, frame=frame, unit="segment", n_boot=0)
+        seg = None if own_only else agreement_report(engine, project, frame=frame, unit="segment", n_boot=0)
     except CodeframeError:  # fewer than two coders covered this frame
         seg = None
     if seg is not None:
