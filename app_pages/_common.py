@@ -140,12 +140,16 @@ def team_mode(engine: Engine, project: str) -> bool:
 
 
 def client_address() -> str | None:
-    """The browser's address, for the per-client sign-in back-off (behind a proxy see README)."""
+    """The browser's address, for the per-client sign-in back-off (behind a proxy see README).
+
+    Streamlit gives None for a browser on this machine (127.0.0.1, ::1): that client is "localhost",
+    never NULL, so its back-off applies too.
+    """
     if os.environ.get(TRUST_PROXY_ENV) == "1":
         forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
         if forwarded:
             return forwarded
-    return st.context.ip_address
+    return st.context.ip_address or "localhost"
 
 
 def _sign_in(engine: Engine, project: str) -> None:
@@ -232,6 +236,15 @@ def allowed(engine: Engine, project: str, predicate, what: str, *, team_only: bo
     who = f"you are {html.escape(current_coder())} ({role})" if current_coder() else "choose who you are first"
     st.info(f"{what[0].upper()}{what[1:]} is for {roles.needed_for(predicate)}; {who}.", icon=":material/lock:")
     return False
+
+
+def stop_on_database_fault(exc: Exception) -> None:
+    """Show a database fault as one message and stop this run (the next click tries again); re-raise others."""
+    fault = service.database_fault(exc)
+    if fault is None:
+        raise exc
+    st.error(first_line(fault))
+    st.stop()
 
 
 def show_error(exc: CodeframeError) -> None:

@@ -139,14 +139,15 @@ with tabs[0]:
 
 def _code_all(ids: list[int], code: str, label: str) -> None:
     try:
-        result = service.code_hits(engine, project, segment_ids=ids, code=code, coder=viewer, label=label)
+        result = service.code_hits(engine, project, segment_ids=ids, code=code, coder=viewer, actor=viewer,
+                                   label=label)
         st.session_state[MESSAGE] = ("success", f"Coded {result.applied} unit(s) with {labels[code]} as one batch.")
     except CodeframeError as exc:
         st.session_state[MESSAGE] = ("error", common.first_line(exc))
 
 
 def _undo() -> None:
-    reverted = service.undo(engine, project, coder=viewer)
+    reverted = service.undo(engine, project, coder=viewer, actor=viewer)
     st.session_state[MESSAGE] = ("success", "Undone." if reverted else "Nothing to undo.")
 
 
@@ -179,7 +180,7 @@ with tabs[1]:
                                     key="sr_code", placeholder="Choose the code to apply")
                 if code:
                     preview = service.preview_code_hits(engine, project, segment_ids=hits["segment_id"],
-                                                                 code=code, coder=viewer)
+                                                                 code=code, coder=viewer, actor=viewer)
                     st.caption(f"{len(preview.apply)} unit(s) will get the code as **{html.escape(viewer)}**; "
                                f"{len(preview.already)} already carry it; {len(preview.not_units)} are interviewer "
                                "turns (not coded). One batch, undone in one step.")
@@ -241,7 +242,7 @@ def _add_memo(kind: str) -> None:
     target = st.session_state.get("mm_target")
     text = (st.session_state.get("mm_text") or "").strip()
     try:
-        service.add_memo(engine, project, kind=kind, target=target, coder=viewer, text=text)
+        service.add_memo(engine, project, kind=kind, target=target, coder=viewer, text=text, actor=viewer)
         st.session_state["mm_text"] = ""
         st.session_state[MESSAGE + "_memo"] = ("success", "Memo saved.")
     except CodeframeError as exc:

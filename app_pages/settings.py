@@ -64,7 +64,7 @@ choice = column.selectbox(
 )
 if choice != info.embedding_model and column.button("Use this model", key="_set_model_save"):
     try:
-        service.update_settings(engine, project, embedding_model=choice)
+        service.update_settings(engine, project, embedding_model=choice, actor=common.current_coder())
     except CodeframeError as exc:
         common.show_error(exc)
     else:

@@ -113,6 +113,8 @@ def parse_codebook(text: str, *, source: str = "<string>") -> Codebook:
         text = text[1:]
     report = _Report(source)
     root = _compose(text, report)
+    if root is not None:
+        _check_characters(root, report)
     codebook = None
     if root is not None and not report.fatal:
         codebook = _Builder(report).build(root)
@@ -124,6 +126,20 @@ def parse_codebook(text: str, *, source: str = "<string>") -> Codebook:
             report.problems,
         )
     return codebook
+
+
+def _check_characters(root: Node, report: _Report) -> None:
+    """Refuse a NUL or a lone surrogate in any value (a YAML escape can write them): no database stores them."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ScalarNode):
+            bad = next((c for c in node.value if c == "\x00" or "\ud800" <= c <= "\udfff"), None)
+            if bad is not None:
+                what = "a NUL character" if bad == "\x00" else f"a lone surrogate (U+{ord(bad):04X})"
+                report.add(f"{what} in {node.value[:40]!r}: write plain text", node)
+        elif isinstance(node.value, list):
+            stack.extend(v for pair in node.value for v in (pair if isinstance(pair, tuple) else (pair,)))
 
 
 def _too_large(size: int, name: str) -> Problem:

@@ -193,3 +193,15 @@ def _cyrillic_score(text: str) -> float | None:
             common += a + b in _RUSSIAN_BIGRAMS
     bigrams = common / pairs if pairs else 0.0
     return frequency + 3.0 * bigrams + 0.3 * lower - 20.0 * case_breaks
+
+
+def check_storable(text: str | None, what: str) -> None:
+    """Refuse text no database stores: a NUL character, or a lone surrogate (half of an emoji, from a
+    broken copy and paste). Raises a CodeframeError naming ``what`` and the position; nothing is saved."""
+    if not text:
+        return
+    for position, char in enumerate(text):
+        if char == "\x00" or "\ud800" <= char <= "\udfff":
+            kind = "a NUL character" if char == "\x00" else f"a broken character (lone surrogate U+{ord(char):04X})"
+            raise CodeframeError(f"the {what} contains {kind} at position {position + 1}; remove it and save again "
+                                 "(nothing was saved)", [Problem(kind, field=what)])

@@ -58,7 +58,7 @@ def test_a_wrong_password_is_refused_and_nobody_is_signed_in(team_engine):
     assert any("unknown user or wrong password" in e.value for e in at.error)
     assert [t.value for t in at.title] == ["Sign in to Codeframe"]
     assert at.text_input(key="_signin_password").value == ""
-    assert service.auth_history(team_engine, P)[0]["action"] == "sign_in_failed"
+    assert service.auth_history(team_engine, P, actor="ada")[0]["action"] == "sign_in_failed"
 
 
 def test_signed_in_the_sidebar_shows_who_and_sign_out_ends_the_session(team_engine):

@@ -217,6 +217,32 @@ def test_sign_out_ends_the_session(page, server):
     expect()(page.get_by_test_id("stSidebarNav")).to_have_count(0)
 
 
+def test_a_password_reset_from_the_cli_ends_a_coders_session(page, server, monkeypatch):
+    import io
+
+    from coding.cli import main
+
+    sign_in(page, "cal")
+    signed_in_as(page, "cal", "coder")
+    open_page(page, "Codebook")
+    expect()(page.get_by_role("heading", name="Codebook")).to_be_visible()
+    assert live_sessions(server[1], "cal") >= 1  # this one, and those of earlier tests' closed tabs
+    monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)  # the admin at a terminal: codeframe user password cal --as ada
+    monkeypatch.setattr("sys.stdin", io.StringIO("a new passphrase for cal\n"))
+    assert main(["--db", server[1].url.render_as_string(hide_password=False), "user", "password", "cal",
+                 "--as", "ada"]) == 0
+    assert live_sessions(server[1], "cal") == 0
+    open_page(page, "Overview")  # cal's next click asks to sign in again
+    expect()(page.get_by_role("heading", name="Sign in to Codeframe")).to_be_visible()
+    expect()(page.get_by_text("Signed in as cal (coder)")).to_have_count(0)
+    with server[1].connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM auth_event WHERE name = 'cal' AND action = 'password_reset'"
+                                    )).scalar_one() == 1
+    sign_in(page, "cal", "a new passphrase for cal")
+    signed_in_as(page, "cal", "coder")
+    service.set_password(server[1], P, "cal", PASSWORD, actor="ada")
+
+
 def test_the_sixth_wrong_attempt_is_throttled(page, server):
     for attempt in range(5):
         sign_in(page, "dan", f"wrong guess {attempt}")
@@ -227,4 +253,16 @@ def test_the_sixth_wrong_attempt_is_throttled(page, server):
     assert live_sessions(server[1], "dan") == 0
     with server[1].connect() as conn:
         actions = conn.execute(sa.text("SELECT action FROM auth_event WHERE name = 'dan' ORDER BY id")).scalars().all()
+        clients = conn.execute(sa.text("SELECT DISTINCT client FROM auth_event WHERE name = 'dan'")).scalars().all()
     assert actions[-6:] == ["sign_in_failed"] * 5 + ["sign_in_throttled"]
+    assert clients == ["localhost"]  # a browser on this machine is a client too, never NULL
+
+    def throttled(name):
+        with server[1].connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM auth_event WHERE name = :n "
+                                        "AND action = 'sign_in_throttled'"), {"n": name}).scalar_one()
+
+    sign_in(page, "sue")  # so another name from the same browser waits as well
+    wait_for(lambda: throttled("sue") == 1)
+    expect()(page.get_by_text("too many failed sign-ins for this name or from this computer")).to_be_visible()
+    assert live_sessions(server[1], "sue") == 0

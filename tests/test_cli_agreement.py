@@ -174,6 +174,7 @@ def test_database_mode_calls_the_service(capsys, monkeypatch):
 
     monkeypatch.setattr(service, "agreement_report", fake_report)
     monkeypatch.setattr(common, "engine_from_args", lambda args: "ENGINE")
+    monkeypatch.setattr(service, "team_mode_on", lambda engine, project: False)  # the door asks the fake engine
     report = run_json(capsys, "--frame", "stance", "--unit", "respondent", "--coders", "A,B", "--level", "ordinal")
     assert calls == {"engine": "ENGINE", "project": "default", "frame": "stance", "unit": "respondent",
                      "coders": ["A", "B"], "level": "ordinal", "n_boot": 1000, "seed": 0}

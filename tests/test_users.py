@@ -419,32 +419,33 @@ def test_cli_users_team_undo_history_backup_and_restore(tmp_path, monkeypatch, c
     transcript = tmp_path / "R99.txt"
     transcript.write_text("Interviewer: Why?\nRespondent: The reform stalled.\n", encoding="utf-8")
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "import", "transcripts", str(transcript))
-    assert code == 2 and "only an admin may import transcripts" in err  # team mode: say which admin you are
+    assert code == 2 and "needs --as NAME" in err  # team mode: say which admin you are
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "import", "transcripts", str(transcript), "--as", "eve")
     assert code == 2 and "sign-in failed" in err  # --as is checked by password, not taken on trust
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "import", "transcripts", str(transcript), "--as", "alice")
     assert code == 0 and "R99" in service.list_documents(engine, P)[-1].name
-    code, out, err = _cli(monkeypatch, capsys, "--db", db, "user", "list", "--format", "csv")
+    code, out, err = _cli(monkeypatch, capsys, "--db", db, "user", "list", "--format", "csv", "--as", "alice")
     listed = {r["name"]: r for r in csv.DictReader(io.StringIO(out))}
     assert listed["eve"]["role"] == "supervisor" and listed["alice"]["can_sign_in"] == "True"
 
-    code, out, err = _cli(monkeypatch, capsys, "--db", db, "undo", "--coder", "ann", "--steps", "3")
+    code, out, err = _cli(monkeypatch, capsys, "--db", db, "undo", "--coder", "ann", "--steps", "3", "--as", "alice")
     assert code == 0 and "undid 1 change(s) of ann" in out
     with pytest.raises(SystemExit) as exit_info:
         main(["--db", db, "undo", "--coder", "ann", "--steps", "0"])
     assert exit_info.value.code == 2 and "must be at least 1" in capsys.readouterr().err
 
-    code, out, err = _cli(monkeypatch, capsys, "--db", db, "history", "--output", str(tmp_path / "h.jsonl"))
+    code, out, err = _cli(monkeypatch, capsys, "--db", db, "history", "--output", str(tmp_path / "h.jsonl"),
+                          "--as", "alice")
     assert code == 0 and "2 event(s)" in out
     assert [json.loads(line)["action"] for line in (tmp_path / "h.jsonl").read_text().splitlines()] == ["add", "undo"]
 
-    code, out, err = _cli(monkeypatch, capsys, "--db", db, "backup", str(tmp_path / "b.sqlite"))
+    code, out, err = _cli(monkeypatch, capsys, "--db", db, "backup", str(tmp_path / "b.sqlite"), "--as", "alice")
     assert code == 0
     restored_db = f"sqlite:///{tmp_path / 'restored.sqlite'}"
     code, out, err = _cli(monkeypatch, capsys, "--db", restored_db, "restore", str(tmp_path / "b.sqlite"))
     assert code == 0 and "restored" in out
     code, out, err = _cli(monkeypatch, capsys, "--db", restored_db, "restore", str(tmp_path / "b.sqlite"))
-    assert code == 2 and "needs an empty database" in err and "Traceback" not in err
+    assert code == 2 and "needs --as NAME" in err and "Traceback" not in err  # now a project in team mode
     restored = make_engine(restored_db)
     assert _all_rows(restored) == _all_rows(engine)
     restored.dispose()

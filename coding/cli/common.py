@@ -11,16 +11,19 @@ from sqlalchemy.engine import Engine
 
 
 def engine_from_args(args: argparse.Namespace) -> Engine:
-    """The project database named by ``--db`` (or the default), migrated to the current schema."""
+    """The project database named by ``--db`` (or the default), migrated to the current schema (once per run)."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     from coding.database.engine import make_engine
     from coding.errors import CodeframeError
 
+    if getattr(args, "_engine", None) is not None:
+        return args._engine
     try:
-        return make_engine(getattr(args, "db", None))
+        args._engine = make_engine(getattr(args, "db", None))
     except (ArgumentError, NoSuchModuleError) as exc:
         raise CodeframeError(f"--db is not a database URL this installation can open: {exc}") from None
+    return args._engine
 
 
 def whole_number(minimum: int):

@@ -75,7 +75,7 @@ def cmd_memo_add(args) -> int:
 
     engine = engine_from_args(args)
     memo_id = service.add_memo(engine, args.project, kind=args.kind, target=args.target, coder=args.coder,
-                                      text=args.text)
+                               text=args.text, actor=viewer(args, engine))
     print(f"memo {memo_id} added on {args.kind} {args.target}")
     return 0
 

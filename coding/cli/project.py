@@ -116,7 +116,7 @@ def _print_import(report: service.ImportReport) -> None:
 
 def cmd_status(args) -> int:
     engine = engine_from_args(args)
-    st = service.status(engine, args.project)
+    st = service.status(engine, args.project, viewer=args.as_user)
     p = st.project
     print(f"project {p.name!r}: language {p.language}, unit {p.segmentation_unit}, "
           f"blind mode {'on' if p.blind_mode else 'off'}, model {p.embedding_model}")
@@ -159,7 +159,7 @@ def cmd_history(args) -> int:
     if args.sign_ins:
         import pandas as pd
 
-        events = service.auth_history(engine_from_args(args), args.project, limit=None)
+        events = service.auth_history(engine_from_args(args), args.project, limit=None, actor=args.as_user)
         frame = pd.DataFrame(events[::-1], columns=["at", "action", "name", "by", "client", "detail"])
         if args.output:
             frame.to_csv(args.output, index=False)
@@ -169,8 +169,10 @@ def cmd_history(args) -> int:
         return 0
     if args.output:
         fmt = "jsonl" if args.format == "json" or args.output.endswith(".jsonl") else "csv"
-        rows = service.export_history(engine_from_args(args), args.project, args.output, fmt=fmt, coder=args.coder)
+        rows = service.export_history(engine_from_args(args), args.project, args.output, fmt=fmt, coder=args.coder,
+                                      viewer=args.as_user)
         print(f"{rows} event(s) written to {args.output}")
         return 0
-    print_frame(service.history(engine_from_args(args), args.project, coder=args.coder), args.format)
+    print_frame(service.history(engine_from_args(args), args.project, coder=args.coder, viewer=args.as_user),
+                args.format)
     return 0

@@ -203,7 +203,7 @@ def _project_mode(args):
                            [Problem("missing --frame", field="frame")])
     engine = engine_from_args(args)
     report = service.share_report(engine, args.project, frame=args.frame, by=args.by, coder=args.coder,
-                                  denominator=args.denominator)
+                                  denominator=args.denominator, viewer=getattr(args, "as_user", None))
     if args.format == "table":
         scope = ("respondents in scope, including those with no coding" if report.denominator == "all"
                  else f"respondents {report.coder} covered")

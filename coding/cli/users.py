@@ -18,7 +18,16 @@ from coding.cli.common import engine_from_args, print_frame, whole_number
 from coding.errors import CodeframeError, Problem
 
 PASSWORD_ENV = "CODEFRAME_PASSWORD"
-CLI_CLIENT = "cli"  # the client of CLI sign-ins in the history (and their back-off, shared by all CLI users)
+
+
+def cli_client() -> str:
+    """The client of CLI sign-ins in the history and their back-off: ``cli:<OS user>``, one per person at the
+    terminal (one user's failures do not lock the others out; the account's own back-off still applies)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container): its number
+        user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"cli:{user}"
 
 
 def register(subparsers) -> None:
@@ -69,9 +78,9 @@ def add_as_option(parser: argparse.ArgumentParser, *, required: bool = False) ->
 
 
 def signed_in_actor(args, engine) -> str | None:
-    """The ``--as`` user, authenticated when the project is in team mode."""
+    """The ``--as`` user, authenticated (once per run) when the project is in team mode."""
     name = getattr(args, "as_user", None)
-    if name is None or not service.get_project(engine, args.project).team_mode:
+    if name is None or getattr(args, "_signed_in", None) == name or not service.team_mode_on(engine, args.project):
         return name
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
@@ -79,7 +88,8 @@ def signed_in_actor(args, engine) -> str | None:
             raise CodeframeError(f"team mode is on: give the password of {name} in ${PASSWORD_ENV}",
                                  [Problem("no password", field=PASSWORD_ENV)])
         password = getpass.getpass(f"password for {name}: ")
-    return service.check_password(engine, args.project, name, password, client=CLI_CLIENT)
+    args._signed_in = service.check_password(engine, args.project, name, password, client=cli_client())
+    return args._signed_in
 
 
 def _read_password_stdin() -> str:
@@ -117,7 +127,7 @@ def cmd_user_password(args) -> int:
 def cmd_user_list(args) -> int:
     import pandas as pd
 
-    users = service.list_users(engine_from_args(args), args.project)
+    users = service.list_users(engine_from_args(args), args.project)  # names and roles: any signed-in user
     print_frame(pd.DataFrame(users, columns=["name", "role", "is_consensus", "can_sign_in"]), args.format)
     return 0
 

@@ -19,16 +19,18 @@ from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, Coder, Coding, CodingEvent, Document, Memo, Segment, utcnow
 from coding.errors import CodeframeError, NotFound, PermissionDenied
+from coding.roles import may_adjudicate
 from coding.service.agreement import _coder_universes, _frame_codes, agreement_report
 from coding.service.analysis import chosen_coder, restricted, visible_codings
 from coding.service.codebook import project_codebook
 from coding.service.codebook_versions import codebook_methods_sentence
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
-from coding.service.permissions import _check_may_edit
+from coding.service.permissions import _acting, _check_may_edit, _require_viewer
 from coding.service.projects import get_project
 from coding.service.scope import excluded
 from coding.service.shares import share_report
 from coding.service.suggestions import _embed_cached, embedder_for
+from coding.textio import check_storable
 
 MEMO_KINDS = ("segment", "document", "code")
 MEMO_COLUMNS = ["kind", "memo_id", "coder", "code", "document", "respondent", "segment_id", "target", "text",
@@ -59,13 +61,21 @@ def _target(session: Session, project_id: int, kind: str, target) -> tuple[int, 
     return segment.id, f"{document.name} #{segment.position}"
 
 
-def add_memo(engine: Engine, project: str = DEFAULT_PROJECT, *, kind: str, target, coder: str, text: str) -> int:
-    """An analytic memo by ``coder`` on a unit (segment id), a document (id or name) or a code (key)."""
+def add_memo(engine: Engine, project: str = DEFAULT_PROJECT, *, kind: str, target, coder: str, text: str,
+             actor: str | None = None) -> int:
+    """An analytic memo by ``coder`` on a unit (segment id), a document (id or name) or a code (key).
+
+    ``actor`` (default: the coder; named in team mode) writes as themself, or a supervisor for anyone.
+    """
     if not text or not text.strip():
         raise CodeframeError("the memo is empty")
+    check_storable(text, "memo")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         author = queries.coder_by_name(session, row.id, coder)
+        acting = _acting(session, row, actor, author)
+        if acting.id != author.id and not may_adjudicate(acting.role):
+            raise PermissionDenied(f"{acting.name} may not write memos as {author.name}")
         target_id, _ = _target(session, row.id, kind, target)
         memo = Memo(project_id=row.id, target_kind=kind, target_id=target_id, coder_id=author.id, text=text.strip())
         session.add(memo)
@@ -77,6 +87,7 @@ def edit_memo(engine: Engine, project: str = DEFAULT_PROJECT, *, memo_id: int, t
     """Change a memo's text: its author may, and supervisors and admins."""
     if not text or not text.strip():
         raise CodeframeError("the memo is empty")
+    check_storable(text, "memo")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         acting = queries.coder_by_name(session, row.id, actor)
@@ -102,6 +113,7 @@ def memos(engine: Engine, project: str = DEFAULT_PROJECT, *, viewer: str | None 
 
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        _require_viewer(row, viewer)
         codings = visible_codings(session, row, queries.codings_frame(session, row.id), viewer)
         own_only = restricted(session, row, viewer)
         names = {c.id: c.name for c in queries.coders_by_name(session, row.id).values()}
@@ -152,7 +164,7 @@ def set_key_quote(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_id:
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)
-        acting = queries.coder_by_name(session, row.id, actor) if actor else target
+        acting = _acting(session, row, actor, target)
         code_row = session.exec(select(Code).where(Code.project_id == row.id, Code.key == code)).first()
         if code_row is None:
             raise NotFound(f"no code {code!r} in this project's codebook")
@@ -238,7 +250,7 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
         own_only = restricted(session, row, viewer)  # a blind coder: their own codings, nobody else's
         coder = chosen_coder(session, row, viewer, coder)
     shares = share_report(engine, project, frame=frame, by=by, coder=coder, with_agreement=not own_only,
-                          viewer=viewer if own_only else None)
+                          viewer=viewer)
     codebook = project_codebook(engine, project)
     frame_obj = codebook.frame(frame)
     # shares.quotes holds only the counted coder's quotes (issue 14): the coders compared are those

@@ -19,6 +19,7 @@ from coding.database import queries
 from coding.database.tables import (
     Adjudication,
     Assignment,
+    AuthEvent,
     Coder,
     Coding,
     CodingEvent,
@@ -32,11 +33,12 @@ from coding.database.tables import (
     Selection,
     SuggestionFeedback,
     UnitMark,
+    UserSession,
 )
 from coding.errors import CodeframeError, NotFound, PermissionDenied
 from coding.service.agreement import _coder_universes, _frame_codes
 from coding.service.common import CONSENSUS
-from coding.service.permissions import _require_supervisor
+from coding.service.permissions import _require_supervisor, _require_viewer
 from coding.service.scope import counted_coders, excluded, in_scope
 
 DISAGREEMENT_VIEWS = ("all", "undecided", "decided")
@@ -50,12 +52,13 @@ def visible_coders(engine: Engine, project: str, viewer: str | None) -> list[str
     """Whose codings ``viewer`` may see in counts, quotes, shares and exports: None means everyone's.
 
     In blind mode a coder sees only their own; supervisors and admins see all. Without a
-    viewer (the command line) everything is visible.
+    viewer (local single-user mode) everything is visible; in team mode a viewer must be named.
     """
-    if viewer is None:
-        return None
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        _require_viewer(row, viewer)
+        if viewer is None:
+            return None
         actor = queries.coder_by_name(session, row.id, viewer)
         if actor.role in ("supervisor", "admin") or not row.blind_mode:
             return None
@@ -339,6 +342,9 @@ def remove_coder(engine: Engine, project: str, *, coder: str, actor: str | None 
             update(Adjudication).where(Adjudication.actor_id == target.id).values(actor_id=None),
             update(Exclusion).where(Exclusion.actor_id == target.id).values(actor_id=None),
             update(ProjectEvent).where(ProjectEvent.actor_id == target.id).values(actor_id=None),
+            delete(UserSession).where(UserSession.coder_id == target.id),  # their sessions end with them
+            update(AuthEvent).where(AuthEvent.coder_id == target.id).values(coder_id=None),  # the name stays
+            update(AuthEvent).where(AuthEvent.actor_id == target.id).values(actor_id=None),
             delete(Coder).where(Coder.id == target.id),
         ):
             session.execute(stmt)
