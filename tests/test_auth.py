@@ -107,11 +107,11 @@ def test_a_client_is_throttled_across_names(team):
     assert service.sign_in(team, P, "ada", PASSWORD, client="10.1.1.1", now=start + timedelta(seconds=6))
 
 
-def test_the_back_off_survives_a_new_engine(team, any_db_url):
+def test_the_back_off_survives_a_new_engine(team, db_url):
     for i in range(5):
         with pytest.raises(PermissionDenied):
             service.sign_in(team, P, "cal", f"wrong {i}")
-    fresh = make_engine(any_db_url)  # as after a restart of the app
+    fresh = make_engine(db_url)  # as after a restart of the app
     try:
         with pytest.raises(service.Throttled):
             service.sign_in(fresh, P, "cal", PASSWORD)

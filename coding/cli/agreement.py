@@ -13,13 +13,15 @@ import argparse
 import json
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from coding.agreement import LEVELS, Statistic, interpret_alpha
-from coding.cli.common import whole_number
+from coding.cli.common import LEVELS, whole_number
 from coding.errors import CodeframeError, CodingsError, Problem
+
+if TYPE_CHECKING:  # imported in the handlers, so that ``codeframe --help`` stays fast
+    import pandas as pd
+
+    from coding.agreement import Statistic
 
 FORMATS = ("table", "json", "csv")
 UNITS = ("segment", "respondent")
@@ -172,6 +174,9 @@ def _ci_text(low: float, high: float) -> str:
 
 def render_table(report, *, show_disagreements: bool = False) -> str:
     """The report as aligned plain text (3 decimals, ``NaN (reason)``)."""
+    import pandas as pd
+
+    from coding.agreement import interpret_alpha
     from coding.cli.common import format_table
 
     lines = [
@@ -251,6 +256,8 @@ def _records(frame: pd.DataFrame | None) -> list[dict] | None:
 
 def report_to_json(report) -> dict:
     """The report as JSON-ready data; NaN becomes null next to its reason."""
+    from coding.agreement import interpret_alpha
+
     return {
         "unit": report.unit,
         "level": report.level,
@@ -268,6 +275,9 @@ def report_to_json(report) -> dict:
 
 def report_to_csv(report) -> pd.DataFrame:
     """The per-code table with a first ``(overall)`` row."""
+    import pandas as pd
+
+    from coding.agreement import interpret_alpha
     from coding.reliability import STATISTICS, join_notes
 
     overall = report.overall

@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:  # imported by make_engine, when a command needs the database
+    from sqlalchemy.engine import Engine
+
+# The parser's choices, spelled out so that building it (``codeframe --help``) imports neither the service
+# nor numpy; tests/test_cli.py checks that they equal the library's.
+LANGUAGES = ("en", "ru", "kk")  # coding.service.SUPPORTED_LANGUAGES
+CONSENSUS = "consensus"  # coding.service.CONSENSUS
+DISAGREEMENT_VIEWS = ("all", "undecided", "decided")  # coding.service.DISAGREEMENT_VIEWS
+LEVELS = ("nominal", "ordinal", "interval", "ratio")  # coding.ratings.LEVELS
 
 
 def engine_from_args(args: argparse.Namespace) -> Engine:
