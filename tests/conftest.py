@@ -178,6 +178,14 @@ def sqlite_engine(sqlite_template, tmp_path):
 
 
 @pytest.fixture(scope="session")
+def minilm():
+    """The shipped embedding model (all-MiniLM-L6-v2), loaded once per run; tests must not change it."""
+    from coding.embeddings import load_embedder
+
+    return load_embedder("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
 def sample_db_template(tmp_path_factory):
     """A SQLite database with the sample corpus loaded once per run; copy it, don't write to it."""
     from coding import service
