@@ -16,8 +16,10 @@ A developer without a server may set ``CODEFRAME_TEST_POSTGRES=off`` to leave th
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -96,6 +98,26 @@ class PostgresDatabase:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
         self.admin.dispose()
 
+    def drop_later(self):
+        """Drop in a background thread: DROP DATABASE waits for a checkpoint, the next test need not."""
+        _DROPS.put(self)
+        if not any(t.name == "drop-test-databases" and t.is_alive() for t in threading.enumerate()):
+            threading.Thread(target=_drop_queued, name="drop-test-databases", daemon=True).start()
+
+
+_DROPS: queue.Queue = queue.Queue()
+
+
+def _drop_queued() -> None:
+    while True:
+        database = _DROPS.get()
+        try:
+            database.drop()
+        except Exception as exc:  # noqa: BLE001 - reported, and the other drops go on
+            print(f"could not drop test database {database.name}: {exc}", file=sys.stderr)
+        finally:
+            _DROPS.task_done()
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
@@ -117,6 +139,7 @@ def postgres_template():
         make_engine(template.url).dispose()  # no connection may stay open on a template
         yield template.name
     finally:
+        _DROPS.join()  # the copies dropped in the background are gone before the session ends
         template.drop()
 
 
@@ -151,7 +174,7 @@ def db_url(backend, request, tmp_path):
     try:
         yield database.url
     finally:
-        database.drop()
+        database.drop_later()
 
 
 @pytest.fixture
@@ -226,7 +249,7 @@ def sample_db_url(backend, request, tmp_path):
     try:
         yield database.url
     finally:
-        database.drop()
+        database.drop_later()
 
 
 @pytest.fixture
