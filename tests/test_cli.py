@@ -133,8 +133,7 @@ def test_the_parsers_spelled_out_choices_are_the_librarys():
     from coding import service
     from coding.cli import common
     from coding.ratings import LEVELS
-    from coding.segmentation import UNITS
 
     assert common.LANGUAGES == service.SUPPORTED_LANGUAGES and common.CONSENSUS == service.CONSENSUS
     assert common.DISAGREEMENT_VIEWS == service.DISAGREEMENT_VIEWS and common.LEVELS == LEVELS
-    assert UNITS == service.SEGMENTATION_UNITS
+    assert common.UNITS == service.SEGMENTATION_UNITS

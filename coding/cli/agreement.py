@@ -10,15 +10,15 @@ of agreement on each code's presence. Database mode (no CSV, ``--frame``) asks
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-from typing import TYPE_CHECKING, Any
 
 from coding.cli.common import LEVELS, whole_number
-from coding.errors import CodeframeError, CodingsError, Problem
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: ``codeframe --help`` stays fast
 if TYPE_CHECKING:  # imported in the handlers, so that ``codeframe --help`` stays fast
+    from typing import Any
+
     import pandas as pd
 
     from coding.agreement import Statistic
@@ -74,6 +74,10 @@ def register(subparsers) -> None:
 
 
 def cmd_agreement(args) -> int:
+    import json
+
+    from coding.errors import CodeframeError
+
     if args.codings:
         report = report_from_csv(args)
     elif args.frame:
@@ -96,6 +100,7 @@ def cmd_agreement(args) -> int:
 def report_from_csv(args):
     """The agreement report of a long codings CSV, as selected by ``args``."""
     from coding import reliability
+    from coding.errors import CodingsError, Problem
 
     path = args.codings
     codings = reliability.read_long_codings(path)
@@ -125,6 +130,8 @@ def report_from_csv(args):
 
 
 def _respondent_mapping(codings: pd.DataFrame, name: str) -> dict:
+    from coding.errors import CodingsError, Problem
+
     if "respondent" not in codings.columns:
         raise CodingsError("--unit respondent needs a 'respondent' column in the codings file",
                            [Problem("no 'respondent' column", file=name, line=1, field="respondent")])

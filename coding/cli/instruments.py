@@ -16,7 +16,6 @@ from pathlib import Path
 
 from coding.cli.common import engine_from_args, print_frame
 from coding.cli.users import add_as_option, signed_in_actor
-from coding.errors import CodeframeError
 
 FORMATS = ("table", "csv", "json", "xlsx")
 OCAI_TABLES = ("profiles", "dimensions", "dominant", "congruence", "discrepancy", "respondents")
@@ -127,6 +126,8 @@ def cmd_import_scales(args) -> int:
 
 
 def _emit(tables: dict, args, notes: list[str]) -> None:
+    from coding.errors import CodeframeError
+
     if args.format == "xlsx":
         from coding.service import tables_workbook
 
@@ -151,6 +152,8 @@ def _emit(tables: dict, args, notes: list[str]) -> None:
 
 def _chart(draw, *args, **kwargs):
     """A chart, or a user error naming the option to add (e.g. --group with --by)."""
+    from coding.errors import CodeframeError
+
     try:
         return draw(*args, **kwargs)
     except ValueError as exc:
@@ -160,6 +163,7 @@ def _chart(draw, *args, **kwargs):
 
 def _save_chart(chart, path: str) -> None:
     from coding.charts import chart_to_png, chart_to_svg
+    from coding.errors import CodeframeError
 
     target = Path(path)
     if target.suffix.lower() == ".svg":

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from coding.cli import exchange
-from coding.cli.common import LANGUAGES, engine_from_args, print_frame
+from coding.cli.common import LANGUAGES, UNITS, engine_from_args, print_frame
 from coding.cli.users import add_as_option, signed_in_actor
-from coding.errors import CodeframeError
-from coding.segmentation import UNITS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: ``codeframe --help`` stays fast
 if TYPE_CHECKING:  # imported in the handlers, so that ``codeframe --help`` stays fast
     from coding import service
 
@@ -148,6 +146,7 @@ def cmd_status(args) -> int:
 
 def _precision_line(engine, project: str) -> str:
     from coding import service
+    from coding.errors import CodeframeError
 
     try:
         return service.embedding_precision(engine, project)

@@ -8,8 +8,7 @@ in team mode (``--as NAME``); every change is in the project history (``codefram
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import namedtuple
 
 from coding.cli.agreement import _coder_list
 from coding.cli.common import DISAGREEMENT_VIEWS, engine_from_args, format_table, print_frame
@@ -31,17 +30,11 @@ def register(subparsers) -> None:
         _register_group(subparsers, group)
 
 
-@dataclass(frozen=True)
-class _Group:
-    """One ``documents`` / ``coders`` command: exclude, include, remove, and its own listing."""
-
-    command: str
-    kind: str  # the service's kind of exclusion: document | coder
-    metavar: str
-    help: str
-    actions: dict[str, str]  # exclude / include -> help
-    remove: tuple[str, str, str, Callable]  # help, the service's preview and remove functions, the printed line
-    extra: tuple[str, str, Callable]  # the group's fourth subcommand: name, help, handler
+#: One ``documents`` / ``coders`` command: exclude, include, remove, and its own listing. Fields: command; kind
+#: (the service's kind of exclusion: document | coder); metavar; help; actions (exclude / include -> help); remove
+#: (help, the service's preview and remove functions, the printed line); extra (the group's fourth subcommand:
+#: name, help, handler). A named tuple rather than a dataclass: ``codeframe --help`` does not import dataclasses.
+_Group = namedtuple("_Group", "command kind metavar help actions remove extra")
 
 
 def _removed_document(name: str, gone: dict) -> str:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from coding.cli.common import CONSENSUS, engine_from_args, print_frame, print_json, whole_number
-from coding.errors import NotFound
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: ``codeframe --help`` stays fast
 if TYPE_CHECKING:  # imported in the handlers, so that ``codeframe --help`` stays fast
     import pandas as pd
 
@@ -79,6 +78,7 @@ def register(subparsers) -> None:
 
 def _document_id(engine, project: str, document: str) -> int:
     from coding import service
+    from coding.errors import NotFound
 
     documents = service.list_documents(engine, project)
     for d in documents:

@@ -9,12 +9,10 @@ and roles govern what people do through Codeframe, the database credentials guar
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 
 from coding.cli.common import engine_from_args, print_frame, whole_number
-from coding.errors import CodeframeError, Problem
 from coding.roles import ROLES
 
 PASSWORD_ENV = "CODEFRAME_PASSWORD"
@@ -70,7 +68,10 @@ def add_as_option(parser: argparse.ArgumentParser, *, required: bool = False) ->
 
 def signed_in_actor(args, engine) -> str | None:
     """The ``--as`` user, authenticated when the project is in team mode."""
+    import getpass
+
     from coding import service
+    from coding.errors import CodeframeError, Problem
 
     name = getattr(args, "as_user", None)
     if name is None or not service.get_project(engine, args.project).team_mode:
@@ -85,6 +86,8 @@ def signed_in_actor(args, engine) -> str | None:
 
 
 def _read_password_stdin() -> str:
+    from coding.errors import CodeframeError, Problem
+
     line = sys.stdin.readline()
     password = line.rstrip("\r\n")
     if not password:
