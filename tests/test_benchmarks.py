@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:
 from benchmarks import corpus, harness  # noqa: E402
 from benchmarks.__main__ import STAGES, main  # noqa: E402
 
+pytestmark = pytest.mark.timeout(1800)  # the first test runs every stage (the module fixture): minutes, not seconds
 BROWSER_STAGES = ("browser", "firststart")  # in the browser test below
 READY_ROW_STAGES = ("cli", "scaling")  # stages that time child processes and yield finished rows
 EMBED_CAP = 40
