@@ -144,13 +144,13 @@ def test_the_cache_keeps_precisions_apart():
     assert (fp32.calls, bf16.calls, len(store)) == (1, 1, 2)  # each precision embeds once, then hits
 
 
-def test_a_project_moved_from_bf16_to_fp32_suggests_what_fp32_suggests(tmp_path, fp32_embedder, model_path,
-                                                                        sample_db_template):
+def test_a_project_moved_from_bf16_to_fp32_suggests_what_fp32_suggests(tmp_path, fp32_embedder, model_path, request):
     """The cache filled in bf16 does not leak into an fp32 machine's suggestions."""
     from coding import service
     from coding.database.engine import make_engine
 
-    bf16_embedder = bf16_embedder_or_skip(model_path)
+    bf16_embedder = bf16_embedder_or_skip(model_path)  # before the sample is built: a skip costs nothing
+    sample_db_template = request.getfixturevalue("sample_db_template")
 
     def suggestions(engine, embedder):
         service.clear_suggestion_cache()
