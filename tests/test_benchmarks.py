@@ -92,7 +92,10 @@ def test_rows_are_well_formed_with_a_ratio(tiny_run):
         assert r["ratio"] == pytest.approx(r["seconds"]["median"] / base["seconds"]["median"], rel=1e-3), where
         assert r["ratio_meaning"] == harness.RATIO_MEANING
         assert r["rss_method"] in ("VmHWM-reset", "ru_maxrss-delta"), where
-        assert r["peak_python_mb"] is not None and r["peak_python_mb"] >= 0, where
+        if r["stage"] == "memory50k":  # no traced run there (see benchmarks/stage_memory50k.py)
+            assert r["peak_python_mb"] is None, where
+        else:
+            assert r["peak_python_mb"] is not None and r["peak_python_mb"] >= 0, where
         assert r["peak_rss_mb"] is not None and r["peak_rss_mb"] >= 0, where
         assert r["machine"]["cpus"] >= 1 and r["machine"]["cpu_flags"] is not None and r["precision"], where
 
@@ -136,7 +139,8 @@ def test_scaling_stage_measures_each_size_in_its_own_process(tiny_run):
     rows = [r for r in rows if r["stage"] == "scaling"]
     assert len(rows) == 4
     units = [r["items"] for r in rows]
-    assert units == sorted(units) and units[0] < units[-1] <= EMBED_CAP + 200
+    # whole transcripts up to each fraction of the cap: at the tiny size the first transcript may hold them all
+    assert units == sorted(units) and 0 < units[0] and units[-1] <= EMBED_CAP + 200
     for r in rows:
         assert r["peak_rss_mb"] > 0 and r["median"] == pytest.approx(r["items"] / r["seconds"]["median"])
         assert any("MB per 1,000 units" in n for n in r["notes"])
