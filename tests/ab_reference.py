@@ -47,12 +47,11 @@ def run(main, argv: list[str]) -> str:
     return stdout.getvalue()
 
 
-def outputs(db_url: str) -> dict[str, str]:
-    """Initialise the sample in ``db_url`` and return {command line: standard output}."""
+def outputs(db_url: str, *, init: bool = True) -> dict[str, str]:
+    """Initialise the sample in ``db_url`` (unless it holds it already); return {command line: standard output}."""
     from coding.cli import main
 
-
-    if run(main, ["--db", db_url, "init", "--sample"]).startswith("exit status"):
+    if init and run(main, ["--db", db_url, "init", "--sample"]).startswith("exit status"):
         raise SystemExit("init --sample failed")
     return {" ".join(argv): run(main, ["--db", db_url, *argv]) for argv in commands()}
 

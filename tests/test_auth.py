@@ -164,11 +164,11 @@ def test_the_cli_client_is_the_os_user_not_one_shared_name():
     assert cli_client() == f"cli:{getpass.getuser()}"
 
 
-def test_the_back_off_survives_a_new_engine(team, any_db_url):
+def test_the_back_off_survives_a_new_engine(team, db_url):
     for i in range(5):
         with pytest.raises(PermissionDenied):
             service.sign_in(team, P, "cal", f"wrong {i}")
-    fresh = make_engine(any_db_url)  # as after a restart of the app
+    fresh = make_engine(db_url)  # as after a restart of the app
     try:
         with pytest.raises(service.Throttled):
             service.sign_in(fresh, P, "cal", PASSWORD)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from browser_server import CHROMIUM, CHROMIUM_ARGS, app_server, require_chromium
+from browser_server import CHROMIUM, CHROMIUM_ARGS, app_server, require_chromium, settled
 from conftest import PostgresSchema
 
 from coding import service
@@ -163,13 +163,13 @@ def test_a_coder_sees_only_her_own_codings_in_blind_mode_and_markup_never_runs(p
                                                         f"— cal — memo: {XSS.format('memo')}")
     # the transcript, the memo and the label are shown as text; none of the markup ran
     expect()(page.get_by_text('<script>window.__pwned = "transcript"</script>', exact=False).first).to_be_visible()
-    page.wait_for_timeout(1000)
+    settled(page)  # the markup would have run by now: the script stopped, the images loaded or failed
     assert page.evaluate("typeof window.__pwned") == "undefined"
     open_page(page, "Codebook")
     page.get_by_label("Find a code").fill("rd_systemic_approach")
     page.get_by_label("Find a code").press("Enter")
     expect()(page.get_by_text('<script>window.__pwned = "label"</script>', exact=False).first).to_be_visible()
-    page.wait_for_timeout(1000)
+    settled(page)  # the markup would have run by now: the script stopped, the images loaded or failed
     assert page.evaluate("typeof window.__pwned") == "undefined" and not page.dialogs
 
 

@@ -128,3 +128,14 @@ def test_main_without_command_prints_help(capsys):
 def test_python_dash_m_and_console_script_agree():
     out = subprocess.run([sys.executable, "-m", "coding", "--help"], capture_output=True, text=True).stdout
     assert "codebook" in out and "agreement" in out and "shares" in out and "import" in out
+
+
+def test_the_parsers_spelled_out_choices_are_the_librarys():
+    """coding/cli/common.py spells some choices out so that ``--help`` imports no service; they must agree."""
+    from coding import service
+    from coding.cli import common
+    from coding.ratings import LEVELS
+
+    assert common.LANGUAGES == service.SUPPORTED_LANGUAGES and common.CONSENSUS == service.CONSENSUS
+    assert common.DISAGREEMENT_VIEWS == service.DISAGREEMENT_VIEWS and common.LEVELS == LEVELS
+    assert common.UNITS == service.SEGMENTATION_UNITS

@@ -34,12 +34,12 @@ def snapshot(engine) -> dict:
 
 
 @pytest.fixture
-def app_db(any_db_url, monkeypatch):
+def app_db(db_url, monkeypatch):
     """A small project (codebook, one transcript) on each backend; the app is pointed at it."""
-    engine = make_engine(any_db_url)
+    engine = make_engine(db_url)
     service.initialize(engine, P, codebook_path=ROOT / "codebook.yaml")
     service.import_transcripts(engine, P, [("R01.txt", TRANSCRIPT)])
-    monkeypatch.setenv("CODEFRAME_DB", any_db_url)
+    monkeypatch.setenv("CODEFRAME_DB", db_url)
     monkeypatch.delenv("CODEFRAME_PROJECT", raising=False)
     yield engine
     engine.dispose()

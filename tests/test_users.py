@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import sqlite3
 
 import pytest
@@ -265,18 +266,20 @@ def test_history_exports_as_csv_and_json_lines(engine, units, tmp_path):
 
 
 @pytest.fixture
-def second_url(any_db_url, tmp_path):
-    """Another empty database on the same backend as ``any_db_url``."""
-    if any_db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored.sqlite'}"
+def second_url(backend, request, tmp_path):
+    """Another migrated, empty database on the backend of the test (a copy of the session's template)."""
+    if backend == "sqlite":
+        path = tmp_path / "restored.sqlite"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
-    from conftest import PostgresSchema
+    from conftest import PostgresDatabase
 
-    schema = PostgresSchema()
+    database = PostgresDatabase(template=request.getfixturevalue("postgres_template"))
     try:
-        yield schema.url
+        yield database.url
     finally:
-        schema.drop()
+        database.drop()
 
 
 def _all_rows(engine) -> dict[str, list[tuple]]:
@@ -318,7 +321,7 @@ def test_backup_and_restore_reproduce_every_row(engine, units, second_url, tmp_p
     assert _all_rows(engine) == before  # the backup did not change the source
 
 
-def test_a_sqlite_backup_restores_into_either_backend(tmp_path, any_db_url):
+def test_a_sqlite_backup_restores_into_either_backend(tmp_path, db_url):
     source = make_engine(f"sqlite:///{tmp_path / 'source.sqlite'}")
     try:
         _fill(source, _project(source))
@@ -329,7 +332,7 @@ def test_a_sqlite_backup_restores_into_either_backend(tmp_path, any_db_url):
     with sqlite3.connect(path) as conn:  # a self-contained SQLite file
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
         assert conn.execute("SELECT count(*) FROM coding").fetchone()[0] == len(rows["coding"])
-    target = make_engine(any_db_url)
+    target = make_engine(db_url)
     try:
         service.restore(target, path)
         restored = _all_rows(target)

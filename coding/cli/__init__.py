@@ -11,8 +11,6 @@ import argparse
 import importlib
 import sys
 
-from coding.errors import CodeframeError
-
 COMMAND_MODULES = ("project", "codebook", "agreement", "shares", "suggest", "users", "instruments", "retrieve",
                    "search", "cooccurrence", "report", "memos", "review", "settings")
 
@@ -36,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --help ends here, before any library import
+    from coding.errors import CodeframeError
+
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2

@@ -10,16 +10,18 @@ of agreement on each code's presence. Database mode (no CSV, ``--frame``) asks
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-from typing import Any
 
-import pandas as pd
+from coding.cli.common import LEVELS, whole_number
 
-from coding.agreement import LEVELS, Statistic, interpret_alpha
-from coding.cli.common import whole_number
-from coding.errors import CodeframeError, CodingsError, Problem
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: ``codeframe --help`` stays fast
+if TYPE_CHECKING:  # imported in the handlers, so that ``codeframe --help`` stays fast
+    from typing import Any
+
+    import pandas as pd
+
+    from coding.agreement import Statistic
 
 FORMATS = ("table", "json", "csv")
 UNITS = ("segment", "respondent")
@@ -78,6 +80,10 @@ def register(subparsers) -> None:
 
 
 def cmd_agreement(args) -> int:
+    import json
+
+    from coding.errors import CodeframeError
+
     if args.codings:
         report = report_from_csv(args)
     elif args.frame:
@@ -100,6 +106,7 @@ def cmd_agreement(args) -> int:
 def report_from_csv(args):
     """The agreement report of a long codings CSV, as selected by ``args``."""
     from coding import reliability
+    from coding.errors import CodingsError, Problem
 
     path = args.codings
     codings = reliability.read_long_codings(path)
@@ -129,6 +136,8 @@ def report_from_csv(args):
 
 
 def _respondent_mapping(codings: pd.DataFrame, name: str) -> dict:
+    from coding.errors import CodingsError, Problem
+
     if "respondent" not in codings.columns:
         raise CodingsError("--unit respondent needs a 'respondent' column in the codings file",
                            [Problem("no 'respondent' column", file=name, line=1, field="respondent")])
@@ -181,6 +190,9 @@ def _ci_text(low: float, high: float) -> str:
 
 def render_table(report, *, show_disagreements: bool = False) -> str:
     """The report as aligned plain text (3 decimals, ``NaN (reason)``)."""
+    import pandas as pd
+
+    from coding.agreement import interpret_alpha
     from coding.cli.common import format_table
 
     lines = [
@@ -263,6 +275,8 @@ def _records(frame: pd.DataFrame | None) -> list[dict] | None:
 
 def report_to_json(report) -> dict:
     """The report as JSON-ready data; NaN becomes null next to its reason."""
+    from coding.agreement import interpret_alpha
+
     return {
         "unit": report.unit,
         "level": report.level,
@@ -281,6 +295,9 @@ def report_to_json(report) -> dict:
 def report_to_csv(report) -> pd.DataFrame:
     """The per-code table after the ``(overall)`` row (and, for a non-exclusive frame, the pooled and
     MASI rows); an undefined figure is NaN with its ``reason``."""
+    import pandas as pd
+
+    from coding.agreement import interpret_alpha
     from coding.reliability import STATISTICS, join_notes
 
     overall = report.overall

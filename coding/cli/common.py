@@ -5,9 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
-from sqlalchemy.engine import Engine
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: ``codeframe --help`` stays fast
+if TYPE_CHECKING:  # imported by make_engine, when a command needs the database
+    from typing import Any
+
+    from sqlalchemy.engine import Engine
+
+# The parser's choices, spelled out so that building it (``codeframe --help``) imports neither the service
+# nor numpy; tests/test_cli.py checks that they equal the library's.
+LANGUAGES = ("en", "ru", "kk")  # coding.service.SUPPORTED_LANGUAGES
+UNITS = ("sentence", "turn")  # coding.service.SEGMENTATION_UNITS
+CONSENSUS = "consensus"  # coding.service.CONSENSUS
+DISAGREEMENT_VIEWS = ("all", "undecided", "decided")  # coding.service.DISAGREEMENT_VIEWS
+LEVELS = ("nominal", "ordinal", "interval", "ratio")  # coding.ratings.LEVELS
 
 
 def engine_from_args(args: argparse.Namespace) -> Engine:
@@ -76,4 +87,6 @@ def format_table(df, *, floatfmt: str = "{:.3f}") -> str:
 
 
 def print_json(data: Any, *, out=None) -> None:
+    import json
+
     (out or sys.stdout).write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 from coding.cli.users import add_as_option, signed_in_actor
-from coding.errors import ExchangeError, Problem
 
 
 def add_export_commands(export_subparsers) -> None:
@@ -57,6 +56,8 @@ def _write_bytes(path: str, data: bytes) -> None:
 
 
 def _read(path: str) -> bytes:
+    from coding.errors import ExchangeError, Problem
+
     file = Path(path)
     if not file.is_file():
         raise ExchangeError(f"{path} does not exist", [Problem("file not found", file=path)])

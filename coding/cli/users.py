@@ -13,9 +13,8 @@ import getpass
 import os
 import sys
 
-from coding import service
 from coding.cli.common import engine_from_args, print_frame, whole_number
-from coding.errors import CodeframeError, Problem
+from coding.roles import ROLES
 
 PASSWORD_ENV = "CODEFRAME_PASSWORD"
 
@@ -35,13 +34,13 @@ def register(subparsers) -> None:
     user_sub = user.add_subparsers(dest="user_command", metavar="COMMAND", required=True)
     add = user_sub.add_parser("add", help="add a user (the first admin needs no --as)")
     add.add_argument("name")
-    add.add_argument("--role", choices=service.ROLES, default="coder", help="default: %(default)s")
+    add.add_argument("--role", choices=ROLES, default="coder", help="default: %(default)s")
     add.add_argument("--password-stdin", action="store_true", help="read the new user's password from stdin")
     add_as_option(add)
     add.set_defaults(func=cmd_user_add)
     role = user_sub.add_parser("role", help="change a user's role")
     role.add_argument("name")
-    role.add_argument("role", choices=service.ROLES)
+    role.add_argument("role", choices=ROLES)
     add_as_option(role)
     role.set_defaults(func=cmd_user_role)
     password = user_sub.add_parser("password", help="set a user's password, read from stdin")
@@ -79,6 +78,9 @@ def add_as_option(parser: argparse.ArgumentParser, *, required: bool = False) ->
 
 def signed_in_actor(args, engine) -> str | None:
     """The ``--as`` user, authenticated (once per run) when the project is in team mode."""
+    from coding import service
+    from coding.errors import CodeframeError, Problem
+
     name = getattr(args, "as_user", None)
     if name is None or getattr(args, "_signed_in", None) == name or not service.team_mode_on(engine, args.project):
         return name
@@ -93,6 +95,8 @@ def signed_in_actor(args, engine) -> str | None:
 
 
 def _read_password_stdin() -> str:
+    from coding.errors import CodeframeError, Problem
+
     line = sys.stdin.readline()
     password = line.rstrip("\r\n")
     if not password:
@@ -101,6 +105,8 @@ def _read_password_stdin() -> str:
 
 
 def cmd_user_add(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     actor = signed_in_actor(args, engine)
     password = _read_password_stdin() if args.password_stdin else None
@@ -110,6 +116,8 @@ def cmd_user_add(args) -> int:
 
 
 def cmd_user_role(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     service.set_role(engine, args.project, args.name, args.role, actor=signed_in_actor(args, engine))
     print(f"{args.name} is now {args.role}")
@@ -117,6 +125,8 @@ def cmd_user_role(args) -> int:
 
 
 def cmd_user_password(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     actor = signed_in_actor(args, engine)
     service.set_password(engine, args.project, args.name, _read_password_stdin(), actor=actor)
@@ -127,12 +137,16 @@ def cmd_user_password(args) -> int:
 def cmd_user_list(args) -> int:
     import pandas as pd
 
+    from coding import service
+
     users = service.list_users(engine_from_args(args), args.project)  # names and roles: any signed-in user
     print_frame(pd.DataFrame(users, columns=["name", "role", "is_consensus", "can_sign_in"]), args.format)
     return 0
 
 
 def cmd_team(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     actor = signed_in_actor(args, engine)
     info = service.set_team_mode(engine, args.project, args.state == "on", actor=actor)
@@ -141,6 +155,8 @@ def cmd_team(args) -> int:
 
 
 def cmd_undo(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     reverted = service.undo(engine, args.project, coder=args.coder, actor=signed_in_actor(args, engine),
                             steps=args.steps)
@@ -149,12 +165,16 @@ def cmd_undo(args) -> int:
 
 
 def cmd_backup(args) -> int:
+    from coding import service
+
     path = service.backup(engine_from_args(args), args.file)
     print(f"backup written to {path}")
     return 0
 
 
 def cmd_restore(args) -> int:
+    from coding import service
+
     counts = service.restore(engine_from_args(args), args.file)
     print(f"restored {sum(counts.values())} row(s) from {args.file}: "
           + ", ".join(f"{t} {n}" for t, n in counts.items() if n))
