@@ -13,7 +13,7 @@ import html
 import streamlit as st
 
 from app_pages import _common as common
-from coding import cooccurrence, exports, report, service
+from coding import cooccurrence, exports, limits, report, service
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -193,6 +193,11 @@ with tabs[1]:
 # --------------------------------------------------------------------------- co-occurrence
 
 def _cooccurrence_panel() -> None:
+    if not st.toggle("Compute the co-occurrence", key="co_on",
+                     help="Counted on request: with thousands of codes it takes a while"):
+        st.caption("Code x code co-occurrence (counts and Jaccard, per unit or per respondent) is computed when "
+                   "you switch it on.")
+        return
     row = st.columns([3, 3, 2], vertical_alignment="bottom")
     first = row[0].selectbox("Frame", list(frame_labels), format_func=frame_labels.get, key="co_frame")
     second = row[1].selectbox("Against frame", list(frame_labels), format_func=frame_labels.get, index=None,
@@ -208,8 +213,14 @@ def _cooccurrence_panel() -> None:
     st.caption(f"{table.attrs['coder']} codings. Count: {'units' if unit == 'segment' else 'respondents'} "
                "carrying both codes; Jaccard: both / either. Click a cell to see what is behind it."
                + "".join(f" {note.capitalize()}." for note in table.attrs.get("excluded", [])))
-    event = st.altair_chart(cooccurrence.heatmap(table), on_select="rerun", key="co_heatmap", width="content")
-    picked = (event.selection.get("cell") or [None])[0] if event and event.selection else None
+    picked = None
+    sides = max(table["code_a"].nunique(), table["code_b"].nunique()) if len(table) else 0
+    if sides > limits.HEATMAP_MAX_CODES:
+        st.info(f"{sides} codes: the heatmap is drawn for at most {limits.HEATMAP_MAX_CODES:g} codes per side "
+                "(CODEFRAME_LIMIT_HEATMAP_MAX_CODES); pick two codes below, or download the table.")
+    else:
+        event = st.altair_chart(cooccurrence.heatmap(table), on_select="rerun", key="co_heatmap", width="content")
+        picked = (event.selection.get("cell") or [None])[0] if event and event.selection else None
     _downloads("co", f"cooccurrence_{first}_{unit}", lambda fmt: table.to_csv(index=False) if fmt == "csv"
                else exports.workbook({"Counts": cooccurrence.wide(table).reset_index(),
                                       "Jaccard": cooccurrence.wide(table, "jaccard").reset_index(), "Cells": table}),

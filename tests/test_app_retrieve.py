@@ -80,6 +80,8 @@ def test_search_then_code_all_hits_and_undo(app_engine):
 
 def test_cooccurrence_heatmap_cell_and_memos_and_report_download(app_engine):
     at = retrieve_page()
+    assert not [c for c in at.get("vega_lite_chart") if "Co-occurrence" in c.proto.spec]  # only on request
+    ok(at.toggle(key="co_on").set_value(True).run())
     heatmap = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart")
                    if "Co-occurrence" in json.dumps(json.loads(c.proto.spec).get("title", "")))
     assert heatmap["params"][0]["name"] == "cell"

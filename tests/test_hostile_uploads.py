@@ -163,3 +163,65 @@ def test_html_in_a_transcript_is_imported_as_text_and_escaped_on_the_coding_page
     shown = "\n".join(h.proto.body for h in at.html)
     assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in shown and "<script>window" not in shown
     assert "&lt;img src=x onerror=" in shown and "<img" not in shown
+
+
+# --------------------------------------------------------------------------- no search can freeze the server
+
+CATASTROPHIC = r"([a-z ]|[a-z]{2})+\d{5}"  # alternation under repetition: exponential backtracking on any sentence
+
+
+def test_a_catastrophic_regex_is_stopped_with_a_clear_error_and_other_threads_run_meanwhile(monkeypatch):
+    """The search runs with the interpreter lock released: another request completes while it is still running."""
+    import threading
+
+    import pandas as pd
+
+    from coding import limits
+    from coding import search as sr
+
+    monkeypatch.setattr(limits, "SEARCH_SECONDS", 2.0)
+    segments = pd.DataFrame({"segment_id": [1], "document_id": 1, "document": "R01", "respondent": "R01",
+                             "position": [0], "role": ["respondent"], "speaker": ["R"], "is_unit": [True],
+                             "text": ["Reform must be systemic and this is a long sentence with many words in it"]})
+    started, outcome = threading.Event(), {}
+
+    def run():
+        started.set()
+        try:
+            sr.search(segments, CATASTROPHIC, mode="regex")
+        except CodeframeError as exc:
+            outcome["error"] = str(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    started.wait()
+    served = sum(len(sr.search(segments, "reform", mode="word")) for _ in range(20))  # another user's request
+    still_running = worker.is_alive()
+    worker.join()
+    assert served == 20 and still_running  # served while the regex ran (a held lock would have blocked it)
+    assert "took longer than the 2 s limit of a search" in outcome["error"]
+    assert "CODEFRAME_LIMIT_SEARCH_SECONDS" in outcome["error"]
+
+
+def test_the_cli_and_the_app_refuse_a_catastrophic_search(app_db, monkeypatch, capsys):
+    from coding import limits
+    from coding.cli import main
+
+    monkeypatch.setattr(limits, "SEARCH_SECONDS", 1.0)
+    service.import_transcripts(app_db, P, [("R02.txt", b"Respondent: Reform must be systemic and this is a long "
+                                                       b"sentence with many words in it.\n")])
+    service.ensure_coder(app_db, P, "ann")
+    before = snapshot(app_db)
+    with pytest.raises(CodeframeError, match="took longer than the 1 s limit"):
+        service.search(app_db, P, pattern=CATASTROPHIC, mode="regex")
+    url = app_db.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "search", CATASTROPHIC, "--regex"]) == 2
+    assert "took longer than the 1 s limit" in capsys.readouterr().err
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["coder"] = "ann"
+    ok(at.run())
+    ok(at.switch_page("app_pages/retrieve.py").run())
+    at.segmented_control(key="sr_mode").set_value("regex")
+    ok(at.text_input(key="sr_pattern").set_value(CATASTROPHIC).run())
+    assert "took longer than the 1 s limit" in errors(at)
+    assert snapshot(app_db) == before
