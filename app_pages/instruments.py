@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _common as common
-from coding import instrument_charts, roles, service
+from coding import instrument_charts, roles, safe_cells, service
 from coding.charts import chart_to_png, chart_to_svg
 from coding.errors import CodeframeError
 
@@ -31,7 +31,7 @@ def downloads(chart, stem: str, tables: dict, key: str) -> None:
                             mime="image/svg+xml", icon=":material/polyline:", width="stretch",
                             key=f"_dl_{key}_svg", on_click="ignore")
     first = next(iter(tables.values()))
-    cols[2].download_button("Table (CSV)", lambda: first.to_csv(index=False), file_name=f"{stem}.csv",
+    cols[2].download_button("Table (CSV)", lambda: safe_cells.csv_text(first), file_name=f"{stem}.csv",
                             mime="text/csv", icon=":material/table:", width="stretch", key=f"_dl_{key}_csv",
                             on_click="ignore")
     cols[3].download_button("Workbook (XLSX)", lambda: service.tables_workbook(tables), file_name=f"{stem}.xlsx",

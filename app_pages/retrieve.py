@@ -13,7 +13,7 @@ import html
 import streamlit as st
 
 from app_pages import _common as common
-from coding import cooccurrence, exports, limits, report, service
+from coding import cooccurrence, exports, limits, report, safe_cells, service
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -221,7 +221,7 @@ def _cooccurrence_panel() -> None:
     else:
         event = st.altair_chart(cooccurrence.heatmap(table), on_select="rerun", key="co_heatmap", width="content")
         picked = (event.selection.get("cell") or [None])[0] if event and event.selection else None
-    _downloads("co", f"cooccurrence_{first}_{unit}", lambda fmt: table.to_csv(index=False) if fmt == "csv"
+    _downloads("co", f"cooccurrence_{first}_{unit}", lambda fmt: safe_cells.csv_text(table) if fmt == "csv"
                else exports.workbook({"Counts": cooccurrence.wide(table).reset_index(),
                                       "Jaccard": cooccurrence.wide(table, "jaccard").reset_index(), "Cells": table}),
                formats=("csv", "xlsx"))
@@ -269,7 +269,7 @@ with tabs[3]:
     st.markdown(f"**{len(memo_table)}** memo(s) on codings, units, documents and codes")
     st.dataframe(memo_table.drop(columns=["memo_id", "segment_id"]), hide_index=True, width="stretch",
                  key="mm_table")
-    _downloads("mm", "memos", lambda fmt: memo_table.to_csv(index=False) if fmt == "csv"
+    _downloads("mm", "memos", lambda fmt: safe_cells.csv_text(memo_table) if fmt == "csv"
                else exports.workbook({"Memos": memo_table.assign(updated=memo_table["updated"].astype(str))}),
                formats=("csv", "xlsx"))
     with st.expander("Write a memo", icon=":material/sticky_note_2:"):

@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from coding.safe_cells import csv_text, harden_workbook
+
 FORMATS = ("table", "csv", "xlsx", "docx", "md")
 _SKIP = {"document_id", "position", "spans", "is_unit", "role"}  # segment_id stays: it locates the unit
 
@@ -109,6 +111,7 @@ def workbook(sheets: Mapping[str, pd.DataFrame]) -> bytes:
             name = sanitize_sheet_name(key, taken)
             table.to_excel(writer, sheet_name=name, index=False)
             _style(writer.sheets[name], table)
+        harden_workbook(writer.book)
     return buffer.getvalue()
 
 
@@ -116,7 +119,7 @@ def write_rows(rows: pd.DataFrame, fmt: str, *, title: str, filters: Sequence[st
                attributes: Sequence[str] = ()) -> str | bytes:
     """Retrieved rows in ``fmt`` (csv, xlsx, docx, md; table is left to the CLI)."""
     if fmt == "csv":
-        return plain(rows).to_csv(index=False)
+        return csv_text(plain(rows))
     if fmt == "xlsx":
         return workbook({title[:31]: plain(rows)})
     if fmt == "docx":

@@ -55,7 +55,9 @@ def cmd_memos(args) -> int:
         emit(rows_text(table, ["kind", "coder", "code", "document", "target", "text"], width=60), args.output,
              "table")
     elif args.format == "csv":
-        emit(table.to_csv(index=False), args.output, "csv")
+        from coding.safe_cells import csv_text
+
+        emit(csv_text(table), args.output, "csv")
     elif args.format == "xlsx":
         emit(exports.workbook({"Memos": table.assign(updated=table["updated"].astype(str))}), args.output, "xlsx")
     else:
