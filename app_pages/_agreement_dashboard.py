@@ -6,8 +6,6 @@ Every read is one :mod:`coding.service` call.
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import streamlit as st
 
@@ -135,7 +133,7 @@ def render(*, engine, project: str, frame_id: str, frame_labels: dict[str, str],
                             help=statistic.note, border=True, height="stretch")
         reasons = list(dict.fromkeys(s.reason for s in overall.values() if not s.defined and s.reason))
         for reason in reasons:
-            st.caption(f"Undefined overall figures: {reason}")
+            st.caption(f"Undefined overall figures: {common.md(reason)}")
 
     def _report(unit: str, level: str, n_boot: int, coders: list[str]):
         try:
@@ -186,7 +184,7 @@ def render(*, engine, project: str, frame_id: str, frame_labels: dict[str, str],
         st.subheader(f"Per code, {unit} level")
         st.html(
             '<div class="cf-legend">'
-            + "".join(f'<span style="background:{BANDS[b][0]};color:{BANDS[b][1]}">{html.escape(t)}</span>'
+            + "".join(f'<span style="background:{BANDS[b][0]};color:{BANDS[b][1]}">{common.html_text(t)}</span>'
                       for b, t in (("reliable", "α ≥ 0.800 reliable"), ("tentative", "α ≥ 0.667 tentative"),
                                    ("unreliable", "α < 0.667 unreliable"), ("undefined", "undefined: reason")))
             + "</div>"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
-import html
 import os
 import time
 
@@ -20,6 +19,7 @@ from sqlalchemy.engine import Engine
 from coding import roles, service
 from coding.database.engine import default_url, make_engine
 from coding.errors import CodeframeError
+from coding.markup import html_text, md  # noqa: F401 - the pages escape user text through common.md
 
 PROJECT_ENV = "CODEFRAME_PROJECT"
 
@@ -136,7 +136,7 @@ def sign_in_gate(engine: Engine, project: str) -> None:
     for key in (_SIGNED_IN, CODER):
         st.session_state.pop(key, None)
     st.title("Sign in to Codeframe")
-    st.caption(f"Project **{html.escape(project)}** is in team mode: sign in with the name and password your admin "
+    st.caption(f"Project **{md(project)}** is in team mode: sign in with the name and password your admin "
                "gave you.")
     message = st.session_state.pop("_signin_message", None)
     if had_session and message is None:
@@ -175,7 +175,7 @@ def allowed(engine: Engine, project: str, predicate, what: str, *, team_only: bo
     role = current_role(engine, project)
     if predicate(role):
         return True
-    who = f"you are {html.escape(current_coder())} ({role})" if current_coder() else "choose who you are first"
+    who = f"you are {md(current_coder())} ({role})" if current_coder() else "choose who you are first"
     st.info(f"{what[0].upper()}{what[1:]} is for {roles.needed_for(predicate)}; {who}.", icon=":material/lock:")
     return False
 
@@ -184,9 +184,9 @@ def show_error(exc: CodeframeError) -> None:
     """Show a user error with one line per problem (file, line, field)."""
     head = first_line(exc)
     if exc.problems:
-        st.error(head + "\n\n" + "\n".join(f"- {html.escape(str(p))}" for p in exc.problems))
+        st.error(md(head) + "\n\n" + "\n".join(f"- {md(str(p))}" for p in exc.problems))
     else:
-        st.error(head)
+        st.error(md(head))
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -216,9 +216,9 @@ def sidebar(engine: Engine, project: str) -> None:
     if signed_in():
         name, role = signed_in()
         with st.sidebar:
-            st.markdown(f"Signed in as **{html.escape(name)}** ({role})")
+            st.markdown(f"Signed in as **{md(name)}** ({role})")
             st.button("Sign out", key="_sign_out", icon=":material/logout:", on_click=sign_out, args=(engine, project))
-            st.caption(f"Project **{html.escape(project)}** · team mode")
+            st.caption(f"Project **{md(project)}** · team mode")
         return
     coders = [c for c in service.list_coders(engine, project) if not c["is_consensus"]]  # written by adjudication
     names = [c["name"] for c in coders]
@@ -252,8 +252,8 @@ def sidebar(engine: Engine, project: str) -> None:
                 st.form_submit_button("Add coder", on_click=_add_coder, args=(engine, project))
         message = st.session_state.pop("_sidebar_message", None)
         if message:
-            (st.success if message[0] == "success" else st.error)(message[1])
-        st.caption(f"Project **{html.escape(project)}**")
+            (st.success if message[0] == "success" else st.error)(md(message[1]))
+        st.caption(f"Project **{md(project)}**")
 
 
 def visible_coders(engine: Engine, project: str) -> list[str] | None:
@@ -289,9 +289,9 @@ def chip(code: str, label: str, *, coder: str | None = None, own: bool = True, t
     style = (
         f"background:{background};border:1px {'solid' if own else 'dashed'} {border};color:{text};"
     )
-    suffix = f" · {html.escape(coder)}" if coder and not own else ""
-    tip = html.escape(title or f"{code}: {label}", quote=True)
-    return f'<span class="cf-chip" style="{style}" title="{tip}">{html.escape(short)}{suffix}</span>'
+    suffix = f" · {html_text(coder)}" if coder and not own else ""
+    tip = html_text(title or f"{code}: {label}")
+    return f'<span class="cf-chip" style="{style}" title="{tip}">{html_text(short)}{suffix}</span>'
 
 
 CSS = """

@@ -59,7 +59,7 @@ def ocai_tab() -> None:
     st.caption(f"n = **{report.n}** respondents · validation: **{report.mode}**"
                + (f" ({len(report.rescaled)} dimension(s) rescaled to 100)" if report.rescaled else ""))
     for note in report.notes:
-        st.info(note, icon=":material/info:")
+        st.info(common.md(note), icon=":material/info:")
     dimension = st.radio("Kite", ["Six-dimension profile", "Per dimension"], horizontal=True, key="ocai_kite")
     if dimension == "Per dimension":
         chart = instrument_charts.kite_grid(report.per_dimension, group=group)
@@ -93,9 +93,9 @@ def sectors_tab() -> None:
     group = slot.selectbox("Group to draw", groups, key="scale_group") if by else None
     bottlenecks = report.table.loc[report.table["bottleneck"], "label"].unique().tolist()
     st.caption(f"n = **{report.n}** respondents · bottleneck (mean below 4): "
-               f"**{', '.join(bottlenecks) or 'none'}**")
+               f"**{common.md(', '.join(bottlenecks)) or 'none'}**")
     for note in report.notes:
-        st.info(note, icon=":material/info:")
+        st.info(common.md(note), icon=":material/info:")
     chart = instrument_charts.sector_chart(report.table, group=group)
     st.altair_chart(chart, width="content")
     downloads(chart, "sectors", {"Sectors": report.table, "Statements": report.statements}, "scale")
@@ -141,7 +141,7 @@ def import_tab() -> None:
         return
     message = st.session_state.pop("_instrument_message", None)
     if message:
-        st.success(message)
+        st.success(common.md(message))
     kind = st.radio("What to import", ["Survey", "OCAI answers", "Sector instrument and ratings"], horizontal=True,
                     key="import_kind")
     if kind == "Survey":

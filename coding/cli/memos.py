@@ -61,13 +61,15 @@ def cmd_memos(args) -> int:
     elif args.format == "xlsx":
         emit(exports.workbook({"Memos": table.assign(updated=table["updated"].astype(str))}), args.output, "xlsx")
     else:
+        from coding.markup import md
+
         lines = ["# Memos", ""]
         for r in table.to_dict("records"):
             where = " · ".join(str(v) for v in (r["kind"], r["document"], r["code"]) if v)
-            lines += [f"**{r['coder']}** · {where}", ""]
+            lines += [f"**{md(r['coder'])}** · {md(where)}", ""]
             if r["target"] and r["kind"] in ("coding", "segment"):
-                lines += [f"> {r['target']}", ""]
-            lines += [str(r["text"]), ""]
+                lines += [f"> {md(r['target'])}", ""]
+            lines += [md(r["text"]), ""]
         emit("\n".join(lines), args.output, "md")
     return 0
 
