@@ -184,7 +184,9 @@ def show_error(exc: CodeframeError) -> None:
     """Show a user error with one line per problem (file, line, field)."""
     head = first_line(exc)
     if exc.problems:
-        st.error(md(head) + "\n\n" + "\n".join(f"- {md(str(p))}" for p in exc.problems))
+        more = len(exc.problems) - len(exc.listed())
+        st.error(md(head) + "\n\n" + "\n".join(f"- {md(str(p))}" for p in exc.listed())
+                 + (f"\n\n... and {more} more problem(s)" if more else ""))
     else:
         st.error(md(head))
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+from coding.errors import MAX_LISTED
+
 
 def limit(name: str, default: float) -> float:
     """The limit ``name``: ``$CODEFRAME_LIMIT_<NAME>`` when set to a positive number, else ``default``."""
@@ -43,8 +45,8 @@ XLSX_MAX_COLUMNS = limit("XLSX_MAX_COLUMNS", 1_000)
 XLSX_MAX_CELLS = limit("XLSX_MAX_CELLS", 20_000_000)
 
 #: CSV files: data rows read, and how many row errors are listed before the rest are counted
-CSV_MAX_ROWS = limit("CSV_MAX_ROWS", 200_000)
-MAX_LISTED_ERRORS = limit("MAX_LISTED_ERRORS", 50)
+CSV_MAX_ROWS = limit("CSV_MAX_ROWS", 100_000)
+MAX_LISTED_ERRORS = MAX_LISTED  # every error message lists the first 50 problems, then counts the rest
 
 #: YAML (codebooks, sector instruments): the file size; aliases are refused outright
 YAML_MAX_BYTES = limit("YAML_MAX_BYTES", 5 * MB)
