@@ -410,6 +410,9 @@ def _parse_docx(data: bytes, *, file: str, interviewer_labels: set[str] | None) 
             if data.startswith(signature):
                 fail(f"this is {kind}, not a .docx Word document")
         fail("this is not a .docx Word document (a .docx is a zip archive)")
+    from coding.zipguard import check_zip
+
+    check_zip(data, file, error=TranscriptError)  # member sizes and ratios, before anything is inflated
     try:
         import docx
         from docx.table import Table
