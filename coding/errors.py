@@ -37,8 +37,9 @@ class CodeframeError(ValueError):
     def __init__(self, message: str, problems: list[Problem] | None = None):
         self.problems = list(problems or [])
         detail = "\n".join(f"  - {p}" for p in self.listed())
-        if len(self.problems) > len(self.listed()):
-            detail += f"\n  ... and {len(self.problems) - len(self.listed())} more problem(s) (first {MAX_LISTED} listed)"
+        more = len(self.problems) - len(self.listed())
+        if more:
+            detail += f"\n  ... and {more} more problem(s) (first {MAX_LISTED} listed)"
         super().__init__(f"{message}\n{detail}" if detail else message)
 
     def listed(self) -> list[Problem]:
