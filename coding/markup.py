@@ -65,3 +65,27 @@ def code_span(text) -> str:
     ('`rd_x`', "`a'b`")
     """
     return "`" + visible(text).replace("`", "'").replace("\n", " ") + "`"
+
+
+def name_problem(value, what: str) -> str | None:
+    """Why ``value`` cannot be a label, name or file name (it could deceive a reader), or None.
+
+    >>> name_problem("rd_x", "a code label"), name_problem("ann\u202e", "a coder name")
+    (None, 'a coder name may not contain invisible or direction-changing characters (U+202E)')
+    """
+    found = deceptive_characters(value)
+    if found:
+        return (f"{what} may not contain invisible or direction-changing characters "
+                f"({', '.join(dict.fromkeys(found))})")
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in str(value)):
+        return f"{what} may not contain control characters"
+    return None
+
+
+def text_problem(value, what: str) -> str | None:
+    """Why free text (a memo, a definition) cannot be stored: a NUL character; else None.
+
+    >>> text_problem("fine", "a memo"), text_problem("a\x00b", "a memo")
+    (None, 'a memo may not contain NUL characters (U+0000)')
+    """
+    return f"{what} may not contain NUL characters (U+0000)" if "\x00" in str(value) else None

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, Coder, Coding, CodingEvent, Document, Memo, Segment, utcnow
-from coding.errors import CodeframeError, NotFound, PermissionDenied
+from coding.errors import CodeframeError, NotFound, PermissionDenied, Problem
 from coding.service.agreement import _coder_universes, _frame_codes, agreement_report
 from coding.service.analysis import chosen_coder, restricted, visible_codings
 from coding.service.codebook import project_codebook
@@ -58,10 +58,18 @@ def _target(session: Session, project_id: int, kind: str, target) -> tuple[int, 
     return segment.id, f"{document.name} #{segment.position}"
 
 
+def _refuse_nul(text: str) -> None:
+    from coding.markup import text_problem
+
+    if text_problem(text, "a memo"):
+        raise CodeframeError("the memo was refused", [Problem(text_problem(text, "a memo"), field="memo")])
+
+
 def add_memo(engine: Engine, project: str = DEFAULT_PROJECT, *, kind: str, target, coder: str, text: str) -> int:
     """An analytic memo by ``coder`` on a unit (segment id), a document (id or name) or a code (key)."""
     if not text or not text.strip():
         raise CodeframeError("the memo is empty")
+    _refuse_nul(text)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         author = queries.coder_by_name(session, row.id, coder)
@@ -76,6 +84,7 @@ def edit_memo(engine: Engine, project: str = DEFAULT_PROJECT, *, memo_id: int, t
     """Change a memo's text: its author may, and supervisors and admins."""
     if not text or not text.strip():
         raise CodeframeError("the memo is empty")
+    _refuse_nul(text)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         acting = queries.coder_by_name(session, row.id, actor)

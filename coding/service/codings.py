@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, CodeFrame, Coder, Coding, CodingEvent, Document, Project, Segment, utcnow
-from coding.errors import CodeframeError, NotFound
+from coding.errors import CodeframeError, NotFound, Problem
 from coding.service.common import SOURCES
 from coding.service.permissions import _check_may_edit
 
@@ -272,6 +272,10 @@ def remove_coding(
 def set_memo(engine: Engine, project: str, *, segment_id: int, code: str, coder: str, memo: str | None,
              actor: str | None = None) -> None:
     """Set or clear the memo of an existing coding."""
+    from coding.markup import text_problem
+
+    if memo and text_problem(memo, "a memo"):
+        raise CodeframeError("the memo was refused", [Problem(text_problem(memo, "a memo"), field="memo")])
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)
