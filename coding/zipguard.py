@@ -51,7 +51,7 @@ def check_zip(data: bytes, name: str, *, error: type[CodeframeError] = Codeframe
         elif info.file_size > limits.ZIP_RATIO_CHECK_ABOVE and (
                 info.compress_size == 0 or info.file_size / info.compress_size > limits.ZIP_MAX_RATIO):
             ratio = info.file_size / max(info.compress_size, 1)
-            problems.append(Problem(f"compression ratio {ratio:.0f}:1 exceeds {limits.ZIP_MAX_RATIO:g}:1 "
+            problems.append(Problem(f"compression ratio {ratio:.0f}:1 exceeds {limits.ZIP_MAX_RATIO:g}:1, a zip bomb? "
                                     "(CODEFRAME_LIMIT_ZIP_MAX_RATIO)", file=name, field=info.filename))
         if len(problems) >= limits.MAX_LISTED_ERRORS:
             break

@@ -225,3 +225,119 @@ def test_the_cli_and_the_app_refuse_a_catastrophic_search(app_db, monkeypatch, c
     ok(at.text_input(key="sr_pattern").set_value(CATASTROPHIC).run())
     assert "took longer than the 1 s limit" in errors(at)
     assert snapshot(app_db) == before
+
+
+# --------------------------------------------------------------------------- a hostile corpus through every door
+
+LIMIT_SECONDS, LIMIT_MB = 10, 500  # per input: the door's own work, measured inside a fresh subprocess
+RUNNER = r'''
+import json, resource, sys, time
+from pathlib import Path
+
+from coding import service
+from coding.cli import main as cli
+from coding.database.engine import make_engine
+from coding.errors import CodeframeError
+
+url, cases = sys.argv[1], json.loads(Path(sys.argv[2]).read_text())
+engine = make_engine(url)
+
+
+def upload(path):
+    return Path(path).name, Path(path).read_bytes()
+
+
+DOORS = {
+    "app transcripts": lambda f: service.import_transcript_uploads(engine, "default", [upload(f[0])]),
+    "app attributes": lambda f: service.import_attributes_upload(engine, "default", upload(f[0])),
+    "app survey": lambda f: service.import_survey(engine, "default", upload(f[0])),
+    "app scales": lambda f: service.import_scale(engine, "default", upload(f[0]), upload(f[1])),
+    "cli transcripts": lambda f: cli(["--db", url, "import", "transcripts", f[0]]),
+    "cli attributes": lambda f: cli(["--db", url, "import", "attributes", f[0]]),
+    "cli survey": lambda f: cli(["--db", url, "import", "survey", f[0]]),
+    "cli scales": lambda f: cli(["--db", url, "import", "scales", f[0], f[1]]),
+    "cli codebook": lambda f: cli(["--db", url, "apply-codebook", f[0]]),
+}
+out = []
+for door, files in cases:
+    sys.stderr = captured = __import__("io").StringIO()
+    start = time.monotonic()
+    try:
+        result = DOORS[door](files)
+        message = captured.getvalue() if result == 2 else None
+    except CodeframeError as exc:
+        message = str(exc)
+    sys.stderr = sys.__stderr__
+    out.append({"door": door, "file": Path(files[0]).name, "message": message,
+                "seconds": time.monotonic() - start,
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+print(json.dumps(out))
+'''
+
+
+def _hostile_files(folder: Path) -> dict[str, Path]:
+    """The corpus: each file small on disk and built to cost seconds or gigabytes if read naively."""
+    from openpyxl import Workbook
+
+    files = {}
+
+    def put(name: str, data: bytes) -> None:
+        files[name] = folder / name
+        files[name].write_bytes(data)
+
+    put("bomb.docx", _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"\0" * (64 * 1024 * 1024)}))
+    put("surrogate.txt", b"Respondent: We need reform \xed\xa0\x80 now.\n")
+    put("nul.txt", b"Respondent: We need\0 reform.\n")
+    put("R98\u202etxt.exe.txt", TRANSCRIPT.replace(b"systematic", b"gradual"))
+    put("million.csv", b"document,group\n" + b"".join(b"R%07d,a\n" % i for i in range(1_000_000)))
+    book = Workbook()
+    book.active["A1"], book.active["XFD1048576"] = "respondent", "x"
+    book.save(folder / "far.xlsx")
+    files["far.xlsx"] = folder / "far.xlsx"
+    anchors = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(9))
+    put("bomb.yaml", (anchors + "id: s\nsectors: *j\n").encode())
+    put("bomb_codebook.yaml", (anchors + "codebook: 1\nframes: *j\n").encode())
+    put("ratings.csv", b"respondent,statement,rating\nR01,s1,5\n")
+    return files
+
+
+CORPUS = [  # door, files, what the refusal says
+    ("app transcripts", ["bomb.docx"], "zip bomb"),
+    ("cli transcripts", ["bomb.docx"], "CODEFRAME_LIMIT_ZIP_MAX_RATIO"),
+    ("app transcripts", ["surrogate.txt"], "invalid UTF-8 at byte offset 27"),
+    ("cli transcripts", ["surrogate.txt"], "lone surrogate"),
+    ("app transcripts", ["nul.txt"], "NUL"),
+    ("cli transcripts", ["nul.txt"], "NUL"),
+    ("app transcripts", ["R98\u202etxt.exe.txt"], "control characters"),
+    ("cli transcripts", ["R98\u202etxt.exe.txt"], "direction-changing characters (U+202E)"),
+    ("app attributes", ["million.csv"], "1000000 rows; an attributes file may have at most 100000"),
+    ("cli attributes", ["million.csv"], "more than 100,000 data rows"),
+    ("app survey", ["far.xlsx"], "declares 1,048,576 rows and 16,384 columns"),
+    ("cli survey", ["far.xlsx"], "CODEFRAME_LIMIT_XLSX_MAX_ROWS"),
+    ("app scales", ["bomb.yaml", "ratings.csv"], "YAML aliases are not allowed"),
+    ("cli scales", ["bomb.yaml", "ratings.csv"], "YAML anchors are not allowed"),
+    ("cli codebook", ["bomb_codebook.yaml"], "YAML aliases are not allowed"),
+]
+
+
+def test_a_hostile_corpus_is_refused_at_every_door_in_seconds_and_megabytes(app_db, any_db_url, tmp_path):
+    """Each input refused with its message, the database unchanged; each within 10 s and 500 MB, measured in a
+    subprocess (the door's own work; the interpreter's start is not counted, its baseline memory is)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    files = _hostile_files(tmp_path)
+    cases = tmp_path / "cases.json"
+    cases.write_text(json.dumps([[door, [str(files[f]) for f in names]] for door, names, _ in CORPUS]))
+    before = snapshot(app_db)
+    done = subprocess.run([sys.executable, "-c", RUNNER, any_db_url, str(cases)], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    for (door, names, expected), got in zip(CORPUS, results, strict=True):
+        assert got["message"] and expected in got["message"], (door, names, got)
+        assert got["seconds"] <= LIMIT_SECONDS and got["peak_mb"] <= LIMIT_MB, (door, names, got)
+    assert snapshot(app_db) == before
