@@ -85,7 +85,7 @@ def name_problem(value, what: str) -> str | None:
 def text_problem(value, what: str) -> str | None:
     """Why free text (a memo, a definition) cannot be stored: a NUL character; else None.
 
-    >>> text_problem("fine", "a memo"), text_problem("a\x00b", "a memo")
+    >>> text_problem("fine", "a memo"), text_problem("a\\x00b", "a memo")
     (None, 'a memo may not contain NUL characters (U+0000)')
     """
     return f"{what} may not contain NUL characters (U+0000)" if "\x00" in str(value) else None
