@@ -86,3 +86,29 @@ def test_markdown_exports_carry_hostile_text_escaped(sample_engine):
         assert not live_markup(text), (name, live_markup(text))
     assert "javascript:" not in documents["retrieve"].replace("javascript:alert(1))", "")  # no link to it
     assert "<a href" not in RENDER.render(documents["retrieve"].replace(HOSTILE, ""))
+
+
+def test_deceptive_labels_names_file_names_and_nul_memos_are_refused(sample_engine):
+    import pytest
+
+    from coding.errors import CodeframeError
+
+    engine = sample_engine
+    before = service.project_codebook(engine, P).to_dict()
+    for bad in ("Reform \u202eevil", "Re\u200bform", "Reform\x07"):
+        data = service.project_codebook(engine, P).to_dict()
+        data["frames"][0]["codes"][0]["label"] = bad
+        with pytest.raises(CodeframeError, match="direction-changing|control characters|not allowed in YAML"):
+            service.import_codebook_object(engine, P, parse_codebook(yaml.safe_dump(data, allow_unicode=True)))
+    assert service.project_codebook(engine, P).to_dict() == before
+    for name in ("ann\u202e", "b\u2066ob", "zero\u200bwidth", "bell\x07"):
+        with pytest.raises(CodeframeError, match="may not contain"):
+            service.ensure_coder(engine, P, name)
+        with pytest.raises(CodeframeError, match="may not contain"):
+            service.create_user(engine, P, name, role="coder")
+    with pytest.raises(CodeframeError, match="U\\+2067"):
+        service.import_transcripts(engine, P, [("R99\u2067.txt", b"Respondent: Fine.\n")])
+    document = service.list_documents(engine, P)[0].name
+    with pytest.raises(CodeframeError, match="NUL"):
+        service.add_memo(engine, P, kind="document", target=document, coder="aigerim", text="a\x00b")
+    assert not [c for c in service.list_coders(engine, P) if c["name"].startswith(("ann", "b", "zero", "bell"))]
