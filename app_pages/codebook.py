@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _common as common
-from coding import service
+from coding import limits, service
 
 engine, project = common.engine(), common.project_name()
 common.inject_css()
@@ -22,7 +22,7 @@ usage = service.code_usage(engine, project, coders=visible)
 counts = {row.code: (int(row.segments), int(row.respondents)) for row in usage.itertuples()}
 quotes = service.quotes_by_code(engine, project, limit=3, coders=visible)
 respondents = service.status(engine, project).respondents
-whose = (f"only {visible[0]}'s own codings (blind mode)" if visible is not None else
+whose = (f"only {common.md(visible[0])}'s own codings (blind mode)" if visible is not None else
          "every coder's codings together, the consensus included (Shares counts one coder, by default the "
          "consensus)")
 
@@ -61,7 +61,10 @@ for frame in codebook.frames:
             st.caption(common.md(frame.description))
         if not frame.codes:
             st.info("This frame has no codes yet: add them to the codebook file and apply it again.")
-        for code in codes:
+        if len(codes) > limits.CODEBOOK_PAGE_MAX_CODES:
+            st.caption(f"Showing the first {limits.CODEBOOK_PAGE_MAX_CODES:g} of {len(codes)} codes: find a code above "
+                       "to see the others (the downloads on Retrieve & report hold them all).")
+        for code in codes[:int(limits.CODEBOOK_PAGE_MAX_CODES)]:
             segments, people = counts.get(code.id, (0, 0))
             background, border, _ = common.code_colour(code.id)
             child = bool(codebook.ancestors(code.id))

@@ -54,5 +54,8 @@ YAML_MAX_BYTES = limit("YAML_MAX_BYTES", 5 * MB)
 #: a text read from disk or an upload (transcripts, CSV, YAML) before decoding
 TEXT_MAX_BYTES = limit("TEXT_MAX_BYTES", 50 * MB)
 
+#: the Codebook page draws at most this many codes per frame (the rest are found with the filter)
+CODEBOOK_PAGE_MAX_CODES = limit("CODEBOOK_PAGE_MAX_CODES", 100)
+
 #: the co-occurrence heatmap is drawn at most this many codes per side (larger: the table and downloads only)
 HEATMAP_MAX_CODES = limit("HEATMAP_MAX_CODES", 150)
