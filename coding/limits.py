@@ -42,7 +42,6 @@ ZIP_RATIO_CHECK_ABOVE = limit("ZIP_RATIO_CHECK_ABOVE", MB)  # tiny members may c
 #: spreadsheets (.xlsx): the declared dimension and the rows and columns actually read
 XLSX_MAX_ROWS = limit("XLSX_MAX_ROWS", 200_000)
 XLSX_MAX_COLUMNS = limit("XLSX_MAX_COLUMNS", 1_000)
-XLSX_MAX_CELLS = limit("XLSX_MAX_CELLS", 20_000_000)
 
 #: CSV files: data rows read, and how many row errors are listed before the rest are counted
 CSV_MAX_ROWS = limit("CSV_MAX_ROWS", 100_000)

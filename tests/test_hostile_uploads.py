@@ -341,3 +341,27 @@ def test_a_hostile_corpus_is_refused_at_every_door_in_seconds_and_megabytes(app_
         assert got["message"] and expected in got["message"], (door, names, got)
         assert got["seconds"] <= LIMIT_SECONDS and got["peak_mb"] <= LIMIT_MB, (door, names, got)
     assert snapshot(app_db) == before
+
+
+def test_a_codebook_of_thousands_of_codes_draws_a_bounded_page(app_engine):
+    """3,000 codes: the Codebook page draws the first 100 per frame, Retrieve computes no co-occurrence."""
+    import yaml
+
+    from coding import limits
+    from coding.codebook import parse_codebook
+
+    data = service.project_codebook(app_engine, P).to_dict()
+    data["frames"].append({"id": "big", "label": "Big", "codes": [
+        {"id": f"big_{i:04d}", "label": f"Big code {i}", "definition": "A generated code."} for i in range(3000)]})
+    service.import_codebook_object(app_engine, P, parse_codebook(yaml.safe_dump(data)))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["coder"] = "supervisor"
+    ok(at.run())
+    ok(at.switch_page("app_pages/codebook.py").run())
+    drawn = [h for h in at.html if "big_" in h.proto.body]
+    assert len(drawn) == limits.CODEBOOK_PAGE_MAX_CODES
+    assert any("Showing the first 100 of 3000 codes" in c.value for c in at.caption)
+    ok(at.text_input(key="_cb_filter").set_value("big_2999").run())
+    assert [h for h in at.html if "big_2999" in h.proto.body]
+    ok(at.switch_page("app_pages/retrieve.py").run())
+    assert not at.get("vega_lite_chart") and not at.toggle(key="co_on").value
