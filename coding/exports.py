@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from coding.markup import code_span, md
+from coding.markup import code_span, md, plain_text
 from coding.safe_cells import csv_text, harden_workbook
 
 FORMATS = ("table", "csv", "xlsx", "docx", "md")
@@ -84,22 +84,22 @@ def segments_docx(rows: pd.DataFrame, *, title: str, filters: Sequence[str] = ()
     from docx import Document
 
     doc = Document()
-    doc.add_heading(title, level=1)
+    doc.add_heading(plain_text(title), level=1)
     if filters:
-        doc.add_paragraph("Filters: " + "; ".join(filters))
+        doc.add_paragraph(plain_text("Filters: " + "; ".join(filters)))
     doc.add_paragraph(f"{len(rows)} segment{'s' if len(rows) != 1 else ''}.")
     for row in rows.to_dict("records"):
         head = doc.add_paragraph()
-        head.add_run(_header(row, attributes)).bold = True
+        head.add_run(plain_text(_header(row, attributes))).bold = True
         if row.get("codes"):
-            head.add_run(f" · {row['codes']}")
+            head.add_run(plain_text(f" · {row['codes']}"))
         if row.get("before"):
-            doc.add_paragraph().add_run(f"… {row['before']}").italic = True
-        doc.add_paragraph(str(row["text"]), style="Quote")
+            doc.add_paragraph().add_run(plain_text(f"… {row['before']}")).italic = True
+        doc.add_paragraph(plain_text(row["text"]), style="Quote")
         if row.get("after"):
-            doc.add_paragraph().add_run(f"{row['after']} …").italic = True
+            doc.add_paragraph().add_run(plain_text(f"{row['after']} …")).italic = True
         if row.get("memo"):
-            doc.add_paragraph(f"Memo: {row['memo']}")
+            doc.add_paragraph(plain_text(f"Memo: {row['memo']}"))
         if row.get("link"):
             doc.add_paragraph(f"Coding page: {row['link']}")
     buffer = io.BytesIO()

@@ -89,3 +89,16 @@ def text_problem(value, what: str) -> str | None:
     (None, 'a memo may not contain NUL characters (U+0000)')
     """
     return f"{what} may not contain NUL characters (U+0000)" if "\x00" in str(value) else None
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def plain_text(text) -> str:
+    """``text`` for a Word document (plain runs, no markup): deceptive characters and characters XML cannot hold
+    (control characters, lone surrogates) shown as ``⟨U+XXXX⟩`` instead of breaking the file.
+
+    >>> plain_text("a\\x07b\\u202ec")
+    'a⟨U+0007⟩b⟨U+202E⟩c'
+    """
+    return _NOT_XML.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", visible(text))

@@ -21,7 +21,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from coding.markup import code_span, md
+from coding.markup import code_span, md, plain_text
 from coding.shares import round_half_up
 
 
@@ -283,7 +283,7 @@ def to_docx(report: FindingsReport) -> bytes:
         if f.split:
             doc.add_paragraph(f.split)
         for q in f.quotes:
-            para = doc.add_paragraph(_quote_line(q), style="Quote")
+            para = doc.add_paragraph(_quote_line(q, plain_text), style="Quote")
             para.paragraph_format.left_indent = Inches(0.4)
         if not f.quotes:
             doc.add_paragraph().add_run("(no coded quote)").italic = True

@@ -112,3 +112,15 @@ def test_deceptive_labels_names_file_names_and_nul_memos_are_refused(sample_engi
     with pytest.raises(CodeframeError, match="NUL"):
         service.add_memo(engine, P, kind="document", target=document, coder="aigerim", text="a\x00b")
     assert not [c for c in service.list_coders(engine, P) if c["name"].startswith(("ann", "b", "zero", "bell"))]
+
+
+def test_docx_exports_hold_control_and_direction_characters_visibly():
+    import io
+
+    import pandas as pd
+    from docx import Document
+
+    rows = pd.DataFrame({"respondent": ["R01\u202e"], "text": ["Reform \x07 now \u202eevil"], "codes": ["rd_x"],
+                         "memo": ["note\u200b"]})
+    text = "\n".join(p.text for p in Document(io.BytesIO(exports.write_rows(rows, "docx", title="T"))).paragraphs)
+    assert "Reform ⟨U+0007⟩ now ⟨U+202E⟩evil" in text and "R01⟨U+202E⟩" in text and "note⟨U+200B⟩" in text
