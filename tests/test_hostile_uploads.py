@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from apptest import APP, ok
+from apptest import APP, ok, shown
 from streamlit.testing.v1 import AppTest
 
 from coding import service, uploads
@@ -71,7 +71,7 @@ def import_page(at: AppTest | None = None) -> AppTest:
 
 
 def errors(at: AppTest) -> str:
-    return "\n".join(e.value for e in at.error)
+    return "\n".join(shown(e.value) for e in at.error)
 
 
 def test_the_upload_limit_of_the_server_agrees_with_the_library():
