@@ -40,11 +40,14 @@ def unquote(cell: str) -> str:
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells, column names and index labels are :func:`neutral`."""
     out = df.copy()
-    for column in out.columns:
-        series = out[column]
-        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            if series.map(lambda v: isinstance(v, str) and v.startswith(DANGEROUS_STARTS)).any():
-                out[column] = series.astype(object).map(neutral)
+    for position in range(out.shape[1]):
+        series = out.iloc[:, position]
+        kind = series.dtype
+        if pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind) \
+                or pd.api.types.is_bool_dtype(kind):
+            continue  # numbers (negative ones too), dates and flags are never text
+        if series.astype(object).map(lambda v: isinstance(v, str) and v.startswith(DANGEROUS_STARTS)).any():
+            out.isetitem(position, series.astype(object).map(neutral))
     out.columns = [neutral(c) for c in out.columns]
     if out.index.dtype == object:
         out.index = out.index.map(neutral)
