@@ -353,15 +353,20 @@ def test_a_hostile_corpus_is_refused_at_every_door_in_seconds_and_megabytes(app_
 
 def test_a_codebook_of_thousands_of_codes_draws_a_bounded_page(app_engine):
     """3,000 codes: the Codebook page draws the first 100 per frame, Retrieve computes no co-occurrence."""
+    import json
+
     import yaml
 
     from coding import limits
     from coding.codebook import parse_codebook
 
     data = service.project_codebook(app_engine, P).to_dict()
-    data["frames"].append({"id": "big", "label": "Big", "codes": [
-        {"id": f"big_{i:04d}", "label": f"Big code {i}", "definition": "A generated code."} for i in range(3000)]})
-    service.import_codebook_object(app_engine, P, parse_codebook(yaml.safe_dump(data)))
+    template = data["frames"][0]["codes"][0]
+    data["frames"].append({**data["frames"][0], "id": "big", "label": "Big", "codes": [
+        {**template, "id": f"big_{i:04d}", "label": f"Big code {i}", "parent": None, "definition": "Generated.",
+         "include": ["x"], "exclude": ["y"], "examples": ["z"]} for i in range(3000)]})
+    fresh = json.loads(json.dumps(data))  # no shared lists, so the YAML has no aliases
+    service.import_codebook_object(app_engine, P, parse_codebook(yaml.safe_dump(fresh)))
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.session_state["coder"] = "supervisor"
     ok(at.run())
