@@ -78,9 +78,15 @@ def _records_csv(name: str, data: bytes) -> list[tuple[int, list[str]]]:
 
     text, _ = decode_bytes(data, file=name, error=SurveyError)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text), strict=True)
+    from coding import limits
+
     records, line = [], 1
     try:
         for record in reader:
+            if len(records) > limits.XLSX_MAX_ROWS:  # the header plus the rows a table may have
+                raise SurveyError(f"{name} is too large to read", [Problem(
+                    f"more than {limits.XLSX_MAX_ROWS:,} rows; a table may have at most {limits.XLSX_MAX_ROWS:,} "
+                    "(CODEFRAME_LIMIT_XLSX_MAX_ROWS)", file=name, line=line)])
             records.append((line, [v.strip() for v in record]))
             line = reader.line_num + 1
     except csv.Error as exc:

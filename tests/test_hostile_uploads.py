@@ -321,6 +321,7 @@ CORPUS = [  # door, files, what the refusal says
     ("cli attributes", ["million.csv"], "more than 100,000 data rows"),
     ("app survey", ["far.xlsx"], "declares 1,048,576 rows and 16,384 columns"),
     ("cli survey", ["far.xlsx"], "CODEFRAME_LIMIT_XLSX_MAX_ROWS"),
+    ("app survey", ["million.csv"], "more than 200,000 rows"),
     ("app scales", ["bomb.yaml", "ratings.csv"], "YAML aliases are not allowed"),
     ("cli scales", ["bomb.yaml", "ratings.csv"], "YAML anchors are not allowed"),
     ("cli codebook", ["bomb_codebook.yaml"], "YAML aliases are not allowed"),
