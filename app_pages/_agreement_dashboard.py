@@ -6,8 +6,6 @@ Every read is one :mod:`coding.service` call.
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import streamlit as st
 
@@ -142,7 +140,7 @@ def render(*, engine, project: str, frame_id: str, frame_labels: dict[str, str],
                             help=statistic.note, border=True, height="stretch")
         reasons = list(dict.fromkeys(s.reason for s in overall.values() if not s.defined and s.reason))
         for reason in reasons:
-            st.caption(f"Undefined overall figures: {reason}")
+            st.caption(f"Undefined overall figures: {common.md(reason)}")
         if "alpha_masi" in overall:  # a non-exclusive frame: each unit's set of codes per coder
             cells = st.columns(len(SET_VALUED_NAMES))
             for cell, (name, (title, help_text)) in zip(cells, SET_VALUED_NAMES.items()):
@@ -203,7 +201,7 @@ def render(*, engine, project: str, frame_id: str, frame_labels: dict[str, str],
         st.subheader(f"Per code, {unit} level")
         st.html(
             '<div class="cf-legend">'
-            + "".join(f'<span style="background:{BANDS[b][0]};color:{BANDS[b][1]}">{html.escape(t)}</span>'
+            + "".join(f'<span style="background:{BANDS[b][0]};color:{BANDS[b][1]}">{common.html_text(t)}</span>'
                       for b, t in (("reliable", "α ≥ 0.800 reliable"), ("tentative", "α ≥ 0.667 tentative"),
                                    ("unreliable", "α < 0.667 unreliable"), ("undefined", "undefined: reason")))
             + "</div>"

@@ -8,8 +8,6 @@ from the pure modules :mod:`coding.charts` and :mod:`coding.xlsx`.
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import streamlit as st
 
@@ -65,19 +63,19 @@ except CodeframeError as exc:
 table = report.table
 title = frame_labels[frame_id]
 if report.partial or denominator == "covered":
-    st.warning(f"Partial coverage: {report.coverage}. With every respondent in scope as the denominator, a "
+    st.warning(f"Partial coverage: {common.md(report.coverage)}. With every respondent in scope as the denominator, a "
                "respondent the coder never read counts as not mentioning the code.", icon=":material/warning:")
     st.radio("Denominator", tuple(DENOMINATORS), format_func=DENOMINATORS.get, horizontal=True,
              key="_sh_denominator")
 scope = ("every respondent in scope, including those with no coding in this frame" if report.denominator == "all"
-         else f"the respondents {html.escape(report.coder)} covered in this frame")
+         else f"the respondents {common.md(report.coder)} covered in this frame")
 st.caption(
-    f"n = **{report.n}** respondents: {scope}. **{html.escape(report.coverage)}**. "
-    f"Counted from **{html.escape(report.coder)}**'s codings; a respondent counts once however often a code is "
+    f"n = **{report.n}** respondents: {scope}. **{common.md(report.coverage)}**. "
+    f"Counted from **{common.md(report.coder)}**'s codings; a respondent counts once however often a code is "
     "applied, and a parent code counts respondents with any of its sub-codes."
 )
 for note in [*report.notes, *table.attrs.get("notes", [])]:
-    st.warning(note, icon=":material/info:")
+    st.warning(common.md(note), icon=":material/info:")
 
 chart = charts.share_bar_chart(report.crosstab if by else table, title=title, by=by)
 stem = f"shares_{frame_id}" + (f"_by_{by}" if by else "")
@@ -97,7 +95,7 @@ downloads[3].download_button(
     lambda: service.share_xlsx(report, by=by),
     file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:", width="stretch", key="_dl_xlsx", on_click="ignore",
-    help=f"Sheets: shares, the crosstab, the case x code matrix and {report.coder}'s coded quotes",
+    help=f"Sheets: shares, the crosstab, the case x code matrix and {common.md(report.coder)}'s coded quotes",
 )
 st.altair_chart(chart, width="content", key="_share_chart")
 
@@ -133,11 +131,12 @@ st.dataframe(
     },
 )
 if pooled:
-    st.caption(f"Coders min/max: the share each of {', '.join(report.spread_coders)} would give on their own "
+    st.caption(f"Coders min/max: the share each of {common.md(', '.join(report.spread_coders))} would give on "
+               "their own "
                "(the individual coders who covered every respondent in scope) — the spread behind the figure.")
 
 if by:
-    st.subheader(f"By {by}")
+    st.subheader(f"By {common.md(by)}")
     wide, small = shares.wide_crosstab(report.crosstab)
     headings = [c for c in wide.columns if c != "Code"]
     styled = wide.style.apply(lambda _: small.map(lambda s: "color:#a3231f;font-style:italic;background-color:"
@@ -149,6 +148,7 @@ if by:
                "and should not be read on its own. Column percent: share of the group that named the code.")
 
 st.subheader("Codes per respondent")
-st.caption(f"Every respondent in scope is a row, including those with no code of this frame. {report.coverage}.")
+st.caption("Every respondent in scope is a row, including those with no code of this frame. "
+           f"{common.md(report.coverage)}.")
 heatmap = charts.code_respondent_heatmap(report.matrix, title=title)
 st.altair_chart(heatmap, width="content", key="_share_heatmap")

@@ -54,7 +54,7 @@ def _reset() -> None:
 
 message = st.session_state.pop(MESSAGE, None)
 if message:
-    (st.success if message[0] == "success" else st.error)(message[1])
+    (st.success if message[0] == "success" else st.error)(common.md(message[1]))
 
 users = [u for u in service.list_users(engine, project) if not u["is_consensus"]]
 st.subheader("People")

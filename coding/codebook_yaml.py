@@ -194,7 +194,16 @@ class _CheckingLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _compose(text: str, report: _Report) -> Node | None:
+def compose_untrusted(text: str, source: str, *, what: str = "file") -> tuple[Node | None, list[Problem]]:
+    """The YAML node tree of untrusted ``text`` with no alias ever resolved, and the problems found
+    (every anchor and alias, syntax errors, characters YAML forbids). Safe against alias bombs: the
+    tree stays a tree. Used by every YAML reader (codebooks, sector instruments)."""
+    report = _Report(source)
+    root = _compose(text, report, what=what)
+    return root, report.problems
+
+
+def _compose(text: str, report: _Report, *, what: str = "codebook") -> Node | None:
     """The YAML node tree of ``text``, or None (with a problem) if it is not YAML."""
     loader = None
     try:
@@ -220,7 +229,7 @@ def _compose(text: str, report: _Report) -> Node | None:
         if loader is not None:
             loader.dispose()
     if root is None:
-        report.add("the codebook is empty", 1)
+        report.add(f"the {what} is empty", 1)
         report.fatal = True
     return root
 

@@ -526,7 +526,9 @@ def format_share_table(df: pd.DataFrame, fmt: str = "table") -> str:
     several coders were pooled, their spread; notes follow the table.
     """
     if fmt == "csv":
-        return df.to_csv(index=False)
+        from coding.safe_cells import csv_text
+
+        return csv_text(df)
     if fmt == "json":
         records = json.loads(df.to_json(orient="records", double_precision=6))
         return json.dumps({"rows": records, "notes": list(df.attrs.get("notes", []))}, indent=2, ensure_ascii=False)

@@ -7,7 +7,7 @@ page's buttons do is checked in the database through the service.
 from __future__ import annotations
 
 import pytest
-from apptest import APP, by_prefix, ok, texts
+from apptest import APP, by_prefix, ok, shown, texts
 from streamlit.testing.v1 import AppTest
 
 from coding import service
@@ -89,7 +89,7 @@ def test_a_level_the_codes_cannot_carry_leaves_the_overall_figures_undefined_wit
     at.selectbox(key="_ag_level").set_value("ordinal").run()
     ok(at)
     assert not at.error
-    texts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
+    texts = [shown(m.value) for m in at.markdown] + [shown(c.value) for c in at.caption] + [shown(w.value) for w in at.warning]
     assert any("needs numeric codes" in t for t in texts)
     assert at.dataframe  # the per-code table is still shown
 
@@ -125,7 +125,7 @@ def test_a_new_decision_needs_a_reason_and_then_replaces_the_consensus(app_engin
     by_prefix(at.multiselect, f"_pick_{segment_id}_").set_value(["rd_systemic_approach"]).run()
     by_prefix(at.button, f"_decide_{segment_id}_").click().run()
     ok(at)
-    assert "an adjudication needs a reason" in "\n".join(e.value for e in at.error)
+    assert "an adjudication needs a reason" in "\n".join(shown(e.value) for e in at.error)
     assert details(app_engine)[segment_id]["consensus"] == item["consensus"]
 
     by_prefix(at.text_input, f"_reason_{segment_id}_").input("the segment calls for a systemic reform").run()

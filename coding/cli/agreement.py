@@ -94,7 +94,9 @@ def cmd_agreement(args) -> int:
     if args.format == "json":
         out.write(json.dumps(report_to_json(report), ensure_ascii=False, indent=2) + "\n")
     elif args.format == "csv":
-        report_to_csv(report).to_csv(out, index=False)
+        from coding.safe_cells import write_csv
+
+        write_csv(report_to_csv(report), out)
     else:
         out.write(render_table(report, show_disagreements=args.disagreements))
     return 0

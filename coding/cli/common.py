@@ -56,7 +56,9 @@ def print_frame(df, fmt: str = "table", *, out=None, floatfmt: str = "{:.3f}") -
     """Print a DataFrame as an aligned table, CSV or JSON records."""
     out = out or sys.stdout
     if fmt == "csv":
-        df.to_csv(out, index=False)
+        from coding.safe_cells import write_csv
+
+        write_csv(df, out)
     elif fmt == "json":
         out.write(df.to_json(orient="records", force_ascii=False, date_format="iso", indent=2) + "\n")
     else:

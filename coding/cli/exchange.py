@@ -97,10 +97,12 @@ def cmd_export_codings(args) -> int:
     engine = engine_from_args(args)
     frame = service.export_codings_frame(engine, args.project, coder=args.coder, frame=args.frame,
                                          viewer=signed_in_actor(args, engine))
+    from coding.safe_cells import write_csv
+
     if args.path == "-":
-        frame.to_csv(sys.stdout, index=False)
+        write_csv(frame, sys.stdout)
     else:
-        frame.to_csv(args.path, index=False, encoding="utf-8")
+        write_csv(frame, args.path, encoding="utf-8")
         print(f"wrote {args.path} ({len(frame)} codings)", file=sys.stderr)
     return 0
 

@@ -181,7 +181,9 @@ def cmd_history(args) -> int:
         events = service.auth_history(engine_from_args(args), args.project, limit=None, actor=args.as_user)
         frame = pd.DataFrame(events[::-1], columns=["at", "action", "name", "by", "client", "detail"])
         if args.output:
-            frame.to_csv(args.output, index=False)
+            from coding.safe_cells import write_csv
+
+            write_csv(frame, args.output)
             print(f"{len(frame)} event(s) written to {args.output}")
             return 0
         print_frame(frame, args.format)

@@ -207,10 +207,12 @@ def export_history(engine: Engine, project: str = DEFAULT_PROJECT, path: str | P
             for rec in records:
                 out.write(json.dumps(rec, ensure_ascii=False) + "\n")
         else:
+            from coding.safe_cells import neutral
+
             writer = csv.DictWriter(out, fieldnames=list(df.columns))
             writer.writeheader()
             for rec in records:
-                writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
+                writer.writerow({k: neutral(json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v)
                                  for k, v in rec.items()})
     os.replace(partial, path)
     return len(records)

@@ -14,13 +14,29 @@ from sqlmodel import Session, select
 from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, CodeFrame, Coding, Project, utcnow
-from coding.errors import NotFound
+from coding.errors import CodebookError, NotFound, Problem
 from coding.roles import may_see_others
 from coding.service.codings import _log, snapshot
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.permissions import _require_team_admin
 from coding.service.results import CodebookReport
 from coding.service.scope import excluded, in_scope
+
+
+def _refuse_deceptive(codebook) -> None:
+    """Labels may not hide or reverse text; no text of a codebook may hold NUL (every source: YAML, .qdc)."""
+    from coding.markup import name_problem, text_problem
+
+    problems = []
+    for item in [*codebook.frames, *codebook.codes()]:
+        why = name_problem(item.label, f"the label of {item.id!r}") or name_problem(item.id, "an id")
+        texts = [getattr(item, k, "") or "" for k in ("definition", "description")]
+        texts += [*getattr(item, "include", ()), *getattr(item, "exclude", ()), *getattr(item, "examples", ())]
+        why = why or next((text_problem(t, f"the text of {item.id!r}") for t in texts if text_problem(t, "")), None)
+        if why:
+            problems.append(Problem(why, field=item.id))
+    if problems:
+        raise CodebookError("the codebook was refused: nothing was changed", problems)
 
 
 def _apply_codebook(session: Session, project: Project, codebook, *, source_text: str | None,
@@ -32,6 +48,7 @@ def _apply_codebook(session: Session, project: Project, codebook, *, source_text
     """
     from coding.codebook import diff_codebooks
 
+    _refuse_deceptive(codebook)
     report = CodebookReport()
     frames = queries.frames_by_key(session, project.id)
     codes = queries.codes_by_key(session, project.id)

@@ -375,7 +375,9 @@ def project_history(engine: Engine, project: str):
 def share_csv(report) -> str:
     """The CSV the Shares page offers: the crosstab with its group sizes when the report has one, else the
     share table; both carry the coverage of the coder counted."""
-    return (report.crosstab if report.crosstab is not None else report.table).to_csv(index=False)
+    from coding.safe_cells import csv_text
+
+    return csv_text(report.crosstab if report.crosstab is not None else report.table)
 
 
 def share_xlsx(report, *, by: str | None = None) -> bytes:

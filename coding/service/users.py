@@ -18,6 +18,15 @@ from coding.service.results import ProjectInfo
 
 
 @retry_locked
+def _refuse_name(name: str) -> None:
+    """A coder's or user's name is shown everywhere: nothing invisible, direction-changing or control in it."""
+    from coding.markup import name_problem
+
+    why = name_problem(name, "a name")
+    if why:
+        raise CodeframeError(f"the name {name!r} was refused", [Problem(why, field="name")])
+
+
 def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", *, role: str = "coder",
                  actor: str | None = None) -> str:
     """Create the coder if missing; return its name. The name 'consensus' is the adjudicated coder.
@@ -28,6 +37,7 @@ def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "",
     name = name.strip()
     if not name:
         raise CodeframeError("a coder needs a name")
+    _refuse_name(name)
     if role not in ROLES:
         raise CodeframeError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     with Session(engine) as session:
@@ -84,6 +94,7 @@ def create_user(
     name = (name or "").strip()
     if not name:
         raise CodeframeError("a user needs a name", [Problem("blank name", field="name")])
+    _refuse_name(name)
     if name == CONSENSUS:
         raise CodeframeError(f"{CONSENSUS!r} is the adjudicated coder, not a person; pick another name")
     _check_role(role)
