@@ -332,7 +332,7 @@ CORPUS = [  # door, files, what the refusal says
 ]
 
 
-def test_a_hostile_corpus_is_refused_at_every_door_in_seconds_and_megabytes(app_db, any_db_url, tmp_path):
+def test_a_hostile_corpus_is_refused_at_every_door_in_seconds_and_megabytes(app_db, db_url, tmp_path):
     """Each input refused with its message, the database unchanged; each within 10 s and 500 MB, measured in a
     subprocess (the door's own work; the interpreter's start is not counted, its baseline memory is)."""
     import json
@@ -346,7 +346,7 @@ def test_a_hostile_corpus_is_refused_at_every_door_in_seconds_and_megabytes(app_
     cases = tmp_path / "cases.json"
     cases.write_text(json.dumps([[door, [str(files[f]) for f in names]] for door, names, _ in CORPUS]))
     before = snapshot(app_db)
-    done = subprocess.run([sys.executable, "-c", RUNNER, any_db_url, str(cases)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", RUNNER, db_url, str(cases)], capture_output=True, text=True,
                           timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
