@@ -164,7 +164,9 @@ def suggestion_payload(found: list) -> dict[str, list[dict]]:
 
 def write_url(coder: str, document_id: int, segment_id: int | None) -> None:
     """Coder, transcript, unit and frames in the address, so F5 or a shared link comes back here."""
-    wanted = {"coder": coder, "doc": str(document_id)}
+    # the params the sidebar owns (the project) stay; the view owns the rest
+    wanted = {k: st.query_params[k] for k in common.SIDEBAR_PARAMS if k in st.query_params}
+    wanted.update({"coder": coder, "doc": str(document_id)})
     if segment_id is not None:
         wanted["unit"] = str(segment_id)
     if st.session_state.get(common.FRAMES):
@@ -186,7 +188,7 @@ def fragment(engine, project: str, coder: str, document_id: int, chosen: list[st
     if reported in units:
         st.session_state[common.SEG_ID] = reported
     write_url(coder, document_id, st.session_state.get(common.SEG_ID))
-    codebook = service.project_codebook(engine, project)
+    codebook = service.project_codebook(engine, project, viewer=coder)  # with the coder's own proposals
     found, note = suggest() if suggest is not None else (None, "")
     mount(payload(engine, project, coder=coder, document_id=document_id, view=view, codebook=codebook,
                   chosen=chosen, suggestions=found, suggestions_note=note, acks=acks))
