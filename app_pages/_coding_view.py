@@ -20,6 +20,7 @@ from typing import Any
 import streamlit as st
 
 from app_pages import _common as common
+from app_pages import _new_code as new_code
 from app_pages import _unit_extras as unit_extras
 from coding import service
 
@@ -193,6 +194,8 @@ def fragment(engine, project: str, coder: str, document_id: int, chosen: list[st
     mount(payload(engine, project, coder=coder, document_id=document_id, view=view, codebook=codebook,
                   chosen=chosen, suggestions=found, suggestions_note=note, acks=acks))
     units_in_order = [s for s in view.segments if s.is_unit]
+    new_code.control(engine, project, coder, frames={f.id: f.label for f in codebook.frames}, preferred=chosen,
+                     unit_ids=[s.id for s in units_in_order], reported=reported_selection)
     shown = next((s for s in units_in_order if s.id == st.session_state.get(common.SEG_ID)), units_in_order[0])
     unit_extras.extras(engine, project, coder=coder, document_id=document_id, unit=shown,
                        number=units_in_order.index(shown) + 1, labels={c.id: c.label for c in codebook.codes()})

@@ -216,3 +216,45 @@ def test_a_coder_sees_their_own_proposed_code_and_blind_mode_hides_it_from_other
     data = view(code_page(app_engine, "ana", "R05"))
     assert change.code in codes(data) and change.code in data["state"][str(unit)]["mine"]
     assert change.code not in codes(view(code_page(app_engine, "ben", "R05")))
+
+
+def test_new_code_from_the_view_is_created_and_applied_to_the_selected_unit(app_engine):
+    service.ensure_coder(app_engine, PROJECT, "zarina")
+    first, second = units(app_engine, "R05", "zarina")[:2]
+    at = code_page(app_engine, "zarina", "R05")
+    at.session_state["cf_view"] = {"selected": second}  # the coder selected the second unit
+    ok(at.run())
+    ok(at.selectbox(key="_nc_frame").set_value("reform_directions").run())
+    at.text_input(key="_nc_label").input("Career <b>paths</b> *now*")
+    ok(next(b for b in at.button if b.label == "New code").click().run())
+    (key,) = mine(app_engine, "R05", "zarina", second)  # one coding, on the selected unit
+    assert mine(app_engine, "R05", "zarina", first) == {}
+    data = view(at)
+    listed = {c["key"]: c["label"] for f in data["frames"] if f["key"] == "reform_directions" for c in f["codes"]}
+    assert listed[key] == "Career <b>paths</b> *now*"  # the view sets it as text
+    assert data["state"][str(second)]["mine"] == [key]
+    shown = "\n".join(s.value for s in at.success)
+    assert "Career \\<b\\>paths\\</b\\> \\*now\\*" in shown and "unit 2" in shown
+    assert at.text_input(key="_nc_label").value == ""
+    # in-vivo: the selected words become the label
+    at.text_input(key="_nc_words").input("the   rules of the game")
+    ok(next(b for b in at.button if b.label == "New code").click().run())
+    assert service.project_codebook(app_engine, PROJECT).code("the_rules_of_the_game").label == "the rules of the game"
+    assert "the_rules_of_the_game" in view(at)["state"][str(second)]["mine"]
+    # neither a label nor words: a clear error, nothing written
+    ok(next(b for b in at.button if b.label == "New code").click().run())
+    assert "give a label" in "\n".join(e.value for e in at.error)
+    assert len(mine(app_engine, "R05", "zarina", second)) == 2
+
+
+def test_new_code_is_refused_when_the_project_lets_only_supervisors_edit_the_codebook(app_engine):
+    service.ensure_coder(app_engine, PROJECT, "boss", role="admin")
+    service.set_codebook_editors(app_engine, PROJECT, "supervisors", actor="boss")
+    service.ensure_coder(app_engine, PROJECT, "coco", role="coder")
+    first = units(app_engine, "R05", "coco")[0]
+    at = code_page(app_engine, "coco", "R05")
+    at.text_input(key="_nc_label").input("Sneaky")
+    ok(next(b for b in at.button if b.label == "New code").click().run())
+    assert "may not" in at.error[0].value or "supervisor" in at.error[0].value, at.error[0].value
+    assert mine(app_engine, "R05", "coco", first) == {}
+    assert "sneaky" not in {c.id for c in service.project_codebook(app_engine, PROJECT, include_proposed=True).codes()}
