@@ -68,7 +68,10 @@ def control(engine, project: str, coder: str, *, frames: dict[str, str], preferr
     names = list(frames)
     if st.session_state.get(FRAME) not in names:
         st.session_state[FRAME] = next((f for f in preferred if f in frames), names[0])
+    unit = selected_unit(unit_ids, reported())
     with st.form("_new_code_form", border=False, enter_to_submit=True):
+        st.caption(f"New code for unit {unit_ids.index(unit) + 1} (the one selected in the view)" if unit is not None
+                   else "Select a unit in the view to give it a new code.")
         cols = st.columns([3, 4, 4, 2], vertical_alignment="bottom")
         cols[0].selectbox("Frame of the new code", names, key=FRAME, format_func=frames.get)
         cols[1].text_input("New code label", key=LABEL, max_chars=200,
