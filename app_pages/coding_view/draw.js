@@ -131,7 +131,7 @@ function drawSuggestion(id, u) {
   box.hidden = false;
   const s = topSuggestion(id, u);
   const status = S.data.suggestions_status
-    ? el("div", { class: "cf-muted cf-sugg-status", role: "status", text: S.data.suggestions_status }) : null;
+    ? el("div", { class: "cf-sugg-status", role: "status", text: S.data.suggestions_status }) : null;
   if (!s) {
     box.replaceChildren(el("span", { class: "cf-muted", text: S.data.suggestions_note || "No suggestion for this unit." }));
     if (status) box.append(status);
