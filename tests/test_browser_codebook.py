@@ -136,6 +136,13 @@ def test_a_new_code_made_in_the_coding_view_lands_on_the_selected_unit(server):
             expect(chips).to_contain_text(label)  # the label as text, not markup
             assert page.locator(f"#cf-seg-{units[2]} .cf-chips i").count() == 0
             expect(page.locator(".cf-code", has_text=label)).to_have_attribute("aria-pressed", "true")
+            # away to another transcript and back: the view opens at its first unread unit (a move Python
+            # asked for), and the form follows the view, not the unit the coder had clicked before
+            for name in ("R05", "R04"):
+                d = next(d for d in service.list_documents(engine, PROJECT) if d.name == name)
+                pick(page, "Transcript", f"{d.name} — respondent {d.respondent} ({d.units} units)")
+            expect(page.locator(".cf-seg.cf-selected")).to_have_attribute("id", f"cf-seg-{units[0]}")
+            expect(page.get_by_text("New code for unit 1 (the one selected in the view)")).to_be_visible()
         finally:
             browser.close()
     code = next(c for c in service.project_codebook(engine, PROJECT).codes() if c.label == label)

@@ -16,7 +16,14 @@ function select(id, fromClick, fromServer) {
   url.searchParams.set("unit", String(id));
   window.history.replaceState(window.history.state, "", url.toString());
   clearTimeout(S.selectTimer);
-  if (!fromServer) S.selectTimer = setTimeout(() => S.setStateValue && S.setStateValue("selected", id), SELECT_DEBOUNCE_MS);
+  // a move Python asked for is reported too: else the last report (an older unit) would win on the next run
+  if (!fromServer || S.reported !== id) S.selectTimer = setTimeout(() => report(id), SELECT_DEBOUNCE_MS);
+}
+
+function report(id) {
+  if (!S.setStateValue) return;
+  S.reported = id;
+  S.setStateValue("selected", id);
 }
 
 function move(step) {
