@@ -48,19 +48,22 @@ _boot.first_paint(lambda: st.navigation(PAGES, position="hidden"))
 
 from app_pages import _common as common  # noqa: E402
 
-engine = common.engine()
-project = common.project_name()
-common.ensure_project(engine, project)
-# team mode: nothing below runs until someone signs in; the pages are registered (hidden) meanwhile, so the
-# page and query of the address (F5, a shared link) are where the sign-in lands
-common.sign_in_gate(engine, project, register_pages=lambda: st.navigation(PAGES, position="hidden"))
-common.sidebar(engine, project)
-common.warm_up_progress(engine, project)
+try:  # a database fault (read-only, disk full, server gone) is one message, and the next run recovers
+    engine = common.engine()
+    project = common.project_name()
+    common.ensure_project(engine, project)
+    # team mode: nothing below runs until someone signs in; the pages are registered (hidden) meanwhile, so the
+    # page and query of the address (F5, a shared link) are where the sign-in lands
+    common.sign_in_gate(engine, project, register_pages=lambda: st.navigation(PAGES, position="hidden"))
+    common.sidebar(engine, project)
+    common.warm_up_progress(engine, project)
 
-if common.signed_in():  # team mode: accounts
-    PAGES["Team"] = [
-        st.Page("app_pages/account.py", title="Your account", icon=":material/person:"),
-        st.Page("app_pages/users.py", title="Users", icon=":material/group:"),
-    ]
+    if common.signed_in():  # team mode: accounts
+        PAGES["Team"] = [
+            st.Page("app_pages/account.py", title="Your account", icon=":material/person:"),
+            st.Page("app_pages/users.py", title="Users", icon=":material/group:"),
+        ]
 
-st.navigation(PAGES).run()
+    st.navigation(PAGES).run()
+except Exception as exc:  # noqa: BLE001 - only database faults are caught; anything else is raised again
+    common.stop_on_database_fault(exc)

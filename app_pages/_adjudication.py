@@ -6,7 +6,6 @@ Every read and write is one :mod:`coding.service` call; the library enforces who
 
 from __future__ import annotations
 
-import html
 import math
 
 import streamlit as st
@@ -62,10 +61,10 @@ def render(*, engine, project: str, frame, code_labels: dict[str, str], coder: s
             _, border, _ = common.code_colour(code)
             parts.append(
                 f'<div class="cf-dcode"><span class="cf-dswatch" style="background:{border};border-color:{border}">'
-                f"</span>{html.escape(code_labels.get(code, code))} <code>{html.escape(code)}</code></div>"
+                f"</span>{common.html_text(code_labels.get(code, code))} <code>{common.html_text(code)}</code></div>"
             )
             if memo:
-                parts.append(f'<div class="cf-memo">“{html.escape(memo)}”</div>')
+                parts.append(f'<div class="cf-memo">“{common.html_text(memo)}”</div>')
         return "".join(parts)
 
     def _disagreement(item: dict, revision: int) -> None:
@@ -73,14 +72,14 @@ def render(*, engine, project: str, frame, code_labels: dict[str, str], coder: s
         consensus = item["consensus"]
         with st.container(border=True, key=f"cf_dis_{segment_id}"):
             st.html(
-                f'<div class="cf-dis-head">{html.escape(item["document"])} · unit {item["unit"]}'
-                f' · id {segment_id}</div><div class="cf-quote">{html.escape(item["text"])}</div>'
+                f'<div class="cf-dis-head">{common.html_text(item["document"])} · unit {item["unit"]}'
+                f' · id {segment_id}</div><div class="cf-quote">{common.html_text(item["text"])}</div>'
             )
             names = list(item["coders"])
             reason_key = f"_reason_{segment_id}_{revision}"
             cells = st.columns(len(names) + 1, gap="medium")
             for cell, name in zip(cells, names):
-                cell.html(f'<div class="cf-coder">{html.escape(name)}</div>{_decision_html(item["coders"][name])}')
+                cell.html(f'<div class="cf-coder">{common.html_text(name)}</div>{_decision_html(item["coders"][name])}')
             if consensus:
                 decision = _decision_html(consensus)
             elif item["decided"]:
@@ -88,7 +87,7 @@ def render(*, engine, project: str, frame, code_labels: dict[str, str], coder: s
             else:
                 decision = '<div class="cf-none">not decided yet</div>'
             if item["decided"] and item.get("reason"):
-                decision += f'<div class="cf-memo">{html.escape(item["reason"])}</div>'
+                decision += f'<div class="cf-memo">{common.html_text(item["reason"])}</div>'
             cells[-1].html(f'<div class="cf-coder">Consensus</div><div class="cf-consensus">{decision}</div>')
             buttons = st.columns(len(names) + 1, gap="medium")
             for cell, name in zip(buttons, names):
@@ -120,9 +119,11 @@ def render(*, engine, project: str, frame, code_labels: dict[str, str], coder: s
     if common.require_coder() is not None and common.allowed(engine, project, may_adjudicate, "adjudication"):
         picks = st.columns([3, 2], vertical_alignment="bottom")
         dis_coders = picks[0].multiselect(
-            "Coders to compare", [n for n in roles if n != service.CONSENSUS], key="_dis_coders",
+            "Coders to compare", common.counted_coders(engine, project, [n for n in roles if n != service.CONSENSUS],
+                                                 key="_dis_coders"), key="_dis_coders",
             placeholder="The coders who double-coded the most",
-            help="Two or more. A disagreement is a unit at least two of them covered on which they differ.")
+            help="Two or more. A disagreement is a unit at least two of them covered on which they differ. "
+                 "Coders excluded from analysis (Settings) are not offered.")
         show = picks[1].radio("Show", service.DISAGREEMENT_VIEWS, horizontal=True, key="_dis_show",
                               format_func={"all": "All", "undecided": "Undecided", "decided": "Decided"}.get)
         try:
@@ -133,7 +134,7 @@ def render(*, engine, project: str, frame, code_labels: dict[str, str], coder: s
             found = None
         details = found.items if found is not None else None
         if found is not None:
-            st.caption(found.summary() + ".")
+            st.caption(common.md(found.summary()) + ".")
         if details is not None and not details:
             st.success("No disagreements to show: every unit two or more of these coders covered got the "
                        "same codes from each." if found.total == 0 else f"No {show} disagreements here.",

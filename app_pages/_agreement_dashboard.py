@@ -6,8 +6,6 @@ Every read is one :mod:`coding.service` call.
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import streamlit as st
 
@@ -23,6 +21,13 @@ STATISTIC_NAMES = {
     "cohen_kappa": "Cohen's κ",
     "fleiss_kappa": "Fleiss' κ",
     "gwet_ac1": "Gwet's AC1",
+}
+SET_VALUED_NAMES = {  # defined even when a unit carries several codes of a non-exclusive frame
+    "alpha_pooled": ("α, per-code presence pooled", "Krippendorff's alpha over every (unit, code) pair as one "
+                                                    "present/absent decision"),
+    "alpha_masi": ("α with the MASI distance (set-valued)", "Krippendorff's alpha over each unit's set of codes "
+                   "per coder, with the MASI distance 1 − J·M (Passonneau 2006): partial credit for overlapping "
+                   "sets"),
 }
 # Krippendorff's reading (coding.agreement.interpret_alpha) -> (background, text colour, metric colour)
 BANDS = {
@@ -67,7 +72,7 @@ def render(*, engine, project: str, frame_id: str, frame_labels: dict[str, str],
     def _show_code_table(report, *, key: str, compact: bool = False) -> None:
         table = _code_table(report)
         if compact:
-            columns = ["label", "alpha", "alpha_low", "alpha_high"]
+            columns = ["label", "alpha", "alpha_low", "alpha_high", "reading"]
         else:
             columns = ["label", "n_units", "prevalence", "percent_agreement", "cohen_kappa", "gwet_ac1", "alpha",
                        "alpha_low", "alpha_high", "reading"]
@@ -135,7 +140,15 @@ def render(*, engine, project: str, frame_id: str, frame_labels: dict[str, str],
                             help=statistic.note, border=True, height="stretch")
         reasons = list(dict.fromkeys(s.reason for s in overall.values() if not s.defined and s.reason))
         for reason in reasons:
-            st.caption(f"Undefined overall figures: {reason}")
+            st.caption(f"Undefined overall figures: {common.md(reason)}")
+        if "alpha_masi" in overall:  # a non-exclusive frame: each unit's set of codes per coder
+            cells = st.columns(len(SET_VALUED_NAMES))
+            for cell, (name, (title, help_text)) in zip(cells, SET_VALUED_NAMES.items()):
+                statistic = overall[name]
+                cell.metric(title, f"{statistic.value:.3f}" if statistic.defined else "—",
+                            delta=_band(statistic.value) if statistic.defined else f"undefined: {statistic.reason}",
+                            delta_color=BANDS[_band(statistic.value)][2], delta_arrow="off", help=help_text,
+                            border=True, height="stretch")
 
     def _report(unit: str, level: str, n_boot: int, coders: list[str]):
         try:
@@ -169,11 +182,13 @@ def render(*, engine, project: str, frame_id: str, frame_labels: dict[str, str],
                                        "binary, so every level gives the same per-code α.")
     n_boot = controls[2].number_input("Bootstrap", min_value=0, max_value=10000, value=1000, step=500,
                                       key="_ag_boot", help="Resamples for the 95% interval of α (0: none)")
-    individual = [n for n, r in roles.items() if n != service.CONSENSUS]
+    individual = common.counted_coders(engine, project, [n for n in roles if n != service.CONSENSUS],
+                                       key="_ag_coders")
     chosen = controls[3].multiselect("Coders", individual, key="_ag_coders",
                                      placeholder="The coders who double-coded the most",
                                      help="Two or more. Each is compared over the units they covered "
-                                          "(documents they coded, finished or were assigned).")
+                                          "(documents they coded, finished or were assigned). Coders excluded "
+                                          "from analysis (Settings) are not offered.")
     report = _report(unit, level, int(n_boot), chosen)
     if report is not None:
         st.caption(
@@ -186,7 +201,7 @@ def render(*, engine, project: str, frame_id: str, frame_labels: dict[str, str],
         st.subheader(f"Per code, {unit} level")
         st.html(
             '<div class="cf-legend">'
-            + "".join(f'<span style="background:{BANDS[b][0]};color:{BANDS[b][1]}">{html.escape(t)}</span>'
+            + "".join(f'<span style="background:{BANDS[b][0]};color:{BANDS[b][1]}">{common.html_text(t)}</span>'
                       for b, t in (("reliable", "α ≥ 0.800 reliable"), ("tentative", "α ≥ 0.667 tentative"),
                                    ("unreliable", "α < 0.667 unreliable"), ("undefined", "undefined: reason")))
             + "</div>"

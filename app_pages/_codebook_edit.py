@@ -7,8 +7,6 @@ change the codebook is decided by the library; a refusal is shown as it comes.
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 
 from app_pages import _common as common
@@ -41,7 +39,7 @@ def _show_message() -> None:
     message = st.session_state.pop(MESSAGE, None)
     if message:
         kind, text, details = message
-        body = text + ("\n\n" + "\n".join(f"- {html.escape(d)}" for d in details) if details else "")
+        body = text + ("\n\n" + "\n".join(f"- {common.md(d)}" for d in details) if details else "")
         getattr(st, kind)(body)
 
 
@@ -56,7 +54,7 @@ def render(engine, project: str, codebook, actor: str | None) -> None:
     st.subheader("Change the codebook")
     editors = EDITORS[service.codebook_editors(engine, project)]
     st.caption("Every change makes a new codebook version with its changelog line (what, who, when, why) and can "
-               "be undone. " + (f"Acting as **{html.escape(actor)}**." if actor else "No one chosen in the sidebar.")
+               "be undone. " + (f"Acting as **{common.md(actor)}**." if actor else "No one chosen in the sidebar.")
                + f" Who may change it (once the project has an admin): {editors}.")
     _show_message()
     codes = {c.id: c.label for c in codebook.codes()}
@@ -206,8 +204,8 @@ def _proposals(engine, project, actor) -> None:
                    "them here; in blind mode other coders see a proposal only once it is accepted.")
     for p in proposals:
         cols = st.columns([4, 1])
-        cols[0].markdown(f"**{html.escape(p['label'])}** `{p['key']}` in {p['frame']}, proposed by "
-                         f"{html.escape(p['proposed_by'])}")
+        cols[0].markdown(f"**{common.md(p['label'])}** `{p['key']}` in {p['frame']}, proposed by "
+                         f"{common.md(p['proposed_by'])}")
         cols[1].button("Accept", key=f"_cbe_accept_{p['key']}", on_click=_run,
                        args=(service.accept_code, engine, project), kwargs={"code": p["key"], "actor": actor})
 

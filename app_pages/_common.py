@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
-import html
 import os
 import time
 
@@ -20,6 +19,7 @@ from sqlalchemy.engine import Engine
 from coding import roles, service
 from coding.database.engine import default_url, make_engine
 from coding.errors import CodeframeError
+from coding.markup import html_text, md  # noqa: F401 - the pages escape user text through common.md
 
 PROJECT_ENV = "CODEFRAME_PROJECT"
 
@@ -84,7 +84,7 @@ def project_picker(engine: Engine, project: str) -> None:
     user = signed_in()[0] if signed_in() else None
     offered = service.projects_to_offer(engine, current=project, user=user)
     if len(offered) < 2:
-        st.caption(f"Project **{html.escape(project)}**" + (" · team mode" if user else ""))
+        st.caption(f"Project **{md(project)}**" + (" · team mode" if user else ""))
         return
     team = {p["name"]: p["team_mode"] for p in offered}
     names = list(team)
@@ -141,12 +141,16 @@ def team_mode(engine: Engine, project: str) -> bool:
 
 
 def client_address() -> str | None:
-    """The browser's address, for the per-client sign-in back-off (behind a proxy see README)."""
+    """The browser's address, for the per-client sign-in back-off (behind a proxy see README).
+
+    Streamlit gives None for a browser on this machine (127.0.0.1, ::1): that client is "localhost",
+    never NULL, so its back-off applies too.
+    """
     if os.environ.get(TRUST_PROXY_ENV) == "1":
         forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
         if forwarded:
             return forwarded
-    return st.context.ip_address
+    return st.context.ip_address or "localhost"
 
 
 def _sign_in(engine: Engine, project: str) -> None:
@@ -189,7 +193,7 @@ def sign_in_gate(engine: Engine, project: str, register_pages=None) -> None:
     if register_pages is not None:
         register_pages()
     st.title("Sign in to Codeframe")
-    st.caption(f"Project **{html.escape(project)}** is in team mode: sign in with the name and password your admin "
+    st.caption(f"Project **{md(project)}** is in team mode: sign in with the name and password your admin "
                "gave you.")
     message = st.session_state.pop("_signin_message", None)
     if had_session and message is None:
@@ -230,18 +234,29 @@ def allowed(engine: Engine, project: str, predicate, what: str, *, team_only: bo
     role = current_role(engine, project)
     if predicate(role):
         return True
-    who = f"you are {html.escape(current_coder())} ({role})" if current_coder() else "choose who you are first"
+    who = f"you are {md(current_coder())} ({role})" if current_coder() else "choose who you are first"
     st.info(f"{what[0].upper()}{what[1:]} is for {roles.needed_for(predicate)}; {who}.", icon=":material/lock:")
     return False
+
+
+def stop_on_database_fault(exc: Exception) -> None:
+    """Show a database fault as one message and stop this run (the next click tries again); re-raise others."""
+    fault = service.database_fault(exc)
+    if fault is None:
+        raise exc
+    st.error(first_line(fault))
+    st.stop()
 
 
 def show_error(exc: CodeframeError) -> None:
     """Show a user error with one line per problem (file, line, field)."""
     head = first_line(exc)
     if exc.problems:
-        st.error(head + "\n\n" + "\n".join(f"- {html.escape(str(p))}" for p in exc.problems))
+        more = len(exc.problems) - len(exc.listed())
+        st.error(md(head) + "\n\n" + "\n".join(f"- {md(str(p))}" for p in exc.listed())
+                 + (f"\n\n... and {more} more problem(s)" if more else ""))
     else:
-        st.error(head)
+        st.error(md(head))
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -271,7 +286,7 @@ def sidebar(engine: Engine, project: str) -> None:
     if signed_in():
         name, role = signed_in()
         with st.sidebar:
-            st.markdown(f"Signed in as **{html.escape(name)}** ({role})")
+            st.markdown(f"Signed in as **{md(name)}** ({role})")
             st.button("Sign out", key="_sign_out", icon=":material/logout:", on_click=sign_out, args=(engine, project))
             project_picker(engine, project)
         return
@@ -307,13 +322,24 @@ def sidebar(engine: Engine, project: str) -> None:
                 st.form_submit_button("Add coder", on_click=_add_coder, args=(engine, project))
         message = st.session_state.pop("_sidebar_message", None)
         if message:
-            (st.success if message[0] == "success" else st.error)(message[1])
+            (st.success if message[0] == "success" else st.error)(md(message[1]))
         project_picker(engine, project)
 
 
 def visible_coders(engine: Engine, project: str) -> list[str] | None:
     """Whose codings the current coder may see in counts, quotes, shares and exports (None: everyone's)."""
     return service.visible_coders(engine, project, current_coder())
+
+
+def counted_coders(engine: Engine, project: str, names, *, key: str | None = None) -> list[str]:
+    """``names`` without the coders excluded from analysis (Settings): what a coder picker offers.
+    A picker's stale choice (``key`` in the session) loses an excluded coder too."""
+    skip = set(service.exclusions(engine, project)["coder"])
+    if key is not None and isinstance(st.session_state.get(key), list):
+        st.session_state[key] = [n for n in st.session_state[key] if n not in skip]
+    elif key is not None and st.session_state.get(key) in skip:
+        st.session_state[key] = None
+    return [n for n in names if n not in skip]
 
 
 def require_coder() -> str | None:
@@ -344,9 +370,9 @@ def chip(code: str, label: str, *, coder: str | None = None, own: bool = True, t
     style = (
         f"background:{background};border:1px {'solid' if own else 'dashed'} {border};color:{text};"
     )
-    suffix = f" · {html.escape(coder)}" if coder and not own else ""
-    tip = html.escape(title or f"{code}: {label}", quote=True)
-    return f'<span class="cf-chip" style="{style}" title="{tip}">{html.escape(short)}{suffix}</span>'
+    suffix = f" · {html_text(coder)}" if coder and not own else ""
+    tip = html_text(title or f"{code}: {label}")
+    return f'<span class="cf-chip" style="{style}" title="{tip}">{html_text(short)}{suffix}</span>'
 
 
 CSS = """

@@ -29,7 +29,7 @@ def panel(engine, project: str, prefix: str) -> None:
     upload_round = st.session_state.get(round_key, 0)
     message = st.session_state.pop(f"{prefix}_refi_message", None)
     if message:
-        st.success(message[0])
+        st.success(common.md(message[0]))
         if message[1]:
             st.code(message[1], language=None)
 
@@ -52,7 +52,8 @@ def panel(engine, project: str, prefix: str) -> None:
             default = project if not _has_documents(engine, project) else Path(name).stem
             target = st.text_input("Import into project", value=default, key=f"{prefix}_refi_target",
                                    help="A new project, or one without documents.").strip()
-            if st.button(f"Import {name}", key=f"{prefix}_refi_import_qdpx", type="primary", disabled=not target):
+            if st.button(f"Import {common.md(name)}", key=f"{prefix}_refi_import_qdpx", type="primary",
+                         disabled=not target):
                 try:
                     with st.spinner("Importing and segmenting…"):
                         report = service.import_qdpx_upload(engine, target, name, data, actor=common.current_coder())

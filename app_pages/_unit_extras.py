@@ -20,7 +20,8 @@ def _say(text: str) -> None:
 
 def _star(engine, project: str, coder: str, segment_id: int, code: str, starred: bool) -> None:
     try:
-        service.set_key_quote(engine, project, segment_id=segment_id, code=code, coder=coder, starred=starred)
+        service.set_key_quote(engine, project, segment_id=segment_id, code=code, coder=coder, starred=starred,
+                              actor=coder)
         _say("Starred as a key quote." if starred else "No longer a key quote.")
     except CodeframeError as exc:
         _say(common.first_line(exc))
@@ -42,7 +43,7 @@ def _save_analytic(engine, project: str, coder: str, key: str, kind: str, target
             service.edit_memo(engine, project, memo_id=memo_id, text=text, actor=coder)
         elif text:
             service.add_memo(engine, project, kind=kind, target=target if kind == "code" else int(target),
-                             coder=coder, text=text)
+                             coder=coder, text=text, actor=coder)
         else:
             _say("A memo cannot be emptied here; write the new text instead.")
             return

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 
 from app_pages import _common as common
@@ -17,7 +15,7 @@ if not common.signed_in():
     st.info("Accounts exist in team mode only; this project is in solo mode.", icon=":material/person:")
     st.stop()
 name, role = common.signed_in()
-st.markdown(f"You are signed in as **{html.escape(name)}** ({role}). Idle sessions end after "
+st.markdown(f"You are signed in as **{common.md(name)}** ({role}). Idle sessions end after "
             f"{service.idle_timeout().total_seconds() / 3600:g} h.")
 
 st.subheader("Change your password")

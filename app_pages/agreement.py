@@ -10,8 +10,6 @@ the library enforces who may do what (a coder gets its PermissionDenied message)
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 
 from app_pages import _adjudication, _agreement_dashboard, _double_coding, _drift
@@ -62,9 +60,9 @@ code_labels = {c.id: c.label for c in frame.codes}
 if coder is None:
     top[1].caption("Choose who you are in the sidebar to adjudicate or assign double coding.")
 elif may_adjudicate(role):
-    top[1].caption(f"You are **{html.escape(coder)}** ({role}): you may assign double coding and adjudicate.")
+    top[1].caption(f"You are **{common.md(coder)}** ({role}): you may assign double coding and adjudicate.")
 else:
-    top[1].caption(f"You are **{html.escape(coder)}** (coder). Assigning double coding and adjudicating "
+    top[1].caption(f"You are **{common.md(coder)}** (coder). Assigning double coding and adjudicating "
                    "need a supervisor; the agreement figures are open to everyone.")
 
 

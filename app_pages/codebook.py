@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 
 from app_pages import _codebook_edit
 from app_pages import _common as common
-from coding import service
+from coding import limits, service
 
 engine, project = common.engine(), common.project_name()
 common.inject_css()
@@ -27,7 +25,7 @@ usage = service.code_usage(engine, project, coders=visible)
 counts = {row.code: (int(row.segments), int(row.respondents)) for row in usage.itertuples()}
 quotes = service.quotes_by_code(engine, project, limit=3, coders=visible)
 respondents = service.status(engine, project).respondents
-whose = (f"only {visible[0]}'s own codings (blind mode)" if visible is not None else
+whose = (f"only {common.md(visible[0])}'s own codings (blind mode)" if visible is not None else
          "every coder's codings together, the consensus included (Shares counts one coder, by default the "
          "consensus)")
 
@@ -55,46 +53,51 @@ st.html(
 
 def _criteria(title: str, items) -> None:
     if items:
-        st.markdown(f"**{title}**\n" + "\n".join(f"- {item}" for item in items))
+        st.markdown(f"**{title}**\n" + "\n".join(f"- {item}" for item in items))  # items escaped by the caller
 
 
 for frame in codebook.frames:
     codes = [c for c in frame.codes if c.id in matching]
     if query and not codes:
         continue
-    header = f"{frame.label} · {len(frame.codes)} codes" + (" · one code per unit" if frame.mutually_exclusive else "")
+    header = (f"{common.md(frame.label)} · {len(frame.codes)} codes"
+              + (" · one code per unit" if frame.mutually_exclusive else ""))
     with st.expander(header, expanded=bool(query) or len(codebook.frames) == 1):
         if frame.description:
-            st.caption(frame.description)
+            st.caption(common.md(frame.description))
         if not frame.codes:
             st.info("This frame has no codes yet: add them to the codebook file and apply it again.")
-        for code in codes:
+        if len(codes) > limits.CODEBOOK_PAGE_MAX_CODES:
+            st.caption(f"Showing the first {limits.CODEBOOK_PAGE_MAX_CODES:g} of {len(codes)} codes: find a code above "
+                       "to see the others (the downloads on Retrieve & report hold them all).")
+        for code in codes[:int(limits.CODEBOOK_PAGE_MAX_CODES)]:
             segments, people = counts.get(code.id, (0, 0))
             background, border, _ = common.code_colour(code.id)
             child = bool(codebook.ancestors(code.id))
             with st.container(key=f"cf_{'child' if child else 'code'}_{code.id}"):
                 st.html(
                     f'<div class="cf-code-head"><span class="cf-swatch" style="background:{background};'
-                    f'border-color:{border}"></span><b>{html.escape(code.label)}</b> '
-                    f'<code>{html.escape(code.id)}</code>{" <em>(proposed)</em>" * (code.id in proposed)} '
+                    f'border-color:{border}"></span><b>{common.html_text(code.label)}</b> '
+                    f'<code>{common.html_text(code.id)}</code>{" <em>(proposed)</em>" * (code.id in proposed)} '
                     f'<span class="cf-muted">· {segments} '
                     f'segment{"s" * (segments != 1)} · {people} of {respondents} respondents</span></div>'
                 )
-                st.markdown(code.definition)
+                st.markdown(common.md(code.definition))
                 cols = st.columns(2)
                 with cols[0]:
-                    _criteria("Include", code.include)
+                    _criteria("Include", [common.md(i) for i in code.include])
                 with cols[1]:
-                    _criteria("Exclude", code.exclude)
-                _criteria("Examples", [f"*{e}*" for e in code.examples])
+                    _criteria("Exclude", [common.md(e) for e in code.exclude])
+                _criteria("Examples", [f"*{common.md(e)}*" for e in code.examples])
                 coded = quotes.get(code.id, [])
                 if coded:
                     st.markdown("**Coded in the transcripts**")
                     for q in coded:
                         st.html(
-                            f'<div class="cf-quote" style="font-size:0.92rem">{html.escape(q["text"])}'
-                            f'<div class="cf-muted">— {html.escape(q["respondent"])}, {html.escape(q["document"])}'
-                            f' (coded by {html.escape(q["coder"])})</div></div>'
+                            f'<div class="cf-quote" style="font-size:0.92rem">{common.html_text(q["text"])}'
+                            f'<div class="cf-muted">— {common.html_text(q["respondent"])}, '
+                            f'{common.html_text(q["document"])}'
+                            f' (coded by {common.html_text(q["coder"])})</div></div>'
                         )
                 elif segments == 0:
                     st.caption("Not applied to any segment yet.")

@@ -55,7 +55,7 @@ with st.expander("REFI-QDA project or codebook (.qdpx, .qdc)", expanded=False):
 
 report = st.session_state.pop("_import_report", None)
 if report:
-    st.success(report)
+    st.success(common.md(report))
 
 attributes = (attributes_upload.name, attributes_upload.getvalue()) if attributes_upload else None
 
@@ -112,7 +112,7 @@ summary = pd.DataFrame(
 )
 st.dataframe(summary, hide_index=True, width="stretch")
 for transcript, spans in parsed:
-    with st.expander(f"{transcript.name}: {len(spans)} segments"):
+    with st.expander(f"{common.md(transcript.name)}: {len(spans)} segments"):
         st.dataframe(
             pd.DataFrame(
                 [{"#": s.position + 1, "speaker": s.speaker, "role": s.role, "unit": s.is_unit, "text": s.text}

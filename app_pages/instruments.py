@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _common as common
-from coding import instrument_charts, roles, service
+from coding import instrument_charts, roles, safe_cells, service
 from coding.charts import chart_to_png, chart_to_svg
 from coding.errors import CodeframeError
 
@@ -59,7 +59,7 @@ def downloads(chart, stem: str, tables: dict, key: str) -> None:
                             mime="image/svg+xml", icon=":material/polyline:", width="stretch",
                             key=f"_dl_{key}_svg", on_click="ignore")
     first = next(iter(tables.values()))
-    cols[2].download_button("Table (CSV)", lambda: first.to_csv(index=False), file_name=f"{stem}.csv",
+    cols[2].download_button("Table (CSV)", lambda: safe_cells.csv_text(first), file_name=f"{stem}.csv",
                             mime="text/csv", icon=":material/table:", width="stretch", key=f"_dl_{key}_csv",
                             on_click="ignore")
     cols[3].download_button("Workbook (XLSX)", lambda: service.tables_workbook(tables), file_name=f"{stem}.xlsx",
@@ -87,9 +87,9 @@ def ocai_tab() -> None:
     st.caption(f"n = **{report.n}** respondents")
     for note in report.notes:  # how the answers were validated is a plain fact, not an alert
         if note.startswith("Validation:"):
-            st.caption(note)
+            st.caption(common.md(note))
         else:
-            st.info(note, icon=":material/info:")
+            st.info(common.md(note), icon=":material/info:")
     dimension = st.radio("Kite", ["Six-dimension profile", "Per dimension"], horizontal=True, key="ocai_kite")
     if dimension == "Per dimension":
         chart = instrument_charts.kite_grid(report.per_dimension, group=group)
@@ -123,9 +123,9 @@ def sectors_tab() -> None:
     group = slot.selectbox("Group to draw", groups, key="scale_group") if by else None
     bottlenecks = report.table.loc[report.table["bottleneck"], "label"].unique().tolist()
     st.caption(f"n = **{report.n}** respondents · bottleneck (mean below 4): "
-               f"**{', '.join(bottlenecks) or 'none'}**")
+               f"**{common.md(', '.join(bottlenecks)) or 'none'}**")
     for note in report.notes:
-        st.info(note, icon=":material/info:")
+        st.info(common.md(note), icon=":material/info:")
     chart = instrument_charts.sector_chart(report.table, group=group)
     st.altair_chart(chart, width="content")
     downloads(chart, "sectors", {"Sectors": report.table, "Statements": report.statements}, "scale")
@@ -171,7 +171,7 @@ def import_tab() -> None:
         return
     message = st.session_state.pop("_instrument_message", None)
     if message:
-        st.success(message)
+        st.success(common.md(message))
     kind = st.radio("What to import", ["Survey", "OCAI answers", "Sector instrument and ratings"], horizontal=True,
                     key="import_kind")
     if kind == "Survey":

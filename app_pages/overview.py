@@ -87,7 +87,7 @@ else:
 # ---- code usage (the whole width: the code labels are long, and every count must be readable)
 st.subheader("Codes in use")
 usage = service.code_usage(engine, project, coders=visible)
-st.caption(f"Counted from {visible[0]}'s own codings (blind mode)." if visible is not None else
+st.caption(f"Counted from {common.md(visible[0])}'s own codings (blind mode)." if visible is not None else
            "Counted from every coder's codings together, the consensus included.")
 if usage.empty:
     st.info("No codes applied yet — open a transcript on **Code a transcript** and start coding.",

@@ -8,12 +8,10 @@ Files are built only when a download button is clicked.
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 
 from app_pages import _common as common
-from coding import cooccurrence, exports, report, service
+from coding import cooccurrence, exports, limits, report, safe_cells, service
 from coding.errors import CodeframeError
 
 engine, project = common.engine(), common.project_name()
@@ -37,6 +35,8 @@ attributes = sorted({k for d in documents for k in d.attributes})
 values = {a: sorted({str(d.attributes[a]) for d in documents if d.attributes.get(a) not in (None, "")})
           for a in attributes}
 coders = [c["name"] for c in service.list_coders(engine, project)]
+counted = common.counted_coders(engine, project, coders, key="rt_coder")  # excluded coders are never counted
+counted = common.counted_coders(engine, project, counted, key="rp_coder")
 MIME = {"csv": "text/csv", "md": "text/markdown",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
@@ -69,14 +69,14 @@ def _base_url() -> str:
 
 
 def _quote_block(row: dict, spans=None) -> str:
-    text = html.escape(str(row["text"]))
+    text = common.html_text(row["text"])
     if spans:
         from coding.search import highlight
 
         text = highlight(str(row["text"]), spans, before="\x00", after="\x01")
-        text = html.escape(text).replace("\x00", "<mark>").replace("\x01", "</mark>")
-    before = f'<div class="cf-context">… {html.escape(row["before"])}</div>' if row.get("before") else ""
-    after = f'<div class="cf-context">{html.escape(row["after"])} …</div>' if row.get("after") else ""
+        text = common.html_text(text).replace("\x00", "<mark>").replace("\x01", "</mark>")
+    before = f'<div class="cf-context">… {common.html_text(row["before"])}</div>' if row.get("before") else ""
+    after = f'<div class="cf-context">{common.html_text(row["after"])} …</div>' if row.get("after") else ""
     return f'{before}<div class="cf-quote">{text}</div>{after}'
 
 
@@ -90,7 +90,7 @@ with tabs[0]:
     row1 = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
     mode = row1[0].segmented_control("With several codes", ["any", "all", "none"], default="any", key="rt_mode",
                                      help="Segments carrying any / all / none of the chosen codes")
-    coder_choice = row1[1].selectbox("Coder", ["consensus (default)", "everyone I may see", *coders], key="rt_coder")
+    coder_choice = row1[1].selectbox("Coder", ["consensus (default)", "everyone I may see", *counted], key="rt_coder")
     context = row1[2].number_input("Context (units before and after)", 0, 5, 1, key="rt_context")
     rollup = row1[3].toggle("Sub-codes", value=True, key="rt_rollup", help="Count sub-codes for a parent code")
     row2 = st.columns([2, 3, 1], vertical_alignment="bottom")
@@ -115,17 +115,17 @@ with tabs[0]:
     if picked and rows is not None:
         filters = rows.attrs["filters"]
         st.markdown(f"**{len(rows)}** segment(s) from **{rows['respondent'].nunique()}** respondent(s) · "
-                    + html.escape("; ".join(filters)))
+                    + common.md("; ".join(filters)))
         title = "Retrieved segments: " + ", ".join(labels[c] for c in picked)
         _downloads("rt", "retrieved_" + "_".join(picked)[:60],
                    lambda fmt: exports.write_rows(rows, fmt, title=title, filters=filters, attributes=attributes))
         for i, row in enumerate(rows.head(200).to_dict("records")):
             groups = " · ".join(str(row[a]) for a in attributes if row.get(a))
-            st.markdown(f"**{html.escape(row['respondent'])}** · unit {row['unit']} · {html.escape(groups)} · "
-                        f"{html.escape(row['coder'])} · {html.escape(row['code_labels'])}")
+            st.markdown(f"**{common.md(row['respondent'])}** · unit {row['unit']} · {common.md(groups)} · "
+                        f"{common.md(row['coder'])} · {common.md(row['code_labels'])}")
             st.html(_quote_block(row))
             if row.get("memo"):
-                st.caption(f"Memo: {row['memo']}")
+                st.caption(f"Memo: {common.md(row['memo'])}")
             if st.button("Open in the coding page", key=f"rt_open_{row['segment_id']}_{i}",
                          icon=":material/edit_note:"):
                 _open(int(row["document_id"]), int(row["segment_id"]))
@@ -137,14 +137,15 @@ with tabs[0]:
 
 def _code_all(ids: list[int], code: str, label: str) -> None:
     try:
-        result = service.code_hits(engine, project, segment_ids=ids, code=code, coder=viewer, label=label)
+        result = service.code_hits(engine, project, segment_ids=ids, code=code, coder=viewer, actor=viewer,
+                                   label=label)
         st.session_state[MESSAGE] = ("success", f"Coded {result.applied} unit(s) with {labels[code]} as one batch.")
     except CodeframeError as exc:
         st.session_state[MESSAGE] = ("error", common.first_line(exc))
 
 
 def _undo() -> None:
-    reverted = service.undo(engine, project, coder=viewer)
+    reverted = service.undo(engine, project, coder=viewer, actor=viewer)
     st.session_state[MESSAGE] = ("success", "Undone." if reverted else "Nothing to undo.")
 
 
@@ -157,7 +158,7 @@ with tabs[1]:
     interviewer = row[2].toggle("Interviewer too", key="sr_interviewer")
     message = st.session_state.pop(MESSAGE, None)
     if message:
-        (st.success if message[0] == "success" else st.error)(message[1])
+        (st.success if message[0] == "success" else st.error)(common.md(message[1]))
         if message[0] == "success" and message[1].startswith("Coded"):
             st.button("Undo this batch", on_click=_undo, key="sr_undo", icon=":material/undo:")
     if pattern.strip():
@@ -177,8 +178,8 @@ with tabs[1]:
                                     key="sr_code", placeholder="Choose the code to apply")
                 if code:
                     preview = service.preview_code_hits(engine, project, segment_ids=hits["segment_id"],
-                                                                 code=code, coder=viewer)
-                    st.caption(f"{len(preview.apply)} unit(s) will get the code as **{html.escape(viewer)}**; "
+                                                                 code=code, coder=viewer, actor=viewer)
+                    st.caption(f"{len(preview.apply)} unit(s) will get the code as **{common.md(viewer)}**; "
                                f"{len(preview.already)} already carry it; {len(preview.not_units)} are interviewer "
                                "turns (not coded). One batch, undone in one step.")
                     st.button(f"Code {len(preview.apply)} unit(s)", key="sr_apply", type="primary",
@@ -186,13 +187,18 @@ with tabs[1]:
                               args=(preview.apply, code, f"search {pattern!r} ({how})"))
             for row in hits.head(100).to_dict("records"):
                 score = f" · similarity {row['similarity']:.2f}" if "similarity" in row else ""
-                st.markdown(f"**{html.escape(row['respondent'])}** · {html.escape(row['document'])}{score}")
+                st.markdown(f"**{common.md(row['respondent'])}** · {common.md(row['document'])}{score}")
                 st.html(_quote_block({**row, "before": row.get("before", ""), "after": row.get("after", "")},
                                      row.get("spans")))
 
 # --------------------------------------------------------------------------- co-occurrence
 
 def _cooccurrence_panel() -> None:
+    if not st.toggle("Compute the co-occurrence", key="co_on",
+                     help="Counted on request: with thousands of codes it takes a while"):
+        st.caption("Code x code co-occurrence (counts and Jaccard, per unit or per respondent) is computed when "
+                   "you switch it on.")
+        return
     row = st.columns([3, 3, 2], vertical_alignment="bottom")
     first = row[0].selectbox("Frame", list(frame_labels), format_func=frame_labels.get, key="co_frame")
     second = row[1].selectbox("Against frame", list(frame_labels), format_func=frame_labels.get, index=None,
@@ -205,12 +211,18 @@ def _cooccurrence_panel() -> None:
     except CodeframeError as exc:
         common.show_error(exc)
         return
-    st.caption(f"{table.attrs['coder']} codings. Count: {'units' if unit == 'segment' else 'respondents'} "
+    st.caption(f"{common.md(table.attrs['coder'])} codings. Count: {'units' if unit == 'segment' else 'respondents'} "
                "carrying both codes; Jaccard: both / either. Click a cell to see what is behind it."
-               + "".join(f" {note.capitalize()}." for note in table.attrs.get("excluded", [])))
-    event = st.altair_chart(cooccurrence.heatmap(table), on_select="rerun", key="co_heatmap", width="content")
-    picked = (event.selection.get("cell") or [None])[0] if event and event.selection else None
-    _downloads("co", f"cooccurrence_{first}_{unit}", lambda fmt: table.to_csv(index=False) if fmt == "csv"
+               + "".join(f" {common.md(note.capitalize())}." for note in table.attrs.get("excluded", [])))
+    picked = None
+    sides = max(table["code_a"].nunique(), table["code_b"].nunique()) if len(table) else 0
+    if sides > limits.HEATMAP_MAX_CODES:
+        st.info(f"{sides} codes: the heatmap is drawn for at most {limits.HEATMAP_MAX_CODES:g} codes per side "
+                "(CODEFRAME_LIMIT_HEATMAP_MAX_CODES); pick two codes below, or download the table.")
+    else:
+        event = st.altair_chart(cooccurrence.heatmap(table), on_select="rerun", key="co_heatmap", width="content")
+        picked = (event.selection.get("cell") or [None])[0] if event and event.selection else None
+    _downloads("co", f"cooccurrence_{first}_{unit}", lambda fmt: safe_cells.csv_text(table) if fmt == "csv"
                else exports.workbook({"Counts": cooccurrence.wide(table).reset_index(),
                                       "Jaccard": cooccurrence.wide(table, "jaccard").reset_index(), "Cells": table}),
                formats=("csv", "xlsx"))
@@ -224,7 +236,7 @@ def _cooccurrence_panel() -> None:
     if a and b:
         behind = service.cooccurrence_members(table, a, b)
         st.markdown(f"**{len(behind)}** {'unit(s)' if unit == 'segment' else 'respondent(s)'} with "
-                    f"**{html.escape(labels[a])}** and **{html.escape(labels[b])}**")
+                    f"**{common.md(labels[a])}** and **{common.md(labels[b])}**")
         st.dataframe(behind.drop(columns=[c for c in ("segment_id",) if c in behind]), hide_index=True,
                      width="stretch", key="co_behind")
 
@@ -239,7 +251,7 @@ def _add_memo(kind: str) -> None:
     target = st.session_state.get("mm_target")
     text = (st.session_state.get("mm_text") or "").strip()
     try:
-        service.add_memo(engine, project, kind=kind, target=target, coder=viewer, text=text)
+        service.add_memo(engine, project, kind=kind, target=target, coder=viewer, text=text, actor=viewer)
         st.session_state["mm_text"] = ""
         st.session_state[MESSAGE + "_memo"] = ("success", "Memo saved.")
     except CodeframeError as exc:
@@ -258,7 +270,7 @@ with tabs[3]:
     st.markdown(f"**{len(memo_table)}** memo(s) on codings, units, documents and codes")
     st.dataframe(memo_table.drop(columns=["memo_id", "segment_id"]), hide_index=True, width="stretch",
                  key="mm_table")
-    _downloads("mm", "memos", lambda fmt: memo_table.to_csv(index=False) if fmt == "csv"
+    _downloads("mm", "memos", lambda fmt: safe_cells.csv_text(memo_table) if fmt == "csv"
                else exports.workbook({"Memos": memo_table.assign(updated=memo_table["updated"].astype(str))}),
                formats=("csv", "xlsx"))
     with st.expander("Write a memo", icon=":material/sticky_note_2:"):
@@ -269,7 +281,7 @@ with tabs[3]:
         st.button("Save memo", on_click=_add_memo, args=(kind or "document",), key="mm_save")
     memo_message = st.session_state.pop(MESSAGE + "_memo", None)
     if memo_message:
-        (st.success if memo_message[0] == "success" else st.error)(memo_message[1])
+        (st.success if memo_message[0] == "success" else st.error)(common.md(memo_message[1]))
 
 # --------------------------------------------------------------------------- report & codebook
 
@@ -277,7 +289,7 @@ with tabs[4]:
     row = st.columns(3)
     frame = row[0].selectbox("Frame", list(frame_labels), format_func=frame_labels.get, key="rp_frame")
     split = row[1].selectbox("Split by", attributes, index=None, key="rp_by", placeholder="No split")
-    whose = row[2].selectbox("Coder", coders, index=None, key="rp_coder", placeholder="Consensus (default)")
+    whose = row[2].selectbox("Coder", counted, index=None, key="rp_coder", placeholder="Consensus (default)")
     st.caption("A draft findings section written the way the article's Results are: per code, in order of share, "
                "its share of respondents with the 95% interval and agreement, the split, 1–3 quotes (key quotes "
                "first), then Figure 1 and a methods paragraph. It says whose codings it uses.")

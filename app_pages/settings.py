@@ -15,7 +15,7 @@ st.title("Settings")
 if not common.allowed(engine, project, roles.may_admin, "changing the settings in team mode", team_only=True):
     st.stop()
 info = service.get_project(engine, project)
-st.caption(f"Project **{info.name}**. Changes are saved when you press **Save settings**.")
+st.caption(f"Project **{common.md(info.name)}**. Changes are saved when you press **Save settings**.")
 
 LANGUAGES = service.LANGUAGE_NAMES
 UNITS = service.UNIT_NAMES
@@ -64,7 +64,7 @@ choice = column.selectbox(
 )
 if choice != info.embedding_model and column.button("Use this model", key="_set_model_save"):
     try:
-        service.update_settings(engine, project, embedding_model=choice)
+        service.update_settings(engine, project, embedding_model=choice, actor=common.current_coder())
     except CodeframeError as exc:
         common.show_error(exc)
     else:
@@ -101,7 +101,7 @@ EXCLUDABLE = {
 def _show_message(key: str) -> None:
     message = st.session_state.pop(key, None)
     if message:
-        (st.success if message[0] == "success" else st.error)(message[1])
+        (st.success if message[0] == "success" else st.error)(common.md(message[1]))
 
 
 def _save_exclusions() -> None:
@@ -151,8 +151,8 @@ def _removal(*, prefix: str, chosen_key: str, label: str, names: list[str], plac
     chosen = st.selectbox(label, names, index=None, key=chosen_key, placeholder=placeholder)
     if chosen is not None:
         message = preview(chosen)["message"]
-        st.warning(message[:1].upper() + message[1:] + ".", icon=icon)
-        st.checkbox(f"Yes, remove {chosen} and everything listed above", key=f"{prefix}_confirm")
+        st.warning(common.md(message[:1].upper() + message[1:]) + ".", icon=icon)
+        st.checkbox(f"Yes, remove {common.md(chosen)} and everything listed above", key=f"{prefix}_confirm")
         st.button(f"Remove {what}", key=f"{prefix}_remove", on_click=_remove,
                   args=(prefix, chosen_key, chosen, remove, done), **button)
     _show_message(f"{prefix}_message")

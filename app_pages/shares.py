@@ -8,8 +8,7 @@ from the pure modules :mod:`coding.charts` and :mod:`coding.xlsx`.
 
 from __future__ import annotations
 
-import html
-
+import pandas as pd
 import streamlit as st
 
 from app_pages import _common as common
@@ -34,7 +33,8 @@ frame_labels = {f.id: f.label for f in codebook.frames}
 attributes = list(dict.fromkeys(k for d in documents for k in d.attributes))
 viewer = common.current_coder()
 visible = common.visible_coders(engine, project)  # blind mode: a coder's own codings only
-coders = [c["name"] for c in service.list_coders(engine, project)] if visible is None else visible
+coders = common.counted_coders(engine, project, [c["name"] for c in service.list_coders(engine, project)]
+                               if visible is None else visible, key="coder_shares")
 
 controls = st.columns([3, 2, 2], vertical_alignment="bottom")
 frame_id = controls[0].selectbox(
@@ -63,19 +63,19 @@ except CodeframeError as exc:
 table = report.table
 title = frame_labels[frame_id]
 if report.partial or denominator == "covered":
-    st.warning(f"Partial coverage: {report.coverage}. With every respondent in scope as the denominator, a "
+    st.warning(f"Partial coverage: {common.md(report.coverage)}. With every respondent in scope as the denominator, a "
                "respondent the coder never read counts as not mentioning the code.", icon=":material/warning:")
     st.radio("Denominator", tuple(DENOMINATORS), format_func=DENOMINATORS.get, horizontal=True,
              key="_sh_denominator")
 scope = ("every respondent in scope, including those with no coding in this frame" if report.denominator == "all"
-         else f"the respondents {html.escape(report.coder)} covered in this frame")
+         else f"the respondents {common.md(report.coder)} covered in this frame")
 st.caption(
-    f"n = **{report.n}** respondents: {scope}. **{html.escape(report.coverage)}**. "
-    f"Counted from **{html.escape(report.coder)}**'s codings; a respondent counts once however often a code is "
+    f"n = **{report.n}** respondents: {scope}. **{common.md(report.coverage)}**. "
+    f"Counted from **{common.md(report.coder)}**'s codings; a respondent counts once however often a code is "
     "applied, and a parent code counts respondents with any of its sub-codes."
 )
 for note in [*report.notes, *table.attrs.get("notes", [])]:
-    st.warning(note, icon=":material/info:")
+    st.warning(common.md(note), icon=":material/info:")
 
 chart = charts.share_bar_chart(report.crosstab if by else table, title=title, by=by)
 stem = f"shares_{frame_id}" + (f"_by_{by}" if by else "")
@@ -95,14 +95,19 @@ downloads[3].download_button(
     lambda: service.share_xlsx(report, by=by),
     file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:", width="stretch", key="_dl_xlsx", on_click="ignore",
-    help=f"Sheets: shares, the crosstab, the case x code matrix and {report.coder}'s coded quotes",
+    help=f"Sheets: shares, the crosstab, the case x code matrix and {common.md(report.coder)}'s coded quotes",
 )
 st.altair_chart(chart, width="content", key="_share_chart")
 
 st.subheader("Share table")
 pooled = table["coder_min"].notna().any() if "coder_min" in table else False
+shown = table
+if "agreement" in table:  # an undefined α is "—" with its reason beside it, never "None"
+    shown = table.assign(agreement=[f"{a:.3f}" if pd.notna(a) else "—" for a in table["agreement"]])
+if "agreement_reason" in table:
+    shown = shown.assign(agreement_reason=table["agreement_reason"].fillna(""))
 st.dataframe(
-    table.assign(agreement_reason=table["agreement_reason"].fillna("")) if "agreement_reason" in table else table,
+    shown,
     hide_index=True,
     width="stretch",
     key="_share_table",
@@ -119,18 +124,19 @@ st.dataframe(
                                                    help="Lowest share among the individual coders"),
         "coder_max": st.column_config.NumberColumn("Coders max", format="%.1f%%",
                                                    help="Highest share among the individual coders"),
-        "agreement": st.column_config.NumberColumn(
-            "α", format="%.3f", help="Krippendorff's alpha of the code at the respondent level "
-                                     "(reliable ≥ 0.800, tentative ≥ 0.667)"),
+        "agreement": st.column_config.TextColumn(
+            "α", help="Krippendorff's alpha of the code at the respondent level "
+                      "(reliable ≥ 0.800, tentative ≥ 0.667); — when undefined, with the reason beside it"),
         "agreement_reason": st.column_config.TextColumn("α undefined because", width=260),
     },
 )
 if pooled:
-    st.caption(f"Coders min/max: the share each of {', '.join(report.spread_coders)} would give on their own "
+    st.caption(f"Coders min/max: the share each of {common.md(', '.join(report.spread_coders))} would give on "
+               "their own "
                "(the individual coders who covered every respondent in scope) — the spread behind the figure.")
 
 if by:
-    st.subheader(f"By {by}")
+    st.subheader(f"By {common.md(by)}")
     wide, small = shares.wide_crosstab(report.crosstab)
     headings = [c for c in wide.columns if c != "Code"]
     styled = wide.style.apply(lambda _: small.map(lambda s: "color:#a3231f;font-style:italic;background-color:"
@@ -142,6 +148,7 @@ if by:
                "and should not be read on its own. Column percent: share of the group that named the code.")
 
 st.subheader("Codes per respondent")
-st.caption(f"Every respondent in scope is a row, including those with no code of this frame. {report.coverage}.")
+st.caption("Every respondent in scope is a row, including those with no code of this frame. "
+           f"{common.md(report.coverage)}.")
 heatmap = charts.code_respondent_heatmap(report.matrix, title=title)
 st.altair_chart(heatmap, width="content", key="_share_heatmap")

@@ -54,7 +54,7 @@ def _reset() -> None:
 
 message = st.session_state.pop(MESSAGE, None)
 if message:
-    (st.success if message[0] == "success" else st.error)(message[1])
+    (st.success if message[0] == "success" else st.error)(common.md(message[1]))
 
 users = [u for u in service.list_users(engine, project) if not u["is_consensus"]]
 st.subheader("People")
@@ -82,6 +82,6 @@ with right, st.form("reset_password", border=True):
 
 st.subheader("Sign-in history")
 st.caption("Every sign-in attempt, sign-out, expiry and user change, newest first (no passwords are ever stored).")
-history = service.auth_history(engine, project, limit=200)
+history = service.auth_history(engine, project, limit=200, actor=admin)
 st.dataframe(pd.DataFrame(history, columns=["at", "action", "name", "by", "client", "detail"]), hide_index=True,
              width="stretch")

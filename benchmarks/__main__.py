@@ -40,6 +40,7 @@ STAGES = {
     "app": "benchmarks.stage_app",
     "pipeline": "benchmarks.stage_pipeline",
     "instruments": "benchmarks.stage_instruments",
+    "cli": "benchmarks.stage_cli",
     "memory50k": "benchmarks.stage_memory50k",
     "scaling": "benchmarks.stage_scaling",
     "browser": "benchmarks.stage_browser",

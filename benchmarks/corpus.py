@@ -38,6 +38,9 @@ class Size:
 
 
 SIZES = {
+    # the CI smoke run (tests/test_benchmarks.py): every stage once, in one process; its numbers mean nothing
+    "tiny": Size("tiny", interviews=3, survey_answers=0, agreement_units=150, respondents=30, writes=10,
+                 app_segments=40),
     "small": Size("small", interviews=24, survey_answers=0, agreement_units=500, respondents=240, writes=60),
     "medium": Size("medium", interviews=500, survey_answers=0, agreement_units=10_000, respondents=11_000,
                    writes=600),

@@ -34,8 +34,8 @@ from benchmarks.harness import RATIO_MEANING
 STAGE = "browser"
 CODER = "bench"
 QUIET_MS = 300
-UNITS = {"small": 40}  # every other size: 400 units
-STEPS = {"small": 6}  # units walked through with next/tick/accept (default 40)
+UNITS = {"tiny": 20, "small": 40}  # every other size: 400 units
+STEPS = {"tiny": 6, "small": 6}  # units walked through with next/tick/accept (default 40)
 
 BASELINE_SCRIPT = """
 import streamlit as st
@@ -190,7 +190,7 @@ def cases(ctx: Context) -> Iterator[dict]:
                 load.append(os.getloadavg()[0])
                 nav = page.get_by_test_id("stSidebarNav")
                 times["page change"] = []
-                for _ in range(3 if ctx.size.name == "small" else 5):
+                for _ in range(3 if ctx.size.name in ("tiny", "small") else 5):
                     times["page change"].append(timed(page, lambda: nav.get_by_text("Codebook", exact=True).click()))
                     times["page change"].append(
                         timed(page, lambda: nav.get_by_text("Code a transcript", exact=True).click()))

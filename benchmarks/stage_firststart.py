@@ -162,7 +162,7 @@ def cases(ctx: Context) -> Iterator[dict]:
         env.pop(name, None)
     script = ctx.tmp / "firststart_baseline.py"
     script.write_text(BASELINE_SCRIPT, encoding="utf-8")
-    repeats = 1 if ctx.size.name == "small" else ctx.repeats
+    repeats = 1 if ctx.size.name in ("tiny", "small") else ctx.repeats
     runs, bases, load = [], [], [os.getloadavg()[0]]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

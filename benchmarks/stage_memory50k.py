@@ -20,6 +20,7 @@ from benchmarks.stage_embedding import models, sql_store
 
 STAGE = "memory50k"
 COUNT = 50_000
+TINY_COUNT = 300  # the CI smoke run (size tiny) only checks that the stage still runs
 
 
 def distinct_sentences(count: int, seed: int) -> list[str]:
@@ -34,14 +35,15 @@ def cases(ctx: Context) -> Iterator[Case]:
     from coding.embeddings import embed_with_cache
 
     m = models(ctx)
-    texts = distinct_sentences(COUNT, ctx.seed)
+    count = TINY_COUNT if ctx.size.name == "tiny" else COUNT
+    texts = distinct_sentences(count, ctx.seed)
     batch_size, _ = m.best_batch_size(texts[:512])
     yield Case(
-        STAGE, f"embed {COUNT:,} segments",
+        STAGE, f"embed {count:,} segments",
         Runner("embed_with_cache + SqlEmbeddingStore (empty)", lambda store: embed_with_cache(m.ours, texts, store),
                setup=lambda: sql_store(ctx, "memory50k"), warmup=lambda: m.ours.encode(texts[:32])),
         Runner(f"SentenceTransformer.encode (batch {batch_size}, {m.precision})",
                lambda _: m.bare_encode(texts, batch_size), warmup=lambda: m.bare_encode(texts[:32], batch_size)),
-        rates={"segments/s": COUNT}, repeats=1, trace_memory=False,
-        notes=[f"{COUNT} distinct sentences; memory is the point of this stage"],
+        rates={"segments/s": count}, repeats=1, trace_memory=False,
+        notes=[f"{count} distinct sentences; memory is the point of this stage"],
     )

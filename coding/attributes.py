@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coding import limits
 from coding.errors import AttributesError, Problem
 from coding.textio import decode_bytes
 from coding.transcripts import MAX_FILE_BYTES
@@ -138,6 +139,7 @@ def read_attributes_csv(path: str | Path, *, data: bytes | None = None) -> Attri
     row_lines: dict[str, int] = {}
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     next_line = 1
+    records = 0
     try:
         for record in reader:
             line, next_line = next_line, reader.line_num + 1
@@ -146,6 +148,11 @@ def read_attributes_csv(path: str | Path, *, data: bytes | None = None) -> Attri
             if header is None:
                 header = _read_header(record, file=file, line=line, problems=problems)
                 continue
+            records += 1
+            if records > limits.CSV_MAX_ROWS:
+                raise fail(f"more than {limits.CSV_MAX_ROWS:,} data rows; an attributes file may have at most "
+                           f"{limits.CSV_MAX_ROWS:,} (one per respondent or document; "
+                           "CODEFRAME_LIMIT_CSV_MAX_ROWS)", line)
             values = [value.strip() for value in record]
             if len(values) > len(header) and not any(values[len(header):]):
                 values = values[: len(header)]  # trailing delimiters

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coding import limits
 from coding.errors import CodebookError, NotFound, Problem
 from coding.paths import package_data, repo_root
 
@@ -61,7 +62,7 @@ __all__ = [
 #: The ``codebook:`` format version this module reads and writes.
 FORMAT_VERSION = 1
 #: Larger files are refused before parsing (a codebook is a few hundred kB at most).
-MAX_CODEBOOK_BYTES = 5 * 1024 * 1024
+MAX_CODEBOOK_BYTES = int(limits.YAML_MAX_BYTES)  # 5 MB unless CODEFRAME_LIMIT_YAML_MAX_BYTES
 #: Frame and code ids: lowercase ASCII, digits and underscores, starting with a letter.
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Allowed number of examples per code.

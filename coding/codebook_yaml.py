@@ -113,6 +113,8 @@ def parse_codebook(text: str, *, source: str = "<string>") -> Codebook:
         text = text[1:]
     report = _Report(source)
     root = _compose(text, report)
+    if root is not None:
+        _check_characters(root, report)
     codebook = None
     if root is not None and not report.fatal:
         codebook = _Builder(report).build(root)
@@ -124,6 +126,20 @@ def parse_codebook(text: str, *, source: str = "<string>") -> Codebook:
             report.problems,
         )
     return codebook
+
+
+def _check_characters(root: Node, report: _Report) -> None:
+    """Refuse a NUL or a lone surrogate in any value (a YAML escape can write them): no database stores them."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ScalarNode):
+            bad = next((c for c in node.value if c == "\x00" or "\ud800" <= c <= "\udfff"), None)
+            if bad is not None:
+                what = "a NUL character" if bad == "\x00" else f"a lone surrogate (U+{ord(bad):04X})"
+                report.add(f"{what} in {node.value[:40]!r}: write plain text", node)
+        elif isinstance(node.value, list):
+            stack.extend(v for pair in node.value for v in (pair if isinstance(pair, tuple) else (pair,)))
 
 
 def _too_large(size: int, name: str) -> Problem:
@@ -178,7 +194,16 @@ class _CheckingLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _compose(text: str, report: _Report) -> Node | None:
+def compose_untrusted(text: str, source: str, *, what: str = "file") -> tuple[Node | None, list[Problem]]:
+    """The YAML node tree of untrusted ``text`` with no alias ever resolved, and the problems found
+    (every anchor and alias, syntax errors, characters YAML forbids). Safe against alias bombs: the
+    tree stays a tree. Used by every YAML reader (codebooks, sector instruments)."""
+    report = _Report(source)
+    root = _compose(text, report, what=what)
+    return root, report.problems
+
+
+def _compose(text: str, report: _Report, *, what: str = "codebook") -> Node | None:
     """The YAML node tree of ``text``, or None (with a problem) if it is not YAML."""
     loader = None
     try:
@@ -204,7 +229,7 @@ def _compose(text: str, report: _Report) -> Node | None:
         if loader is not None:
             loader.dispose()
     if root is None:
-        report.add("the codebook is empty", 1)
+        report.add(f"the {what} is empty", 1)
         report.fatal = True
     return root
 

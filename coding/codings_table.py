@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from coding.errors import CodingsError, Problem
+from coding.safe_cells import unquote
 from coding.textio import decode_bytes
 
 MAX_CSV_BYTES = 200 * 1024 * 1024
@@ -74,5 +75,5 @@ def read_csv_table(name: str, data: bytes | str, *, required: Sequence[str], wha
         if len(row) > len(header):
             table.problems.append(Problem("more fields than columns in the header", file=name, line=line))
             continue
-        table.rows.append((line, row + [""] * (len(header) - len(row))))
+        table.rows.append((line, [unquote(cell) for cell in row] + [""] * (len(header) - len(row))))
     return table

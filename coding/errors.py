@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_LISTED = 50  # problems listed in a message; the rest are counted (coding.limits.MAX_LISTED_ERRORS)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -34,8 +36,15 @@ class CodeframeError(ValueError):
 
     def __init__(self, message: str, problems: list[Problem] | None = None):
         self.problems = list(problems or [])
-        detail = "\n".join(f"  - {p}" for p in self.problems)
+        detail = "\n".join(f"  - {p}" for p in self.listed())
+        more = len(self.problems) - len(self.listed())
+        if more:
+            detail += f"\n  ... and {more} more problem(s) (first {MAX_LISTED} listed)"
         super().__init__(f"{message}\n{detail}" if detail else message)
+
+    def listed(self) -> list[Problem]:
+        """The problems worth showing: the first :data:`MAX_LISTED` (a million bad rows print 50 lines)."""
+        return self.problems[:MAX_LISTED]
 
 
 class CodebookError(CodeframeError):

@@ -8,7 +8,7 @@ Markdown and DOCX, and the codebook as a paper's appendix. Pure: DataFrames in, 
 <BLANKLINE>
 1 segment.
 <BLANKLINE>
-**R01** · rd_x
+**R01** · rd\\_x
 <BLANKLINE>
 > Reform must be systemic.
 <BLANKLINE>
@@ -21,11 +21,18 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from coding.markup import code_span, md, plain_text
+from coding.safe_cells import csv_text, harden_workbook
+
 FORMATS = ("table", "csv", "xlsx", "docx", "md")
 _SKIP = {"document_id", "position", "spans", "is_unit", "role"}  # segment_id stays: it locates the unit
 
 
 def _header(row: Mapping, attributes: Sequence[str]) -> str:
+    return " · ".join(_header_bits(row, attributes))
+
+
+def _header_bits(row: Mapping, attributes: Sequence[str]) -> list[str]:
     bits = [str(row.get("respondent") or row.get("document") or "")]
     if row.get("document") and row.get("document") != row.get("respondent"):
         bits.append(f"document {row['document']}")
@@ -34,33 +41,40 @@ def _header(row: Mapping, attributes: Sequence[str]) -> str:
     bits += [str(row[a]) for a in attributes if row.get(a) not in (None, "") and row.get(a) == row.get(a)]
     if row.get("coder"):
         bits.append(f"coder {row['coder']}")
-    return " · ".join(bits)
+    return bits
+
+
+def _safe_link(link) -> str | None:
+    """A link worth writing into Markdown: http(s) only (never ``javascript:`` or ``data:``)."""
+    text = str(link or "")
+    safe = text.lower().startswith(("http://", "https://")) and not any(c in text for c in " <>()\n")
+    return text if safe else None
 
 
 def segments_markdown(rows: pd.DataFrame, *, title: str, filters: Sequence[str] = (),
                       attributes: Sequence[str] = ()) -> str:
-    """Each row as a quote with its respondent, attributes, codes, context and memo."""
-    out = [f"# {title}", ""]
+    """Each row as a quote with its respondent, attributes, codes, context and memo (user text escaped)."""
+    out = [f"# {md(title)}", ""]
     if filters:
-        out += ["Filters: " + "; ".join(filters), ""]
+        out += ["Filters: " + md("; ".join(filters)), ""]
     out += [f"{len(rows)} segment{'s' if len(rows) != 1 else ''}.", ""]
     for row in rows.to_dict("records"):
-        head = _header(row, attributes)
+        bits = [md(b) for b in _header_bits(row, attributes)]
         if row.get("codes"):
-            head = f"**{head.split(' · ')[0]}**" + "".join(f" · {b}" for b in head.split(" · ")[1:]) + \
-                f" · {row['codes']}"
+            head = f"**{bits[0]}**" + "".join(f" · {b}" for b in bits[1:]) + f" · {md(row['codes'])}"
         else:
-            head = f"**{head}**"
+            head = f"**{' · '.join(bits)}**"
         out += [head, ""]
         if row.get("before"):
-            out += [f"*… {row['before']}*", ""]
-        out += [f"> {row['text']}", ""]
+            out += [f"*… {md(row['before'])}*", ""]
+        out += [f"> {md(row['text'])}", ""]
         if row.get("after"):
-            out += [f"*{row['after']} …*", ""]
+            out += [f"*{md(row['after'])} …*", ""]
         if row.get("memo"):
-            out += [f"Memo: {row['memo']}", ""]
-        if row.get("link"):
-            out += [f"[Open in the coding page]({row['link']})", ""]
+            out += [f"Memo: {md(row['memo'])}", ""]
+        link = _safe_link(row.get("link"))
+        if link:
+            out += [f"[Open in the coding page]({link})", ""]
     return "\n".join(out)
 
 
@@ -70,22 +84,22 @@ def segments_docx(rows: pd.DataFrame, *, title: str, filters: Sequence[str] = ()
     from docx import Document
 
     doc = Document()
-    doc.add_heading(title, level=1)
+    doc.add_heading(plain_text(title), level=1)
     if filters:
-        doc.add_paragraph("Filters: " + "; ".join(filters))
+        doc.add_paragraph(plain_text("Filters: " + "; ".join(filters)))
     doc.add_paragraph(f"{len(rows)} segment{'s' if len(rows) != 1 else ''}.")
     for row in rows.to_dict("records"):
         head = doc.add_paragraph()
-        head.add_run(_header(row, attributes)).bold = True
+        head.add_run(plain_text(_header(row, attributes))).bold = True
         if row.get("codes"):
-            head.add_run(f" · {row['codes']}")
+            head.add_run(plain_text(f" · {row['codes']}"))
         if row.get("before"):
-            doc.add_paragraph().add_run(f"… {row['before']}").italic = True
-        doc.add_paragraph(str(row["text"]), style="Quote")
+            doc.add_paragraph().add_run(plain_text(f"… {row['before']}")).italic = True
+        doc.add_paragraph(plain_text(row["text"]), style="Quote")
         if row.get("after"):
-            doc.add_paragraph().add_run(f"{row['after']} …").italic = True
+            doc.add_paragraph().add_run(plain_text(f"{row['after']} …")).italic = True
         if row.get("memo"):
-            doc.add_paragraph(f"Memo: {row['memo']}")
+            doc.add_paragraph(plain_text(f"Memo: {row['memo']}"))
         if row.get("link"):
             doc.add_paragraph(f"Coding page: {row['link']}")
     buffer = io.BytesIO()
@@ -109,6 +123,7 @@ def workbook(sheets: Mapping[str, pd.DataFrame]) -> bytes:
             name = sanitize_sheet_name(key, taken)
             table.to_excel(writer, sheet_name=name, index=False)
             _style(writer.sheets[name], table)
+        harden_workbook(writer.book)
     return buffer.getvalue()
 
 
@@ -116,7 +131,7 @@ def write_rows(rows: pd.DataFrame, fmt: str, *, title: str, filters: Sequence[st
                attributes: Sequence[str] = ()) -> str | bytes:
     """Retrieved rows in ``fmt`` (csv, xlsx, docx, md; table is left to the CLI)."""
     if fmt == "csv":
-        return plain(rows).to_csv(index=False)
+        return csv_text(plain(rows))
     if fmt == "xlsx":
         return workbook({title[:31]: plain(rows)})
     if fmt == "docx":
@@ -150,21 +165,21 @@ def codebook_markdown(codebook, usage: pd.DataFrame | None = None, *, n_responde
                       coder: str = "consensus") -> str:
     """The codebook as an appendix: per frame, each code with its definition, criteria, examples and counts."""
     counts = _usage(usage)
-    out = [f"# Appendix: codebook — {codebook.title}", "", _counts_note(coder), ""]
+    out = [f"# Appendix: codebook — {md(codebook.title)}", "", md(_counts_note(coder)), ""]
     for frame in codebook.frames:
         exclusive = " Codes are mutually exclusive within a segment." if frame.mutually_exclusive else ""
-        out += [f"## {frame.label} (`{frame.id}`)", ""]
+        out += [f"## {md(frame.label)} ({code_span(frame.id)})", ""]
         if frame.description or exclusive:
-            out += [(frame.description + exclusive).strip(), ""]
+            out += [md((frame.description + exclusive).strip()), ""]
         for code in frame.codes:
             depth = len(codebook.ancestors(code.id))
-            out += [f"{'#' * min(3 + depth, 6)} {code.label} (`{code.id}`)", "",
+            out += [f"{'#' * min(3 + depth, 6)} {md(code.label)} ({code_span(code.id)})", "",
                     f"*{_counts(counts, code.id, n_respondents)}*"
-                    + (f"; sub-code of `{code.parent}`" if code.parent else ""),
-                    "", f"**Definition.** {code.definition}", ""]
+                    + (f"; sub-code of {code_span(code.parent)}" if code.parent else ""),
+                    "", f"**Definition.** {md(code.definition)}", ""]
             for name, items in (("Include", code.include), ("Exclude", code.exclude), ("Examples", code.examples)):
                 if items:
-                    out += [f"**{name}:**", ""] + [f"- {i}" for i in items] + [""]
+                    out += [f"**{name}:**", ""] + [f"- {md(i)}" for i in items] + [""]
     return "\n".join(out)
 
 

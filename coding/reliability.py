@@ -37,6 +37,7 @@ from coding import agreement, ratings
 from coding.agreement import LEVELS, Statistic
 from coding.codings_table import read_csv_table
 from coding.errors import CodingsError, Problem
+from coding.masi import set_valued_overall
 from coding.presence import (
     NONE_CATEGORY,
     REQUIRED,
@@ -275,8 +276,8 @@ def overall_agreement(
     every figure is NaN with that reason.
 
     When some coder gave a unit two different codes the setting does not
-    apply: every statistic is NaN, with the reason, and the per-code table
-    of :func:`agreement_table` is the one to read.
+    apply: every statistic is NaN, with the reason; :func:`report_from_codings`
+    adds the set-valued figures of :func:`coding.masi.set_valued_overall`.
 
     Returns
     -------
@@ -412,7 +413,8 @@ def report_from_codings(
     exclusive_frame : sequence, optional
         Codes of a mutually exclusive frame: the overall figures are then
         computed on its categorical matrix (:func:`frame_matrix`) and
-        conflicts are reported. Otherwise :func:`overall_agreement`.
+        conflicts are reported. Otherwise :func:`overall_agreement`, plus
+        ``alpha_pooled`` and ``alpha_masi`` (:func:`coding.masi.set_valued_overall`).
     unit : {"segment", "respondent"}
         Recorded in the report, for display.
     level, value_order, n_boot, confidence, seed
@@ -441,6 +443,9 @@ def report_from_codings(
         rated = codings if codes is None else codings[codings["code"].isin(list(codes))]
         overall = overall_agreement(rated, level=level,
                                     value_order=value_order, n_boot=n_boot, confidence=confidence, seed=seed)
+        # a non-exclusive frame is set-valued: these two stay defined when a unit carries several codes
+        overall.update(set_valued_overall(rated, list(codes) if codes is not None else
+                                          sorted(pd.unique(rated["code"]), key=_natural_key), seen))
     if units_by_coder is None:
         notes.append("units no coder coded are invisible in a codings file: every coder is taken to have "
                      "seen every unit that appears in it")

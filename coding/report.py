@@ -21,6 +21,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from coding.markup import code_span, md, plain_text
 from coding.shares import round_half_up
 
 
@@ -31,6 +32,7 @@ class Quote:
     group: str | None = None
     document: str | None = None
     starred: bool = False
+    language: str | None = None  # the interview's language when it is not the project's (ISO code)
 
 
 @dataclass
@@ -57,6 +59,33 @@ class FindingsReport:
     chart_png: bytes | None = None
     notes: list[str] = field(default_factory=list)
     overview: str = ""
+    coverage: str = ""  # 'cal coded this frame for 2 of 24 respondents'
+    partial: bool = False  # the coder did not cover every respondent in scope
+    own_only: bool = False  # a blind coder's report: their own codings, no other coder's name or figures
+    table: pd.DataFrame | None = None  # the share table (:func:`share_table_rows`)
+
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "kk": "Kazakh"}
+
+
+def language_mark(language: str | None) -> str:
+    """The mark of a quote in another language than the project's.
+
+    >>> language_mark("ru")
+    '[ru, in Russian]'
+    >>> language_mark(None)
+    ''
+    """
+    if not language:
+        return ""
+    name = LANGUAGE_NAMES.get(language)
+    return f"[{language}, in {name}]" if name else f"[{language}]"
+
+
+def partial_warning(coverage: str) -> str:
+    """The warning the Shares page gives when the coder did not cover every respondent."""
+    return (f"Partial coverage: {coverage}. With every respondent in scope as the denominator, a respondent "
+            "the coder never read counts as not mentioning the code.")
 
 
 def percent_text(count: int, n: int) -> str:
@@ -78,6 +107,32 @@ def share_line(label: str, count: int, n: int, ci_low: float, ci_high: float, al
     agreement = "" if _missing(alpha) else f"; respondent-level α {alpha:.2f}"
     noun = "respondent" if n == 1 else "respondents"
     return f"{label}: {count} of {n} {noun} ({percent_text(count, n)}{ci}{agreement})"
+
+
+def share_table_rows(table: pd.DataFrame, *, with_agreement: bool = True) -> pd.DataFrame:
+    """The report's share table (the Shares page's): code, respondents, share, 95% CI and, unless
+    the reader sees only their own codings, the respondent-level α or, when undefined, '—' and why.
+
+    >>> t = pd.DataFrame({"label": ["Pay"], "count": [7], "n": [24], "ci_low": [14.91], "ci_high": [49.17],
+    ...                   "agreement": [float("nan")], "agreement_reason": ["no coder applied this code"]})
+    >>> share_table_rows(t).iloc[0].tolist()
+    ['Pay', '7 of 24', '29.2%', '14.9–49.2%', '— (no coder applied this code)']
+    >>> list(share_table_rows(t, with_agreement=False).columns)
+    ['Code', 'Respondents', 'Share', '95% CI']
+    """
+    rows = []
+    for r in table.to_dict("records"):
+        ci = "—" if _missing(r.get("ci_low")) or _missing(r.get("ci_high")) else \
+            f"{_pct(r['ci_low'])}–{_pct(r['ci_high'])}%"
+        row = {"Code": r["label"], "Respondents": f"{int(r['count'])} of {int(r['n'])}",
+               "Share": percent_text(int(r["count"]), int(r["n"])), "95% CI": ci}
+        if with_agreement:
+            alpha = r.get("agreement")
+            reason = r.get("agreement_reason") or "fewer than two coders compared"
+            row["Respondent-level α"] = f"— ({reason})" if _missing(alpha) else f"{alpha:.2f}"
+        rows.append(row)
+    columns = ["Code", "Respondents", "Share", "95% CI"] + (["Respondent-level α"] if with_agreement else [])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def split_line(crosstab: pd.DataFrame, code: str, by: str) -> str:
@@ -106,8 +161,9 @@ def pick_quotes(candidates: pd.DataFrame, vectors: Mapping[int, np.ndarray] | No
     """Up to ``k`` representative quotes: starred key quotes first, then the coded units nearest the
     centroid of all of the code's coded units (cosine); never the same respondent twice.
 
-    ``candidates``: ``segment_id, respondent, document, text, key_quote`` (one row per coded unit).
-    Without vectors, the order is the document order.
+    ``candidates``: ``segment_id, respondent, document, text, key_quote`` (one row per coded unit),
+    optionally ``language`` (set where the interview is not in the project's language). Without
+    vectors, the order is the document order.
     """
     if candidates.empty:
         return []
@@ -130,8 +186,10 @@ def pick_quotes(candidates: pd.DataFrame, vectors: Mapping[int, np.ndarray] | No
         if row.respondent in seen:
             continue
         seen.add(row.respondent)
+        language = getattr(row, "language", None)
         picked.append(Quote(respondent=str(row.respondent), text=str(row.text).strip(), document=row.document,
-                            group=(group_of or {}).get(row.respondent), starred=bool(row.q_star)))
+                            group=(group_of or {}).get(row.respondent), starred=bool(row.q_star),
+                            language=language if isinstance(language, str) and language else None))
         if len(picked) == k:
             break
     return picked
@@ -186,33 +244,42 @@ _NUMBERS = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "
 def methods_paragraph(*, frame_label: str, n_codes: int, n_respondents: int, n_documents: int, n_units: int,
                       unit_kind: str, coder: str, coders: Sequence[str], coverage: Mapping[str, int],
                       alpha_respondent: Mapping[str, float], alpha_segment: Mapping[str, float],
-                      key_quotes: int, by: str | None = None, small_groups: Sequence[str] = ()) -> str:
-    """Coders, units, coverage, agreement and the denominator rule, in a paragraph."""
+                      key_quotes: int, by: str | None = None, small_groups: Sequence[str] = (),
+                      own_only: bool = False, languages: Sequence[str] = ()) -> str:
+    """Coders, units, coverage, agreement and the denominator rule, in a paragraph.
+
+    ``own_only``: a blind coder's report, naming no other coder and no agreement figure;
+    ``languages``: the languages of quoted interviews that are not the project's.
+    """
     unit_word = "sentences" if unit_kind == "sentence" else "speaker turns"
     parts = [f"The {n_documents} transcripts ({n_respondents} respondents) were segmented into {n_units} units "
              f"of coding (respondent {unit_word}) and coded against the frame “{frame_label}” ({n_codes} codes)."]
     individual = [c for c in coders if c != "consensus"]
-    if individual:
+    if own_only:
+        parts.append(f"All figures and quotes here use only the codings of {coder} (transcripts coded in this frame: "
+                     f"{coverage.get(coder, 0)} of {n_documents}): the project is in blind coding, so other coders' "
+                     "work and inter-coder agreement are not part of this report.")
+    elif individual:
         covered = "; ".join(f"{c} {coverage.get(c, 0)} of {n_documents}" for c in individual)
         count = _NUMBERS.get(len(individual), str(len(individual)))
         parts.append(f"{count} coder{'s' if len(individual) != 1 else ''} ({', '.join(individual)}) "
                      f"coded the transcripts independently (transcripts coded in this frame: {covered}).")
-    if coder == "consensus":
+    if coder == "consensus" and not own_only:
         parts.append(f"Disagreements were adjudicated into a consensus coding (transcripts covered: "
                      f"{coverage.get('consensus', 0)} of {n_documents}); all figures and quotes here use the "
                      "consensus codings.")
-    else:
+    elif not own_only:
         parts.append(f"All figures and quotes here use the codings of {coder}, not an adjudicated consensus.")
     resp = [v for v in alpha_respondent.values() if not _missing(v)]
     seg = [v for v in alpha_segment.values() if not _missing(v)]
-    if resp:
+    if resp and not own_only:
         text = (f"Inter-coder agreement per code (Krippendorff's α, nominal) ranged from {min(resp):.2f} to "
                 f"{max(resp):.2f} at the respondent level (did both coders find that a respondent mentioned the "
                 "code?)")
         if seg:
             text += f" and from {min(seg):.2f} to {max(seg):.2f} at the segment level"
         parts.append(text + "; α ≥ 0.800 is read as reliable, ≥ 0.667 as tentative.")
-    else:
+    elif not own_only:
         parts.append("Inter-coder agreement could not be computed: fewer than two individual coders coded this frame.")
     parts.append(f"Shares are of all {n_respondents} respondents in scope, including those with no code of this "
                  "frame; a respondent counts once however often a code was applied, and a parent code counts "
@@ -231,35 +298,67 @@ def methods_paragraph(*, frame_label: str, n_codes: int, n_respondents: int, n_d
     else:
         parts.append("Quotes are the coded units closest to the centre of each code's coded units (sentence "
                      "embeddings), one per respondent.")
+    if languages:
+        named = ", ".join(f"{language_mark(c)[1:-1]}" for c in languages)
+        parts.append(f"Quotes marked with a language ({named}) are quoted untranslated from interviews held in "
+                     "that language.")
     return " ".join(parts)
 
 
-def _quote_line(q: Quote) -> str:
+def _quote_line(q: Quote, escape=str) -> str:
     who = q.respondent + (f", {q.group}" if q.group else "")
     star = " ★" if q.starred else ""
-    return f"“{q.text}” ({who}){star}"
+    language = f" {language_mark(q.language)}" if q.language else ""
+    return f"“{escape(q.text)}” ({escape(who)}){language}{star}"
+
+
+def _table_caption(report: FindingsReport) -> str:
+    text = f"Table 1. {report.frame_label}: share of respondents (n = {report.n})"
+    return text + (f"; {report.coverage}." if report.coverage else ".")
+
+
+def _scope_lines(report: FindingsReport) -> list[str]:
+    """Whose codings, their coverage, and the partial-coverage warning (the report's first lines)."""
+    lines = []
+    if report.own_only:
+        lines.append(f"This report uses only your own codings ({report.coder}): the project is in blind coding, "
+                     "so other coders' work and inter-coder agreement are not shown.")
+    if report.partial:
+        lines.append(partial_warning(report.coverage))
+    elif report.coverage:
+        lines.append(f"Coverage: {report.coverage}.")
+    return lines
 
 
 def to_markdown(report: FindingsReport, *, chart_file: str | None = None) -> str:
     """The report as Markdown; ``chart_file`` is the path the image is linked from (written by the caller)."""
-    out = [f"# {report.title}", "",
-           f"*Draft generated by Codeframe from the **{report.coder}** codings of frame `{report.frame}` "
-           f"(n = {report.n} respondents). Edit freely.*", "", "## Results", ""]
+    out = [f"# {md(report.title)}", "",
+           f"*Draft generated by Codeframe from the **{md(report.coder)}** codings of frame {code_span(report.frame)} "
+           f"(n = {report.n} respondents). Edit freely.*", ""]
+    out += [(f"**{md(line)}**" if line.startswith("Partial") else f"*{md(line)}*") + "\n"
+            for line in _scope_lines(report)]
+    out += ["## Results", ""]
     if report.overview:
-        out += [report.overview, ""]
+        out += [md(report.overview), ""]
     for f in report.findings:
-        out += [f"**{f.line}**", ""]
+        out += [f"**{md(f.line)}**", ""]
         if f.split:
-            out += [f.split, ""]
-        out += [f"> {_quote_line(q)}" + "\n" for q in f.quotes]
+            out += [md(f.split), ""]
+        out += [f"> {_quote_line(q, md)}" + "\n" for q in f.quotes]
         if not f.quotes:
             out += ["*(no coded quote)*", ""]
+    if report.table is not None and not report.table.empty:
+        columns = list(report.table.columns)
+        out += ["## Table 1", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        out += ["| " + " | ".join(md(v) for v in row) + " |"
+                for row in report.table.itertuples(index=False)]
+        out += ["", f"*{md(_table_caption(report))}*", ""]
     out += ["## Figure 1", ""]
     if chart_file:
-        out += [f"![Figure 1. {report.frame_label}: share of respondents]({chart_file})", ""]
-    out += [f"*Figure 1. {report.frame_label}: share of respondents (n = {report.n}), with 95% intervals.*", "",
-            "## Methods", "", report.methods, ""]
-    out += [f"*Note: {n}*\n" for n in report.notes]
+        out += [f"![Figure 1. {md(report.frame_label)}: share of respondents]({chart_file})", ""]
+    out += [f"*Figure 1. {md(report.frame_label)}: share of respondents (n = {report.n}), with 95% intervals.*", "",
+            "## Methods", "", md(report.methods), ""]
+    out += [f"*Note: {md(n)}*\n" for n in report.notes]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -274,6 +373,9 @@ def to_docx(report: FindingsReport) -> bytes:
     note = doc.add_paragraph()
     note.add_run(f"Draft generated by Codeframe from the {report.coder} codings of frame {report.frame} "
                  f"(n = {report.n} respondents). Edit freely.").italic = True
+    for line in _scope_lines(report):
+        run = doc.add_paragraph().add_run(line)
+        run.bold, run.italic = line.startswith("Partial"), not line.startswith("Partial")
     doc.add_heading("Results", level=2)
     if report.overview:
         doc.add_paragraph(report.overview)
@@ -282,10 +384,20 @@ def to_docx(report: FindingsReport) -> bytes:
         if f.split:
             doc.add_paragraph(f.split)
         for q in f.quotes:
-            para = doc.add_paragraph(_quote_line(q), style="Quote")
+            para = doc.add_paragraph(_quote_line(q, plain_text), style="Quote")
             para.paragraph_format.left_indent = Inches(0.4)
         if not f.quotes:
             doc.add_paragraph().add_run("(no coded quote)").italic = True
+    if report.table is not None and not report.table.empty:
+        doc.add_heading("Table 1", level=2)
+        grid = doc.add_table(rows=1, cols=len(report.table.columns))
+        grid.style = "Table Grid"
+        for cell, name in zip(grid.rows[0].cells, report.table.columns):
+            cell.text = str(name)
+        for row in report.table.itertuples(index=False):
+            for cell, value in zip(grid.add_row().cells, row):
+                cell.text = str(value)
+        doc.add_paragraph().add_run(_table_caption(report)).italic = True
     doc.add_heading("Figure 1", level=2)
     if report.chart_png:
         doc.add_picture(io.BytesIO(report.chart_png), width=Inches(6.2))

@@ -43,7 +43,6 @@ import math
 from dataclasses import dataclass, field
 
 import pandas as pd
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from coding.errors import CodeframeError, Problem
@@ -150,13 +149,17 @@ def _integer(node: Node | None, what: str, report: _Problems, key: str, default:
 
 def parse_instrument(text: str, *, source: str = "<string>") -> Instrument:
     """Parse and validate the YAML instrument; :class:`ScaleError` lists every problem with its line."""
+    from coding import limits
+    from coding.codebook_yaml import compose_untrusted
+
     report = _Problems(source)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ScaleError(f"{source} is not valid YAML", [Problem(
-            f"YAML syntax error: {exc.problem}", file=source, line=mark.line + 1 if mark else None)]) from None
+    if len(text) > limits.YAML_MAX_BYTES:
+        raise ScaleError(f"{source} is too large to read", [Problem(
+            f"{len(text)} characters; a YAML file may have at most {limits.YAML_MAX_BYTES:,} "
+            "(CODEFRAME_LIMIT_YAML_MAX_BYTES)", file=source)])
+    root, problems = compose_untrusted(text, source, what="instrument")
+    if problems:
+        raise ScaleError(f"{source} is not a valid YAML instrument (aliases and anchors are refused)", problems)
     if root is None:
         raise ScaleError(f"{source} is empty", [Problem("no instrument in the file", file=source, line=1)])
     top = _mapping(root, "instrument", report, {"id", "label", "scale", "sectors"}, {"id", "sectors"})

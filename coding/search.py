@@ -16,10 +16,13 @@ role, speaker, text, is_unit``; the facade reads it and the cached embeddings.
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 import pandas as pd
+import regex as rx
 
+from coding import limits
 from coding.errors import CodeframeError, Problem
 
 SEARCH_MODES = ("plain", "word", "regex")
@@ -27,17 +30,24 @@ HIT_COLUMNS = ["segment_id", "document_id", "document", "respondent", "position"
                "spans", "before", "text", "after"]
 
 
-def compile_pattern(pattern: str, *, mode: str = "plain", case_sensitive: bool = False) -> re.Pattern:
-    """The regular expression a search runs: ``plain`` text, a ``word`` (whole words only) or a ``regex``."""
+def compile_pattern(pattern: str, *, mode: str = "plain", case_sensitive: bool = False):
+    """The regular expression a search runs: ``plain`` text, a ``word`` (whole words only) or a ``regex``.
+
+    A user's ``regex`` is compiled by the ``regex`` package, whose matching can be stopped after a time
+    limit and releases the interpreter lock meanwhile (see :func:`spans_of`); plain and whole-word
+    patterns are escaped literals and cannot backtrack catastrophically.
+    """
     if mode not in SEARCH_MODES:
         raise CodeframeError(f"search mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
     if not pattern or not pattern.strip():
         raise CodeframeError("the search pattern is empty")
+    if "\x00" in pattern:
+        raise CodeframeError("the search pattern contains a NUL character", [Problem("NUL", field="pattern")])
     flags = 0 if case_sensitive else re.IGNORECASE
     if mode == "regex":
         try:
-            return re.compile(pattern, flags)
-        except re.error as exc:
+            return rx.compile(pattern, rx.IGNORECASE if flags else 0)
+        except (rx.error, OverflowError, RecursionError) as exc:
             raise CodeframeError(f"not a valid regular expression: {exc}",
                                  [Problem(f"{pattern!r}: {exc}", field="pattern")]) from None
     body = re.escape(pattern.strip())
@@ -66,8 +76,9 @@ def search(
     rows = []
     columns = [scope[c].tolist() for c in ("segment_id", "document_id", "document", "respondent", "position", "role",
                                            "is_unit", "text")]  # plain lists: iterating Arrow strings is slow
+    deadline = time.monotonic() + limits.SEARCH_SECONDS
     for seg, doc_id, doc, respondent, position, role, is_unit, text in zip(*columns):
-        spans = [(m.start(), m.end()) for m in regex.finditer(text) if m.end() > m.start()]
+        spans = spans_of(regex, text, deadline=deadline, pattern=pattern)
         if spans:
             rows.append((int(seg), int(doc_id), doc, respondent, int(position), role, bool(is_unit), len(spans),
                          spans, text))
@@ -78,6 +89,36 @@ def search(
     hits["before"] = [around.get(s, ("", ""))[0] for s in hits["segment_id"]]
     hits["after"] = [around.get(s, ("", ""))[1] for s in hits["segment_id"]]
     return hits.sort_values(["document", "position"]).reset_index(drop=True).reindex(columns=HIT_COLUMNS)
+
+
+def spans_of(regex, text: str, *, deadline: float, pattern: str = "") -> list[tuple[int, int]]:
+    """The non-empty matches of ``regex`` in ``text``; a ``regex``-package pattern stops at ``deadline``.
+
+    Such a pattern runs with the interpreter lock released (``concurrent=True``), so other threads (another
+    user's page) go on meanwhile; past the deadline the search is refused with a clear error.
+
+    >>> import time
+    >>> try:
+    ...     spans_of(compile_pattern("(a|aa)+b", mode="regex"), "a" * 60, deadline=time.monotonic() + 0.2)
+    ... except CodeframeError as exc:
+    ...     print(str(exc).split(" and ")[0])
+    the regular expression took longer than the 5 s limit of a search
+    """
+    if not isinstance(regex, rx.Pattern):
+        return [(m.start(), m.end()) for m in regex.finditer(text) if m.end() > m.start()]
+    left = deadline - time.monotonic()
+    try:
+        if left <= 0:
+            raise TimeoutError
+        return [(m.start(), m.end()) for m in regex.finditer(text, timeout=left, concurrent=True)
+                if m.end() > m.start()]
+    except TimeoutError:
+        shown = pattern or regex.pattern
+        raise CodeframeError(
+            f"the regular expression took longer than the {limits.SEARCH_SECONDS:g} s limit of a search and was "
+            "stopped (nested repetition such as (\\w+\\s?)+ can backtrack without end); simplify it",
+            [Problem(f"{shown!r}: stopped after {limits.SEARCH_SECONDS:g} s "
+                     "(limit CODEFRAME_LIMIT_SEARCH_SECONDS)", field="pattern")]) from None
 
 
 def highlight(text: str, spans, *, before: str = "**", after: str = "**") -> str:

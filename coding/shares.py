@@ -526,7 +526,9 @@ def format_share_table(df: pd.DataFrame, fmt: str = "table") -> str:
     several coders were pooled, their spread; notes follow the table.
     """
     if fmt == "csv":
-        return df.to_csv(index=False)
+        from coding.safe_cells import csv_text
+
+        return csv_text(df)
     if fmt == "json":
         records = json.loads(df.to_json(orient="records", double_precision=6))
         return json.dumps({"rows": records, "notes": list(df.attrs.get("notes", []))}, indent=2, ensure_ascii=False)
@@ -555,7 +557,8 @@ def format_share_table(df: pd.DataFrame, fmt: str = "table") -> str:
             cells.append(", ".join(flags))
         if "agreement" in df.columns:
             value = row["agreement"]
-            cells.append("n/a" if value is None or math.isnan(value) else f"{value:.2f}")
+            undefined = value is None or math.isnan(value)  # '—' with the reason beside it, never None
+            cells.append(f"— ({row.get('agreement_reason') or 'undefined'})" if undefined else f"{value:.2f}")
         body.append(cells)
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),

@@ -78,9 +78,15 @@ def _records_csv(name: str, data: bytes) -> list[tuple[int, list[str]]]:
 
     text, _ = decode_bytes(data, file=name, error=SurveyError)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text), strict=True)
+    from coding import limits
+
     records, line = [], 1
     try:
         for record in reader:
+            if len(records) > limits.XLSX_MAX_ROWS:  # the header plus the rows a table may have
+                raise SurveyError(f"{name} is too large to read", [Problem(
+                    f"more than {limits.XLSX_MAX_ROWS:,} rows; a table may have at most {limits.XLSX_MAX_ROWS:,} "
+                    "(CODEFRAME_LIMIT_XLSX_MAX_ROWS)", file=name, line=line)])
             records.append((line, [v.strip() for v in record]))
             line = reader.line_num + 1
     except csv.Error as exc:
@@ -90,17 +96,42 @@ def _records_csv(name: str, data: bytes) -> list[tuple[int, list[str]]]:
 
 
 def _records_xlsx(name: str, data: bytes) -> list[tuple[int, list[str]]]:
+    """The rows of the first sheet, streamed (read-only): the zip is checked before it is opened, the declared
+    dimension before a row is read, and rows and columns are capped as they are read (:mod:`coding.limits`)."""
     from openpyxl import load_workbook
 
+    from coding import limits
+    from coding.zipguard import check_zip
+
+    check_zip(data, name, error=SurveyError)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise SurveyError(f"cannot read {name}", [Problem(f"not a readable XLSX workbook ({type(exc).__name__})",
                                                           file=name)]) from None
+    max_rows, max_columns = int(limits.XLSX_MAX_ROWS), int(limits.XLSX_MAX_COLUMNS)
+
+    def too_big(what: str) -> SurveyError:
+        return SurveyError(f"{name} is too large to read", [Problem(
+            f"{what}; a sheet may have at most {max_rows:,} rows and {max_columns:,} columns "
+            "(CODEFRAME_LIMIT_XLSX_MAX_ROWS, CODEFRAME_LIMIT_XLSX_MAX_COLUMNS)", file=name)])
+
     try:
         sheet = book.worksheets[0]
-        return [(number, [_cell(v) for v in values])
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        declared_rows, declared_columns = sheet.max_row or 0, sheet.max_column or 0  # the <dimension> element
+        if declared_rows > max_rows or declared_columns > max_columns:
+            raise too_big(f"the sheet declares {declared_rows:,} rows and {declared_columns:,} columns")
+        records, width = [], declared_columns or max_columns  # a sheet without a dimension: up to the cap
+        for number, values in enumerate(sheet.iter_rows(max_col=width + 1, values_only=True), start=1):
+            if number > max_rows:
+                raise too_big(f"more than {max_rows:,} rows")
+            if len(values) > width and values[width] is not None:
+                raise too_big(f"row {number} has a cell beyond column {width:,}, outside the declared dimension")
+            cells = [_cell(v) for v in values[:width]]
+            while not declared_columns and cells and not cells[-1]:
+                cells.pop()
+            records.append((number, cells))
+        return records
     finally:
         book.close()
 

@@ -111,8 +111,11 @@ def _decode(data: bytes, fail: Callable[[str], None]) -> tuple[str, str]:
         fail("the file contains NUL bytes: it is a binary file, not text")
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        why = _broken_utf8(data, exc)
+        if why:
+            fail(f"invalid UTF-8 at byte offset {exc.start} ({data[exc.start:exc.start + 4]!r}: {why}); "
+                 "save the file as UTF-8")
     legacy = _guess_legacy_cyrillic(data)
     if legacy is not None:
         return legacy
@@ -122,6 +125,27 @@ def _decode(data: bytes, fail: Callable[[str], None]) -> tuple[str, str]:
     if match is None:
         fail("the text is not UTF-8 and its encoding could not be recognised; save it as UTF-8")
     return str(match), match.encoding
+
+
+def _broken_utf8(data: bytes, exc: UnicodeDecodeError) -> str | None:
+    """Why ``data`` is UTF-8 gone wrong rather than a legacy encoding, or None.
+
+    An encoded UTF-16 surrogate (``ED A0..BF ..``) is never valid text in any encoding we guess; and a
+    file whose text before the bad byte already holds non-ASCII UTF-8 was meant to be UTF-8.
+
+    >>> _broken_utf8(b"ab\\xed\\xa0\\x80", UnicodeDecodeError("utf-8", b"ab\\xed\\xa0\\x80", 2, 3, "x"))
+    'a lone surrogate (U+D800-U+DFFF) encoded as UTF-8'
+    """
+    start = exc.start
+    if data[start] == 0xED and start + 1 < len(data) and 0xA0 <= data[start + 1] <= 0xBF:
+        return "a lone surrogate (U+D800-U+DFFF) encoded as UTF-8"
+    if not data[:start].isascii():
+        try:
+            data[:start].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return "the text before it is UTF-8"
+    return None
 
 
 def _utf16_by_nul_pattern(data: bytes) -> str | None:
@@ -193,3 +217,15 @@ def _cyrillic_score(text: str) -> float | None:
             common += a + b in _RUSSIAN_BIGRAMS
     bigrams = common / pairs if pairs else 0.0
     return frequency + 3.0 * bigrams + 0.3 * lower - 20.0 * case_breaks
+
+
+def check_storable(text: str | None, what: str) -> None:
+    """Refuse text no database stores: a NUL character, or a lone surrogate (half of an emoji, from a
+    broken copy and paste). Raises a CodeframeError naming ``what`` and the position; nothing is saved."""
+    if not text:
+        return
+    for position, char in enumerate(text):
+        if char == "\x00" or "\ud800" <= char <= "\udfff":
+            kind = "a NUL character" if char == "\x00" else f"a broken character (lone surrogate U+{ord(char):04X})"
+            raise CodeframeError(f"the {what} contains {kind} at position {position + 1}; remove it and save again "
+                                 "(nothing was saved)", [Problem(kind, field=what)])

@@ -55,11 +55,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from coding import limits
 from coding.errors import Problem, TranscriptError
 from coding.textio import BINARY_SIGNATURES, decode_bytes
 
 SUPPORTED_FORMATS = (".txt", ".md", ".docx", ".vtt", ".srt")
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = int(limits.TEXT_MAX_BYTES)  # 50 MB unless CODEFRAME_LIMIT_TEXT_MAX_BYTES
 """Files larger than this (50 MB) are refused before they are read."""
 
 ROLES = ("interviewer", "respondent", "unknown")
@@ -410,6 +411,9 @@ def _parse_docx(data: bytes, *, file: str, interviewer_labels: set[str] | None) 
             if data.startswith(signature):
                 fail(f"this is {kind}, not a .docx Word document")
         fail("this is not a .docx Word document (a .docx is a zip archive)")
+    from coding.zipguard import check_zip
+
+    check_zip(data, file, error=TranscriptError)  # member sizes and ratios, before anything is inflated
     try:
         import docx
         from docx.table import Table

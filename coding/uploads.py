@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import unicodedata
 
+from coding import limits
 from coding.errors import CodeframeError, Problem
 from coding.transcripts import MAX_FILE_BYTES
 
 MAX_UPLOAD_BYTES = MAX_FILE_BYTES
 MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)  # Streamlit counts server.maxUploadSize in MiB
 MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024
-MAX_CSV_ROWS = 100_000
+MAX_CSV_ROWS = limits.CSV_MAX_ROWS
 MAX_NAME_CHARS = 200
 MAX_FILES = 500
 

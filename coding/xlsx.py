@@ -13,6 +13,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from coding.safe_cells import harden_workbook
+
 #: Columns holding percentages (0-100) in coding.shares output.
 PERCENT_COLUMNS = {"percent", "ci_low", "ci_high", "coder_min", "coder_max", "row_percent"}
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -114,4 +116,5 @@ def share_workbook(
             name = sanitize_sheet_name("Quotes", taken)
             quotes.to_excel(writer, sheet_name=name, index=False)
             _style(writer.sheets[name], quotes)
+        harden_workbook(writer.book)
     return buffer.getvalue()

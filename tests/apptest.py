@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -15,9 +16,14 @@ def ok(at: AppTest) -> AppTest:
     return at
 
 
+def shown(markdown: str) -> str:
+    """Markdown source as the reader sees its characters: the backslash escapes of user text removed."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", str(markdown))
+
+
 def texts(at: AppTest) -> str:
-    """Everything the page shows as text (markdown, captions, html blocks, alerts)."""
-    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.error, *at.success, *at.warning)]
+    """Everything the page shows as text (markdown, captions, html blocks, alerts; escapes resolved)."""
+    parts = [shown(e.value) for e in (*at.markdown, *at.caption, *at.info, *at.error, *at.success, *at.warning)]
     parts += [e.proto.body for e in at.html]
     return "\n".join(str(p) for p in parts)
 

@@ -42,3 +42,18 @@ def app_server(db_url: str, log_path: Path, *, timeout: float = 60) -> Iterator[
         yield base
     finally:
         stop(proc)
+
+
+SETTLED = """() => {
+  const state = document.querySelector('[data-test-script-state]');
+  const idle = !state || state.getAttribute('data-test-script-state') !== 'running';
+  return idle && [...document.images].every(image => image.complete);
+}"""
+
+
+def settled(page) -> None:
+    """Wait (for a condition, never a fixed time) until the app's script has stopped and every image on
+    the page has loaded or failed, then for two animation frames, so that whatever those images' load or
+    error handlers would do has been done and drawn."""
+    page.wait_for_function(SETTLED)
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from apptest import APP, by_prefix, texts
+from apptest import APP, by_prefix, shown, texts
 from streamlit.testing.v1 import AppTest
 from test_app_coding_page import event, send, view
 
@@ -267,7 +267,7 @@ def test_import_page_imports_identical_survey_answers_only_when_allowed(app_engi
     answers = [(f"SV{i}.txt", b"Respondent: No opinion.\n", "text/plain") for i in (1, 2)]
     at.file_uploader[0].set_value(answers).run()
     next(b for b in at.button if b.label.startswith("Import 2 transcripts")).click().run()
-    errors = "\n".join(e.value for e in at.error)
+    errors = "\n".join(shown(e.value) for e in at.error)
     assert "same content" in errors and "Allow files with identical text" in errors
     assert len(service.list_documents(app_engine, PROJECT)) == 24  # nothing was imported
     next(c for c in at.checkbox if c.label == "Allow files with identical text").check().run()
@@ -281,7 +281,7 @@ def test_import_page_imports_identical_survey_answers_only_when_allowed(app_engi
 def test_import_page_shows_each_problem_of_a_bad_file(app_engine):
     at = goto(start(), "import_data")
     at.file_uploader[0].set_value([("empty.txt", b"", "text/plain"), ("blank.md", b"  \n", "text/markdown")]).run()
-    errors = "\n".join(e.value for e in at.error)
+    errors = "\n".join(shown(e.value) for e in at.error)
     assert "empty.txt" in errors and "blank.md" in errors
     assert not any(b.label.startswith("Import") for b in at.button)
     assert len(service.list_documents(app_engine, PROJECT)) == 24

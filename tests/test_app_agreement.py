@@ -7,7 +7,7 @@ page's buttons do is checked in the database through the service.
 from __future__ import annotations
 
 import pytest
-from apptest import APP, by_prefix, ok, texts
+from apptest import APP, by_prefix, ok, shown, texts
 from streamlit.testing.v1 import AppTest
 
 from coding import service
@@ -89,7 +89,7 @@ def test_a_level_the_codes_cannot_carry_leaves_the_overall_figures_undefined_wit
     at.selectbox(key="_ag_level").set_value("ordinal").run()
     ok(at)
     assert not at.error
-    texts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
+    texts = [shown(m.value) for m in at.markdown] + [shown(c.value) for c in at.caption] + [shown(w.value) for w in at.warning]
     assert any("needs numeric codes" in t for t in texts)
     assert at.dataframe  # the per-code table is still shown
 
@@ -125,7 +125,7 @@ def test_a_new_decision_needs_a_reason_and_then_replaces_the_consensus(app_engin
     by_prefix(at.multiselect, f"_pick_{segment_id}_").set_value(["rd_systemic_approach"]).run()
     by_prefix(at.button, f"_decide_{segment_id}_").click().run()
     ok(at)
-    assert "an adjudication needs a reason" in "\n".join(e.value for e in at.error)
+    assert "an adjudication needs a reason" in "\n".join(shown(e.value) for e in at.error)
     assert details(app_engine)[segment_id]["consensus"] == item["consensus"]
 
     by_prefix(at.text_input, f"_reason_{segment_id}_").input("the segment calls for a systemic reform").run()
@@ -236,3 +236,30 @@ def test_a_coder_is_refused_assignment(app_engine):
         service.assign_double_coding(app_engine, PROJECT, coders=["aigerim", "daniyar"], documents=["R01", "R02"],
                                      actor="aigerim")
     assert service.list_assignments(app_engine, PROJECT).empty
+
+
+# --------------------------------------------------------------------------- issue 27, item 3
+
+
+def test_respondent_level_overall_shows_masi_and_pooled_alpha_beside_the_undefined_figures(app_engine):
+    at = agreement_page()
+    at.number_input(key="_ag_boot").set_value(0).run()
+    at.radio(key="_ag_unit").set_value("respondent").run()
+    ok(at)
+    report = service.agreement_report(app_engine, PROJECT, frame=FRAME, unit="respondent", n_boot=0)
+    assert not report.overall["alpha"].defined  # respondents carry several codes of this frame
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Krippendorff's α"] == "—"
+    assert metrics["α with the MASI distance (set-valued)"] == f"{report.overall['alpha_masi'].value:.3f}"
+    assert metrics["α, per-code presence pooled"] == f"{report.overall['alpha_pooled'].value:.3f}"
+    assert "Undefined overall figures: 7 unit-coder pair(s) carry several codes" in texts(at)
+
+
+def test_shares_alpha_column_is_a_dash_with_reason_never_none(app_engine):
+    at = ok(AppTest.from_file(str(APP), default_timeout=60).run())
+    ok(at.switch_page("app_pages/shares.py").run())
+    at.selectbox(key="frame").set_value("oecd_pslc").run()
+    table = ok(at).dataframe[0].value
+    undefined = table[table["agreement_reason"] != ""]
+    assert len(undefined) and set(undefined["agreement"]) == {"—"}
+    assert not table["agreement"].isna().any() and "None" not in set(table["agreement"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from apptest import APP, by_prefix, ok, texts
+from apptest import APP, by_prefix, ok, shown, texts
 from streamlit.testing.v1 import AppTest
 from test_refiqda_roundtrip import emoji
 
@@ -22,7 +22,7 @@ def page(name: str) -> AppTest:
 
 
 def button(at: AppTest, label: str):
-    return next(b for b in at.button if b.label == label)
+    return next(b for b in at.button if shown(b.label) == label)
 
 
 def test_import_page_imports_a_qdpx_into_a_new_project_with_its_spans_and_exports_the_project(app_engine):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from apptest import APP, ok, texts
+from apptest import APP, ok, shown, texts
 from docx import Document
 from streamlit.testing.v1 import AppTest
 
@@ -55,7 +55,7 @@ def test_blind_coder_sees_only_their_own_codings(app_engine):
     page = texts(at)
     assert "coder: daniyar" in page and "consensus ·" not in page
     at.selectbox(key="rt_coder").set_value("aigerim").run()
-    assert "only their own codings" in "\n".join(e.value for e in at.error)
+    assert "only their own codings" in "\n".join(shown(e.value) for e in at.error)
 
 
 def test_search_then_code_all_hits_and_undo(app_engine):
@@ -69,7 +69,7 @@ def test_search_then_code_all_hits_and_undo(app_engine):
                                                  code="rd_evidence_based", coder="aigerim")
     assert preview.apply
     ok(at.button(key="sr_apply").click().run())
-    assert f"Coded {len(preview.apply)} unit(s)" in "\n".join(e.value for e in at.success)
+    assert f"Coded {len(preview.apply)} unit(s)" in "\n".join(shown(e.value) for e in at.success)
     coded = service.retrieve(app_engine, PROJECT, codes=["rd_evidence_based"], coder="aigerim")
     assert set(preview.apply) <= set(coded["segment_id"])
     assert service.history(app_engine, PROJECT)["reason"].iloc[-1].startswith("batch ")
@@ -80,6 +80,8 @@ def test_search_then_code_all_hits_and_undo(app_engine):
 
 def test_cooccurrence_heatmap_cell_and_memos_and_report_download(app_engine):
     at = retrieve_page()
+    assert not [c for c in at.get("vega_lite_chart") if "Co-occurrence" in c.proto.spec]  # only on request
+    ok(at.toggle(key="co_on").set_value(True).run())
     heatmap = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart")
                    if "Co-occurrence" in json.dumps(json.loads(c.proto.spec).get("title", "")))
     assert heatmap["params"][0]["name"] == "cell"
@@ -101,3 +103,16 @@ def test_cooccurrence_heatmap_cell_and_memos_and_report_download(app_engine):
     found = service.findings_report(app_engine, PROJECT, frame="reform_directions", embedder=False)
     text = "\n".join(p.text for p in Document(io.BytesIO(rp.to_docx(found))).paragraphs)
     assert "7 of 24 respondents (29.2%" in text
+
+
+def test_a_blind_coders_report_preview_names_nobody_else_and_warns_of_partial_coverage(app_engine):
+    """Issue 27, item 2, on the page: the report a blind coder previews (and downloads) is their own."""
+    service.update_settings(app_engine, PROJECT, blind_mode=True)
+    at = retrieve_page("aigerim")
+    at.session_state["rp_frame"] = "oecd_pslc"  # aigerim covered this frame for some respondents only
+    at.toggle(key="rp_preview").set_value(True).run()
+    shown = texts(ok(at))
+    assert "only your own codings (aigerim)" in shown and "Partial coverage: aigerim coded this frame for" in shown
+    for hidden in ("daniyar", "consensus", "α", "Krippendorff"):
+        assert hidden not in shown, hidden
+    assert "## Table 1" in shown

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import openpyxl
-from apptest import APP, by_prefix, ok, texts
+from apptest import APP, by_prefix, ok, shown, texts
 from streamlit.testing.v1 import AppTest
 
 from coding import service
@@ -176,7 +176,7 @@ def test_agreement_table_shows_coverage_and_an_excluded_pilot_leaves_it(app_engi
 def test_shares_of_a_partly_coded_frame_warn_and_offer_the_covered_denominator(app_engine):
     at = page("shares", frame="oecd_pslc")
     line = "consensus coded this frame for 10 of 24 respondents"
-    assert any(line in w.value for w in at.warning)
+    assert any(line in shown(w.value) for w in at.warning)
     assert at.dataframe[0].value.iloc[0]["display"] == "8/24 = 33.3%"
     assert at.radio(key="_sh_denominator").value == "all"
     at.radio(key="_sh_denominator").set_value("covered").run()
@@ -304,3 +304,20 @@ def test_blind_suggestion_evidence_cites_only_the_coders_own_passages(app_engine
     for text in quoted:
         assert any(t.startswith(text.rstrip("…").rstrip()) for t in own), text
     service.clear_suggestion_cache()
+
+
+# --------------------------------------------------------------------------- issue 27, item 1
+
+
+def test_coder_pickers_do_not_offer_an_excluded_coder(app_engine):
+    pilots(app_engine)
+    assert service.set_excluded(app_engine, P, kind="coder", name="pilot", actor="supervisor")
+    at = page("agreement", "supervisor", frame=FRAME, _ag_coders=["aigerim", "daniyar", "pilot"])
+    assert "pilot" not in at.multiselect(key="_ag_coders").options
+    assert at.multiselect(key="_ag_coders").value == ["aigerim", "daniyar"]  # a stale choice loses pilot
+    assert "trainee" in at.multiselect(key="_ag_coders").options
+    dis = page("agreement", "supervisor", tab="Disagreements", frame=FRAME)
+    assert "pilot" not in dis.multiselect(key="_dis_coders").options
+    assert "pilot (" not in texts(dis)
+    shares = page("shares", "supervisor", frame=FRAME)
+    assert "pilot" not in shares.selectbox(key="coder_shares").options

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from apptest import APP, ok
+from apptest import APP, ok, shown
 from streamlit.testing.v1 import AppTest
 
 from coding import service
@@ -36,7 +36,8 @@ def test_figure_1_share_of_the_systemic_approach_is_7_of_24(app_engine):
     expected = service.share_report(app_engine, PROJECT, frame=FRAME).table.set_index("code")
     assert list(table["display"]) == list(expected["display"])
     assert table["ci_low"].to_numpy() == pytest.approx(expected["ci_low"].to_numpy())
-    assert table["agreement"].to_numpy() == pytest.approx(expected["agreement"].to_numpy())
+    # α is text: 3 decimals, or "—" with the reason beside it (issue 27), never "None"
+    assert list(table["agreement"]) == [f"{a:.3f}" if a == a else "—" for a in expected["agreement"]]
     caption = "\n".join(c.value for c in at.caption)
     assert "n = **24** respondents: every respondent in scope, including those with no coding" in caption
     assert "**consensus**'s codings" in caption
@@ -82,10 +83,10 @@ def test_choosing_a_coder_counts_that_coders_codings(app_engine):
 def test_a_frame_nobody_coded_shows_zero_shares_and_a_coder_without_codings_gets_the_librarys_message(app_engine):
     at = shares_page("cs_values")  # the sample corpus codes no values of a civil servant
     ok(at)
-    assert "nobody has coded frame 'cs_values' yet" in "\n".join(w.value for w in at.warning)
+    assert "nobody has coded frame 'cs_values' yet" in "\n".join(shown(w.value) for w in at.warning)
     assert set(share_table(at)["display"]) == {"0/24 = 0.0%"}  # the denominator is still every respondent
 
     at = shares_page()
     at.selectbox(key="coder_shares").set_value("supervisor").run()
     ok(at)
-    assert "coder 'supervisor' has no codings in frame 'reform_directions'" in "\n".join(e.value for e in at.error)
+    assert "coder 'supervisor' has no codings in frame 'reform_directions'" in "\n".join(shown(e.value) for e in at.error)

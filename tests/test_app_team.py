@@ -7,7 +7,7 @@ Each test works on its own copy of the sample database with admin ``ada``, super
 from __future__ import annotations
 
 import pytest
-from apptest import APP, ok, texts
+from apptest import APP, ok, shown, texts
 from streamlit.testing.v1 import AppTest
 
 from coding import service
@@ -55,10 +55,10 @@ def test_nothing_but_the_sign_in_form_before_signing_in(team_engine):
 
 def test_a_wrong_password_is_refused_and_nobody_is_signed_in(team_engine):
     at = sign_in("aigerim", "not her password")
-    assert any("unknown user or wrong password" in e.value for e in at.error)
+    assert any("unknown user or wrong password" in shown(e.value) for e in at.error)
     assert [t.value for t in at.title] == ["Sign in to Codeframe"]
     assert at.text_input(key="_signin_password").value == ""
-    assert service.auth_history(team_engine, P)[0]["action"] == "sign_in_failed"
+    assert service.auth_history(team_engine, P, actor="ada")[0]["action"] == "sign_in_failed"
 
 
 def test_signed_in_the_sidebar_shows_who_and_sign_out_ends_the_session(team_engine):

@@ -13,6 +13,7 @@ from coding import roles, service
 from coding.database.engine import make_engine, migrate
 from coding.database.tables import utcnow
 from coding.errors import CodeframeError, PermissionDenied
+from coding.service.auth import THROTTLE_AFTER
 
 P = "default"
 PASSWORD = "correct horse battery"
@@ -30,7 +31,7 @@ def team(engine):
 
 
 def events(engine) -> list[tuple[str, str]]:
-    return [(e["action"], e["name"]) for e in reversed(service.auth_history(engine, P))]
+    return [(e["action"], e["name"]) for e in reversed(service.auth_history(engine, P, actor="ada"))]
 
 
 def test_role_predicates():
@@ -107,11 +108,67 @@ def test_a_client_is_throttled_across_names(team):
     assert service.sign_in(team, P, "ada", PASSWORD, client="10.1.1.1", now=start + timedelta(seconds=6))
 
 
-def test_the_back_off_survives_a_new_engine(team, any_db_url):
+def test_fifty_concurrent_wrong_attempts_verify_at_most_the_allowed_passwords(team, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from coding.service import users
+
+    verified, real = [], users._password_hasher
+
+    class Counting:  # the real argon2 hasher (parameters kept), counting its verifications
+        def __init__(self, inner):
+            self.inner = inner
+
+        def verify(self, stored, password):
+            verified.append(password)
+            return self.inner.verify(stored, password)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(users, "_password_hasher", lambda: Counting(real()))
+
+    def attempt(i):
+        try:
+            service.sign_in(team, P, "cal", f"wrong {i}", client=f"10.0.{i}.1")  # 50 clients, one account
+        except service.Throttled:
+            return "throttled"
+        except PermissionDenied:
+            return "failed"
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        outcomes = list(pool.map(attempt, range(50)))  # any other exception (a pool timeout) fails the test
+    assert len(verified) <= THROTTLE_AFTER
+    assert outcomes.count("failed") == len(verified) and outcomes.count("throttled") == 50 - len(verified)
+    assert sorted(a for a, n in events(team) if n == "cal" and a != "user_added") == sorted(
+        ["sign_in_failed"] * len(verified) + ["sign_in_throttled"] * (50 - len(verified)))
+    verified.clear()
+
+    def from_one_client(i):  # and per client: one address trying many names
+        try:
+            service.sign_in(team, P, f"user{i}", "guess", client="10.66.6.6")
+        except PermissionDenied:
+            pass
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        list(pool.map(from_one_client, range(50)))
+    assert len(verified) <= THROTTLE_AFTER
+
+
+def test_the_cli_client_is_the_os_user_not_one_shared_name():
+    import getpass
+
+    from coding.cli.users import cli_client
+
+    assert cli_client() == f"cli:{getpass.getuser()}"
+
+
+def test_the_back_off_survives_a_new_engine(team, db_url):
     for i in range(5):
         with pytest.raises(PermissionDenied):
             service.sign_in(team, P, "cal", f"wrong {i}")
-    fresh = make_engine(any_db_url)  # as after a restart of the app
+    fresh = make_engine(db_url)  # as after a restart of the app
     try:
         with pytest.raises(service.Throttled):
             service.sign_in(fresh, P, "cal", PASSWORD)
@@ -146,6 +203,37 @@ def test_change_own_password_needs_the_old_one_and_ends_other_sessions(team):
     assert service.session_user(team, P, here.session_id) is not None
     assert service.session_user(team, P, there.session_id) is None
     assert service.authenticate(team, P, "cal", "a new passphrase") == "cal"
+
+
+def test_every_password_change_ends_the_users_sessions_whatever_the_door(team, monkeypatch, capsys):
+    import io
+
+    from coding.cli import main
+
+    def sessions():
+        return [service.sign_in(team, P, "cal", password) for _ in range(2)]
+
+    password = PASSWORD
+    open_ = sessions()
+    service.set_password(team, P, "cal", "library reset 1", actor="ada")  # the library door
+    assert [service.session_user(team, P, s.session_id) for s in open_] == [None, None]
+    password = "library reset 1"
+    open_ = sessions()
+    db = team.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)
+    monkeypatch.setattr("sys.stdin", io.StringIO("cli reset 22\n"))
+    assert main(["--db", db, "user", "password", "cal", "--as", "ada"]) == 0, capsys.readouterr().err
+    assert [service.session_user(team, P, s.session_id) for s in open_] == [None, None]  # the CLI door
+    password = "cli reset 22"
+    open_ = sessions()
+    service.set_password(team, P, "cal", "own change 333", actor="cal")  # a user's own change, without a session
+    assert [service.session_user(team, P, s.session_id) for s in open_] == [None, None]
+    with team.connect() as conn:
+        reasons = conn.execute(sa.text("SELECT end_reason FROM user_session ORDER BY id")).scalars().all()
+    assert reasons == ["password_reset"] * 4 + ["password_changed"] * 2
+    assert [a for a, n in events(team) if n == "cal" and a.startswith("password")] == [
+        "password_reset", "password_reset", "password_changed"]
+    assert [e["by"] for e in service.auth_history(team, P, actor="ada") if e["action"] == "password_reset"] == ["ada", "ada"]
 
 
 def test_admin_manages_users_and_others_may_not(team):
@@ -232,25 +320,26 @@ def test_cli_apply_codebook_and_import_qdc_take_as_in_team_mode(tmp_path, monkey
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     codebook = str(service.repo_root() / "codebook.yaml")
     qdc = str(tmp_path / "codebook.qdc")
-    assert main(["--db", db, "export", "qdc", qdc]) == 0
+    monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)
+    assert main(["--db", db, "export", "qdc", qdc, "--as", "cal"]) == 0  # reading the codebook: any user
     capsys.readouterr()
     for argv in (["apply-codebook", codebook], ["import", "qdc", qdc]):
         monkeypatch.delenv("CODEFRAME_PASSWORD", raising=False)
         assert main(["--db", db, *argv]) == 2
-        assert "say which admin you are" in capsys.readouterr().err
+        assert "needs --as NAME" in capsys.readouterr().err
         monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)
         assert main(["--db", db, *argv, "--as", "cal"]) == 2
-        assert "cal is a coder: in team mode only an admin may change the codebook" in capsys.readouterr().err
+        assert "cal is a coder: in team mode only an admin may" in capsys.readouterr().err
         monkeypatch.setenv("CODEFRAME_PASSWORD", "wrong password")
         assert main(["--db", db, *argv, "--as", "ada"]) == 2
         assert "sign-in failed" in capsys.readouterr().err
         monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)
         assert main(["--db", db, *argv, "--as", "ada"]) == 0, capsys.readouterr().err
     capsys.readouterr()
-    assert main(["--db", db, "history", "--sign-ins", "--format", "csv"]) == 0
+    assert main(["--db", db, "history", "--sign-ins", "--format", "csv", "--as", "ada"]) == 0
     listed = capsys.readouterr().out
-    assert listed.splitlines()[0] == "at,action,name,by,client,detail" and ",sign_in_failed,ada,,cli," in listed
+    assert listed.splitlines()[0] == "at,action,name,by,client,detail" and ",sign_in_failed,ada,,cli:" in listed
     assert PASSWORD not in listed and "wrong password" not in listed
-    cli_attempts = [e for e in service.auth_history(engine, P) if e["client"] == "cli"]
+    cli_attempts = [e for e in service.auth_history(engine, P, actor="ada") if e["client"].startswith("cli:")]
     assert {e["action"] for e in cli_attempts} == {"sign_in_failed", "sign_in"}  # the CLI's checks are logged too
     engine.dispose()

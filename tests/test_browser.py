@@ -7,11 +7,13 @@ FAILS with a clear message when it is missing.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
-from browser_server import CHROMIUM, CHROMIUM_ARGS, app_server, require_chromium
+from browser_server import CHROMIUM, CHROMIUM_ARGS, app_server, require_chromium, settled
 
 from coding import service
 from coding.database.engine import make_engine
@@ -79,10 +81,19 @@ def test_code_a_segment_in_the_browser_and_see_it_after_reload(server, tmp_path)
             expect(page.get_by_role("heading", name="Code a transcript")).to_be_visible()
             expect(chip).to_have_count(1)
             expect(chip).to_be_visible()
-            page.wait_for_timeout(500)
+            settled(page)  # the page as the coder sees it: the script stopped, its images drawn
+            # what the screenshot shows: the selected unit in view, carrying the code's chip with its label
+            unit = page.locator(f"#cf-seg-{segment}")
+            expect(unit).to_have_class(re.compile(r"\bcf-selected\b"))
+            expect(unit).to_be_in_viewport()
+            expect(chip).to_be_in_viewport()
+            expect(chip).to_have_attribute("title", re.compile(rf"^{CODE}: {re.escape(label)}"))
+            expect(chip).to_have_text(label if len(label) <= 34 else re.compile(rf"^{re.escape(label[:20])}.*…$"))
+            assert selected_segment(page) == segment
             shot = tmp_path / "coded_segment.png"
-            page.screenshot(path=str(shot))
-            assert shot.stat().st_size > 10_000
+            png = page.screenshot(path=str(shot))
+            assert png[:8] == b"\x89PNG\r\n\x1a\n"
+            assert struct.unpack(">II", png[16:24]) == (1400, 1000)  # the whole viewport, as set above
             if os.environ.get("CODEFRAME_SCREENSHOTS"):
                 target = Path(os.environ["CODEFRAME_SCREENSHOTS"])
                 target.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from browser_server import CHROMIUM, CHROMIUM_ARGS, app_server, require_chromium
+from browser_server import CHROMIUM, CHROMIUM_ARGS, app_server, require_chromium, settled
 from conftest import PostgresSchema
 
 from coding import service
@@ -163,13 +163,13 @@ def test_a_coder_sees_only_her_own_codings_in_blind_mode_and_markup_never_runs(p
                                                         f"— cal — memo: {XSS.format('memo')}")
     # the transcript, the memo and the label are shown as text; none of the markup ran
     expect()(page.get_by_text('<script>window.__pwned = "transcript"</script>', exact=False).first).to_be_visible()
-    page.wait_for_timeout(1000)
+    settled(page)  # the markup would have run by now: the script stopped, the images loaded or failed
     assert page.evaluate("typeof window.__pwned") == "undefined"
     open_page(page, "Codebook")
     page.get_by_label("Find a code").fill("rd_systemic_approach")
     page.get_by_label("Find a code").press("Enter")
     expect()(page.get_by_text('<script>window.__pwned = "label"</script>', exact=False).first).to_be_visible()
-    page.wait_for_timeout(1000)
+    settled(page)  # the markup would have run by now: the script stopped, the images loaded or failed
     assert page.evaluate("typeof window.__pwned") == "undefined" and not page.dialogs
 
 
@@ -217,6 +217,32 @@ def test_sign_out_ends_the_session(page, server):
     expect()(page.get_by_test_id("stSidebarNav")).to_have_count(0)
 
 
+def test_a_password_reset_from_the_cli_ends_a_coders_session(page, server, monkeypatch):
+    import io
+
+    from coding.cli import main
+
+    sign_in(page, "cal")
+    signed_in_as(page, "cal", "coder")
+    open_page(page, "Codebook")
+    expect()(page.get_by_role("heading", name="Codebook")).to_be_visible()
+    assert live_sessions(server[1], "cal") >= 1  # this one, and those of earlier tests' closed tabs
+    monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)  # the admin at a terminal: codeframe user password cal --as ada
+    monkeypatch.setattr("sys.stdin", io.StringIO("a new passphrase for cal\n"))
+    assert main(["--db", server[1].url.render_as_string(hide_password=False), "user", "password", "cal",
+                 "--as", "ada"]) == 0
+    assert live_sessions(server[1], "cal") == 0
+    open_page(page, "Overview")  # cal's next click asks to sign in again
+    expect()(page.get_by_role("heading", name="Sign in to Codeframe")).to_be_visible()
+    expect()(page.get_by_text("Signed in as cal (coder)")).to_have_count(0)
+    with server[1].connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM auth_event WHERE name = 'cal' AND action = 'password_reset'"
+                                    )).scalar_one() == 1
+    sign_in(page, "cal", "a new passphrase for cal")
+    signed_in_as(page, "cal", "coder")
+    service.set_password(server[1], P, "cal", PASSWORD, actor="ada")
+
+
 def test_the_sixth_wrong_attempt_is_throttled(page, server):
     for attempt in range(5):
         sign_in(page, "dan", f"wrong guess {attempt}")
@@ -227,4 +253,16 @@ def test_the_sixth_wrong_attempt_is_throttled(page, server):
     assert live_sessions(server[1], "dan") == 0
     with server[1].connect() as conn:
         actions = conn.execute(sa.text("SELECT action FROM auth_event WHERE name = 'dan' ORDER BY id")).scalars().all()
+        clients = conn.execute(sa.text("SELECT DISTINCT client FROM auth_event WHERE name = 'dan'")).scalars().all()
     assert actions[-6:] == ["sign_in_failed"] * 5 + ["sign_in_throttled"]
+    assert clients == ["localhost"]  # a browser on this machine is a client too, never NULL
+
+    def throttled(name):
+        with server[1].connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM auth_event WHERE name = :n "
+                                        "AND action = 'sign_in_throttled'"), {"n": name}).scalar_one()
+
+    sign_in(page, "sue")  # so another name from the same browser waits as well
+    wait_for(lambda: throttled("sue") == 1)
+    expect()(page.get_by_text("too many failed sign-ins for this name or from this computer")).to_be_visible()
+    assert live_sessions(server[1], "sue") == 0

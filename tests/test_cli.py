@@ -54,7 +54,9 @@ def test_agreement_from_the_database_at_both_levels(sample_db):
     lines = respondent.strip().splitlines()
     assert lines[0].startswith("code,n_units,")
     assert lines[1].startswith("(overall),24,2,") and "several codes" in lines[1]  # codes overlap: overall undefined
-    assert [line.split(",")[:2] for line in lines[2:]] == [[code, "24"] for code in (
+    assert lines[2].startswith("(overall: pooled presence alpha),24,2,")  # defined for set-valued units
+    assert lines[3].startswith("(overall: MASI alpha),24,2,")
+    assert [line.split(",")[:2] for line in lines[4:]] == [[code, "24"] for code in (
         "rd_systemic_approach", "rd_resistance_to_change", "rd_human_capital", "rd_delegation", "rd_evidence_based")]
     segment = run("agreement", "--frame", "reform_directions", "--unit", "segment", "--bootstrap", "0", db=sample_db)
     assert "rd_systemic_approach" in segment.stdout
@@ -126,3 +128,14 @@ def test_main_without_command_prints_help(capsys):
 def test_python_dash_m_and_console_script_agree():
     out = subprocess.run([sys.executable, "-m", "coding", "--help"], capture_output=True, text=True).stdout
     assert "codebook" in out and "agreement" in out and "shares" in out and "import" in out
+
+
+def test_the_parsers_spelled_out_choices_are_the_librarys():
+    """coding/cli/common.py spells some choices out so that ``--help`` imports no service; they must agree."""
+    from coding import service
+    from coding.cli import common
+    from coding.ratings import LEVELS
+
+    assert common.LANGUAGES == service.SUPPORTED_LANGUAGES and common.CONSENSUS == service.CONSENSUS
+    assert common.DISAGREEMENT_VIEWS == service.DISAGREEMENT_VIEWS and common.LEVELS == LEVELS
+    assert common.UNITS == service.SEGMENTATION_UNITS

@@ -107,16 +107,18 @@ def test_wikipedia_cohen_through_the_cli(capsys, tmp_path):
 def test_csv_output_starts_with_the_overall_row(capsys, k2011_csv):
     assert main(["agreement", k2011_csv, "--format", "csv", "--bootstrap", "0"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype={"code": str})
-    assert table["code"].tolist() == ["(overall)", "1", "2", "3", "4", "5"]
+    assert table["code"].tolist() == ["(overall)", "(overall: pooled presence alpha)", "(overall: MASI alpha)",
+                                      "1", "2", "3", "4", "5"]
     assert round(table.loc[0, "alpha"], 3) == 0.743
 
 
-def test_undefined_values_print_nan_with_reason(capsys, tmp_path):
+def test_undefined_values_print_a_dash_with_reason(capsys, tmp_path):
     path = write_csv(tmp_path / "one.csv", [("s1", "ann", "x"), ("s2", "ann", "y")])
     assert main(["agreement", path, "--bootstrap", "10"]) == 0
     out = capsys.readouterr().out
-    assert "Krippendorff's alpha" in out and "NaN (only one coder)" in out
-    assert "NaN (1)" in out and "(1) only one coder" in out
+    assert "Krippendorff's alpha" in out and "— (only one coder)" in out
+    assert "— (1)" in out and "(1) only one coder" in out
+    assert "NaN" not in out and "None" not in out
 
 
 def test_coders_filter_and_respondent_level(capsys, tmp_path):
@@ -172,6 +174,7 @@ def test_database_mode_calls_the_service(capsys, monkeypatch):
 
     monkeypatch.setattr(service, "agreement_report", fake_report)
     monkeypatch.setattr(common, "engine_from_args", lambda args: "ENGINE")
+    monkeypatch.setattr(service, "team_mode_on", lambda engine, project: False)  # the door asks the fake engine
     report = run_json(capsys, "--frame", "stance", "--unit", "respondent", "--coders", "A,B", "--level", "ordinal")
     assert calls == {"engine": "ENGINE", "project": "default", "frame": "stance", "unit": "respondent",
                      "coders": ["A", "B"], "level": "ordinal", "n_boot": 1000, "seed": 0}

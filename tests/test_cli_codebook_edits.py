@@ -75,7 +75,7 @@ def test_team_mode_needs_the_password_and_a_coder_cannot_merge(capsys, sample_db
     monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)
     assert run(capsys, sample_db, "team", "on", "--as", "root")[0] == 0
     code, _, err = run(capsys, sample_db, "codebook", "merge", "rd_delegation", "rd_systemic_approach")
-    assert code == 2 and "say who you are" in err
+    assert code == 2 and "needs --as NAME" in err
     code, _, err = run(capsys, sample_db, "codebook", "merge", "rd_delegation", "rd_systemic_approach",
                        "--as", "aigerim")
     assert code == 2 and "aigerim is a coder" in err
@@ -85,4 +85,4 @@ def test_team_mode_needs_the_password_and_a_coder_cannot_merge(capsys, sample_db
     monkeypatch.setenv("CODEFRAME_PASSWORD", PASSWORD)
     code, out, _ = run(capsys, sample_db, "codebook", "merge", "rd_delegation", "rd_systemic_approach", "--as", "root")
     assert code == 0 and "codebook version 1" in out
-    assert "root" in run(capsys, sample_db, "codebook", "history")[1]
+    assert "root" in run(capsys, sample_db, "codebook", "history", "--as", "aigerim")[1]

@@ -105,7 +105,7 @@ def test_in_team_mode_only_an_admin_excludes(capsys, sample_db, monkeypatch):
     monkeypatch.setenv("CODEFRAME_PASSWORD", "a long passphrase")
     assert run(capsys, sample_db, "team", "on", "--as", "root")[0] == 0
     code, _, err = run(capsys, sample_db, "documents", "exclude", "R01")
-    assert code == 2 and "sign in as an admin" in err
+    assert code == 2 and "needs --as NAME" in err
     assert run(capsys, sample_db, "documents", "exclude", "R01", "--as", "root")[0] == 0
 
 

@@ -147,41 +147,41 @@ def _assert_state_is_replay_of_history(url: str) -> list[CodingEvent]:
         engine.dispose()
 
 
-def test_threads_of_concurrent_coders_leave_state_equal_to_replayed_history(any_db_url):
-    units, codes = _setup(any_db_url)
-    jobs = [(any_db_url, i, units, codes, OPERATIONS) for i in range(WORKERS)]
+def test_threads_of_concurrent_coders_leave_state_equal_to_replayed_history(db_url):
+    units, codes = _setup(db_url)
+    jobs = [(db_url, i, units, codes, OPERATIONS) for i in range(WORKERS)]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         assert list(pool.map(_work, jobs)) == [OPERATIONS] * WORKERS
-    events = _assert_state_is_replay_of_history(any_db_url)
+    events = _assert_state_is_replay_of_history(db_url)
     assert {e.action for e in events} >= {"add", "remove", "memo", "undo"}
     assert len({e.coder_id for e in events}) == WORKERS + 1
 
 
-def test_processes_of_concurrent_coders_leave_state_equal_to_replayed_history(any_db_url, process_pool):
-    units, codes = _setup(any_db_url)
-    jobs = [(any_db_url, i, units, codes, OPERATIONS) for i in range(WORKERS)]
+def test_processes_of_concurrent_coders_leave_state_equal_to_replayed_history(db_url, process_pool):
+    units, codes = _setup(db_url)
+    jobs = [(db_url, i, units, codes, OPERATIONS) for i in range(WORKERS)]
     results = process_pool.map(_process_job, jobs, chunksize=1)
     assert [done for _, done in results] == [OPERATIONS] * WORKERS
     assert len({pid for pid, _ in results}) == WORKERS  # eight processes at once
-    events = _assert_state_is_replay_of_history(any_db_url)
+    events = _assert_state_is_replay_of_history(db_url)
     assert {e.action for e in events} >= {"add", "remove", "memo", "undo"}
     assert len({e.coder_id for e in events}) == WORKERS + 1
 
 
-def test_processes_crowding_onto_the_same_codings_leave_state_equal_to_replayed_history(any_db_url, process_pool):
-    units, codes = _setup(any_db_url)
-    jobs = [(any_db_url, i, units, codes, OPERATIONS, True) for i in range(WORKERS)]
+def test_processes_crowding_onto_the_same_codings_leave_state_equal_to_replayed_history(db_url, process_pool):
+    units, codes = _setup(db_url)
+    jobs = [(db_url, i, units, codes, OPERATIONS, True) for i in range(WORKERS)]
     results = process_pool.map(_process_job, jobs, chunksize=1)
     assert [done for _, done in results] == [OPERATIONS] * WORKERS
-    events = _assert_state_is_replay_of_history(any_db_url)
+    events = _assert_state_is_replay_of_history(db_url)
     undos = [e for e in events if e.action == "undo"]
     assert len(undos) > WORKERS * OPERATIONS * 0.3 * 0.5  # most undos found something to revert
     assert len({(e.segment_id, e.code_id) for e in events}) <= 9
 
 
-def test_simultaneous_adds_of_the_same_coding_make_one_row_and_one_event(any_db_url):
-    units, codes = _setup(any_db_url)
-    engine = make_engine(any_db_url, migrate_schema=False)
+def test_simultaneous_adds_of_the_same_coding_make_one_row_and_one_event(db_url):
+    units, codes = _setup(db_url)
+    engine = make_engine(db_url, migrate_schema=False)
     barrier = threading.Barrier(WORKERS)
 
     def add(_):
@@ -198,12 +198,12 @@ def test_simultaneous_adds_of_the_same_coding_make_one_row_and_one_event(any_db_
         assert list(history["action"]) == ["add", "remove"] * 3
     finally:
         engine.dispose()
-    _assert_state_is_replay_of_history(any_db_url)
+    _assert_state_is_replay_of_history(db_url)
 
 
-def test_direct_duplicate_coding_insert_is_refused_by_the_database(any_db_url):
-    units, codes = _setup(any_db_url)
-    engine = make_engine(any_db_url, migrate_schema=False)
+def test_direct_duplicate_coding_insert_is_refused_by_the_database(db_url):
+    units, codes = _setup(db_url)
+    engine = make_engine(db_url, migrate_schema=False)
     try:
         service.add_coding(engine, PROJECT, segment_id=units[0], code=codes[0], coder=SHARED)
         with Session(engine) as session:

@@ -23,11 +23,6 @@ from coding.precision import tolerance
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def minilm():
-    return load_embedder("all-MiniLM-L6-v2")
-
-
 class Counting:
     """Wraps an embedder and records every text it is asked to encode."""
 

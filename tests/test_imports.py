@@ -44,3 +44,12 @@ def test_pure_modules_import_no_database_ui_or_model_stack():
     forbidden = ("sqlalchemy", "sqlmodel", "streamlit", "torch", "sentence_transformers", "coding.database",
                  "coding.service", "coding.embeddings", "spacy")
     assert [m for m in forbidden if m in loaded] == []
+
+
+def test_the_command_line_starts_without_the_database_or_data_stacks():
+    """``codeframe --help`` builds the whole parser; the handlers import what they need when they run."""
+    loaded = _modules_after("import coding.cli; coding.cli.build_parser()")
+    forbidden = ("pandas", "numpy", "sqlalchemy", "sqlmodel", "alembic", "torch", "sentence_transformers", "spacy",
+                 "streamlit", "yaml", "coding.service", "coding.database")
+    assert [m for m in forbidden if m in loaded] == []
+    assert "coding.cli.suggest" in loaded  # every command module was imported, so the check is not vacuous

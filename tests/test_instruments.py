@@ -120,8 +120,8 @@ def test_the_sample_reproduces_the_published_shapes(sample_engine):
     assert closed.loc["initiative: high", "display"] == "4840/11000 = 44.0%"
 
 
-def test_downgrading_0006_drops_only_the_instrument_tables(any_db_url):
-    engine = make_engine(any_db_url)
+def test_downgrading_0006_drops_only_the_instrument_tables(db_url):
+    engine = make_engine(db_url)
     service.create_project(engine, "p")
     from alembic import command
     from alembic.config import Config

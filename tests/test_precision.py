@@ -1,14 +1,15 @@
 """Precision: the bf16 probe, the CODEFRAME_PRECISION setting, per-precision caching and measured tolerances.
 
 Where this CPU runs bf16, both paths are tested on the real model. Where it does not, the
-bf16 assertions cannot run: the test says why in a warning, and the fp32 assertions still run.
+bf16 tests cannot run: they are skipped with the probe's reason (``pytest -ra`` lists it), and the
+fp32 tests still run.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,25 +45,28 @@ def fp32_embedder(model_path):
     return SentenceTransformerEmbedder(model_path, model_id="all-MiniLM-L6-v2", precision="fp32")
 
 
-def bf16_or_reason(model_path):
-    """A bf16 embedder, or the reason this CPU cannot give one (warned, so it is printed)."""
+def bf16_embedder_or_skip(model_path):
+    """A bf16 embedder, or a visible skip with the reason this CPU cannot give one."""
     support = bf16_support()
     if not support.usable:
-        warnings.warn(f"bf16 path not run on this CPU: {support.reason}; only the fp32 assertions ran")
-        return None, support.reason
-    return SentenceTransformerEmbedder(model_path, model_id="all-MiniLM-L6-v2", precision="bf16"), support.reason
+        pytest.skip(f"bf16 not run on this CPU: {support.reason}")
+    return SentenceTransformerEmbedder(model_path, model_id="all-MiniLM-L6-v2", precision="bf16")
 
 
-def test_fp32_is_exact_and_bf16_stays_within_the_measured_gap(fp32_embedder, model_path):
+def test_fp32_is_exact_and_auto_follows_the_probe(fp32_embedder, model_path):
     fp32 = fp32_embedder.encode(TEXTS)
     assert fp32_embedder.precision == "fp32" and fp32_embedder.cache_id == "all-MiniLM-L6-v2"
     assert np.allclose(np.linalg.norm(fp32, axis=1), 1.0, atol=1e-5)
     again = SentenceTransformerEmbedder(model_path, model_id="y", precision="fp32").encode(TEXTS)
     assert np.array_equal(fp32, again)  # fp32 is deterministic on one machine
-    bf16_embedder, reason = bf16_or_reason(model_path)
-    if bf16_embedder is None:
-        assert resolve_precision("auto") == "fp32" and reason
-        return
+    support = bf16_support()
+    assert resolve_precision("auto") == ("bf16" if support.usable else "fp32")
+    assert support.usable or support.reason  # fp32 says why
+
+
+def test_bf16_stays_within_the_measured_gap_of_fp32(fp32_embedder, model_path):
+    bf16_embedder = bf16_embedder_or_skip(model_path)
+    fp32 = fp32_embedder.encode(TEXTS)
     assert resolve_precision("auto") == "bf16"
     assert bf16_embedder.precision == "bf16" and bf16_embedder.cache_id == "all-MiniLM-L6-v2@bf16"
     bf16 = bf16_embedder.encode(TEXTS)
@@ -140,10 +144,13 @@ def test_the_cache_keeps_precisions_apart():
     assert (fp32.calls, bf16.calls, len(store)) == (1, 1, 2)  # each precision embeds once, then hits
 
 
-def test_a_project_moved_from_bf16_to_fp32_suggests_what_fp32_suggests(tmp_path, fp32_embedder, model_path):
+def test_a_project_moved_from_bf16_to_fp32_suggests_what_fp32_suggests(tmp_path, fp32_embedder, model_path, request):
     """The cache filled in bf16 does not leak into an fp32 machine's suggestions."""
     from coding import service
     from coding.database.engine import make_engine
+
+    bf16_embedder = bf16_embedder_or_skip(model_path)  # before the sample is built: a skip costs nothing
+    sample_db_template = request.getfixturevalue("sample_db_template")
 
     def suggestions(engine, embedder):
         service.clear_suggestion_cache()
@@ -151,13 +158,11 @@ def test_a_project_moved_from_bf16_to_fp32_suggests_what_fp32_suggests(tmp_path,
                                document_id=service.list_documents(engine)[0].id, include_coded=True)
         return [(s.segment_id, s.code, round(s.score, 6)) for s in rows]
 
+    for name in ("fresh", "moved"):  # two copies of the sample project
+        shutil.copy(sample_db_template, tmp_path / f"{name}.sqlite")
     fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
     moved = make_engine(f"sqlite:///{tmp_path / 'moved.sqlite'}")
-    for engine in (fresh, moved):
-        service.initialize(engine, sample=True)
-    bf16_embedder, _ = bf16_or_reason(model_path)
-    if bf16_embedder is not None:
-        suggestions(moved, bf16_embedder)  # fills moved's cache with bf16 rows
+    assert suggestions(moved, bf16_embedder)  # fills moved's cache with bf16 rows
     assert suggestions(moved, fp32_embedder) == suggestions(fresh, fp32_embedder)
     assert suggestions(fresh, fp32_embedder)  # there is something to compare
 

@@ -160,3 +160,59 @@ def test_units_like_a_sentence_come_from_the_cached_embeddings(sample_engine, sa
     assert again.iloc[0]["similarity"] < 0.99 and len(again) == 3
     assert main(["--db", sample_url, "search", "Pay is too low", "--like", "--top", "2", "--format", "csv"]) == 0
     assert len(list(csv.DictReader(io.StringIO(capsys.readouterr().out)))) == 2
+
+
+# --------------------------------------------------------------------------- issue 27, items 2 and 14
+
+
+def _team_report(engine, tmp_path, **kwargs):
+    from team_project import FRAME, P, build
+
+    build(engine, tmp_path, **kwargs)
+    return P, FRAME
+
+
+def test_a_blind_coders_report_names_nobody_else_and_states_their_coverage(sqlite_engine, tmp_path, capsys):
+    project, frame = _team_report(sqlite_engine, tmp_path, blind=True)
+    found = service.findings_report(sqlite_engine, project, frame=frame, viewer="cal", embedder=False, chart=False)
+    assert found.own_only and found.coder == "cal"
+    md = rp.to_markdown(found)
+    text, doc = _docx_text(rp.to_docx(found))
+    cells = "\n".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
+    for written in (md, text + "\n" + cells):
+        for other in ("dana", "pilot", "sup", "consensus"):
+            assert other not in written, (other, written)
+        assert "α" not in written and "alpha" not in written.lower() and "krippendorff" not in written.lower()
+        assert "only your own codings (cal)" in written
+        assert "cal coded this frame for 4 of 5 respondents" in written
+        assert "Partial coverage" in written
+    # the same from the command line, signed in as cal
+    out = tmp_path / "mine.md"
+    assert main(["--db", str(sqlite_engine.url), "--project", project, "report", "--frame", frame, "--as", "cal",
+                 "--no-embeddings", "--output", str(out)]) == 0
+    assert "dana" not in out.read_text(encoding="utf-8") and "α" not in out.read_text(encoding="utf-8")
+    # a supervisor's report still compares the coders and carries α
+    full = service.findings_report(sqlite_engine, project, frame=frame, viewer="sup", coder="cal", embedder=False,
+                                   chart=False)
+    assert not full.own_only and "dana" in full.methods and "Respondent-level α" in full.table.columns
+
+
+def test_the_report_has_the_share_table_and_marks_quotes_in_another_language(sqlite_engine, tmp_path):
+    project, frame = _team_report(sqlite_engine, tmp_path, blind=False)
+    found = service.findings_report(sqlite_engine, project, frame=frame, coder="dana", embedder=False, chart=False)
+    table = found.table.set_index("Code")
+    systemic = next(f for f in found.findings if f.code == "rd_systemic_approach")
+    assert table.loc[systemic.label, "Respondents"] == f"{systemic.count} of 5"
+    assert table.loc[systemic.label, "Share"] == rp.percent_text(systemic.count, 5)
+    md = rp.to_markdown(found)
+    assert "## Table 1" in md and f"| {systemic.label} | {systemic.count} of 5 |" in md
+    assert "Table 1. " in md and "dana coded this frame for 5 of 5 respondents" in md
+    russian = [q for q in systemic.quotes if q.respondent == "R5"]
+    assert russian and russian[0].language == "ru"
+    assert "(R5) [ru, in Russian]" in md
+    assert all(q.language is None for f in found.findings for q in f.quotes if q.respondent != "R5")
+    assert "quoted untranslated" in found.methods
+    text, doc = _docx_text(rp.to_docx(found))
+    assert "(R5) [ru, in Russian]" in text
+    header = [c.text for c in doc.tables[0].rows[0].cells]
+    assert header[:4] == ["Code", "Respondents", "Share", "95% CI"]

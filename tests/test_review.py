@@ -251,7 +251,7 @@ def test_in_team_mode_only_admins_change_what_is_analysed(sample_engine):
     with pytest.raises(PermissionDenied, match="only admins"):
         service.remove_document(sample_engine, P, document="R01", actor="supervisor", confirm=True)
     assert service.set_excluded(sample_engine, P, kind="document", name="R01", actor="root")
-    assert service.share_report(sample_engine, P, frame=FRAME).n == 23
+    assert service.share_report(sample_engine, P, frame=FRAME, viewer="root").n == 23
 
 
 # --------------------------------------------------------------------------- pure rules

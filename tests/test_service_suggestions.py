@@ -20,7 +20,6 @@ from coding import service
 from coding.database import queries
 from coding.database.embedding_store import SqlEmbeddingStore
 from coding.database.tables import CodeFrame, Coding, CodingEvent, SuggestionFeedback
-from coding.embeddings import load_embedder
 from coding.errors import CodeframeError, NotFound, PermissionDenied
 from coding.service.agreement import model_codings
 from coding.service.suggestions import fitted_suggester, frame_background_rows, frame_documents
@@ -51,11 +50,6 @@ def fresh_process_cache():
     service.clear_suggestion_cache()
     yield
     service.clear_suggestion_cache()
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    return load_embedder("all-MiniLM-L6-v2")
 
 
 @pytest.fixture

@@ -233,3 +233,13 @@ def test_batched_wilson_intervals_equal_the_single_cell_ones():
     assert _wilson_intervals([], []) == []
     with pytest.raises(ValueError, match="confidence"):
         _wilson_intervals([1], [2], confidence=1.0)
+
+
+def test_an_undefined_agreement_prints_a_dash_with_its_reason():
+    """Issue 27, item 3: never 'None' or a bare 'n/a' beside a share."""
+    table = pd.DataFrame({"code": ["p", "c"], "label": ["Parent", "Child"], "display": ["2/4 = 50.0%"] * 2,
+                          "ci_low": [15.0, 15.0], "ci_high": [85.0, 85.0], "agreement": [float("nan"), 0.8],
+                          "agreement_reason": ["parent code: α is computed per sub-code", None]})
+    text = format_share_table(table)
+    assert "— (parent code: α is computed per sub-code)" in text and "0.80" in text
+    assert "None" not in text and "n/a" not in text

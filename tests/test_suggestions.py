@@ -8,7 +8,6 @@ from topics import BACKGROUND, CODEBOOK, OFF_TOPIC, PARAPHRASES
 
 from coding.anchored import best_f1_threshold
 from coding.codebook import parse_codebook
-from coding.embeddings import load_embedder
 from coding.suggestions import (
     LabeledExamples,
     SuggestionModel,
@@ -18,23 +17,18 @@ from coding.suggestions import (
 
 
 @pytest.fixture(scope="module")
-def embedder():
-    return load_embedder("all-MiniLM-L6-v2")
-
-
-@pytest.fixture(scope="module")
 def codebook():
     return parse_codebook(CODEBOOK)
 
 
 @pytest.fixture(scope="module")
-def parts(embedder, codebook):
-    return embed_code_texts(code_prototype_texts(codebook, "topics"), embedder.encode)
+def parts(minilm, codebook):
+    return embed_code_texts(code_prototype_texts(codebook, "topics"), minilm.encode)
 
 
 @pytest.fixture(scope="module")
-def background(embedder):
-    return embedder.encode(BACKGROUND + list(PARAPHRASES.values()) + OFF_TOPIC)
+def background(minilm):
+    return minilm.encode(BACKGROUND + list(PARAPHRASES.values()) + OFF_TOPIC)
 
 
 @pytest.fixture(scope="module")
@@ -50,24 +44,24 @@ def test_prototype_texts_keep_kinds_and_exclusions(codebook):
     assert cooking.exclusions == ("Restaurant business finances and profits",)
 
 
-def test_a_paraphrase_of_a_definition_ranks_its_code_first(zero_shot, embedder):
-    x = embedder.encode(list(PARAPHRASES.values()))
+def test_a_paraphrase_of_a_definition_ranks_its_code_first(zero_shot, minilm):
+    x = minilm.encode(list(PARAPHRASES.values()))
     scores = zero_shot.score(x)
     assert scores.shape == (5, 5) and ((scores >= 0) & (scores <= 1)).all()
     assert [zero_shot.codes[j] for j in scores.argmax(axis=1)] == list(PARAPHRASES)
 
 
 @pytest.mark.parametrize("aggregate", ["max", "mean", "max+mean"])
-def test_every_aggregate_ranks_the_paraphrases_right(codebook, parts, background, embedder, aggregate):
+def test_every_aggregate_ranks_the_paraphrases_right(codebook, parts, background, minilm, aggregate):
     model = SuggestionModel(aggregate=aggregate).fit(codebook, "topics", parts, background=background)
-    scores = model.score(embedder.encode(list(PARAPHRASES.values())))
+    scores = model.score(minilm.encode(list(PARAPHRASES.values())))
     assert [model.codes[j] for j in scores.argmax(axis=1)] == list(PARAPHRASES)
 
 
-def test_an_exclusive_frame_forces_a_choice_and_abstains_only_when_none_is_allowed(zero_shot, parts, embedder,
+def test_an_exclusive_frame_forces_a_choice_and_abstains_only_when_none_is_allowed(zero_shot, parts, minilm,
                                                                                   background):
     ids = [f"p{i}" for i in range(5)] + [f"o{i}" for i in range(len(OFF_TOPIC))]
-    x = embedder.encode(list(PARAPHRASES.values()) + OFF_TOPIC)
+    x = minilm.encode(list(PARAPHRASES.values()) + OFF_TOPIC)
     scores = zero_shot.score(x)
     np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-6)  # probabilities over the frame's codes
     forced = zero_shot.suggest(ids, x)
@@ -102,21 +96,21 @@ def test_an_exclusive_frame_forces_a_choice_and_abstains_only_when_none_is_allow
 
 
 def test_the_temperature_comes_from_the_codebook_or_from_the_codings(zero_shot, codebook, parts, background,
-                                                                     embedder):
+                                                                     minilm):
     assert zero_shot.temperature_source == "codebook" and 0.003 <= zero_shot.temperature <= 1.0
     texts = list(PARAPHRASES.values()) * 3
-    examples = LabeledExamples([f"e{i}" for i in range(len(texts))], embedder.encode(texts),
+    examples = LabeledExamples([f"e{i}" for i in range(len(texts))], minilm.encode(texts),
                                [{c} for c in PARAPHRASES] * 3, groups=[i % 5 for i in range(len(texts))])
     learned = SuggestionModel().fit(codebook, "topics", parts, examples, background=background)
     assert learned.temperature_source == "codings"
     fixed = SuggestionModel(temperature=0.2).fit(codebook, "topics", parts, background=background)
     assert fixed.temperature_source == "fixed"
-    flat, sharp = fixed.score(embedder.encode(OFF_TOPIC)), zero_shot.score(embedder.encode(OFF_TOPIC))
+    flat, sharp = fixed.score(minilm.encode(OFF_TOPIC)), zero_shot.score(minilm.encode(OFF_TOPIC))
     assert (flat.max(axis=1) < sharp.max(axis=1)) .all() == (0.2 > zero_shot.temperature)
 
 
-def test_exclusive_frame_gives_at_most_one_suggestion_other_frames_several(parts, background, embedder):
-    mixed = embedder.encode(["After football training in the rain I cooked pasta with tomato sauce for dinner."])
+def test_exclusive_frame_gives_at_most_one_suggestion_other_frames_several(parts, background, minilm):
+    mixed = minilm.encode(["After football training in the rain I cooked pasta with tomato sauce for dinner."])
     codes = list(parts)
     exclusive = SuggestionModel(zero_shot_k=0.5).fit_codes(codes, parts, exclusive=True, background=background)
     several = SuggestionModel(zero_shot_k=0.5).fit_codes(codes, parts, exclusive=False, background=background)
@@ -128,16 +122,16 @@ def test_exclusive_frame_gives_at_most_one_suggestion_other_frames_several(parts
     assert len(several.suggest(["m"], mixed, top_k=1)) == 1
 
 
-def test_the_matched_part_is_the_closest_part_of_the_definition(zero_shot, embedder):
-    [s] = zero_shot.suggest(["x"], embedder.encode(["The bank raised the interest rate on my mortgage again."]))
+def test_the_matched_part_is_the_closest_part_of_the_definition(zero_shot, minilm):
+    [s] = zero_shot.suggest(["x"], minilm.encode(["The bank raised the interest rate on my mortgage again."]))
     assert s.code == "banking"
     assert s.evidence.matched_part.kind == "example"
     assert s.evidence.matched_part.text == "The bank raised the interest rate on my mortgage."
     assert s.evidence.matched_part.similarity > 0.9
 
 
-def test_exclusion_criteria_lower_the_score(codebook, parts, background, embedder):
-    x = embedder.encode(["The restaurant business made less profit and its finances are in trouble."])
+def test_exclusion_criteria_lower_the_score(codebook, parts, background, minilm):
+    x = minilm.encode(["The restaurant business made less profit and its finances are in trouble."])
     with_exclusions = SuggestionModel(exclusion_weight=1.0).fit(codebook, "topics", parts, background=background)
     without = SuggestionModel(exclusion_weight=0.0).fit(codebook, "topics", parts, background=background)
     j = with_exclusions.codes.index("cooking")
@@ -146,7 +140,7 @@ def test_exclusion_criteria_lower_the_score(codebook, parts, background, embedde
     assert with_exclusions.raw_scores(x)[0, other] == pytest.approx(without.raw_scores(x)[0, other])
 
 
-def _few_shot_examples(embedder):
+def _few_shot_examples(minilm):
     """Coded passages: 'banking' includes talk about pensions (which the definition does not say)."""
     positives = ["My pension savings are managed by a state fund.", "I worry my pension will be too small.",
                  "The pension fund invests our contributions.", "Retirement savings grow slowly.",
@@ -158,19 +152,19 @@ def _few_shot_examples(embedder):
     texts = positives + negatives
     return LabeledExamples(
         segment_ids=[f"e{i}" for i in range(len(texts))],
-        embeddings=embedder.encode(texts),
+        embeddings=minilm.encode(texts),
         positive=[{"banking"}] * len(positives) + [{c} for c in codes_of_negatives],
         groups=[f"r{i % 7}" for i in range(len(texts))],
     )
 
 
-def test_anchored_learning_moves_a_prototype_toward_its_examples(codebook, parts, background, embedder, zero_shot):
-    examples = _few_shot_examples(embedder)
+def test_anchored_learning_moves_a_prototype_toward_its_examples(codebook, parts, background, minilm, zero_shot):
+    examples = _few_shot_examples(minilm)
     model = SuggestionModel(shrinkage=2.0).fit(codebook, "topics", parts, examples, background=background)
     info = {row["code"]: row for row in model.describe()}
     assert info["banking"]["positives"] == 6 and info["banking"]["negatives"] == 8
     assert info["banking"]["shrinkage"] == 2.0 and info["banking"]["threshold_source"] == "forced choice"
-    new = embedder.encode(["How much will my pension be when I retire?"])
+    new = minilm.encode(["How much will my pension be when I retire?"])
     j = model.codes.index("banking")
     assert model.raw_scores(new)[0, j] > zero_shot.raw_scores(new)[0, j]
     [s] = model.suggest(["new"], new)
@@ -185,7 +179,7 @@ def test_anchored_learning_moves_a_prototype_toward_its_examples(codebook, parts
     assert picky.suggest(["new"], new)[0].evidence.neighbours == ()  # weak evidence is hidden
 
 
-def _convention_examples(embedder):
+def _convention_examples(minilm):
     """A coder's convention the codebook does not state: delayed trains and buses count as 'weather'."""
     travel = ["The train was cancelled and I waited an hour on the platform.", "My bus was late again this morning.",
               "The tram broke down between two stops.", "Our flight was delayed by three hours.",
@@ -196,24 +190,24 @@ def _convention_examples(embedder):
               "The nurse measured my blood pressure.", "I took a loan for the car."]
     codes = ["football", "cooking", "medicine", "banking"] * 2
     texts = travel + others
-    return LabeledExamples([f"e{i}" for i in range(len(texts))], embedder.encode(texts),
+    return LabeledExamples([f"e{i}" for i in range(len(texts))], minilm.encode(texts),
                            [{"weather"}] * len(travel) + [{c} for c in codes],
                            groups=[f"r{i % 8}" for i in range(len(texts))])
 
 
-def test_the_amount_of_learning_is_chosen_by_grouped_cross_validation(codebook, parts, background, embedder,
+def test_the_amount_of_learning_is_chosen_by_grouped_cross_validation(codebook, parts, background, minilm,
                                                                       zero_shot):
     from coding.anchored import choose_shrinkage
 
-    examples = _convention_examples(embedder)
+    examples = _convention_examples(minilm)
     chosen = SuggestionModel().fit(codebook, "topics", parts, examples, background=background)
     assert np.isfinite(chosen.shrinkage)  # the convention is not in the codebook: learning clearly helps
-    new = embedder.encode(["The regional train was late and overcrowded."])
+    new = minilm.encode(["The regional train was late and overcrowded."])
     assert chosen.suggest(["n"], new)[0].code == "weather"
     assert zero_shot.suggest(["n"], new)[0].code != "weather"
     # examples whose labels are noise never move the model away from the codebook
     rng = np.random.default_rng(1)
-    x = embedder.encode(BACKGROUND)
+    x = minilm.encode(BACKGROUND)
     labels = np.zeros((len(x), 5), dtype=np.int8)
     labels[np.arange(len(x)), rng.integers(0, 5, len(x))] = 1
     definition = np.vstack([parts[c].parts.mean(axis=0) for c in chosen.codes])
@@ -222,11 +216,11 @@ def test_the_amount_of_learning_is_chosen_by_grouped_cross_validation(codebook, 
     assert choose_shrinkage(definition, x, labels, [0] * len(x), exclusive=True) == (np.inf, None)  # one group
 
 
-def test_thresholds_of_a_non_exclusive_frame_are_fitted_by_grouped_cv(parts, background, embedder):
+def test_thresholds_of_a_non_exclusive_frame_are_fitted_by_grouped_cv(parts, background, minilm):
     texts = ([f"I took a loan from the bank number {i}." for i in range(6)]
              + [f"The bank charges interest on my card, month {i}." for i in range(6)] + BACKGROUND[:12])
     positive = [{"banking"}] * 12 + [set()] * 12
-    examples = LabeledExamples([f"s{i}" for i in range(24)], embedder.encode(texts), positive,
+    examples = LabeledExamples([f"s{i}" for i in range(24)], minilm.encode(texts), positive,
                                reviewed=[True] * 24, groups=[i % 6 for i in range(24)])
     model = SuggestionModel().fit_codes(list(parts), parts, exclusive=False, examples=examples, background=background)
     info = {row["code"]: row for row in model.describe()}
@@ -247,8 +241,8 @@ def test_label_matrix_uses_reviews_rejections_and_exclusivity():
         LabeledExamples(["a"], np.eye(1), [set(), set()])
 
 
-def test_uncertainty_is_highest_where_the_choice_is_closest(zero_shot, parts, background, embedder):
-    x = embedder.encode([PARAPHRASES["weather"], "Could you repeat the question, please?",
+def test_uncertainty_is_highest_where_the_choice_is_closest(zero_shot, parts, background, minilm):
+    x = minilm.encode([PARAPHRASES["weather"], "Could you repeat the question, please?",
                          "I had a cold and also my bank account was blocked."])
     u = zero_shot.uncertainty(x)
     assert u.shape == (3,) and ((u > 0) & (u <= 1)).all()
@@ -285,12 +279,12 @@ def test_fitted_temperature_recovers_the_one_that_made_the_labels():
 
 
 @pytest.mark.parametrize("aggregate", ["mean", "max", "max+mean"])
-def test_stacked_scoring_equals_scoring_each_code_on_its_own(codebook, parts, background, embedder, aggregate):
+def test_stacked_scoring_equals_scoring_each_code_on_its_own(codebook, parts, background, minilm, aggregate):
     # scoring stacks every code's parts into one matrix; it must give what the definition says,
     # code by code: cosine to each part, combined, minus the exclusion penalty, then calibrated
     model = SuggestionModel(aggregate=aggregate, exclusion_weight=0.5).fit(codebook, "topics", parts,
                                                                            background=background)
-    x = embedder.encode(list(PARAPHRASES.values()) + OFF_TOPIC)
+    x = minilm.encode(list(PARAPHRASES.values()) + OFF_TOPIC)
     for j, code in enumerate(model.codes):
         sims = x @ parts[code].parts.T
         combined = {"mean": sims.mean(axis=1), "max": sims.max(axis=1),

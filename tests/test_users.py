@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import sqlite3
 
 import pytest
@@ -265,18 +266,20 @@ def test_history_exports_as_csv_and_json_lines(engine, units, tmp_path):
 
 
 @pytest.fixture
-def second_url(any_db_url, tmp_path):
-    """Another empty database on the same backend as ``any_db_url``."""
-    if any_db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored.sqlite'}"
+def second_url(backend, request, tmp_path):
+    """Another migrated, empty database on the backend of the test (a copy of the session's template)."""
+    if backend == "sqlite":
+        path = tmp_path / "restored.sqlite"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
-    from conftest import PostgresSchema
+    from conftest import PostgresDatabase
 
-    schema = PostgresSchema()
+    database = PostgresDatabase(template=request.getfixturevalue("postgres_template"))
     try:
-        yield schema.url
+        yield database.url
     finally:
-        schema.drop()
+        database.drop()
 
 
 def _all_rows(engine) -> dict[str, list[tuple]]:
@@ -318,7 +321,7 @@ def test_backup_and_restore_reproduce_every_row(engine, units, second_url, tmp_p
     assert _all_rows(engine) == before  # the backup did not change the source
 
 
-def test_a_sqlite_backup_restores_into_either_backend(tmp_path, any_db_url):
+def test_a_sqlite_backup_restores_into_either_backend(tmp_path, db_url):
     source = make_engine(f"sqlite:///{tmp_path / 'source.sqlite'}")
     try:
         _fill(source, _project(source))
@@ -329,7 +332,7 @@ def test_a_sqlite_backup_restores_into_either_backend(tmp_path, any_db_url):
     with sqlite3.connect(path) as conn:  # a self-contained SQLite file
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
         assert conn.execute("SELECT count(*) FROM coding").fetchone()[0] == len(rows["coding"])
-    target = make_engine(any_db_url)
+    target = make_engine(db_url)
     try:
         service.restore(target, path)
         restored = _all_rows(target)
@@ -419,32 +422,33 @@ def test_cli_users_team_undo_history_backup_and_restore(tmp_path, monkeypatch, c
     transcript = tmp_path / "R99.txt"
     transcript.write_text("Interviewer: Why?\nRespondent: The reform stalled.\n", encoding="utf-8")
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "import", "transcripts", str(transcript))
-    assert code == 2 and "only an admin may import transcripts" in err  # team mode: say which admin you are
+    assert code == 2 and "needs --as NAME" in err  # team mode: say which admin you are
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "import", "transcripts", str(transcript), "--as", "eve")
     assert code == 2 and "sign-in failed" in err  # --as is checked by password, not taken on trust
     code, out, err = _cli(monkeypatch, capsys, "--db", db, "import", "transcripts", str(transcript), "--as", "alice")
     assert code == 0 and "R99" in service.list_documents(engine, P)[-1].name
-    code, out, err = _cli(monkeypatch, capsys, "--db", db, "user", "list", "--format", "csv")
+    code, out, err = _cli(monkeypatch, capsys, "--db", db, "user", "list", "--format", "csv", "--as", "alice")
     listed = {r["name"]: r for r in csv.DictReader(io.StringIO(out))}
     assert listed["eve"]["role"] == "supervisor" and listed["alice"]["can_sign_in"] == "True"
 
-    code, out, err = _cli(monkeypatch, capsys, "--db", db, "undo", "--coder", "ann", "--steps", "3")
+    code, out, err = _cli(monkeypatch, capsys, "--db", db, "undo", "--coder", "ann", "--steps", "3", "--as", "alice")
     assert code == 0 and "undid 1 change(s) of ann" in out
     with pytest.raises(SystemExit) as exit_info:
         main(["--db", db, "undo", "--coder", "ann", "--steps", "0"])
     assert exit_info.value.code == 2 and "must be at least 1" in capsys.readouterr().err
 
-    code, out, err = _cli(monkeypatch, capsys, "--db", db, "history", "--output", str(tmp_path / "h.jsonl"))
+    code, out, err = _cli(monkeypatch, capsys, "--db", db, "history", "--output", str(tmp_path / "h.jsonl"),
+                          "--as", "alice")
     assert code == 0 and "2 event(s)" in out
     assert [json.loads(line)["action"] for line in (tmp_path / "h.jsonl").read_text().splitlines()] == ["add", "undo"]
 
-    code, out, err = _cli(monkeypatch, capsys, "--db", db, "backup", str(tmp_path / "b.sqlite"))
+    code, out, err = _cli(monkeypatch, capsys, "--db", db, "backup", str(tmp_path / "b.sqlite"), "--as", "alice")
     assert code == 0
     restored_db = f"sqlite:///{tmp_path / 'restored.sqlite'}"
     code, out, err = _cli(monkeypatch, capsys, "--db", restored_db, "restore", str(tmp_path / "b.sqlite"))
     assert code == 0 and "restored" in out
     code, out, err = _cli(monkeypatch, capsys, "--db", restored_db, "restore", str(tmp_path / "b.sqlite"))
-    assert code == 2 and "needs an empty database" in err and "Traceback" not in err
+    assert code == 2 and "needs --as NAME" in err and "Traceback" not in err  # now a project in team mode
     restored = make_engine(restored_db)
     assert _all_rows(restored) == _all_rows(engine)
     restored.dispose()

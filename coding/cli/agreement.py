@@ -10,16 +10,18 @@ of agreement on each code's presence. Database mode (no CSV, ``--frame``) asks
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-from typing import Any
 
-import pandas as pd
+from coding.cli.common import LEVELS, whole_number
 
-from coding.agreement import LEVELS, Statistic, interpret_alpha
-from coding.cli.common import whole_number
-from coding.errors import CodeframeError, CodingsError, Problem
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: ``codeframe --help`` stays fast
+if TYPE_CHECKING:  # imported in the handlers, so that ``codeframe --help`` stays fast
+    from typing import Any
+
+    import pandas as pd
+
+    from coding.agreement import Statistic
 
 FORMATS = ("table", "json", "csv")
 UNITS = ("segment", "respondent")
@@ -30,6 +32,11 @@ OVERALL_LABELS = (
     ("alpha", "Krippendorff's alpha"),
     ("gwet_ac1", "Gwet's AC1"),
 )
+SET_VALUED_LABELS = (  # a non-exclusive frame: defined even when a unit carries several codes
+    ("alpha_pooled", "alpha, per-code presence pooled"),
+    ("alpha_masi", "alpha, MASI distance (set-valued)"),
+)
+SET_VALUED_ROWS = {"alpha_pooled": "(overall: pooled presence alpha)", "alpha_masi": "(overall: MASI alpha)"}
 TABLE_HEADERS = {
     "code": "code", "n_units": "units", "n_coders": "coders", "prevalence": "prevalence",
     "percent_agreement": "agreement", "cohen_kappa": "kappa", "fleiss_kappa": "fleiss",
@@ -49,7 +56,8 @@ def register(subparsers) -> None:
         "agreement",
         help="inter-coder agreement (kappa, alpha, AC1) overall and per code",
         description="Inter-coder agreement from a long codings CSV (unit,coder,code), or from the project "
-                    "database with --frame. Undefined statistics print as 'NaN (reason)'.",
+                    "database with --frame. Undefined statistics print as '— (reason)' (NaN with a reason "
+                    "column in CSV, null with its reason in JSON).",
     )
     p.add_argument("codings", nargs="?", metavar="CODINGS.csv",
                    help="long table with columns unit,coder,code (optional: respondent, frame)")
@@ -72,6 +80,10 @@ def register(subparsers) -> None:
 
 
 def cmd_agreement(args) -> int:
+    import json
+
+    from coding.errors import CodeframeError
+
     if args.codings:
         report = report_from_csv(args)
     elif args.frame:
@@ -82,7 +94,9 @@ def cmd_agreement(args) -> int:
     if args.format == "json":
         out.write(json.dumps(report_to_json(report), ensure_ascii=False, indent=2) + "\n")
     elif args.format == "csv":
-        report_to_csv(report).to_csv(out, index=False)
+        from coding.safe_cells import write_csv
+
+        write_csv(report_to_csv(report), out)
     else:
         out.write(render_table(report, show_disagreements=args.disagreements))
     return 0
@@ -94,6 +108,7 @@ def cmd_agreement(args) -> int:
 def report_from_csv(args):
     """The agreement report of a long codings CSV, as selected by ``args``."""
     from coding import reliability
+    from coding.errors import CodingsError, Problem
 
     path = args.codings
     codings = reliability.read_long_codings(path)
@@ -123,6 +138,8 @@ def report_from_csv(args):
 
 
 def _respondent_mapping(codings: pd.DataFrame, name: str) -> dict:
+    from coding.errors import CodingsError, Problem
+
     if "respondent" not in codings.columns:
         raise CodingsError("--unit respondent needs a 'respondent' column in the codings file",
                            [Problem("no 'respondent' column", file=name, line=1, field="respondent")])
@@ -152,26 +169,32 @@ def report_from_database(args):
 # --------------------------------------------------------------------------- rendering
 
 
+UNDEFINED = "—"  # an undefined value, always printed with its reason beside it
+
+
 def _number(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "NaN"
+        return UNDEFINED
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
 
 
 def _statistic_text(stat: Statistic) -> str:
-    return f"{stat.value:.3f}" if stat.defined else (f"NaN ({stat.reason})" if stat.reason else "NaN")
+    return f"{stat.value:.3f}" if stat.defined else f"{UNDEFINED} ({stat.reason or 'undefined'})"
 
 
 def _ci_text(low: float, high: float) -> str:
     if math.isnan(low) or math.isnan(high):
-        return "NaN"
+        return UNDEFINED
     return f"[{low:.3f}, {high:.3f}]"
 
 
 def render_table(report, *, show_disagreements: bool = False) -> str:
     """The report as aligned plain text (3 decimals, ``NaN (reason)``)."""
+    import pandas as pd
+
+    from coding.agreement import interpret_alpha
     from coding.cli.common import format_table
 
     lines = [
@@ -186,14 +209,17 @@ def render_table(report, *, show_disagreements: bool = False) -> str:
                       format_table(coverage.rename(columns={"units": "units covered",
                                                             "respondents": "respondents covered",
                                                             "codings": "codings made"}))]
-    width = max(len(label) for _, label in OVERALL_LABELS)
-    for key, label in OVERALL_LABELS:
+    labels = OVERALL_LABELS + tuple((k, v) for k, v in SET_VALUED_LABELS if k in report.overall)
+    width = max(len(label) for _, label in labels)
+    for key, label in labels:
         stat = report.overall[key]
         text = _statistic_text(stat)
         if key == "alpha" and stat.defined:
             low, high = report.overall["alpha_low"], report.overall["alpha_high"]
             if low.defined and high.defined:
                 text += f"  95% CI {_ci_text(low.value, high.value)}"
+            text += f"  {interpret_alpha(stat.value)}"
+        elif key in dict(SET_VALUED_LABELS) and stat.defined:
             text += f"  {interpret_alpha(stat.value)}"
         if stat.note:
             text += f"  ({stat.note})"
@@ -215,8 +241,8 @@ def render_table(report, *, show_disagreements: bool = False) -> str:
                     value = _ci_text(record["alpha_low"], record["alpha_high"])
                 else:
                     value = _number(record[key])
-                if value == "NaN" and key not in ("prevalence",):
-                    value += mark
+                if value == UNDEFINED and key not in ("prevalence",):
+                    value += mark or " (undefined)"
                 row[header] = value
             rows.append(row)
         lines.append(format_table(pd.DataFrame(rows, columns=list(TABLE_HEADERS.values()))))
@@ -251,6 +277,8 @@ def _records(frame: pd.DataFrame | None) -> list[dict] | None:
 
 def report_to_json(report) -> dict:
     """The report as JSON-ready data; NaN becomes null next to its reason."""
+    from coding.agreement import interpret_alpha
+
     return {
         "unit": report.unit,
         "level": report.level,
@@ -267,7 +295,11 @@ def report_to_json(report) -> dict:
 
 
 def report_to_csv(report) -> pd.DataFrame:
-    """The per-code table with a first ``(overall)`` row."""
+    """The per-code table after the ``(overall)`` row (and, for a non-exclusive frame, the pooled and
+    MASI rows); an undefined figure is NaN with its ``reason``."""
+    import pandas as pd
+
+    from coding.agreement import interpret_alpha
     from coding.reliability import STATISTICS, join_notes
 
     overall = report.overall
@@ -281,4 +313,9 @@ def report_to_csv(report) -> pd.DataFrame:
         "reason": join_notes(overall, "reason"),
         "note": join_notes(overall, "note"),
     }
-    return pd.concat([pd.DataFrame([first], columns=report.table.columns), report.table], ignore_index=True)
+    extra = [{"code": SET_VALUED_ROWS[key], "n_units": report.n_units, "n_coders": len(report.coders),
+              "prevalence": float("nan"), "alpha": overall[key].value,
+              "interpretation": interpret_alpha(overall[key].value), "reason": overall[key].reason,
+              "note": overall[key].note} for key in SET_VALUED_ROWS if key in overall]
+    return pd.concat([pd.DataFrame([first, *extra], columns=report.table.columns), report.table],
+                     ignore_index=True)

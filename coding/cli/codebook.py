@@ -6,8 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from coding.codebook import Codebook, default_codebook_path, load_codebook
-from coding.errors import CodebookError, Problem
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: ``codeframe --help`` stays fast
+if TYPE_CHECKING:  # imported in the handlers, so that ``codeframe --help`` stays fast
+    from coding.codebook import Codebook
+    from coding.errors import Problem
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def check_command(args: argparse.Namespace) -> int:
     """Validate ``args.file`` (or the default codebook); 0 if valid, 2 if not."""
+    from coding.codebook import default_codebook_path, load_codebook
+    from coding.errors import CodebookError
+
     path = args.file if args.file is not None else default_codebook_path()
     try:
         codebook = load_codebook(path)

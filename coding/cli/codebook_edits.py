@@ -148,7 +148,9 @@ def cmd_split(args) -> int:
 def cmd_units(args) -> int:
     from coding import service
 
-    print_frame(service.coded_units(engine_from_args(args), args.project, code=args.code), args.format)
+    engine = engine_from_args(args)
+    print_frame(service.coded_units(engine, args.project, code=args.code, viewer=signed_in_actor(args, engine)),
+                args.format)
     return 0
 
 
@@ -177,7 +179,8 @@ def cmd_undo(args) -> int:
 def cmd_history(args) -> int:
     from coding import service
 
-    print_frame(service.codebook_history(engine_from_args(args), args.project), args.format)
+    engine = engine_from_args(args)
+    print_frame(service.codebook_history(engine, args.project, viewer=signed_in_actor(args, engine)), args.format)
     return 0
 
 

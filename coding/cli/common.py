@@ -5,22 +5,36 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
-from sqlalchemy.engine import Engine
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: ``codeframe --help`` stays fast
+if TYPE_CHECKING:  # imported by make_engine, when a command needs the database
+    from typing import Any
+
+    from sqlalchemy.engine import Engine
+
+# The parser's choices, spelled out so that building it (``codeframe --help``) imports neither the service
+# nor numpy; tests/test_cli.py checks that they equal the library's.
+LANGUAGES = ("en", "ru", "kk")  # coding.service.SUPPORTED_LANGUAGES
+UNITS = ("sentence", "turn")  # coding.service.SEGMENTATION_UNITS
+CONSENSUS = "consensus"  # coding.service.CONSENSUS
+DISAGREEMENT_VIEWS = ("all", "undecided", "decided")  # coding.service.DISAGREEMENT_VIEWS
+LEVELS = ("nominal", "ordinal", "interval", "ratio")  # coding.ratings.LEVELS
 
 
 def engine_from_args(args: argparse.Namespace) -> Engine:
-    """The project database named by ``--db`` (or the default), migrated to the current schema."""
+    """The project database named by ``--db`` (or the default), migrated to the current schema (once per run)."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     from coding.database.engine import make_engine
     from coding.errors import CodeframeError
 
+    if getattr(args, "_engine", None) is not None:
+        return args._engine
     try:
-        return make_engine(getattr(args, "db", None))
+        args._engine = make_engine(getattr(args, "db", None))
     except (ArgumentError, NoSuchModuleError) as exc:
         raise CodeframeError(f"--db is not a database URL this installation can open: {exc}") from None
+    return args._engine
 
 
 def whole_number(minimum: int):
@@ -42,7 +56,9 @@ def print_frame(df, fmt: str = "table", *, out=None, floatfmt: str = "{:.3f}") -
     """Print a DataFrame as an aligned table, CSV or JSON records."""
     out = out or sys.stdout
     if fmt == "csv":
-        df.to_csv(out, index=False)
+        from coding.safe_cells import write_csv
+
+        write_csv(df, out)
     elif fmt == "json":
         out.write(df.to_json(orient="records", force_ascii=False, date_format="iso", indent=2) + "\n")
     else:
@@ -73,4 +89,6 @@ def format_table(df, *, floatfmt: str = "{:.3f}") -> str:
 
 
 def print_json(data: Any, *, out=None) -> None:
+    import json
+
     (out or sys.stdout).write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

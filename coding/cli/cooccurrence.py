@@ -25,12 +25,13 @@ def register(subparsers) -> None:
 def cmd_cooccurrence(args) -> int:
     from coding import cooccurrence, exports, service
     from coding.cli.common import format_table
+    from coding.safe_cells import csv_text
 
     engine = engine_from_args(args)
     table = service.cooccurrence(engine, args.project, frames=args.frame, unit=args.unit,
                                           coder=args.coder, viewer=viewer(args, engine))
     if args.format == "csv":
-        emit(table.to_csv(index=False), args.output, "csv")
+        emit(csv_text(table), args.output, "csv")
     elif args.format == "xlsx":
         data = exports.workbook({"Counts": cooccurrence.wide(table, "count").reset_index(),
                                  "Jaccard": cooccurrence.wide(table, "jaccard").reset_index(), "Cells": table})

@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 from coding.cli.users import add_as_option, signed_in_actor
-from coding.errors import ExchangeError, Problem
 
 
 def add_export_commands(export_subparsers) -> None:
@@ -57,6 +56,8 @@ def _write_bytes(path: str, data: bytes) -> None:
 
 
 def _read(path: str) -> bytes:
+    from coding.errors import ExchangeError, Problem
+
     file = Path(path)
     if not file.is_file():
         raise ExchangeError(f"{path} does not exist", [Problem("file not found", file=path)])
@@ -96,10 +97,12 @@ def cmd_export_codings(args) -> int:
     engine = engine_from_args(args)
     frame = service.export_codings_frame(engine, args.project, coder=args.coder, frame=args.frame,
                                          viewer=signed_in_actor(args, engine))
+    from coding.safe_cells import write_csv
+
     if args.path == "-":
-        frame.to_csv(sys.stdout, index=False)
+        write_csv(frame, sys.stdout)
     else:
-        frame.to_csv(args.path, index=False, encoding="utf-8")
+        write_csv(frame, args.path, encoding="utf-8")
         print(f"wrote {args.path} ({len(frame)} codings)", file=sys.stderr)
     return 0
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from coding import service
 from coding.cli.common import engine_from_args, print_frame, print_json, records
 from coding.cli.users import add_as_option, signed_in_actor
-from coding.errors import CodeframeError
 
 FORMATS = ("table", "csv", "json", "xlsx")
 OCAI_TABLES = ("profiles", "dimensions", "dominant", "congruence", "discrepancy", "respondents")
@@ -89,6 +87,8 @@ def register(subparsers) -> None:
 
 
 def cmd_import_survey(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     report = service.import_survey(engine, args.project, args.path, name=args.name,
                                    id_column=args.id_column, closed=_names(args.closed), open=_names(args.open),
@@ -101,6 +101,8 @@ def cmd_import_survey(args) -> int:
 
 
 def cmd_import_ocai(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     report = service.import_ocai(engine, args.project, args.path, name=args.name, mode=args.invalid,
                                  actor=signed_in_actor(args, engine))
@@ -111,6 +113,8 @@ def cmd_import_ocai(args) -> int:
 
 
 def cmd_import_scales(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     report = service.import_scale(engine, args.project, args.instrument, args.ratings, name=args.name,
                                   actor=signed_in_actor(args, engine))
@@ -122,6 +126,8 @@ def cmd_import_scales(args) -> int:
 
 
 def _emit(tables: dict, args, notes: list[str]) -> None:
+    from coding.errors import CodeframeError
+
     if args.format == "xlsx":
         from coding.service import tables_workbook
 
@@ -149,6 +155,8 @@ def _emit(tables: dict, args, notes: list[str]) -> None:
 
 def _chart(draw, *args, **kwargs):
     """A chart, or a user error naming the option to add (e.g. --group with --by)."""
+    from coding.errors import CodeframeError
+
     try:
         return draw(*args, **kwargs)
     except ValueError as exc:
@@ -158,6 +166,7 @@ def _chart(draw, *args, **kwargs):
 
 def _save_chart(chart, path: str) -> None:
     from coding.charts import chart_to_png, chart_to_svg
+    from coding.errors import CodeframeError
 
     target = Path(path)
     if target.suffix.lower() == ".svg":
@@ -172,7 +181,7 @@ def _save_chart(chart, path: str) -> None:
 def cmd_ocai(args) -> int:
     import pandas as pd
 
-    from coding import instrument_charts
+    from coding import instrument_charts, service
     report = service.ocai_report(engine_from_args(args), args.project, name=args.name, by=args.by)
     tables = {"profiles": report.profiles, "dimensions": report.per_dimension,
               "dominant": pd.concat([report.dominant.assign(dimension="(six-dimension profile)"),
@@ -195,7 +204,7 @@ def cmd_ocai(args) -> int:
 
 
 def cmd_scales(args) -> int:
-    from coding import instrument_charts, scales
+    from coding import instrument_charts, scales, service
     if args.check:
         instrument = scales.load_instrument(args.check)
         statements = sum(len(s.statements) for s in instrument.sectors)
@@ -209,7 +218,7 @@ def cmd_scales(args) -> int:
 
 
 def cmd_survey(args) -> int:
-    from coding import instrument_charts
+    from coding import instrument_charts, service
     table = service.closed_question_table(engine_from_args(args), args.project, survey=args.name,
                                           questions=args.question, by=args.by)
     columns = ["question", "answer", "count", "n", "percent", "display", "ci_low", "ci_high"] if args.by is None \

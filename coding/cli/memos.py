@@ -55,17 +55,21 @@ def cmd_memos(args) -> int:
         emit(rows_text(table, ["kind", "coder", "code", "document", "target", "text"], width=60), args.output,
              "table")
     elif args.format == "csv":
-        emit(table.to_csv(index=False), args.output, "csv")
+        from coding.safe_cells import csv_text
+
+        emit(csv_text(table), args.output, "csv")
     elif args.format == "xlsx":
         emit(exports.workbook({"Memos": table.assign(updated=table["updated"].astype(str))}), args.output, "xlsx")
     else:
+        from coding.markup import md
+
         lines = ["# Memos", ""]
         for r in table.to_dict("records"):
             where = " · ".join(str(v) for v in (r["kind"], r["document"], r["code"]) if v)
-            lines += [f"**{r['coder']}** · {where}", ""]
+            lines += [f"**{md(r['coder'])}** · {md(where)}", ""]
             if r["target"] and r["kind"] in ("coding", "segment"):
-                lines += [f"> {r['target']}", ""]
-            lines += [str(r["text"]), ""]
+                lines += [f"> {md(r['target'])}", ""]
+            lines += [md(r["text"]), ""]
         emit("\n".join(lines), args.output, "md")
     return 0
 
@@ -75,7 +79,7 @@ def cmd_memo_add(args) -> int:
 
     engine = engine_from_args(args)
     memo_id = service.add_memo(engine, args.project, kind=args.kind, target=args.target, coder=args.coder,
-                                      text=args.text)
+                               text=args.text, actor=viewer(args, engine))
     print(f"memo {memo_id} added on {args.kind} {args.target}")
     return 0
 

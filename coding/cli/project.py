@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import sys
 
-from coding import service
 from coding.cli import exchange
-from coding.cli.common import engine_from_args, print_frame
+from coding.cli.common import LANGUAGES, UNITS, engine_from_args, print_frame
 from coding.cli.users import add_as_option, signed_in_actor
-from coding.errors import CodeframeError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: ``codeframe --help`` stays fast
+if TYPE_CHECKING:  # imported in the handlers, so that ``codeframe --help`` stays fast
+    from coding import service
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("init", help="create the project database with the codebook (and the sample corpus)")
     p.add_argument("--sample", action="store_true", help="also load the sample corpus of 24 synthetic interviews")
     p.add_argument("--codebook", help="codebook YAML (default: the shipped codebook.yaml)")
-    p.add_argument("--language", default="en", choices=service.SUPPORTED_LANGUAGES)
+    p.add_argument("--language", default="en", choices=LANGUAGES)
     p.set_defaults(func=cmd_init)
 
     imp = subparsers.add_parser("import", help="import transcripts, attributes, codings or REFI-QDA files")
@@ -23,9 +25,9 @@ def register(subparsers) -> None:
     t = imp_sub.add_parser("transcripts", help="import .txt .md .docx .vtt .srt transcripts (all or nothing)")
     t.add_argument("paths", nargs="+", metavar="PATH")
     t.add_argument("--attributes", metavar="CSV", help="respondent attributes: id column, then any columns")
-    t.add_argument("--language", choices=service.SUPPORTED_LANGUAGES + ("auto",),
+    t.add_argument("--language", choices=LANGUAGES + ("auto",),
                    help="en, ru, kk, or auto (per document, from its script); default: the project's language")
-    t.add_argument("--unit", choices=service.SEGMENTATION_UNITS, help="segmentation unit (default: the project's)")
+    t.add_argument("--unit", choices=UNITS, help="segmentation unit (default: the project's)")
     t.add_argument("--allow-same-content", action="store_true",
                    help="accept files whose text equals another's under a different name (identical survey answers)")
     add_as_option(t)
@@ -68,6 +70,8 @@ def register(subparsers) -> None:
 
 
 def cmd_init(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     existed = service.project_exists(engine, args.project)
     report = service.initialize(engine, args.project, sample=args.sample, codebook_path=args.codebook,
@@ -78,6 +82,8 @@ def cmd_init(args) -> int:
 
 
 def cmd_import_transcripts(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     report = service.import_transcripts(engine, args.project, args.paths, attributes=args.attributes,
                                         language=args.language, unit=args.unit,
@@ -88,6 +94,8 @@ def cmd_import_transcripts(args) -> int:
 
 
 def cmd_import_attributes(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     report = service.import_attributes(engine, args.project, args.path, actor=signed_in_actor(args, engine))
     print(f"attributes set on {report.attributes_applied} document(s)")
@@ -95,6 +103,8 @@ def cmd_import_attributes(args) -> int:
 
 
 def cmd_import_codings(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     report = service.import_codings(engine, args.project, args.path, create_coders=args.create_coders,
                                     actor=signed_in_actor(args, engine))
@@ -115,8 +125,10 @@ def _print_import(report: service.ImportReport) -> None:
 
 
 def cmd_status(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
-    st = service.status(engine, args.project)
+    st = service.status(engine, args.project, viewer=args.as_user)
     p = st.project
     print(f"project {p.name!r}: language {p.language}, unit {p.segmentation_unit}, "
           f"blind mode {'on' if p.blind_mode else 'off'}, model {p.embedding_model}")
@@ -133,6 +145,9 @@ def cmd_status(args) -> int:
 
 
 def _precision_line(engine, project: str) -> str:
+    from coding import service
+    from coding.errors import CodeframeError
+
     try:
         return service.embedding_precision(engine, project)
     except (ValueError, CodeframeError) as exc:  # an unknown model or a bad $CODEFRAME_PRECISION
@@ -140,6 +155,8 @@ def _precision_line(engine, project: str) -> str:
 
 
 def cmd_apply_codebook(args) -> int:
+    from coding import service
+
     renames = {}
     for item in args.rename:
         old, sep, new = item.partition("=")
@@ -156,21 +173,27 @@ def cmd_apply_codebook(args) -> int:
 
 
 def cmd_history(args) -> int:
+    from coding import service
+
     if args.sign_ins:
         import pandas as pd
 
-        events = service.auth_history(engine_from_args(args), args.project, limit=None)
+        events = service.auth_history(engine_from_args(args), args.project, limit=None, actor=args.as_user)
         frame = pd.DataFrame(events[::-1], columns=["at", "action", "name", "by", "client", "detail"])
         if args.output:
-            frame.to_csv(args.output, index=False)
+            from coding.safe_cells import write_csv
+
+            write_csv(frame, args.output)
             print(f"{len(frame)} event(s) written to {args.output}")
             return 0
         print_frame(frame, args.format)
         return 0
     if args.output:
         fmt = "jsonl" if args.format == "json" or args.output.endswith(".jsonl") else "csv"
-        rows = service.export_history(engine_from_args(args), args.project, args.output, fmt=fmt, coder=args.coder)
+        rows = service.export_history(engine_from_args(args), args.project, args.output, fmt=fmt, coder=args.coder,
+                                      viewer=args.as_user)
         print(f"{rows} event(s) written to {args.output}")
         return 0
-    print_frame(service.history(engine_from_args(args), args.project, coder=args.coder), args.format)
+    print_frame(service.history(engine_from_args(args), args.project, coder=args.coder, viewer=args.as_user),
+                args.format)
     return 0

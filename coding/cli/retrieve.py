@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from coding.cli.common import engine_from_args, whole_number
-from coding.errors import CodeframeError, Problem
 
 FORMATS = ("table", "csv", "xlsx", "docx", "md")
 
@@ -54,6 +53,8 @@ def viewer(args, engine) -> str | None:
 
 def emit(data: str | bytes, output: str | None, fmt: str) -> None:
     """Write text or bytes to ``output``, or text to standard output; binary formats need a file."""
+    from coding.errors import CodeframeError, Problem
+
     if isinstance(data, bytes):
         if not output:
             raise CodeframeError(f"--format {fmt} writes a file: give --output FILE.{fmt}",

@@ -8,12 +8,10 @@ in team mode (``--as NAME``); every change is in the project history (``codefram
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import namedtuple
 
-from coding import service
 from coding.cli.agreement import _coder_list
-from coding.cli.common import engine_from_args, format_table, print_frame
+from coding.cli.common import DISAGREEMENT_VIEWS, engine_from_args, format_table, print_frame
 from coding.cli.users import add_as_option, signed_in_actor
 
 
@@ -24,7 +22,7 @@ def register(subparsers) -> None:
     d.add_argument("--frame", metavar="F", required=True)
     d.add_argument("--coders", type=_coder_list, metavar="A,B",
                    help="two or more coders (default: the coders who double-coded the most)")
-    d.add_argument("--show", choices=service.DISAGREEMENT_VIEWS, default="all", help="default: %(default)s")
+    d.add_argument("--show", choices=DISAGREEMENT_VIEWS, default="all", help="default: %(default)s")
     d.add_argument("--format", choices=("table", "csv", "json"), default="table")
     d.set_defaults(func=cmd_disagreements)
 
@@ -32,17 +30,11 @@ def register(subparsers) -> None:
         _register_group(subparsers, group)
 
 
-@dataclass(frozen=True)
-class _Group:
-    """One ``documents`` / ``coders`` command: exclude, include, remove, and its own listing."""
-
-    command: str
-    kind: str  # the service's kind of exclusion: document | coder
-    metavar: str
-    help: str
-    actions: dict[str, str]  # exclude / include -> help
-    remove: tuple[str, str, str, Callable]  # help, the service's preview and remove functions, the printed line
-    extra: tuple[str, str, Callable]  # the group's fourth subcommand: name, help, handler
+#: One ``documents`` / ``coders`` command: exclude, include, remove, and its own listing. Fields: command; kind
+#: (the service's kind of exclusion: document | coder); metavar; help; actions (exclude / include -> help); remove
+#: (help, the service's preview and remove functions, the printed line); extra (the group's fourth subcommand:
+#: name, help, handler). A named tuple rather than a dataclass: ``codeframe --help`` does not import dataclasses.
+_Group = namedtuple("_Group", "command kind metavar help actions remove extra")
 
 
 def _removed_document(name: str, gone: dict) -> str:
@@ -76,6 +68,8 @@ def _register_group(subparsers, group: _Group) -> None:
 def cmd_disagreements(args) -> int:
     import pandas as pd
 
+    from coding import service
+
     report = service.disagreement_report(engine_from_args(args), args.project, frame=args.frame,
                                                 coders=args.coders, show=args.show)
     rows = [{
@@ -95,6 +89,8 @@ def cmd_disagreements(args) -> int:
 
 
 def cmd_exclude(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     actor = signed_in_actor(args, engine)
     for name in args.names:
@@ -107,6 +103,8 @@ def cmd_exclude(args) -> int:
 
 def cmd_remove(args) -> int:
     """Remove documents or coders (``args.kind``); without --yes, say what would go."""
+    from coding import service
+
     engine = engine_from_args(args)
     actor = signed_in_actor(args, engine)
     if not args.yes:
@@ -121,6 +119,8 @@ def cmd_remove(args) -> int:
 
 
 def cmd_history(args) -> int:
+    from coding import service
+
     frame = service.project_history(engine_from_args(args), args.project)
     print(format_table(frame.drop(columns="detail")) if not frame.empty else "no exclusions or removals yet")
     return 0
@@ -128,6 +128,8 @@ def cmd_history(args) -> int:
 
 def cmd_coders_list(args) -> int:
     import pandas as pd
+
+    from coding import service
 
     engine = engine_from_args(args)
     excluded = set(service.exclusions(engine, args.project)["coder"])

@@ -58,7 +58,7 @@ def cmd_search(args) -> int:
                                                                                             field="coder")])
         ids = hits["segment_id"].tolist()
         preview = service.preview_code_hits(engine, args.project, segment_ids=ids, code=args.code,
-                                                     coder=args.coder)
+                                            coder=args.coder, actor=viewer(args, engine))
         print(f"{len(hits)} hit(s): {len(preview.apply)} unit(s) to code with {args.code}, "
               f"{len(preview.already)} already coded, {len(preview.not_units)} not units of coding "
               "(interviewer turns)", file=sys.stderr)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from coding import service
 from coding.cli.common import engine_from_args
 
 LANGUAGES = ("en", "ru", "kk")
@@ -23,11 +22,13 @@ def register(subparsers) -> None:
 
 
 def cmd_settings(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     changes = {"embedding_model": args.model, "language": args.language, "segmentation_unit": args.unit,
                "blind_mode": None if args.blind is None else args.blind == "on"}
     if any(v is not None for v in changes.values()):
-        info = service.update_settings(engine, args.project, **changes)
+        info = service.update_settings(engine, args.project, **changes, actor=getattr(args, "as_user", None))
     else:
         info = service.get_project(engine, args.project)
     print(f"project {info.name!r}: language {info.language}, unit {info.segmentation_unit}, "

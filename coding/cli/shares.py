@@ -21,12 +21,9 @@ shipped codebook (and then validates against it). ``--coder`` restricts to one c
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 from pathlib import Path
-
-from coding.errors import CodingsError, Problem
 
 FORMATS = ("table", "csv", "json", "xlsx")
 
@@ -61,9 +58,12 @@ def register(subparsers) -> None:
 
 def read_codings_csv(path: str | Path):
     """The long codings table as a DataFrame; CodingsError naming file and line on any problem."""
+    import csv
+
     import pandas as pd
 
     from coding.codings_table import decode_csv
+    from coding.errors import CodingsError, Problem
 
     path = Path(path)
     name = str(path)
@@ -119,6 +119,7 @@ def read_respondents_csv(path: str | Path):
 def _codebook_info(args, codings=None):
     """Labels, code order and hierarchy from the codebook (restricted to --frame)."""
     from coding.codebook import default_codebook_path, load_codebook
+    from coding.errors import CodingsError, Problem
 
     codebook = load_codebook(args.codebook or default_codebook_path())
     codes = codebook.codes(args.frame) if args.frame else codebook.codes()
@@ -136,6 +137,8 @@ def _codebook_info(args, codings=None):
 
 
 def cmd_shares(args) -> int:
+    from coding.errors import CodingsError, Problem
+
     if args.format == "xlsx" and not args.output:
         raise CodingsError("--format xlsx writes a file: give --output FILE.xlsx",
                            [Problem("missing --output", field="output")])
@@ -160,6 +163,7 @@ def _csv_mode(args):
     import pandas as pd
 
     from coding import shares as sh
+    from coding.errors import CodingsError, Problem
 
     if not args.respondents:
         raise CodingsError("CSV mode needs --respondents RESPONDENTS.csv: the denominator is every respondent "
@@ -197,13 +201,14 @@ def _project_mode(args):
     """Shares from the project database (:func:`coding.service.share_report`)."""
     from coding import service
     from coding.cli.common import engine_from_args
+    from coding.errors import CodingsError, Problem
 
     if not args.frame:
         raise CodingsError("give --frame F (or a CODINGS.csv with --respondents)",
                            [Problem("missing --frame", field="frame")])
     engine = engine_from_args(args)
     report = service.share_report(engine, args.project, frame=args.frame, by=args.by, coder=args.coder,
-                                  denominator=args.denominator)
+                                  denominator=args.denominator, viewer=getattr(args, "as_user", None))
     if args.format == "table":
         scope = ("respondents in scope, including those with no coding" if report.denominator == "all"
                  else f"respondents {report.coder} covered")

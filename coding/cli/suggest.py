@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-import pandas as pd
+from coding.cli.common import CONSENSUS, engine_from_args, print_frame, print_json, whole_number
 
-from coding import service
-from coding.cli.common import engine_from_args, print_frame, print_json, whole_number
-from coding.errors import NotFound
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: ``codeframe --help`` stays fast
+if TYPE_CHECKING:  # imported in the handlers, so that ``codeframe --help`` stays fast
+    import pandas as pd
+
+    from coding import service
 
 FORMATS = ("table", "csv", "json")
 TEXT_WIDTH = 70  # characters of segment text shown in table format
@@ -42,7 +44,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--frame", metavar="F", help="only this frame (default: every frame of the codebook)")
     p.add_argument("--document", metavar="D", help="only this document (its name, e.g. R01, or its id)")
-    p.add_argument("--coder", metavar="C", default=service.CONSENSUS,
+    p.add_argument("--coder", metavar="C", default=CONSENSUS,
                    help="whose coding the suggestions are for (default: %(default)s)")
     p.add_argument("--top-k", type=whole_number(1), default=3, metavar="K",
                    help="at most K codes per segment across the frames, most probable first (default: %(default)s)")
@@ -65,7 +67,7 @@ def register(subparsers) -> None:
                     "never in both the training and the test part of a fold.",
     )
     e.add_argument("--frame", metavar="F", required=True, help="the frame to evaluate")
-    e.add_argument("--gold", metavar="CODER", default=service.CONSENSUS,
+    e.add_argument("--gold", metavar="CODER", default=CONSENSUS,
                    help="the coder taken as the truth (default: %(default)s)")
     e.add_argument("--splits", type=whole_number(1), default=5, metavar="N",
                    help="cross-validation folds (default: %(default)s)")
@@ -78,6 +80,9 @@ def register(subparsers) -> None:
 
 
 def _document_id(engine, project: str, document: str) -> int:
+    from coding import service
+    from coding.errors import NotFound
+
     documents = service.list_documents(engine, project)
     for d in documents:
         if d.name == document:
@@ -88,6 +93,10 @@ def _document_id(engine, project: str, document: str) -> int:
 
 
 def cmd_suggest(args) -> int:
+    import pandas as pd
+
+    from coding import service
+
     engine = engine_from_args(args)
     document_id = _document_id(engine, args.project, args.document) if args.document else None
     if args.frame:
@@ -141,6 +150,8 @@ def _first_neighbour(s: "service.SuggestionView") -> str:
 
 
 def cmd_evaluate(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     result = service.evaluate_suggestions(engine, args.project, frame=args.frame, gold=args.gold,
                                           n_splits=args.splits, seed=args.seed, allow_none=args.allow_none,

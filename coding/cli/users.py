@@ -13,12 +13,20 @@ import getpass
 import os
 import sys
 
-from coding import service
 from coding.cli.common import engine_from_args, print_frame, whole_number
-from coding.errors import CodeframeError, Problem
+from coding.roles import ROLES
 
 PASSWORD_ENV = "CODEFRAME_PASSWORD"
-CLI_CLIENT = "cli"  # the client of CLI sign-ins in the history (and their back-off, shared by all CLI users)
+
+
+def cli_client() -> str:
+    """The client of CLI sign-ins in the history and their back-off: ``cli:<OS user>``, one per person at the
+    terminal (one user's failures do not lock the others out; the account's own back-off still applies)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container): its number
+        user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"cli:{user}"
 
 
 def register(subparsers) -> None:
@@ -26,13 +34,13 @@ def register(subparsers) -> None:
     user_sub = user.add_subparsers(dest="user_command", metavar="COMMAND", required=True)
     add = user_sub.add_parser("add", help="add a user (the first admin needs no --as)")
     add.add_argument("name")
-    add.add_argument("--role", choices=service.ROLES, default="coder", help="default: %(default)s")
+    add.add_argument("--role", choices=ROLES, default="coder", help="default: %(default)s")
     add.add_argument("--password-stdin", action="store_true", help="read the new user's password from stdin")
     add_as_option(add)
     add.set_defaults(func=cmd_user_add)
     role = user_sub.add_parser("role", help="change a user's role")
     role.add_argument("name")
-    role.add_argument("role", choices=service.ROLES)
+    role.add_argument("role", choices=ROLES)
     add_as_option(role)
     role.set_defaults(func=cmd_user_role)
     password = user_sub.add_parser("password", help="set a user's password, read from stdin")
@@ -69,9 +77,12 @@ def add_as_option(parser: argparse.ArgumentParser, *, required: bool = False) ->
 
 
 def signed_in_actor(args, engine) -> str | None:
-    """The ``--as`` user, authenticated when the project is in team mode."""
+    """The ``--as`` user, authenticated (once per run) when the project is in team mode."""
+    from coding import service
+    from coding.errors import CodeframeError, Problem
+
     name = getattr(args, "as_user", None)
-    if name is None or not service.get_project(engine, args.project).team_mode:
+    if name is None or getattr(args, "_signed_in", None) == name or not service.team_mode_on(engine, args.project):
         return name
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
@@ -79,10 +90,13 @@ def signed_in_actor(args, engine) -> str | None:
             raise CodeframeError(f"team mode is on: give the password of {name} in ${PASSWORD_ENV}",
                                  [Problem("no password", field=PASSWORD_ENV)])
         password = getpass.getpass(f"password for {name}: ")
-    return service.check_password(engine, args.project, name, password, client=CLI_CLIENT)
+    args._signed_in = service.check_password(engine, args.project, name, password, client=cli_client())
+    return args._signed_in
 
 
 def _read_password_stdin() -> str:
+    from coding.errors import CodeframeError, Problem
+
     line = sys.stdin.readline()
     password = line.rstrip("\r\n")
     if not password:
@@ -91,6 +105,8 @@ def _read_password_stdin() -> str:
 
 
 def cmd_user_add(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     actor = signed_in_actor(args, engine)
     password = _read_password_stdin() if args.password_stdin else None
@@ -100,6 +116,8 @@ def cmd_user_add(args) -> int:
 
 
 def cmd_user_role(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     service.set_role(engine, args.project, args.name, args.role, actor=signed_in_actor(args, engine))
     print(f"{args.name} is now {args.role}")
@@ -107,6 +125,8 @@ def cmd_user_role(args) -> int:
 
 
 def cmd_user_password(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     actor = signed_in_actor(args, engine)
     service.set_password(engine, args.project, args.name, _read_password_stdin(), actor=actor)
@@ -117,12 +137,16 @@ def cmd_user_password(args) -> int:
 def cmd_user_list(args) -> int:
     import pandas as pd
 
-    users = service.list_users(engine_from_args(args), args.project)
+    from coding import service
+
+    users = service.list_users(engine_from_args(args), args.project)  # names and roles: any signed-in user
     print_frame(pd.DataFrame(users, columns=["name", "role", "is_consensus", "can_sign_in"]), args.format)
     return 0
 
 
 def cmd_team(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     actor = signed_in_actor(args, engine)
     info = service.set_team_mode(engine, args.project, args.state == "on", actor=actor)
@@ -131,6 +155,8 @@ def cmd_team(args) -> int:
 
 
 def cmd_undo(args) -> int:
+    from coding import service
+
     engine = engine_from_args(args)
     reverted = service.undo(engine, args.project, coder=args.coder, actor=signed_in_actor(args, engine),
                             steps=args.steps)
@@ -139,12 +165,16 @@ def cmd_undo(args) -> int:
 
 
 def cmd_backup(args) -> int:
+    from coding import service
+
     path = service.backup(engine_from_args(args), args.file)
     print(f"backup written to {path}")
     return 0
 
 
 def cmd_restore(args) -> int:
+    from coding import service
+
     counts = service.restore(engine_from_args(args), args.file)
     print(f"restored {sum(counts.values())} row(s) from {args.file}: "
           + ", ".join(f"{t} {n}" for t, n in counts.items() if n))

@@ -6,6 +6,7 @@ SQLite: a single-file copy made with SQLite's online backup API. PostgreSQL: a p
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from sqlalchemy import func
@@ -123,6 +124,7 @@ def restore(engine: Engine, path: str | Path) -> dict[str, int]:
     if head.startswith(b"SQLite format 3\x00"):
         _restore_from_sqlite(engine, path)
     elif b"PostgreSQL database dump" in head:
+        _read_pg_dump(path)  # a crafted dump is refused by its line, whatever the target
         if is_sqlite(engine):
             raise CodeframeError(f"{path.name} is a PostgreSQL dump; restore it into a PostgreSQL database",
                                  [Problem("PostgreSQL dump", file=path.name)])
@@ -177,13 +179,41 @@ def _reset_sequences(conn) -> None:
         ), {"table": f'"{table.name}"'})
 
 
-def _read_pg_dump(path: Path) -> dict[str, tuple[bytes, list[bytes]]]:
-    """The COPY blocks of a plain pg_dump: table -> (column list, data lines)."""
-    import re
+_IDENTIFIER = rb'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'  # quoted or bare, as pg_dump writes them
+_COPY_LINE = re.compile(rb"^COPY (?:(" + _IDENTIFIER + rb")\.)?(" + _IDENTIFIER + rb") \(("
+                        + _IDENTIFIER + rb"(?:, " + _IDENTIFIER + rb")*)\) FROM stdin;$")
 
-    identifier = rb"(?:\"(?:[^\"]|\"\")+\"|[^\s.(]+)"  # quoted or bare
-    header = re.compile(rb"^COPY (?:" + identifier + rb"\.)?(" + identifier + rb") \((.*)\) FROM stdin;$")
-    blocks: dict[str, tuple[bytes, list[bytes]]] = {}
+
+def _unquote(identifier: bytes) -> str:
+    text = identifier.decode("utf-8")
+    return text[1:-1].replace('""', '"') if text.startswith('"') else text
+
+
+class _Block:
+    """One COPY block of a dump: its table and columns (schema names, validated) and its data lines."""
+
+    def __init__(self, table, columns: list[str], line: int):
+        self.table, self.columns, self.line, self.lines = table, columns, line, []
+
+
+def _copy_header(path: Path, line: bytes, number: int) -> tuple[str, list[str]]:
+    """Table and column names of a ``COPY ... FROM stdin;`` line of pg_dump's form, else refused."""
+    match = _COPY_LINE.match(line)
+    if match is None:
+        raise CodeframeError(
+            f"{path.name} line {number}: a COPY line that is not of pg_dump's form; nothing was restored",
+            [Problem("unexpected COPY line", file=path.name, line=number)])
+    columns = [_unquote(c) for c in re.findall(_IDENTIFIER, match.group(3))]
+    return _unquote(match.group(2)), columns
+
+
+def _read_pg_dump(path: Path) -> dict[str, _Block]:
+    """The COPY blocks of a plain pg_dump, by table; every table and column name checked against the schema.
+
+    Nothing of the file is ever pasted into SQL: the names used later are the schema's own.
+    """
+    tables = {t.name: t for t in backup_tables()}
+    blocks: dict[str, _Block] = {}
     with path.open("rb") as handle:
         current = None
         for number, raw in enumerate(handle, start=1):
@@ -192,30 +222,40 @@ def _read_pg_dump(path: Path) -> dict[str, tuple[bytes, list[bytes]]]:
                 if line == b"\\.":
                     current = None
                 else:
-                    current[1].append(raw if raw.endswith(b"\n") else raw + b"\n")
+                    current.lines.append(raw if raw.endswith(b"\n") else raw + b"\n")
                 continue
-            match = header.match(line)
-            if match:
-                name = match.group(1).decode("utf-8").strip('"').replace('""', '"')
-                current = (match.group(2), [])
-                blocks[name] = current
+            if not line.startswith(b"COPY "):
+                continue
+            name, columns = _copy_header(path, line, number)
+            if name == "alembic_version" and columns == ["version_num"]:
+                current = blocks[name] = _Block(None, columns, number)
+                continue
+            table = tables.get(name)
+            bad = [c for c in columns if table is None or c not in table.c]
+            if table is None or bad or len(set(columns)) != len(columns) or name in blocks:
+                what = (f"table {name!r} is not a Codeframe table" if table is None else
+                        f"column(s) {', '.join(map(repr, bad))} are not columns of {name}" if bad else
+                        f"table {name!r} is repeated or names a column twice")
+                raise CodeframeError(f"{path.name} line {number}: {what}; nothing was restored",
+                                     [Problem(what, file=path.name, line=number)])
+            current = blocks[name] = _Block(table, [table.c[c].name for c in columns], number)
         if current is not None:
             raise CodeframeError(f"{path.name} is truncated: a COPY block never ends; nothing was restored",
                                  [Problem("truncated dump", file=path.name, line=number)])
     return blocks
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _restore_from_pg_dump(engine: Engine, path: Path) -> None:
     blocks = _read_pg_dump(path)
-    known = {t.name for t in backup_tables()}
-    unknown = sorted(set(blocks) - known - {"alembic_version"})
-    if unknown or "project" not in blocks:
-        raise CodeframeError(
-            f"{path.name} is not a Codeframe database dump; nothing was restored",
-            [Problem(f"unexpected table {t}", file=path.name) for t in unknown]
-            or [Problem("no project table in the dump", file=path.name)],
-        )
-    dumped_revision = b"".join(blocks.get("alembic_version", (b"", []))[1]).decode("utf-8").strip()
+    if "project" not in blocks:
+        raise CodeframeError(f"{path.name} is not a Codeframe database dump; nothing was restored",
+                             [Problem("no project table in the dump", file=path.name)])
+    version = blocks.get("alembic_version")
+    dumped_revision = b"".join(version.lines if version else []).decode("utf-8").strip()
     with engine.connect() as conn:
         current_revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     if dumped_revision and dumped_revision != current_revision:
@@ -231,8 +271,9 @@ def _restore_from_pg_dump(engine: Engine, path: Path) -> None:
             for table in backup_tables():
                 if table.name not in blocks:
                     continue
-                columns, lines = blocks[table.name]
-                with cursor.copy(f'COPY "{table.name}" ({columns.decode("utf-8")}) FROM STDIN') as copy:
+                block = blocks[table.name]
+                columns, lines = ", ".join(_quoted(c) for c in block.columns), block.lines
+                with cursor.copy(f"COPY {_quoted(table.name)} ({columns}) FROM STDIN") as copy:
                     for start in range(0, len(lines), 2000):
                         copy.write(b"".join(lines[start:start + 2000]))
             for table in backup_tables():

@@ -7,13 +7,14 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 
+from coding import limits
 from coding.errors import ExchangeError, Problem
 
-#: Limits for reading a .qdpx zip (all can be tightened per call).
-MAX_MEMBERS = 10_000
-MAX_TOTAL_BYTES = 200 * 1024 * 1024
-MAX_RATIO = 100
-RATIO_CHECK_ABOVE = 1024 * 1024  # tiny members may compress extremely well; only check larger ones
+#: Limits for reading a .qdpx zip (all can be tightened per call); set in :mod:`coding.limits`.
+MAX_MEMBERS = limits.ZIP_MAX_MEMBERS
+MAX_TOTAL_BYTES = limits.ZIP_MAX_TOTAL_BYTES
+MAX_RATIO = limits.ZIP_MAX_RATIO
+RATIO_CHECK_ABOVE = limits.ZIP_RATIO_CHECK_ABOVE  # tiny members may compress extremely well; only check larger ones
 MAX_XML_BYTES = 100 * 1024 * 1024
 
 

@@ -20,6 +20,7 @@ from coding.database.backup import (
     restore,
     table_row_counts,
 )
+from coding.database.faults import DatabaseFault, database_fault
 from coding.paths import (
     repo_root,
     sample_corpus_dir,
@@ -183,7 +184,7 @@ from coding.service.instruments import (
     survey_spec,
     tables_workbook,
 )
-from coding.service.permissions import projects_to_offer
+from coding.service.permissions import authorize, projects_to_offer, team_mode_on
 from coding.service.progress import (
     import_coverage,
     mark_done,
@@ -301,6 +302,10 @@ __all__ = [
     "share_csv",
     "share_xlsx",
     "visible_coders",
+    "authorize",
+    "DatabaseFault",
+    "database_fault",
+    "team_mode_on",
     "SOURCES",
     "ROLES",
     "CONSENSUS",

@@ -24,7 +24,7 @@ from coding.database.tables import (
 )
 from coding.errors import CodeframeError, NotFound
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
-from coding.service.scope import analysed_coders, excluded, in_scope
+from coding.service.scope import counted_coders, excluded, in_scope
 
 
 def _frame_codes(session: Session, project: Project, frame: str) -> tuple[CodeFrame, list[Code]]:
@@ -107,8 +107,8 @@ def agreement_report(
         skip_docs, skip_coders = excluded(session, row.id)
         df = in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
         units = in_scope(queries.units_frame(session, row.id), skip_docs)
-        all_coders = analysed_coders(session, row, skip_coders)
-        chosen = list(dict.fromkeys(coders)) if coders else all_coders
+        chosen = counted_coders(session, row, coders, skip_coders=skip_coders, passthrough=MODEL_CODER,
+                                allow_consensus=True)
         humans = [c for c in chosen if not c.startswith(MODEL_CODER)]
         universes = _coder_universes(session, row, frame_row, humans, units)
     if not coders:  # the coders who double-coded the most; a pilot on two units does not join by default

@@ -26,8 +26,8 @@ from coding.service.audit import BATCH_PREFIX
 from coding.service.codebook import project_codebook
 from coding.service.codings import _code, _IdRow, _upsert_coding
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
-from coding.service.permissions import _check_may_edit, _visible_coder_ids
-from coding.service.scope import excluded, in_scope
+from coding.service.permissions import _acting, _check_may_edit, _require_viewer, _visible_coder_ids
+from coding.service.scope import excluded, in_scope, refuse_excluded
 from coding.service.shares import default_share_coder
 from coding.service.suggestions import _embed_cached, embed_units, embedder_for
 
@@ -184,14 +184,16 @@ def retrieve(
     codebook, hierarchy = _hierarchy(engine, project, codes)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        _require_viewer(row, viewer)
+        skip_documents, skip_coders = excluded(session, row.id)
         if coder != ALL_CODERS:
             coder = chosen_coder(session, row, viewer, coder) or CONSENSUS
             queries.coder_by_name(session, row.id, coder)
+            refuse_excluded([coder], skip_coders)
         counted = set().union(*rt.expand(codes, hierarchy, rollup).values())  # other codes never change the answer
         codings = queries.codings_frame(session, row.id, coders=None if coder == ALL_CODERS else [coder],
                                         codes=sorted(counted))
         codings = visible_codings(session, row, codings, viewer)
-        skip_documents, skip_coders = excluded(session, row.id)
         codings = in_scope(codings, skip_documents)
         if coder == ALL_CODERS:
             codings = codings[~codings["coder"].isin(skip_coders)]
@@ -291,12 +293,16 @@ class BatchResult:
 
 
 def preview_code_hits(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_ids: Iterable[int], code: str,
-                      coder: str) -> BatchPreview:
-    """What :func:`code_hits` would do: which hit units get the code, which already carry it."""
+                      coder: str, actor: str | None = None) -> BatchPreview:
+    """What :func:`code_hits` would do: which hit units get the code, which already carry it.
+
+    Only who may code as ``coder`` sees this (``actor``, named in team mode: it tells ``coder``'s codings).
+    """
     wanted = list(dict.fromkeys(int(s) for s in segment_ids))
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)
+        _check_may_edit(_acting(session, row, actor, target), target, "hand")
         code_row = _code(session, row, code)
         units = set(session.exec(select(Segment.id).join(Document, Segment.document_id == Document.id).where(
             Document.project_id == row.id, Segment.id.in_(wanted), Segment.is_unit == True)).all())  # noqa: E712
@@ -321,12 +327,12 @@ def code_hits(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_ids: It
     Every history event of the batch carries the reason ``batch <id>: <label>``, and
     ``codeframe undo`` (:func:`coding.service.audit.undo`) reverts the whole batch as one step.
     """
-    preview = preview_code_hits(engine, project, segment_ids=segment_ids, code=code, coder=coder)
+    preview = preview_code_hits(engine, project, segment_ids=segment_ids, code=code, coder=coder, actor=actor)
     batch = f"{BATCH_PREFIX}{secrets.token_hex(4)}: {label or 'code all hits'} ({len(preview.apply)} units)"
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)
-        acting = queries.coder_by_name(session, row.id, actor) if actor else target
+        acting = _acting(session, row, actor, target)
         _check_may_edit(acting, target, "hand")
         code_row = _code(session, row, code)
         for segment_id in preview.apply:
@@ -373,10 +379,8 @@ def cooccurrence(
         codings = codings[codings["frame"].isin(set(frames))]
         skip_documents, skip_coders = excluded(session, row.id)
         codings = in_scope(codings, skip_documents)
-    chosen = coder or default_share_coder(codings, frames[0])
-    if chosen in skip_coders:
-        raise CodeframeError(f"{chosen} is excluded from analysis; include them again in Settings "
-                             "(`codeframe coders include`) to count their codings")
+    refuse_excluded([coder] if coder else [], skip_coders)
+    chosen = coder or default_share_coder(codings[~codings["coder"].isin(skip_coders)], frames[0])
     mine = codings[codings["coder"] == chosen][["segment_id", "respondent", "code", "document", "text"]]
     labels = {c.id: c.label for c in codebook.codes()}
     table = co.cooccurrence(mine, keys[0], keys[1] if len(keys) == 2 else None, unit=unit, labels=labels,

@@ -19,16 +19,18 @@ from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, Coder, Coding, CodingEvent, Document, Memo, Segment, utcnow
 from coding.errors import CodeframeError, NotFound, PermissionDenied
+from coding.roles import may_adjudicate
 from coding.service.agreement import _coder_universes, _frame_codes, agreement_report
 from coding.service.analysis import chosen_coder, restricted, visible_codings
 from coding.service.codebook import project_codebook
 from coding.service.codebook_versions import codebook_methods_sentence
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
-from coding.service.permissions import _check_may_edit
+from coding.service.permissions import _acting, _check_may_edit, _require_viewer
 from coding.service.projects import get_project
 from coding.service.scope import excluded
 from coding.service.shares import share_report
 from coding.service.suggestions import _embed_cached, embedder_for
+from coding.textio import check_storable
 
 MEMO_KINDS = ("segment", "document", "code")
 MEMO_COLUMNS = ["kind", "memo_id", "coder", "code", "document", "respondent", "segment_id", "target", "text",
@@ -59,13 +61,21 @@ def _target(session: Session, project_id: int, kind: str, target) -> tuple[int, 
     return segment.id, f"{document.name} #{segment.position}"
 
 
-def add_memo(engine: Engine, project: str = DEFAULT_PROJECT, *, kind: str, target, coder: str, text: str) -> int:
-    """An analytic memo by ``coder`` on a unit (segment id), a document (id or name) or a code (key)."""
+def add_memo(engine: Engine, project: str = DEFAULT_PROJECT, *, kind: str, target, coder: str, text: str,
+             actor: str | None = None) -> int:
+    """An analytic memo by ``coder`` on a unit (segment id), a document (id or name) or a code (key).
+
+    ``actor`` (default: the coder; named in team mode) writes as themself, or a supervisor for anyone.
+    """
     if not text or not text.strip():
         raise CodeframeError("the memo is empty")
+    check_storable(text, "memo")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         author = queries.coder_by_name(session, row.id, coder)
+        acting = _acting(session, row, actor, author)
+        if acting.id != author.id and not may_adjudicate(acting.role):
+            raise PermissionDenied(f"{acting.name} may not write memos as {author.name}")
         target_id, _ = _target(session, row.id, kind, target)
         memo = Memo(project_id=row.id, target_kind=kind, target_id=target_id, coder_id=author.id, text=text.strip())
         session.add(memo)
@@ -77,6 +87,7 @@ def edit_memo(engine: Engine, project: str = DEFAULT_PROJECT, *, memo_id: int, t
     """Change a memo's text: its author may, and supervisors and admins."""
     if not text or not text.strip():
         raise CodeframeError("the memo is empty")
+    check_storable(text, "memo")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         acting = queries.coder_by_name(session, row.id, actor)
@@ -102,6 +113,7 @@ def memos(engine: Engine, project: str = DEFAULT_PROJECT, *, viewer: str | None 
 
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        _require_viewer(row, viewer)
         codings = visible_codings(session, row, queries.codings_frame(session, row.id), viewer)
         own_only = restricted(session, row, viewer)
         names = {c.id: c.name for c in queries.coders_by_name(session, row.id).values()}
@@ -152,7 +164,7 @@ def set_key_quote(engine: Engine, project: str = DEFAULT_PROJECT, *, segment_id:
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)
-        acting = queries.coder_by_name(session, row.id, actor) if actor else target
+        acting = _acting(session, row, actor, target)
         code_row = session.exec(select(Code).where(Code.project_id == row.id, Code.key == code)).first()
         if code_row is None:
             raise NotFound(f"no code {code!r} in this project's codebook")
@@ -186,6 +198,36 @@ def _coverage(session: Session, row, frame: str, coders: Sequence[str]) -> dict[
     return {c: len({document_of[u] for u in universes.get(c, set())}) for c in coders}
 
 
+def _key_quotes(session: Session, row, starred_by: set[str] | None) -> set[tuple[int, str]]:
+    """(unit, code) pairs starred as key quotes by a counted coder (by ``starred_by`` only, if given)."""
+    skip_coders = excluded(session, row.id)[1]
+    return {(s, k) for s, k, name in session.exec(
+        select(Coding.segment_id, Code.key, Coder.name).join(Code, Coding.code_id == Code.id).join(
+            Coder, Coding.coder_id == Coder.id).where(
+            Code.project_id == row.id, Coding.key_quote == True)).all()  # noqa: E712
+        if name not in skip_coders and (starred_by is None or name in starred_by)}
+
+
+def _quote_vectors(engine: Engine, project: str, quotes, embedder) -> dict | None:
+    """Embeddings of the candidate quotes by segment id (None with ``embedder=False`` or no quote)."""
+    if embedder is False or quotes.empty:
+        return None
+    embedder = embedder or embedder_for(engine, project)
+    distinct = quotes.drop_duplicates("segment_id")
+    matrix = _embed_cached(engine, embedder, distinct["text"].tolist())
+    return dict(zip(distinct["segment_id"].astype(int), matrix))
+
+
+def _segment_agreement(engine: Engine, project: str, frame: str) -> tuple[list, dict]:
+    """The coders agreement_report compares by default and each code's segment-level α (none when
+    fewer than two coders covered the frame)."""
+    try:
+        seg = agreement_report(engine, project, frame=frame, unit="segment", n_boot=0)
+    except CodeframeError:
+        return [], {}
+    return list(seg.coders), dict(zip(seg.table["code"], seg.table["alpha"]))
+
+
 def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: str, by: str | None = None,
                     coder: str | None = None, quotes: int = 3, embedder=None, chart: bool = True,
                     viewer: str | None = None):
@@ -194,7 +236,9 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
     Shares, intervals and agreement come from :func:`coding.share_report` (the numbers
     ``codeframe shares`` prints); quotes are key quotes first, then the units nearest the code's
     centroid (embeddings from the cache; ``embedder=False`` keeps document order). Consensus
-    codings unless ``coder`` says otherwise; the report says which.
+    codings unless ``coder`` says otherwise; the report says which, with its coverage. A coder
+    ``viewer`` who may see only their own codings (blind coding) gets a report of those alone:
+    no other coder's name, coverage or agreement figure.
     """
     from coding import charts
     from coding import report as rp
@@ -203,43 +247,30 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
         raise CodeframeError(f"quotes per code must be 1 to 3, not {quotes}")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        own_only = restricted(session, row, viewer)  # a blind coder: their own codings, nobody else's
         coder = chosen_coder(session, row, viewer, coder)
-    shares = share_report(engine, project, frame=frame, by=by, coder=coder)
+    shares = share_report(engine, project, frame=frame, by=by, coder=coder, with_agreement=not own_only,
+                          viewer=viewer)
     codebook = project_codebook(engine, project)
     frame_obj = codebook.frame(frame)
     # shares.quotes holds only the counted coder's quotes (issue 14): the coders compared are those
     # agreement_report chooses (who double-coded the most, excluded coders left out)
-    individual: list = []
-    alpha_segment: dict = {}
-    try:
-        seg = agreement_report(engine, project, frame=frame, unit="segment", n_boot=0)
-    except CodeframeError:  # fewer than two coders covered this frame
-        seg = None
-    if seg is not None:
-        individual = list(seg.coders)
-        alpha_segment = dict(zip(seg.table["code"], seg.table["alpha"]))
+    individual, alpha_segment = _segment_agreement(engine, project, frame) if not own_only else ([], {})
     alpha_respondent = dict(zip(shares.table["code"], shares.table["agreement"])) if "agreement" in shares.table else {}
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         # a key quote is a unit some coder starred for the code (a coder stars their own coding on the
         # coding page); a viewer who sees only their own codings counts only their own stars
-        skip_coders = excluded(session, row.id)[1]
-        starred_by = {shares.coder} if restricted(session, row, viewer) else None
-        stars = {(s, k) for s, k, name in session.exec(
-            select(Coding.segment_id, Code.key, Coder.name).join(Code, Coding.code_id == Code.id).join(
-                Coder, Coding.coder_id == Coder.id).where(
-                Code.project_id == row.id, Coding.key_quote == True)).all()  # noqa: E712
-            if name not in skip_coders and (starred_by is None or name in starred_by)}
-        coverage = _coverage(session, row, frame, [*individual, shares.coder])
-        n_documents = len(queries.documents(session, row.id))
+        stars = _key_quotes(session, row, {shares.coder} if own_only else None)
+        coders = list(dict.fromkeys([*individual, shares.coder]))  # the counted coder may be one of them
+        coverage = _coverage(session, row, frame, coders)
+        documents = queries.documents(session, row.id)
+        n_documents = len(documents)
         n_units = sum(queries.unit_counts_by_document(session, row.id).values())
+        foreign = {d.name: d.language for d in documents if d.language != row.language}
     mine = shares.quotes[shares.quotes["coder"] == shares.coder]
-    vectors = None
-    if embedder is not False and not mine.empty:
-        embedder = embedder or embedder_for(engine, project)
-        distinct = mine.drop_duplicates("segment_id")
-        matrix = _embed_cached(engine, embedder, distinct["text"].tolist())
-        vectors = dict(zip(distinct["segment_id"].astype(int), matrix))
+    mine = mine.assign(language=mine["document"].map(foreign))  # set only where not the project's language
+    vectors = _quote_vectors(engine, project, mine, embedder)
     group_of = dict(zip(mine["respondent"], mine[by])) if by and by in mine else {}
     ordered = shares.table.assign(_pos=range(len(shares.table))).sort_values(["count", "_pos"],
                                                                              ascending=[False, True])
@@ -260,16 +291,19 @@ def findings_report(engine: Engine, project: str = DEFAULT_PROJECT, *, frame: st
     methods = rp.methods_paragraph(
         frame_label=frame_obj.label, n_codes=len(frame_obj.codes), n_respondents=shares.n, n_documents=n_documents,
         n_units=n_units, unit_kind=get_project(engine, project).segmentation_unit, coder=shares.coder,
-        coders=[*individual, shares.coder], coverage=coverage, alpha_respondent=alpha_respondent,
+        coders=coders, coverage=coverage, alpha_respondent=alpha_respondent,
         alpha_segment=alpha_segment, key_quotes=sum(1 for f in findings for q in f.quotes if q.starred), by=by,
-        small_groups=sorted(set(shares.crosstab.loc[shares.crosstab["small"], "group"])) if by else ())
+        small_groups=sorted(set(shares.crosstab.loc[shares.crosstab["small"], "group"])) if by else (),
+        own_only=own_only, languages=sorted({q.language for f in findings for q in f.quotes if q.language}))
     methods += " " + codebook_methods_sentence(engine, project)  # which codebook version (issue 30)
     any_count = int((shares.matrix.sum(axis=1) > 0).sum()) if not shares.matrix.empty else 0
     overview = rp.overview_paragraph(findings, frame_label=frame_obj.label, n=shares.n, any_count=any_count)
     return rp.FindingsReport(title=f"Findings: {frame_obj.label}", frame=frame, frame_label=frame_obj.label,
                              coder=shares.coder, n=shares.n, by=by, findings=findings, methods=methods,
                              overview=overview,
-                             chart_png=png, notes=[*shares.notes, *shares.table.attrs.get("notes", [])])
+                             chart_png=png, notes=[*shares.notes, *shares.table.attrs.get("notes", [])],
+                             coverage=shares.coverage, partial=shares.partial, own_only=own_only,
+                             table=rp.share_table_rows(ordered, with_agreement=not own_only))
 
 
 # --------------------------------------------------------------------------- codebook appendix

@@ -16,18 +16,24 @@ from sqlmodel import Session, select
 from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, Coder, Coding, CodingEvent, Project, utcnow
-from coding.errors import CodeframeError, Problem
+from coding.errors import CodeframeError, PermissionDenied, Problem
+from coding.roles import may_see_others
 from coding.service.codings import _insert_coding_or_skip, snapshot
 from coding.service.common import DEFAULT_PROJECT
-from coding.service.permissions import _check_may_edit
+from coding.service.permissions import _acting, _check_may_edit, _require_viewer
 
 
-def history(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str | None = None) -> "Any":
-    """The append-only history of coding changes as a DataFrame (oldest first)."""
+def history(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str | None = None,
+            viewer: str | None = None) -> "Any":
+    """The append-only history of coding changes as a DataFrame (oldest first).
+
+    In team mode ``viewer`` must be named: a coder reads the history of their own codings only.
+    """
     import pandas as pd
 
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        coder = _history_coder(session, row, viewer, coder)
         coder_names = {c.id: c.name for c in session.exec(select(Coder).where(Coder.project_id == row.id))}
         code_keys = {c.id: c.key for c in session.exec(select(Code).where(Code.project_id == row.id))}
         stmt = select(CodingEvent).where(CodingEvent.project_id == row.id)
@@ -46,6 +52,16 @@ def history(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str | None
             columns=["id", "at", "segment_id", "code", "coder", "actor", "action", "source", "before", "after",
                      "reason"],
         )
+
+
+def _history_coder(session: Session, row, viewer: str | None, coder: str | None) -> str | None:
+    """Whose history ``viewer`` may read: in team mode a coder reads only their own."""
+    _require_viewer(row, viewer)
+    if not row.team_mode or may_see_others(queries.coder_by_name(session, row.id, viewer).role):
+        return coder
+    if coder not in (None, viewer):
+        raise PermissionDenied(f"{viewer} reads only the history of their own codings; ask a supervisor")
+    return viewer
 
 
 UNDOABLE_ACTIONS = ("add", "remove", "memo")
@@ -141,7 +157,7 @@ def undo(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, actor: s
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)
-        acting = queries.coder_by_name(session, row.id, actor) if actor else target
+        acting = _acting(session, row, actor, target)
         events = session.exec(
             select(CodingEvent)
             .where(CodingEvent.project_id == row.id, CodingEvent.coder_id == target.id)
@@ -171,12 +187,12 @@ def undo(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, actor: s
 
 
 def export_history(engine: Engine, project: str = DEFAULT_PROJECT, path: str | Path = "history.csv", *,
-                   fmt: str = "csv", coder: str | None = None) -> int:
+                   fmt: str = "csv", coder: str | None = None, viewer: str | None = None) -> int:
     """Write the audit trail (every coding change, oldest first) as CSV or JSON Lines; returns the row count."""
 
     if fmt not in ("csv", "jsonl"):
         raise CodeframeError(f"history format must be 'csv' or 'jsonl', not {fmt!r}", [Problem(fmt, field="format")])
-    df = history(engine, project, coder=coder)
+    df = history(engine, project, coder=coder, viewer=viewer)
     records = []
     for rec in df.to_dict("records"):
         rec["at"] = rec["at"].isoformat() if hasattr(rec["at"], "isoformat") else rec["at"]
@@ -191,10 +207,12 @@ def export_history(engine: Engine, project: str = DEFAULT_PROJECT, path: str | P
             for rec in records:
                 out.write(json.dumps(rec, ensure_ascii=False) + "\n")
         else:
+            from coding.safe_cells import neutral
+
             writer = csv.DictWriter(out, fieldnames=list(df.columns))
             writer.writeheader()
             for rec in records:
-                writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
+                writer.writerow({k: neutral(json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v)
                                  for k, v in rec.items()})
     os.replace(partial, path)
     return len(records)

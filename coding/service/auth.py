@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -24,6 +24,7 @@ from coding.database import queries
 from coding.database.tables import AuthEvent, Coder, UserSession, utcnow
 from coding.errors import CodeframeError, PermissionDenied, Problem
 from coding.service.common import DEFAULT_PROJECT
+from coding.service.permissions import _require_team_admin
 from coding.service.users import authenticate, create_user, set_password, set_role
 
 IDLE_HOURS_ENV = "CODEFRAME_SESSION_IDLE_HOURS"
@@ -127,8 +128,34 @@ def check_password(engine: Engine, project: str, name: str, password: str, *, cl
     """
     now = now or utcnow()
     name = (name or "").strip()
+    project_id, attempt_id = _reserve_attempt(engine, project, name, client, now)
+    user = authenticate(engine, project, name, password)  # refused: the reserved attempt stays sign_in_failed
+    with Session(engine) as session:  # a success ends the back-off of this name and this client
+        coder = queries.coder_by_name(session, project_id, user)
+        attempt = session.get(AuthEvent, attempt_id)
+        attempt.action, attempt.coder_id, attempt.detail = "sign_in", coder.id, detail
+        session.add(attempt)
+        session.commit()
+    return user
+
+
+def _reserve_attempt(engine: Engine, project: str, name: str, client: str | None, now: datetime) -> tuple[int, int]:
+    """Count an attempt as failed BEFORE its password is verified, atomically per name and per client.
+
+    One transaction takes the lock of this name and this client (PostgreSQL: transaction-scoped advisory
+    locks; SQLite: the database write lock every transaction takes at BEGIN IMMEDIATE), reads the back-off
+    and either logs ``sign_in_throttled`` and refuses, or logs the attempt as ``sign_in_failed``. So however
+    many attempts arrive at once, at most :data:`THROTTLE_AFTER` passwords are verified before the back-off.
+    Returns (project id, the attempt's event id); a success replaces that event with ``sign_in``.
+    """
+    from coding.database.engine import is_sqlite
+
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        if not is_sqlite(engine):
+            for key in sorted({f"name:{_clip(name)}", *([f"client:{_clip(client)}"] if client else [])}):
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                                {"key": f"codeframe-sign-in:{row.id}:{key}"})
         wait = _wait_left(session, row.id, name, client, now)
         if wait > 0:
             _event(session, row.id, "sign_in_throttled", name, client=client, at=now)
@@ -136,19 +163,11 @@ def check_password(engine: Engine, project: str, name: str, password: str, *, cl
             minutes = f"{wait // 60} min {wait % 60} s" if wait >= 60 else f"{wait} s"
             raise Throttled(f"too many failed sign-ins for this name or from this computer; try again in {minutes}",
                             wait)
-        project_id = row.id
-    try:
-        user = authenticate(engine, project, name, password)
-    except PermissionDenied:
-        with Session(engine) as session:
-            _event(session, project_id, "sign_in_failed", name, client=client, at=now)
-            session.commit()
-        raise
-    with Session(engine) as session:  # a success ends the back-off of this name and this client
-        coder = queries.coder_by_name(session, project_id, user)
-        _event(session, project_id, "sign_in", name, coder_id=coder.id, client=client, detail=detail, at=now)
+        attempt = AuthEvent(project_id=row.id, name=_clip(name) or "", client=_clip(client),
+                            action="sign_in_failed", at=now)
+        session.add(attempt)
         session.commit()
-    return user
+        return row.id, attempt.id
 
 
 def sign_in(engine: Engine, project: str, name: str, password: str, *, client: str | None = None,
@@ -199,15 +218,6 @@ def session_user(engine: Engine, project: str, session_id: str | None, *,
         return SignedIn(session_id, coder.name, coder.role)
 
 
-def _end_sessions(session: Session, project_id: int, coder_id: int, reason: str, now: datetime,
-                  keep: str | None = None) -> int:
-    stmt = update(UserSession).where(UserSession.project_id == project_id, UserSession.coder_id == coder_id,
-                                     UserSession.ended.is_(None))
-    if keep is not None:
-        stmt = stmt.where(UserSession.token_hash != _hash(keep))
-    return session.execute(stmt.values(ended=now, end_reason=reason)).rowcount
-
-
 def sign_out(engine: Engine, project: str, session_id: str | None, *, now: datetime | None = None) -> bool:
     """End a session (it never resolves again); True when there was a live one."""
     if not session_id:
@@ -245,24 +255,14 @@ def change_own_password(engine: Engine, project: str, session_id: str, old_passw
         raise
     except PermissionDenied:
         raise PermissionDenied("the current password is wrong; your password was not changed") from None
-    set_password(engine, project, user.name, new_password, actor=user.name)
-    now = utcnow()
-    with Session(engine) as session:
-        row = queries.project_by_name(session, project)
-        coder = queries.coder_by_name(session, row.id, user.name)
-        _end_sessions(session, row.id, coder.id, "password_changed", now, keep=session_id)
-        _event(session, row.id, "password_changed", user.name, coder_id=coder.id, actor_id=coder.id, client=client)
-        session.commit()
+    set_password(engine, project, user.name, new_password, actor=user.name, keep_session=session_id, client=client)
 
 
-def _admin_event(engine: Engine, project: str, action: str, name: str, actor: str, detail: str | None = None,
-                 *, end_sessions: str | None = None) -> None:
+def _admin_event(engine: Engine, project: str, action: str, name: str, actor: str, detail: str | None = None) -> None:
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         coder = queries.coder_by_name(session, row.id, name)
         acting = queries.coder_by_name(session, row.id, actor) if actor else None
-        if end_sessions:
-            _end_sessions(session, row.id, coder.id, end_sessions, utcnow())
         _event(session, row.id, action, name, coder_id=coder.id, actor_id=acting.id if acting else None,
                detail=detail)
         session.commit()
@@ -285,14 +285,18 @@ def reset_password(engine: Engine, project: str, name: str, password: str, *, ac
     """An admin sets another user's password; that user's open sessions end."""
     if name == actor:
         raise CodeframeError("change your own password under 'Your account', with your current password")
-    set_password(engine, project, name, password, actor=actor)
-    _admin_event(engine, project, "password_reset", name, actor, end_sessions="password_reset")
+    set_password(engine, project, name, password, actor=actor)  # ends their sessions, logs password_reset
 
 
-def auth_history(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int | None = 200) -> list[dict]:
-    """The sign-in and user-management history, newest first: when, action, name, by whom, client, detail."""
+def auth_history(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int | None = 200,
+                 actor: str | None = None) -> list[dict]:
+    """The sign-in and user-management history, newest first: when, action, name, by whom, client, detail.
+
+    In team mode only an admin ``actor`` reads it.
+    """
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        _require_team_admin(session, row, actor, "read the sign-in history")
         names = dict(session.exec(select(Coder.id, Coder.name).where(Coder.project_id == row.id)).all())
         stmt = select(AuthEvent).where(AuthEvent.project_id == row.id).order_by(AuthEvent.id.desc())
         if limit is not None:

@@ -14,12 +14,29 @@ from sqlmodel import Session, select
 from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, CodeFrame, Coding, Project, utcnow
-from coding.errors import NotFound
+from coding.errors import CodebookError, NotFound, Problem
 from coding.roles import may_see_others
 from coding.service.codings import _log, snapshot
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.permissions import _require_team_admin
 from coding.service.results import CodebookReport
+from coding.service.scope import excluded, in_scope
+
+
+def _refuse_deceptive(codebook) -> None:
+    """Labels may not hide or reverse text; no text of a codebook may hold NUL (every source: YAML, .qdc)."""
+    from coding.markup import name_problem, text_problem
+
+    problems = []
+    for item in [*codebook.frames, *codebook.codes()]:
+        why = name_problem(item.label, f"the label of {item.id!r}") or name_problem(item.id, "an id")
+        texts = [getattr(item, k, "") or "" for k in ("definition", "description")]
+        texts += [*getattr(item, "include", ()), *getattr(item, "exclude", ()), *getattr(item, "examples", ())]
+        why = why or next((text_problem(t, f"the text of {item.id!r}") for t in texts if text_problem(t, "")), None)
+        if why:
+            problems.append(Problem(why, field=item.id))
+    if problems:
+        raise CodebookError("the codebook was refused: nothing was changed", problems)
 
 
 def _apply_codebook(session: Session, project: Project, codebook, *, source_text: str | None,
@@ -31,6 +48,7 @@ def _apply_codebook(session: Session, project: Project, codebook, *, source_text
     """
     from coding.codebook import diff_codebooks
 
+    _refuse_deceptive(codebook)
     report = CodebookReport()
     frames = queries.frames_by_key(session, project.id)
     codes = queries.codes_by_key(session, project.id)
@@ -212,12 +230,13 @@ def project_codebook(engine: Engine, project: str = DEFAULT_PROJECT, *, include_
 
 
 def code_usage(engine: Engine, project: str = DEFAULT_PROJECT, *, coders: Iterable[str] | None = None) -> "Any":
-    """Per code: codings, segments and respondents carrying it (a pandas DataFrame)."""
+    """Per code: codings, segments and respondents carrying it (a pandas DataFrame), over the documents
+    and coders in analysis (excluded ones are not counted)."""
     import pandas as pd
 
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        df = queries.codings_frame(session, row.id, coders=coders)
+        df = _counted_codings(session, row, coders)
     if df.empty:
         return pd.DataFrame(columns=["code", "frame", "codings", "segments", "respondents"])
     grouped = df.groupby(["code", "frame"]).agg(
@@ -241,6 +260,13 @@ def import_codebook_object(engine: Engine, project: str, codebook, *, actor: str
         return report
 
 
+def _counted_codings(session: Session, row, coders: Iterable[str] | None):
+    """The codings of ``coders`` (all when None) without excluded documents and coders."""
+    documents, skip = excluded(session, row.id)
+    df = in_scope(queries.codings_frame(session, row.id, coders=coders), documents)
+    return df[~df["coder"].isin(skip)] if skip and not df.empty else df
+
+
 def quotes_by_code(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int = 3,
                    coders: Iterable[str] | None = None) -> dict[str, list[dict]]:
     """Up to ``limit`` coded passages per code (consensus first), read in one query for the codebook page.
@@ -249,7 +275,7 @@ def quotes_by_code(engine: Engine, project: str = DEFAULT_PROJECT, *, limit: int
         raise ValueError(f"limit must be at least 1, not {limit}")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        df = queries.codings_frame(session, row.id, coders=coders)
+        df = _counted_codings(session, row, coders)
     if df.empty:
         return {}
     df = df.assign(_rank=(df["coder"] != CONSENSUS).astype(int)).sort_values(["code", "_rank", "document", "position"])

@@ -327,8 +327,8 @@ def recent_changes(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str
 
 
 def undo_changes(engine: Engine, project: str = DEFAULT_PROJECT, *, coder: str, steps: int = 1) -> int:
-    """Undo the coder's last ``steps`` changes (each logged in the history as an 'undo' event)."""
-    return undo(engine, project, coder=coder, steps=steps)
+    """The coder undoes their own last ``steps`` changes (each logged in the history as an 'undo' event)."""
+    return undo(engine, project, coder=coder, actor=coder, steps=steps)
 
 
 

@@ -15,6 +15,7 @@ from coding.database.tables import Code, CodeFrame, Coder, Coding, CodingEvent, 
 from coding.errors import CodeframeError, NotFound
 from coding.service.common import SOURCES
 from coding.service.permissions import _check_may_edit
+from coding.textio import check_storable
 
 
 def snapshot(coding: Coding) -> dict:
@@ -127,6 +128,7 @@ def add_coding(
     """
     if source not in SOURCES:
         raise CodeframeError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+    check_storable(memo, "memo")
     with Session(engine) as session:
         # One round trip for all lookups (the app calls this on every click); the checks and
         # their messages and order are those of queries.project_by_name, coder_by_name,
@@ -272,6 +274,7 @@ def remove_coding(
 def set_memo(engine: Engine, project: str, *, segment_id: int, code: str, coder: str, memo: str | None,
              actor: str | None = None) -> None:
     """Set or clear the memo of an existing coding."""
+    check_storable(memo, "memo")
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         target = queries.coder_by_name(session, row.id, coder)

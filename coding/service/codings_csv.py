@@ -15,7 +15,7 @@ from coding.database.tables import Code, Coder, Segment
 from coding.errors import CodingsError, PermissionDenied, Problem
 from coding.service.codings import _upsert_coding
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT, SOURCES, _source
-from coding.service.permissions import _check_may_edit
+from coding.service.permissions import NAME_THE_ACTOR, _check_may_edit
 from coding.service.results import ImportReport
 
 CODINGS_CSV_REQUIRED = ("document", "coder", "code")
@@ -104,6 +104,8 @@ def import_codings(
         codes = queries.codes_by_key(session, row.id)
         coders = queries.coders_by_name(session, row.id)
         acting = queries.coder_by_name(session, row.id, actor) if actor else None
+        if row.team_mode and acting is None:  # nobody imports as the coders named in the file
+            raise PermissionDenied(f"{NAME_THE_ACTOR} to import codings")
         problems: list[Problem] = []
         if create_coders:
             for new in sorted({r.coder for r in rows} - set(coders)):

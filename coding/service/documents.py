@@ -88,6 +88,20 @@ _SAME_CONTENT_HINT = (" (different respondents with identical answers? Tick 'All
 
 
 @retry_locked
+def _refuse_deceptive_names(files) -> None:
+    """File names become document names: nothing invisible, direction-changing or control in them."""
+    from coding.markup import name_problem
+
+    problems = []
+    for item in files:
+        name = item[0] if isinstance(item, tuple) else Path(item).name
+        why = name_problem(name, "a file name")
+        if why:
+            problems.append(Problem(f"{why}: {name!r}", file=repr(name)[1:-1]))
+    if problems:
+        raise CodeframeError("these files were refused; nothing was imported", problems)
+
+
 def import_transcripts(
     engine: Engine,
     project: str = DEFAULT_PROJECT,
@@ -119,6 +133,7 @@ def import_transcripts(
     unit = unit or info.segmentation_unit
     if language not in SUPPORTED_LANGUAGES + ("auto",):
         raise CodeframeError(f"language must be auto or one of {', '.join(SUPPORTED_LANGUAGES)}, not {language!r}")
+    _refuse_deceptive_names(files)
     parsed = parse_transcripts(files, language=language, unit=unit, progress=progress)
     attribute_rows: dict[str, dict[str, str]] = {}
     attributes_name = None

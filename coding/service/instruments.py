@@ -412,6 +412,7 @@ def survey_columns(file) -> list[str]:
 
 def tables_workbook(tables: dict[str, pd.DataFrame]) -> bytes:
     """Several tables as one XLSX (sheet per key), percent columns as Excel percentages."""
+    from coding.safe_cells import harden_workbook
     from coding.xlsx import _excel_ready, _style, sanitize_sheet_name
 
     buffer = io.BytesIO()
@@ -423,6 +424,7 @@ def tables_workbook(tables: dict[str, pd.DataFrame]) -> bytes:
             _style(writer.sheets[sheet], table)
             for offset, note in enumerate(table.attrs.get("notes", []), start=3):
                 writer.sheets[sheet].cell(row=len(table) + offset, column=1, value=f"note: {note}")
+        harden_workbook(writer.book)
     return buffer.getvalue()
 
 

@@ -119,3 +119,62 @@ def projects_to_offer(engine, *, current: str, user: str | None = None) -> list[
                 continue
             offered.append({"name": project.name, "team_mode": project.team_mode})
         return offered
+
+
+# --------------------------------------------------------------------------- one rule for every door
+
+NEEDS = ("read", "code", "supervise", "admin")
+NAME_THE_ACTOR = "team mode is on: name the acting user (who signs in with their password)"
+
+
+def _acting(session: Session, project: Project, actor: str | None, target: Coder) -> Coder:
+    """Who acts on ``target``'s codings: ``actor``; unnamed, the target themself, but never in team mode."""
+    if actor:
+        return queries.coder_by_name(session, project.id, actor)
+    if project.team_mode:
+        raise PermissionDenied(NAME_THE_ACTOR)
+    return target
+
+
+def _require_viewer(project: Project, viewer: str | None) -> None:
+    """In team mode every read names who reads: their role and blind mode decide what they see."""
+    if viewer is None and project.team_mode:
+        raise PermissionDenied(NAME_THE_ACTOR)
+
+
+def _require_rights(session: Session, project: Project, actor: str | None, need: str, what: str) -> Coder | None:
+    """In team mode ``actor`` must be named and hold ``need`` (read, code, supervise, admin) to ``what``.
+
+    Outside team mode nothing is asked (local single-user mode); the named actor is returned if any.
+    """
+    if need not in NEEDS:
+        raise ValueError(f"need must be one of {NEEDS}, not {need!r}")
+    if not project.team_mode:
+        return queries.coder_by_name(session, project.id, actor) if actor else None
+    if not actor:
+        raise PermissionDenied(f"{NAME_THE_ACTOR} to {what}")
+    acting = queries.coder_by_name(session, project.id, actor)
+    if acting.is_consensus:
+        raise PermissionDenied(f"{acting.name!r} is the adjudicated coder, not a person; it cannot act")
+    if need == "supervise" and not may_adjudicate(acting.role):
+        raise PermissionDenied(f"{acting.name} is a {acting.role}: in team mode only supervisors and admins may {what}")
+    if need == "admin" and not may_admin(acting.role):
+        raise PermissionDenied(f"{acting.name} is a {acting.role}: in team mode only an admin may {what}")
+    return acting
+
+
+def authorize(engine, project: str, actor: str | None, need: str, what: str) -> None:
+    """Refuse (PermissionDenied) unless ``actor`` may ``what`` with rights ``need``; a no-op outside team mode.
+
+    The door every front end passes first (the CLI before each command); the service functions
+    check the finer rules (whose codings, blind mode) themselves.
+    """
+    with Session(engine) as session:
+        _require_rights(session, queries.project_by_name(session, project), actor, need, what)
+
+
+def team_mode_on(engine, project: str) -> bool:
+    """Whether ``project`` exists and is in team mode (no error for a missing project)."""
+    with Session(engine) as session:
+        row = session.exec(select(Project).where(Project.name == project)).first()
+        return bool(row is not None and row.team_mode)

@@ -12,6 +12,7 @@ from coding.database import queries
 from coding.database.retry import retry_locked
 from coding.database.tables import Code, CodeFrame, Document, Project, Segment
 from coding.errors import CodeframeError
+from coding.roles import may_see_others
 from coding.service.codebook import _apply_codebook
 from coding.service.common import DEFAULT_PROJECT, SEGMENTATION_UNITS, SUPPORTED_LANGUAGES
 from coding.service.permissions import _require_team_admin
@@ -87,7 +88,7 @@ def update_settings(
     ``embedding_model``: an id of the model registry (see :func:`model_choices`) or a model folder.
     Changing the language changes the model too while it is the old language's default (Russian
     and Kazakh projects use the multilingual model).
-    Given an ``actor`` (the app always names one), in team mode only an admin may do this.
+    In team mode only an admin ``actor`` may do this (an unnamed actor is refused).
     """
     if segmentation_unit is not None and segmentation_unit not in SEGMENTATION_UNITS:
         raise CodeframeError(f"segmentation unit must be 'sentence' or 'turn', not {segmentation_unit!r}")
@@ -97,8 +98,7 @@ def update_settings(
         check_model_id(embedding_model)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
-        if actor is not None:
-            _require_team_admin(session, row, actor, "change the project settings")
+        _require_team_admin(session, row, actor, "change the project settings")  # unnamed: refused in team mode
         if language is not None and embedding_model is None and row.embedding_model == default_model_for(row.language):
             row.embedding_model = default_model_for(language)  # still the old language's default: follow the language
         if language is not None:
@@ -145,7 +145,8 @@ def follow_document_languages(session: Session, row: Project) -> str | None:
     return None
 
 
-def status(engine: Engine, project: str = DEFAULT_PROJECT) -> Status:
+def status(engine: Engine, project: str = DEFAULT_PROJECT, *, viewer: str | None = None) -> Status:
+    """Counts of the project; given a ``viewer``, a coder in blind mode counts only their own codings."""
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         docs = queries.documents(session, row.id)
@@ -155,6 +156,9 @@ def status(engine: Engine, project: str = DEFAULT_PROJECT) -> Status:
             .where(Document.project_id == row.id)
         ).one()
         by_coder = queries.codings_per_coder(session, row.id, every_coder=True)
+        if viewer is not None and row.blind_mode and not may_see_others(queries.coder_by_name(
+                session, row.id, viewer).role):
+            by_coder = {name: n for name, n in by_coder.items() if name == viewer}
         frames = dict(
             session.exec(
                 select(CodeFrame.key, func.count(Code.id))

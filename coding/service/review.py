@@ -19,6 +19,7 @@ from coding.database import queries
 from coding.database.tables import (
     Adjudication,
     Assignment,
+    AuthEvent,
     Coder,
     Coding,
     CodingEvent,
@@ -32,12 +33,13 @@ from coding.database.tables import (
     Selection,
     SuggestionFeedback,
     UnitMark,
+    UserSession,
 )
 from coding.errors import CodeframeError, NotFound, PermissionDenied
 from coding.service.agreement import _coder_universes, _frame_codes
 from coding.service.common import CONSENSUS
-from coding.service.permissions import _require_supervisor
-from coding.service.scope import analysed_coders, excluded, in_scope
+from coding.service.permissions import _require_supervisor, _require_viewer
+from coding.service.scope import counted_coders, excluded, in_scope
 
 DISAGREEMENT_VIEWS = ("all", "undecided", "decided")
 KINDS = ("document", "coder")
@@ -50,12 +52,13 @@ def visible_coders(engine: Engine, project: str, viewer: str | None) -> list[str
     """Whose codings ``viewer`` may see in counts, quotes, shares and exports: None means everyone's.
 
     In blind mode a coder sees only their own; supervisors and admins see all. Without a
-    viewer (the command line) everything is visible.
+    viewer (local single-user mode) everything is visible; in team mode a viewer must be named.
     """
-    if viewer is None:
-        return None
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
+        _require_viewer(row, viewer)
+        if viewer is None:
+            return None
         actor = queries.coder_by_name(session, row.id, viewer)
         if actor.role in ("supervisor", "admin") or not row.blind_mode:
             return None
@@ -107,18 +110,9 @@ def disagreement_report(
         skip_docs, skip_coders = excluded(session, row.id)
         df = in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
         units = in_scope(queries.units_frame(session, row.id), skip_docs)
-        candidates = analysed_coders(session, row, skip_coders)
-        if coders:
-            chosen = list(dict.fromkeys(coders))
-            known = set(queries.coders_by_name(session, row.id))
-            unknown = [c for c in chosen if c not in known]
-            if unknown:
-                raise NotFound(f"no coder named {', '.join(unknown)} in this project")
-            if CONSENSUS in chosen:
-                raise CodeframeError("compare individual coders; the consensus is what adjudication writes")
-        else:
-            chosen = None
-        universes = _coder_universes(session, row, frame_row, chosen or candidates, units)
+        candidates = counted_coders(session, row, coders, skip_coders=skip_coders)
+        chosen = candidates if coders else None
+        universes = _coder_universes(session, row, frame_row, candidates, units)
         decided_ids = set(session.exec(
             select(Adjudication.segment_id).where(Adjudication.frame_id == frame_row.id)).all())
         reasons = dict(session.exec(select(Adjudication.segment_id, Adjudication.reason)
@@ -159,7 +153,8 @@ def coder_coverage(engine: Engine, project: str, *, frame: str, coders: Sequence
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
         frame_row, _ = _frame_codes(session, row, frame)
-        skip_docs, _ = excluded(session, row.id)
+        skip_docs, skip_coders = excluded(session, row.id)
+        coders = counted_coders(session, row, coders, skip_coders=skip_coders)
         df = in_scope(queries.codings_frame(session, row.id, frame=frame), skip_docs)
         units = in_scope(queries.units_frame(session, row.id), skip_docs)
         universes = _coder_universes(session, row, frame_row, coders, units)
@@ -347,6 +342,9 @@ def remove_coder(engine: Engine, project: str, *, coder: str, actor: str | None 
             update(Adjudication).where(Adjudication.actor_id == target.id).values(actor_id=None),
             update(Exclusion).where(Exclusion.actor_id == target.id).values(actor_id=None),
             update(ProjectEvent).where(ProjectEvent.actor_id == target.id).values(actor_id=None),
+            delete(UserSession).where(UserSession.coder_id == target.id),  # their sessions end with them
+            update(AuthEvent).where(AuthEvent.coder_id == target.id).values(coder_id=None),  # the name stays
+            update(AuthEvent).where(AuthEvent.actor_id == target.id).values(actor_id=None),
             delete(Coder).where(Coder.id == target.id),
         ):
             session.execute(stmt)
@@ -377,7 +375,9 @@ def project_history(engine: Engine, project: str):
 def share_csv(report) -> str:
     """The CSV the Shares page offers: the crosstab with its group sizes when the report has one, else the
     share table; both carry the coverage of the coder counted."""
-    return (report.crosstab if report.crosstab is not None else report.table).to_csv(index=False)
+    from coding.safe_cells import csv_text
+
+    return csv_text(report.crosstab if report.crosstab is not None else report.table)
 
 
 def share_xlsx(report, *, by: str | None = None) -> bytes:

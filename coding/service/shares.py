@@ -17,7 +17,7 @@ from coding.service.audit import _is_missing
 from coding.service.codebook import project_codebook
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT
 from coding.service.review import visible_coders
-from coding.service.scope import excluded
+from coding.service.scope import excluded, refuse_excluded
 from coding.shares import default_share_coder
 
 
@@ -107,6 +107,8 @@ def share_report(
         row = queries.project_by_name(session, project)
         respondents, codings = _respondents_and_codings(session, row, frame, documents)
         _, skip_coders = excluded(session, row.id)
+        refuse_excluded([coder] if coder else visible or [], skip_coders)
+        codings = codings[~codings["coder"].isin(skip_coders)]  # an excluded coder is never counted
         if visible is not None:
             codings = codings[codings["coder"].isin(visible)]
         chosen = (visible[0] if visible and coder is None else coder) or default_share_coder(codings, frame)

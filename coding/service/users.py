@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from coding.database import queries
 from coding.database.retry import retry_locked
-from coding.database.tables import Coder
+from coding.database.tables import AuthEvent, Coder, UserSession, utcnow
 from coding.errors import CodeframeError, PermissionDenied, Problem
 from coding.roles import ELEVATED, may_admin
 from coding.service.common import CONSENSUS, DEFAULT_PROJECT, ROLES
@@ -18,6 +18,15 @@ from coding.service.results import ProjectInfo
 
 
 @retry_locked
+def _refuse_name(name: str) -> None:
+    """A coder's or user's name is shown everywhere: nothing invisible, direction-changing or control in it."""
+    from coding.markup import name_problem
+
+    why = name_problem(name, "a name")
+    if why:
+        raise CodeframeError(f"the name {name!r} was refused", [Problem(why, field="name")])
+
+
 def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", *, role: str = "coder",
                  actor: str | None = None) -> str:
     """Create the coder if missing; return its name. The name 'consensus' is the adjudicated coder.
@@ -28,6 +37,7 @@ def ensure_coder(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "",
     name = name.strip()
     if not name:
         raise CodeframeError("a coder needs a name")
+    _refuse_name(name)
     if role not in ROLES:
         raise CodeframeError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     with Session(engine) as session:
@@ -84,6 +94,7 @@ def create_user(
     name = (name or "").strip()
     if not name:
         raise CodeframeError("a user needs a name", [Problem("blank name", field="name")])
+    _refuse_name(name)
     if name == CONSENSUS:
         raise CodeframeError(f"{CONSENSUS!r} is the adjudicated coder, not a person; pick another name")
     _check_role(role)
@@ -126,8 +137,13 @@ def set_role(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", rol
 
 @retry_locked
 def set_password(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "", password: str = "", *,
-                 actor: str | None = None) -> None:
-    """Set a user's password: the user themself, or an admin (anyone before there is an admin)."""
+                 actor: str | None = None, keep_session: str | None = None, client: str | None = None) -> None:
+    """Set a user's password: the user themself, or an admin (anyone before there is an admin).
+
+    Whatever the door (app, command line, Python), every open session of that user ends in the
+    same transaction (``keep_session``, the changer's own, excepted), and the change is logged:
+    ``password_changed`` by the user themself, ``password_reset`` by anyone else.
+    """
     password_hash = _hash_password(password)
     with Session(engine) as session:
         row = queries.project_by_name(session, project)
@@ -136,9 +152,27 @@ def set_password(engine: Engine, project: str = DEFAULT_PROJECT, name: str = "",
             raise CodeframeError(f"{CONSENSUS!r} is the adjudicated coder; it cannot sign in")
         if actor != name:
             _require_user_admin(session, row, actor, "set other users' passwords")
+        acting = queries.coder_by_name(session, row.id, actor) if actor else None
         user.password_hash = password_hash
         session.add(user)
+        own = actor == name
+        _end_user_sessions(session, row.id, user.id, "password_changed" if own else "password_reset", keep_session)
+        session.add(AuthEvent(project_id=row.id, name=user.name, coder_id=user.id,
+                              actor_id=acting.id if acting else None,
+                              client=None if client is None else str(client)[:200],
+                              action="password_changed" if own else "password_reset", at=utcnow()))
         session.commit()
+
+
+def _end_user_sessions(session: Session, project_id: int, coder_id: int, reason: str, keep: str | None) -> int:
+    """End every open session of a user (all but ``keep``, a session id): their next request asks to sign in."""
+    import hashlib
+
+    stmt = update(UserSession).where(UserSession.project_id == project_id, UserSession.coder_id == coder_id,
+                                     UserSession.ended.is_(None))
+    if keep is not None:
+        stmt = stmt.where(UserSession.token_hash != hashlib.sha256(keep.encode("utf-8")).hexdigest())
+    return session.execute(stmt.values(ended=utcnow(), end_reason=reason)).rowcount
 
 
 def list_users(engine: Engine, project: str = DEFAULT_PROJECT) -> list[dict]:
@@ -158,25 +192,28 @@ def authenticate(engine: Engine, project: str, name: str, password: str) -> str:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     hasher = _password_hasher()
-    with Session(engine) as session:
+    with Session(engine) as session:  # closed before the slow verification: no connection or lock held
         row = queries.project_by_name(session, project)
         user = queries.find_coder(session, row.id, (name or "").strip())
         stored = user.password_hash if user is not None and not user.is_consensus else None
-        if not _DUMMY_HASH:
-            _DUMMY_HASH.append(hasher.hash("codeframe-no-such-user"))
-        ok = False
-        if isinstance(password, str) and password:
-            try:
-                ok = hasher.verify(stored or _DUMMY_HASH[0], password) and stored is not None
-            except (VerificationError, InvalidHashError):
-                ok = False
-        if not ok:
-            raise PermissionDenied("sign-in failed: unknown user or wrong password")
-        if hasher.check_needs_rehash(stored):
+        user_id, user_name = (user.id, user.name) if user is not None else (None, None)
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(hasher.hash("codeframe-no-such-user"))
+    ok = False
+    if isinstance(password, str) and password:
+        try:
+            ok = hasher.verify(stored or _DUMMY_HASH[0], password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+    if not ok:
+        raise PermissionDenied("sign-in failed: unknown user or wrong password")
+    if hasher.check_needs_rehash(stored):
+        with Session(engine) as session:
+            user = session.get(Coder, user_id)
             user.password_hash = hasher.hash(password)
             session.add(user)
             session.commit()
-        return user.name
+    return user_name
 
 
 @retry_locked
