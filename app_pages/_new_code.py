@@ -9,8 +9,6 @@ The view's next render lists the new code and shows it applied to that unit.
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from app_pages import _common as common
@@ -21,12 +19,7 @@ FRAME = "_nc_frame"
 LABEL = "_nc_label"
 WORDS = "_nc_words"
 MESSAGE = "_nc_message"  # (kind, text) shown once under the form
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def plain(text: str) -> str:
-    """``text`` escaped for Streamlit markdown: shown as typed, never as formatting or a link."""
-    return _MARKDOWN.sub(r"\\\1", text)
+plain = common.md  # user text as text in Markdown (coding.markup)
 
 
 def selected_unit(unit_ids: list[int], reported: int | None) -> int | None:
