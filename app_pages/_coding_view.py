@@ -20,6 +20,7 @@ from typing import Any
 import streamlit as st
 
 from app_pages import _common as common
+from app_pages import _new_code as new_code
 from app_pages import _unit_extras as unit_extras
 from coding import service
 
@@ -105,7 +106,8 @@ def _frames(codebook) -> list[dict]:
 
 
 def payload(engine, project: str, *, coder: str, document_id: int, view, codebook, chosen: list[str],
-            suggestions: dict | None, suggestions_note: str, acks: list[dict]) -> dict:
+            suggestions: dict | None, suggestions_note: str, acks: list[dict], doubtful: list[int] = (),
+            suggestions_status: str = "") -> dict:
     """Everything the view draws for one transcript (plain JSON)."""
     units = [s for s in view.segments if s.is_unit]
     number = {s.id: n for n, s in enumerate(units, start=1)}
@@ -131,6 +133,7 @@ def payload(engine, project: str, *, coder: str, document_id: int, view, codeboo
         "project": project, "coder": coder, "doc": document_id, "segments": segments, "state": state,
         "frames": _frames(codebook), "chosen": chosen, "suggestions": suggestions,
         "suggestions_note": suggestions_note, "acks": acks,
+        "doubtful": list(doubtful), "suggestions_status": suggestions_status,  # least certain unit first
         "rejected": st.session_state.get(REJECTED, {}),
         "select": {"unit": select[0], "nonce": select[1]} if select else None,
     }
@@ -157,6 +160,7 @@ def suggestion_payload(found: list) -> dict[str, list[dict]]:
             why += f" · but close to an exclusion: “{e.exclusion_text[:80]}”"
         out.setdefault(str(s.segment_id), []).append(
             {"code": s.code, "label": s.label, "frame": s.frame, "score": round(float(s.score), 4),
+             "margin": round(float(s.margin), 3) if s.margin == s.margin else None,  # NaN: no margin
              "threshold": round(float(s.threshold), 4), "model_id": s.model_id, "why": why})
     return out
 
@@ -164,7 +168,9 @@ def suggestion_payload(found: list) -> dict[str, list[dict]]:
 
 def write_url(coder: str, document_id: int, segment_id: int | None) -> None:
     """Coder, transcript, unit and frames in the address, so F5 or a shared link comes back here."""
-    wanted = {"coder": coder, "doc": str(document_id)}
+    # the params the sidebar owns (the project) stay; the view owns the rest
+    wanted = {k: st.query_params[k] for k in common.SIDEBAR_PARAMS if k in st.query_params}
+    wanted.update({"coder": coder, "doc": str(document_id)})
     if segment_id is not None:
         wanted["unit"] = str(segment_id)
     if st.session_state.get(common.FRAMES):
@@ -177,7 +183,8 @@ def write_url(coder: str, document_id: int, segment_id: int | None) -> None:
 def fragment(engine, project: str, coder: str, document_id: int, chosen: list[str], suggest=None) -> None:
     """The view and its decisions: a run applies the outbox and redraws nothing but this component.
 
-    ``suggest`` (suggestions on) returns the view's suggestions and a note for the units without one.
+    ``suggest`` (suggestions on) returns the view's suggestions, a note for the units without one, the units
+    from the least to the most certain and a status line (see :func:`app_pages._suggestions.for_view`).
     """
     acks = process_outbox(engine, project, coder)
     view = service.document_view(engine, project, document_id, viewer=coder)
@@ -186,11 +193,14 @@ def fragment(engine, project: str, coder: str, document_id: int, chosen: list[st
     if reported in units:
         st.session_state[common.SEG_ID] = reported
     write_url(coder, document_id, st.session_state.get(common.SEG_ID))
-    codebook = service.project_codebook(engine, project)
-    found, note = suggest() if suggest is not None else (None, "")
+    codebook = service.project_codebook(engine, project, viewer=coder)  # with the coder's own proposals
+    found, note, doubtful, status = suggest() if suggest is not None else (None, "", [], "")
     mount(payload(engine, project, coder=coder, document_id=document_id, view=view, codebook=codebook,
-                  chosen=chosen, suggestions=found, suggestions_note=note, acks=acks))
+                  chosen=chosen, suggestions=found, suggestions_note=note, acks=acks, doubtful=doubtful,
+                  suggestions_status=status))
     units_in_order = [s for s in view.segments if s.is_unit]
+    new_code.control(engine, project, coder, frames={f.id: f.label for f in codebook.frames}, preferred=chosen,
+                     unit_ids=[s.id for s in units_in_order], reported=reported_selection)
     shown = next((s for s in units_in_order if s.id == st.session_state.get(common.SEG_ID)), units_in_order[0])
     unit_extras.extras(engine, project, coder=coder, document_id=document_id, unit=shown,
                        number=units_in_order.index(shown) + 1, labels={c.id: c.label for c in codebook.codes()})

@@ -45,6 +45,7 @@ def engine() -> Engine:
 
 
 PROJECT_PARAM = "project"  # the address names the project when it is not the one the server started with
+SIDEBAR_PARAMS = (PROJECT_PARAM,)  # address params the sidebar owns: a page rewriting the address keeps them
 _PROJECT = "_project"  # ... and the session remembers it (a page that rewrites the address may drop it)
 
 

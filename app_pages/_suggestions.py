@@ -120,6 +120,12 @@ def _uncertain(key: tuple, frame: str, _engine: Engine, _model) -> list[service.
                                    limit=QUEUE_LENGTH, embedder=_model)
 
 
+@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+def _notes(key: tuple, frame: str, _engine: Engine, _model) -> list[str]:
+    _, project, coder, *_ = key
+    return service.suggestion_notes(_engine, project, frame=frame, coder=coder, embedder=_model)
+
+
 # --------------------------------------------------------------------------- callbacks (one service call each)
 
 
@@ -159,21 +165,26 @@ def bump_revision() -> None:
     st.session_state[REVISION] = revision() + 1
 
 
-def for_view(ctx: Context, model, *, frames: list[str], exclusive: Collection[str] = ()) -> tuple[dict, str]:
-    """The top suggestions of every unit of the transcript in ``frames`` (at most :data:`TOP_K` per unit,
-    the most probable first) for the coding view, and a note for a unit without one."""
+def for_view(ctx: Context, model, *, frames: list[str],
+             exclusive: Collection[str] = ()) -> tuple[dict, str, list[int], str]:
+    """For the coding view: the top suggestions of every unit of the transcript in ``frames`` (at most
+    :data:`TOP_K` per unit, the most probable first), a note for a unit without one, the units from the
+    least to the most certain (:func:`coding.service.confidence_order`) and a status line of what the
+    suggestions are standardised over and warnings (:func:`coding.service.suggestion_notes`)."""
     allow_none = bool(st.session_state.get(ALLOW_NONE, False))
     found: list[service.SuggestionView] = []
-    problems = []
+    problems, notes = [], []
     for frame in frames:
         try:
             found += _suggest(_key(ctx, model), frame, allow_none and frame in exclusive, ctx.engine, model)
+            notes += [n for n in _notes(_key(ctx, model), frame, ctx.engine, model) if n not in notes]
         except CodeframeError as exc:
             problems.append(f"{frame}: {common.first_line(exc)}")
     shown = service.limit_per_unit(found, TOP_K)
     note = ("No suggestion here: the model abstains (no code above its threshold), or you coded this unit in "
             "the frames shown." + (" " + "; ".join(problems) if problems else ""))
-    return coding_view.suggestion_payload(shown), note
+    doubtful = list(dict.fromkeys(s.segment_id for s in service.confidence_order(shown)))
+    return coding_view.suggestion_payload(shown), note, doubtful, " · ".join(notes)
 
 
 # --------------------------------------------------------------------------- pre-code & uncertain first

@@ -67,7 +67,7 @@ def _remember(source_key: str, target_key: str) -> None:
 
 if st.session_state.get(common.DOC_ID) not in by_id:
     st.session_state[common.DOC_ID] = ids[0]
-codebook = service.project_codebook(engine, project)
+codebook = service.project_codebook(engine, project, viewer=coder)  # the coder's own proposals too
 frame_labels = {f.id: f.label for f in codebook.frames}
 chosen = [f for f in st.session_state.get(common.FRAMES, []) if f in frame_labels]
 

@@ -11,6 +11,7 @@ from apptest import APP, ok, texts
 from streamlit.testing.v1 import AppTest
 
 from coding import service
+from coding.markup import md
 
 PROJECT = "default"
 _ids = itertools.count(1)
@@ -177,3 +178,84 @@ def test_a_memo_on_the_unit_and_a_coding_memo_and_a_key_quote(app_engine):
     assert delegation.quotes[0].starred and delegation.quotes[0].text == last["text"].strip()
     ok(at.text_input(key=f"_cm_{seg}_rd_delegation").input("a clear case").run())
     assert mine(app_engine, last["document"], "daniyar", seg)["rd_delegation"] == "a clear case"
+
+
+def test_the_address_keeps_the_project_the_sidebar_put_there(app_engine):
+    service.initialize(app_engine, "second")
+    service.import_transcripts(app_engine, "second", [("S01.txt", b"Interviewer: Why?\n\nRespondent: Because of "
+                                                      b"the rules.\n\nInterviewer: And?\n\nRespondent: Money.\n")])
+    service.ensure_coder(app_engine, "second", "dana")
+    doc = service.list_documents(app_engine, "second")[0].id
+    found = service.document_view(app_engine, "second", doc, viewer="dana")
+    first, second = [s.id for s in found.segments if s.is_unit]
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update(project="second", coder="dana", doc=str(doc), unit=str(first))
+    ok(at.run())
+    ok(at.switch_page("app_pages/code.py").run())
+    assert view(at)["project"] == "second" and at.query_params["project"] == "second"
+    at.session_state["cf_view"] = {"selected": second}  # the coder moves: the view rewrites the address
+    ok(at.run())
+    assert at.query_params["unit"] == str(second) and at.query_params["project"] == "second"
+    send(at, "dana", event(second, "memo", text="kept"))
+    assert at.query_params["project"] == "second" and view(at)["state"][str(second)]["memo"] == "kept"
+
+
+def test_a_coder_sees_their_own_proposed_code_and_blind_mode_hides_it_from_others(app_engine):
+    service.ensure_coder(app_engine, PROJECT, "boss", role="admin")
+    service.set_codebook_editors(app_engine, PROJECT, "propose", actor="boss")
+    service.update_settings(app_engine, PROJECT, blind_mode=True)
+    for name in ("ana", "ben"):
+        service.ensure_coder(app_engine, PROJECT, name, role="coder")
+    unit = units(app_engine, "R05", "ana")[0]
+    change = service.create_and_apply_code(app_engine, PROJECT, frame="reform_directions", segment_id=unit,
+                                           coder="ana", label="Career paths")
+    assert change.proposed
+
+    def codes(data):
+        return {c["key"] for f in data["frames"] for c in f["codes"]}
+
+    data = view(code_page(app_engine, "ana", "R05"))
+    assert change.code in codes(data) and change.code in data["state"][str(unit)]["mine"]
+    assert change.code not in codes(view(code_page(app_engine, "ben", "R05")))
+
+
+def test_new_code_from_the_view_is_created_and_applied_to_the_selected_unit(app_engine):
+    service.ensure_coder(app_engine, PROJECT, "zarina")
+    first, second = units(app_engine, "R05", "zarina")[:2]
+    at = code_page(app_engine, "zarina", "R05")
+    at.session_state["cf_view"] = {"selected": second}  # the coder selected the second unit
+    ok(at.run())
+    ok(at.selectbox(key="_nc_frame").set_value("reform_directions").run())
+    at.text_input(key="_nc_label").input("Career <b>paths</b> *now*")
+    ok(next(b for b in at.button if b.label == "New code").click().run())
+    (key,) = mine(app_engine, "R05", "zarina", second)  # one coding, on the selected unit
+    assert mine(app_engine, "R05", "zarina", first) == {}
+    data = view(at)
+    listed = {c["key"]: c["label"] for f in data["frames"] if f["key"] == "reform_directions" for c in f["codes"]}
+    assert listed[key] == "Career <b>paths</b> *now*"  # the view sets it as text
+    assert data["state"][str(second)]["mine"] == [key]
+    shown = "\n".join(s.value for s in at.success)
+    assert md("Career <b>paths</b> *now*") in shown and "<b>" not in shown and "unit 2" in shown  # as text
+    assert at.text_input(key="_nc_label").value == ""
+    # in-vivo: the selected words become the label
+    at.text_input(key="_nc_words").input("the   rules of the game")
+    ok(next(b for b in at.button if b.label == "New code").click().run())
+    assert service.project_codebook(app_engine, PROJECT).code("the_rules_of_the_game").label == "the rules of the game"
+    assert "the_rules_of_the_game" in view(at)["state"][str(second)]["mine"]
+    # neither a label nor words: a clear error, nothing written
+    ok(next(b for b in at.button if b.label == "New code").click().run())
+    assert "give a label" in "\n".join(e.value for e in at.error)
+    assert len(mine(app_engine, "R05", "zarina", second)) == 2
+
+
+def test_new_code_is_refused_when_the_project_lets_only_supervisors_edit_the_codebook(app_engine):
+    service.ensure_coder(app_engine, PROJECT, "boss", role="admin")
+    service.set_codebook_editors(app_engine, PROJECT, "supervisors", actor="boss")
+    service.ensure_coder(app_engine, PROJECT, "coco", role="coder")
+    first = units(app_engine, "R05", "coco")[0]
+    at = code_page(app_engine, "coco", "R05")
+    at.text_input(key="_nc_label").input("Sneaky")
+    ok(next(b for b in at.button if b.label == "New code").click().run())
+    assert "may not" in at.error[0].value or "supervisor" in at.error[0].value, at.error[0].value
+    assert mine(app_engine, "R05", "coco", first) == {}
+    assert "sneaky" not in {c.id for c in service.project_codebook(app_engine, PROJECT, include_proposed=True).codes()}

@@ -246,3 +246,19 @@ def test_the_uncertain_first_queue_jumps_to_a_unit(suggest_engine, words):
     ok(box.set_value(target).run())
     assert at.session_state["seg_id"] == target
     assert view(at)["select"]["unit"] == target  # the view is asked to move there (a new nonce)
+
+
+def test_the_view_orders_units_from_least_to_most_certain_and_shows_margins_and_notes(suggest_engine, words):
+    doc = document_id(suggest_engine, "R05")
+    shown = service.limit_per_unit(expected(suggest_engine, words, doc), 3)
+    at = code_page(doc, frames=[FRAME])
+    data = view(at)
+    order = list(dict.fromkeys(s.segment_id for s in service.confidence_order(shown)))
+    assert data["doubtful"] == order and len(order) > 1
+    margins = [max(s.margin for s in shown if s.segment_id == unit) for unit in order]
+    assert margins == sorted(margins)  # least certain first
+    first = shown[0]
+    card = next(s for s in unit_suggestions(at, first.segment_id) if s["code"] == first.code)
+    assert card["margin"] == pytest.approx(first.margin, abs=1e-3)
+    notes = service.suggestion_notes(suggest_engine, PROJECT, frame=FRAME, coder=CODER, embedder=words)
+    assert notes and data["suggestions_status"] == " · ".join(notes)

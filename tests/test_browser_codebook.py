@@ -110,3 +110,40 @@ def test_edit_merge_split_and_undo_on_the_codebook_page(server):
             assert after_undo == restored  # the merge is undone, the split stands
         finally:
             browser.close()
+
+
+def test_a_new_code_made_in_the_coding_view_lands_on_the_selected_unit(server):
+    require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=60_000)
+    base, engine = server
+    service.ensure_coder(engine, PROJECT, "nina")
+    doc = next(d.id for d in service.list_documents(engine, PROJECT) if d.name == "R04")
+    units = [s.id for s in service.document_view(engine, PROJECT, doc, viewer="nina").segments if s.is_unit]
+    label = "Trust <i>gap</i>"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/code?coder=nina&doc={doc}&unit={units[0]}")
+            expect(page.locator(".cf-view[data-ready='1']")).to_be_visible()
+            page.locator(f"#cf-seg-{units[2]}").click()  # the coder selects the third unit
+            expect(page.get_by_text("New code for unit 3 (the one selected in the view)")).to_be_visible()
+            page.get_by_label("New code label").fill(label)
+            page.get_by_role("button", name="New code").click()
+            chips = page.locator(f"#cf-seg-{units[2]} .cf-chips")
+            expect(chips).to_contain_text(label)  # the label as text, not markup
+            assert page.locator(f"#cf-seg-{units[2]} .cf-chips i").count() == 0
+            expect(page.locator(".cf-code", has_text=label)).to_have_attribute("aria-pressed", "true")
+            # away to another transcript and back: the view opens at its first unread unit (a move Python
+            # asked for), and the form follows the view, not the unit the coder had clicked before
+            for name in ("R05", "R04"):
+                d = next(d for d in service.list_documents(engine, PROJECT) if d.name == name)
+                pick(page, "Transcript", f"{d.name} — respondent {d.respondent} ({d.units} units)")
+            expect(page.locator(".cf-seg.cf-selected")).to_have_attribute("id", f"cf-seg-{units[0]}")
+            expect(page.get_by_text("New code for unit 1 (the one selected in the view)")).to_be_visible()
+        finally:
+            browser.close()
+    code = next(c for c in service.project_codebook(engine, PROJECT).codes() if c.label == label)
+    assert {(s, k) for s, k, who in codings(engine) if who == "nina"} == {(units[2], code.id)}

@@ -223,3 +223,36 @@ def test_forty_keys_during_the_warm_up_land_on_their_units(warm_server, tmp_path
 
 def test_forty_keys_with_the_connection_cut_in_the_middle(warm_server, tmp_path):
     _run(warm_server, tmp_path, offline=True)
+
+
+def test_d_goes_through_the_units_from_the_least_certain_suggestion_with_margins_and_notes(warm_server):
+    require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+    from topics import WordHashing
+
+    base, engine = warm_server
+    doc, units, _, _, frames = _setup(engine)
+    model = WordHashing()  # the server's model (topics:word_hashing_backend)
+    found = [s for f in frames for s in service.suggest(engine, PROJECT, frame=f, coder=CODER, document_id=doc,
+                                                        embedder=model)]
+    order = list(dict.fromkeys(s.segment_id for s in service.confidence_order(service.limit_per_unit(found, 3))))
+    notes = [n for f in frames for n in service.suggestion_notes(engine, PROJECT, frame=f, coder=CODER, embedder=model)]
+    start = next(u for u in units if u not in order[:2])
+    expect.set_options(timeout=120_000)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"{base}/code?coder={CODER}&doc={doc}&unit={start}&frames={','.join(frames)}")
+            page.get_by_text("Suggestions", exact=True).click()
+            expect(page.locator(".cf-view[data-ready='1']")).to_be_visible()
+            expect(page.locator(".cf-sugg")).to_be_visible()
+            for n, unit in enumerate(order[:2], start=1):
+                page.locator(".cf-view").press("d")
+                expect(page.locator(".cf-seg.cf-selected")).to_have_attribute("id", f"cf-seg-{unit}")
+                expect(page.locator(".cf-message")).to_contain_text(f"Doubtful {n} of {len(order)}")
+                expect(page.locator(".cf-sugg .cf-score")).to_contain_text("margin")
+            assert notes  # a fresh coder: the status line says what the scores are standardised on
+            expect(page.locator(".cf-sugg-status")).to_have_text(" · ".join(dict.fromkeys(notes)))
+        finally:
+            browser.close()

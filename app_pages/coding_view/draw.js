@@ -130,17 +130,23 @@ function drawSuggestion(id, u) {
   if (!S.data.suggestions) { box.hidden = true; return; }
   box.hidden = false;
   const s = topSuggestion(id, u);
+  const status = S.data.suggestions_status
+    ? el("div", { class: "cf-sugg-status", role: "status", text: S.data.suggestions_status }) : null;
   if (!s) {
     box.replaceChildren(el("span", { class: "cf-muted", text: S.data.suggestions_note || "No suggestion for this unit." }));
+    if (status) box.append(status);
     return;
   }
+  const margin = typeof s.margin === "number" ? ` · margin ${s.margin.toFixed(2)}` : "";
   box.replaceChildren(
     el("div", { class: "cf-sugg-head" }, el("span", { class: "cf-muted", text: "Suggested: " }), chip(s.code, true),
-       el("span", { class: "cf-score", text: ` score ${s.score.toFixed(2)}` + (s.threshold > 0 ? ` · threshold ${s.threshold.toFixed(2)}` : "") })),
+       el("span", { class: "cf-score", title: "margin: how far the code stands above the next best one (in sd); small = doubtful",
+                    text: ` score ${s.score.toFixed(2)}` + (s.threshold > 0 ? ` · threshold ${s.threshold.toFixed(2)}` : "") + margin })),
     el("div", { class: "cf-why", text: s.why || "" }),
     el("div", { class: "cf-row" },
        button("Accept", "a", `Accept “${s.label}” as your code`, () => accept(), "cf-accept"),
        button("Reject", "x", `Reject “${s.label}”: not suggested to you here again`, () => reject(), "cf-reject")));
+  if (status) box.append(status);
 }
 
 function drawCodes(u) {

@@ -13,6 +13,7 @@ const SELECT_DEBOUNCE_MS = 400;
 const KEYS = [
   ["j  ↓  →", "next unit"], ["k  ↑  ←", "previous unit"], ["1 – 9", "toggle the numbered code"],
   ["0", "nothing applies (in the frames shown), then the next unit"], ["n", "next unread unit"],
+  ["d", "next doubtful unit (least certain suggestion first)"],
   ["a / x", "accept / reject the top suggestion"], ["u", "undo your last decision (jumps to its unit)"],
   ["m", "memo on this unit (Enter saves, Esc closes)"], ["/", "filter the codes"], ["?", "show or hide these keys"],
 ];

@@ -16,7 +16,14 @@ function select(id, fromClick, fromServer) {
   url.searchParams.set("unit", String(id));
   window.history.replaceState(window.history.state, "", url.toString());
   clearTimeout(S.selectTimer);
-  if (!fromServer) S.selectTimer = setTimeout(() => S.setStateValue && S.setStateValue("selected", id), SELECT_DEBOUNCE_MS);
+  // a move Python asked for is reported too: else the last report (an older unit) would win on the next run
+  if (!fromServer || S.reported !== id) S.selectTimer = setTimeout(() => report(id), SELECT_DEBOUNCE_MS);
+}
+
+function report(id) {
+  if (!S.setStateValue) return;
+  S.reported = id;
+  S.setStateValue("selected", id);
 }
 
 function move(step) {
@@ -24,16 +31,31 @@ function move(step) {
   if (i >= 0 && i < S.order.length) select(S.order[i]);
 }
 
+function isOpen(id, frames) {
+  const u = replay(id);
+  return ![...u.mine].some((c) => frames.includes(frameOf(c))) && !frames.some((f) => u.marks.has(f));
+}
+
 function nextUnread() {
   const frames = activeFrames();
   const i = S.order.indexOf(S.selected);
   const rotated = [...S.order.slice(i + 1), ...S.order.slice(0, i + 1)];
-  const found = rotated.find((id) => {
-    const u = replay(id);
-    return ![...u.mine].some((c) => frames.includes(frameOf(c))) && !frames.some((f) => u.marks.has(f));
-  });
+  const found = rotated.find((id) => isOpen(id, frames));
   if (found === undefined) say("Every unit of this transcript is read in the frames shown.");
   else { if (S.order.indexOf(found) <= i) say("Wrapped around to the first unread unit from the top."); select(found); }
+}
+
+function nextDoubtful() {
+  // the units with a suggestion, least certain first (the server's confidence order): the next open one
+  const order = (S.data.doubtful || []).filter((id) => S.rows[id]);
+  if (!S.data.suggestions) { say("Turn Suggestions on to go through the doubtful units first.", true); return; }
+  const i = order.indexOf(S.selected);
+  const rotated = [...order.slice(i + 1), ...order.slice(0, i + 1)];
+  const found = rotated.find((id) => id !== S.selected && isOpen(id, activeFrames()));
+  if (found === undefined) { say("No other open unit with a suggestion in the frames shown."); return; }
+  const rank = order.indexOf(found) + 1;
+  say(`Doubtful ${rank} of ${order.length}: the least certain suggestions first.`);
+  select(found);
 }
 
 function toggle(code) {
@@ -138,6 +160,7 @@ function onKey(e) {
   else if (key >= "1" && key <= "9") { const code = S.numbered[Number(key) - 1]; if (code) toggle(code); }
   else if (key === "0") nothingApplies();
   else if (key === "n") nextUnread();
+  else if (key === "d") nextDoubtful();
   else if (key === "a") accept();
   else if (key === "x") reject();
   else if (key === "u") undo();
@@ -159,6 +182,7 @@ function build(root) {
   p.nothing = button("Nothing", "0", "Nothing of the frames shown applies here; then the next unit (0)", () => nothingApplies());
   const bar = el("div", { class: "cf-bar" }, p.prev, p.next,
                  button("Unread", "n", "The next unit without your codes or marks (n)", () => nextUnread()),
+                 button("Doubtful", "d", "The next open unit whose suggestion is least certain (d)", () => nextDoubtful()),
                  p.nothing, button("Undo", "u", "Undo your last decision and go to its unit (u)", () => undo()),
                  button("Memo", "m", "Memo on this unit (m)", () => openMemo()),
                  button("", "?", "Show or hide the keys (?)", () => help()));
