@@ -43,9 +43,15 @@ def codings(engine) -> set[tuple[int, str, str]]:
 
 
 def pick(page, box: str, option: str) -> None:
-    """Choose ``option`` in the select box labelled ``box``."""
-    page.get_by_test_id("stSelectbox").filter(has_text=box).click()
+    """Choose ``option`` in the select box labelled ``box`` (of the open tab: the other tabs' boxes are in the
+    page too, hidden), then wait until its list of options has closed."""
+    from playwright.sync_api import expect
+
+    select = page.locator("[data-testid='stSelectbox']:visible").filter(
+        has=page.locator("label", has_text=box)).first
+    select.click()
     page.get_by_role("option", name=option, exact=True).click()
+    expect(page.get_by_role("option", name=option, exact=True)).to_have_count(0)
 
 
 def test_edit_merge_split_and_undo_on_the_codebook_page(server):
