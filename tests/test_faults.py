@@ -49,7 +49,9 @@ def _read_only_url(engine) -> str:
     url = _url(engine)
     if url.startswith("sqlite"):
         return "sqlite:///file:" + url.removeprefix("sqlite:///") + "?mode=ro&uri=true"
-    return url + "%20-cdefault_transaction_read_only%3Don"  # appended to the schema's options=-csearch_path
+    parsed = sa.engine.make_url(url)  # a read-only session, added to any options the URL already has
+    options = " ".join(filter(None, [parsed.query.get("options"), "-cdefault_transaction_read_only=on"]))
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 def test_a_read_only_database_is_one_line_and_loses_nothing(project, monkeypatch, capsys):
