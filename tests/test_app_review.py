@@ -267,11 +267,10 @@ def test_settings_remove_a_test_coder_after_confirmation(app_engine):
 
 def test_blind_suggestion_evidence_cites_only_the_coders_own_passages(app_engine, monkeypatch):
     """The coding page's 'why' under a suggestion, in blind mode: no consensus or other coder's passage."""
-    import html as html_module
     import re
 
     import streamlit as st
-    from test_app_suggestions import code_page, pick_unit
+    from test_app_suggestions import code_page, unit_suggestions
     from topics import WordHashing
 
     import coding.suggestions
@@ -295,9 +294,9 @@ def test_blind_suggestion_evidence_cites_only_the_coders_own_passages(app_engine
                        codes=[cited.code], actor="supervisor", reason="test")
     blind(app_engine)
     service.clear_suggestion_cache()
-    at = pick_unit(code_page(doc, frames=["oecd_pslc"], coder="aigerim"), cited.segment_id)
-    shown = texts(at)
-    quoted = [html_module.unescape(q) for q in re.findall(r"closest coded: [^<]*?<q>(.*?)</q>", shown)]
+    at = code_page(doc, frames=["oecd_pslc"], coder="aigerim")
+    shown = "\n".join(s["why"] for s in unit_suggestions(at, cited.segment_id))  # the view's "why" lines
+    quoted = re.findall(r"closest coded: [^“]*?“(.*?)”", shown)
     assert quoted and "closest coded: X01" not in shown
     codings = service.export_codings_frame(app_engine, P, frame="oecd_pslc")
     own = [t for t in codings.loc[codings["coder"] == "aigerim", "text"]]
