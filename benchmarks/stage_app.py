@@ -5,7 +5,8 @@ database holding one generated interview of 400 segments and a coder ``bench``:
 
 * ``code page, first render``: ``at.run()`` on the page "Code a transcript" in a fresh
   session (the app has run once on its default page and switched; that is untimed);
-* ``code page, rerun after click``: click ▶ (next unit) and ``run()`` again.
+* ``code page, rerun after a decision``: the coding view sends one decision (a tick, through its
+  outbox, as the browser does) and ``run()`` applies it and acknowledges it.
 
 Baseline: ``AppTest.from_string`` of a minimal script that renders the same 400
 segment texts with one ``st.markdown`` call (plus one button to click): its first ``run()``
@@ -15,6 +16,7 @@ and a click + ``run()``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from typing import Iterator
@@ -32,7 +34,7 @@ import json
 import streamlit as st
 texts = json.load(open({path!r}, encoding="utf-8"))
 st.markdown("\\n\\n".join(texts))
-st.button("next", key="cf_next")  # the same key as the coding page's next button
+st.button("next", key="cf_next")  # one click: the baseline of a rerun after an input
 """
 
 
@@ -92,6 +94,18 @@ def cases(ctx: Context) -> Iterator[Case]:
     def code_page_ready():
         return code_page_run(code_page())
 
+    document = service.list_documents(engine, "default")[0].id  # the unit and code a decision ticks
+    unit = next(s.id for s in service.document_view(engine, "default", document, viewer=CODER).segments if s.is_unit)
+    code = service.project_codebook(engine, "default").codes()[0].id
+    numbers = itertools.count(1)
+
+    def decide(at):  # what the browser does: one tick in the view's outbox (see app_pages/_coding_view.py)
+        n = next(numbers)
+        event = {"coder": CODER, "id": f"bench-{n}", "seq": n, "unit_id": unit,
+                 "action": "tick" if n % 2 else "untick", "code": code}
+        at.session_state["cf_view"] = {"outbox": {"events": [event], "nonce": f"bench-{n}"}}
+        return _checked(at.run())
+
     def click_next(at):
         return _checked(at.button(key="cf_next").click().run())
 
@@ -108,8 +122,8 @@ def cases(ctx: Context) -> Iterator[Case]:
                    Runner("AppTest minimal script (one st.markdown of the texts), at.run() again",
                           lambda at: _checked(at.run()), setup=minimal_ready, warmup=minimal_ready),
                    notes=notes)
-        yield Case(STAGE, "code page, rerun after click",
-                   Runner("AppTest click ▶ (next unit) + run()", click_next, setup=code_page_ready),
+        yield Case(STAGE, "code page, rerun after a decision",
+                   Runner("AppTest: one tick in the coding view's outbox + run()", decide, setup=code_page_ready),
                    Runner("AppTest minimal script, click + run()", click_next, setup=minimal_ready),
                    notes=notes)
     finally:

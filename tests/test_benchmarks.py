@@ -37,7 +37,7 @@ EXPECTED = {
     ("retrieve", "retrieve one code x one group"), ("retrieve", "search a phrase (whole word)"),
     ("writes", "add_coding on SQLite vs executemany"), ("writes", "add_coding on SQLite vs 1 txn/row"),
     ("writes", "add_coding on PostgreSQL vs executemany"), ("writes", "add_coding on PostgreSQL vs 1 txn/row"),
-    ("app", "code page, first render"), ("app", "code page, rerun after click"),
+    ("app", "code page, first render"), ("app", "code page, rerun after a decision"),
     ("pipeline", "cold: import + embed + suggest"), ("pipeline", "warm: suggest again (all cached)"),
     ("instruments", "survey parse (CSV)"), ("instruments", "survey import into SQLite"),
     ("instruments", "closed-question shares by group"), ("instruments", "OCAI scoring"),
