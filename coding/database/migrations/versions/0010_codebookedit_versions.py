@@ -45,8 +45,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("project", schema=None) as batch_op:
-        batch_op.drop_column("codebook_editors")
+    if op.get_bind().dialect.name == "sqlite":
+        # a plain column goes in place: rebuilding "project" (batch mode) would drop the table every other
+        # table points at, and SQLite refuses that at the commit
+        op.execute("ALTER TABLE project DROP COLUMN codebook_editors")
+    else:
+        op.drop_column("project", "codebook_editors")
     with op.batch_alter_table("code", schema=None) as batch_op:
         batch_op.drop_constraint("fk_code_proposed_by_coder", type_="foreignkey")
         batch_op.drop_column("proposed_by")
