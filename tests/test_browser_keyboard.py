@@ -58,6 +58,7 @@ def test_code_a_whole_transcript_with_the_keyboard(server, tmp_path):  # noqa: F
 
             page.goto(f"{base}/code?coder={CODER}&doc={doc}")  # a shared link: coder and transcript
             expect(page.get_by_role("heading", name="Code a transcript")).to_be_visible(timeout=60_000)
+            expect(page.locator(".cf-view[data-ready='1']")).to_be_visible(timeout=60_000)  # its keys are live
             at_unit(1)
             press("?")  # the list of keys
             expect(page.locator(".cf-help")).to_be_visible()
